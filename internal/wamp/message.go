@@ -1,0 +1,357 @@
+// Package wamp is cbx's WAMP v2 protocol layer: message types, serializers, the WebSocket
+// transport and a client session.
+//
+// It knows nothing of keys. Sealed payloads enter it only as data: a message's
+// application payload is a [Payload], which holds either Arguments (+ ArgumentsKw) or a
+// single bare binary value, Autobahn|Python's cryptobox form (wire.md §1.1), and the
+// `enc_*` / `ppt_*` options travel untouched in the Options/Details dictionaries.
+//
+// Messages are plain structs. Each type's doc comment gives its wire layout as in the WAMP
+// spec (rfc/text/basic/messages.md). [Encode] turns a message into its list form and
+// [Decode] back; serializers only translate between that list form and bytes.
+//
+// The value model, shared by all serializers, is: nil, bool, int64, uint64 (only above
+// MaxInt64), float64, string, []byte, []any and map[string]any. Decoders produce exactly
+// these types; encoders also accept other Go integer and float kinds.
+package wamp
+
+import "fmt"
+
+// MessageType is the integer code that starts every WAMP message.
+type MessageType int
+
+// Message codes, WAMP spec basic/messages.md "Message Codes and Direction" and
+// advanced/messages.md.
+const (
+	HELLO        MessageType = 1
+	WELCOME      MessageType = 2
+	ABORT        MessageType = 3
+	CHALLENGE    MessageType = 4
+	AUTHENTICATE MessageType = 5
+	GOODBYE      MessageType = 6
+	ERROR        MessageType = 8
+	PUBLISH      MessageType = 16
+	PUBLISHED    MessageType = 17
+	SUBSCRIBE    MessageType = 32
+	SUBSCRIBED   MessageType = 33
+	UNSUBSCRIBE  MessageType = 34
+	UNSUBSCRIBED MessageType = 35
+	EVENT        MessageType = 36
+	CALL         MessageType = 48
+	CANCEL       MessageType = 49
+	RESULT       MessageType = 50
+	REGISTER     MessageType = 64
+	REGISTERED   MessageType = 65
+	UNREGISTER   MessageType = 66
+	UNREGISTERED MessageType = 67
+	INVOCATION   MessageType = 68
+	INTERRUPT    MessageType = 69
+	YIELD        MessageType = 70
+)
+
+var typeNames = map[MessageType]string{
+	HELLO: "HELLO", WELCOME: "WELCOME", ABORT: "ABORT", CHALLENGE: "CHALLENGE",
+	AUTHENTICATE: "AUTHENTICATE", GOODBYE: "GOODBYE", ERROR: "ERROR", PUBLISH: "PUBLISH",
+	PUBLISHED: "PUBLISHED", SUBSCRIBE: "SUBSCRIBE", SUBSCRIBED: "SUBSCRIBED",
+	UNSUBSCRIBE: "UNSUBSCRIBE", UNSUBSCRIBED: "UNSUBSCRIBED", EVENT: "EVENT", CALL: "CALL",
+	CANCEL: "CANCEL", RESULT: "RESULT", REGISTER: "REGISTER", REGISTERED: "REGISTERED",
+	UNREGISTER: "UNREGISTER", UNREGISTERED: "UNREGISTERED", INVOCATION: "INVOCATION",
+	INTERRUPT: "INTERRUPT", YIELD: "YIELD",
+}
+
+func (t MessageType) String() string {
+	if n, ok := typeNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("MessageType(%d)", int(t))
+}
+
+// ID is a WAMP identifier: session, request, subscription, registration and publication
+// IDs. The spec (basic/messages.md "IDs") limits them to [1, 2^53] so that they survive
+// JSON numbers in JavaScript.
+type ID uint64
+
+// MaxID is the largest ID the spec allows (2^53).
+const MaxID ID = 1 << 53
+
+// Dict is a WAMP dictionary: Options, Details, ArgumentsKw.
+type Dict = map[string]any
+
+// List is a WAMP list: Arguments.
+type List = []any
+
+// Message is any WAMP message.
+type Message interface {
+	MessageType() MessageType
+}
+
+// Payload is the application payload slot shared by PUBLISH, EVENT, CALL, RESULT,
+// INVOCATION, YIELD and ERROR.
+//
+// It holds either Args/Kwargs, the ordinary form, or Bare, one binary value standing in
+// place of the Arguments list with no ArgumentsKw after it. The bare form is how
+// Autobahn|Python and Crossbar.io carry a cryptobox-sealed payload (`enc_algo` in the
+// Options/Details; wire.md §1.1). Bare is non-nil exactly when the bare form is used.
+// Payload PassThru Mode (`ppt_*`) uses the ordinary form with Args = [binary].
+type Payload struct {
+	Args   List
+	Kwargs Dict
+	Bare   []byte
+}
+
+// IsBare reports whether the payload is in Autobahn's bare binary form.
+func (p Payload) IsBare() bool { return p.Bare != nil }
+
+// IsEmpty reports whether there is nothing to put on the wire after the fixed fields.
+func (p Payload) IsEmpty() bool { return p.Bare == nil && len(p.Args) == 0 && len(p.Kwargs) == 0 }
+
+// Hello is sent by a client to join a realm.
+//
+//	[HELLO, Realm|uri, Details|dict]
+type Hello struct {
+	Realm   string
+	Details Dict
+}
+
+// Welcome is the router's answer to a successful HELLO (or AUTHENTICATE).
+//
+//	[WELCOME, Session|id, Details|dict]
+type Welcome struct {
+	Session ID
+	Details Dict
+}
+
+// Abort ends a session that was never established, or ends it abruptly.
+//
+//	[ABORT, Details|dict, Reason|uri]
+type Abort struct {
+	Details Dict
+	Reason  string
+}
+
+// Challenge is the router's authentication challenge.
+//
+//	[CHALLENGE, AuthMethod|string, Extra|dict]
+type Challenge struct {
+	AuthMethod string
+	Extra      Dict
+}
+
+// Authenticate is the client's answer to a CHALLENGE.
+//
+//	[AUTHENTICATE, Signature|string, Extra|dict]
+type Authenticate struct {
+	Signature string
+	Extra     Dict
+}
+
+// Goodbye closes an established session; the peer answers with its own GOODBYE.
+//
+//	[GOODBYE, Details|dict, Reason|uri]
+type Goodbye struct {
+	Details Dict
+	Reason  string
+}
+
+// Error reports the failure of a request (SUBSCRIBE, CALL, INVOCATION, …).
+//
+//	[ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict, Error|uri]
+//	[ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict, Error|uri, Arguments|list]
+//	[ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict, Error|uri, Arguments|list, ArgumentsKw|dict]
+//	[ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict, Error|uri, Payload|binary]   (Autobahn cryptobox)
+type Error struct {
+	Type    MessageType
+	Request ID
+	Details Dict
+	Error   string
+	Payload
+}
+
+// Publish asks the broker to publish an event.
+//
+//	[PUBLISH, Request|id, Options|dict, Topic|uri]
+//	[PUBLISH, Request|id, Options|dict, Topic|uri, Arguments|list]
+//	[PUBLISH, Request|id, Options|dict, Topic|uri, Arguments|list, ArgumentsKw|dict]
+//	[PUBLISH, Request|id, Options|dict, Topic|uri, Payload|binary]   (Autobahn cryptobox)
+type Publish struct {
+	Request ID
+	Options Dict
+	Topic   string
+	Payload
+}
+
+// Published acknowledges a PUBLISH sent with `acknowledge: true`.
+//
+//	[PUBLISHED, PUBLISH.Request|id, Publication|id]
+type Published struct {
+	Request     ID
+	Publication ID
+}
+
+// Subscribe asks the broker for events on a topic (or a pattern, Options.match).
+//
+//	[SUBSCRIBE, Request|id, Options|dict, Topic|uri]
+type Subscribe struct {
+	Request ID
+	Options Dict
+	Topic   string
+}
+
+// Subscribed acknowledges a SUBSCRIBE.
+//
+//	[SUBSCRIBED, SUBSCRIBE.Request|id, Subscription|id]
+type Subscribed struct {
+	Request      ID
+	Subscription ID
+}
+
+// Unsubscribe ends a subscription.
+//
+//	[UNSUBSCRIBE, Request|id, SUBSCRIBED.Subscription|id]
+type Unsubscribe struct {
+	Request      ID
+	Subscription ID
+}
+
+// Unsubscribed acknowledges an UNSUBSCRIBE.
+//
+//	[UNSUBSCRIBED, UNSUBSCRIBE.Request|id]
+type Unsubscribed struct {
+	Request ID
+}
+
+// Event delivers a publication to a subscriber.
+//
+//	[EVENT, SUBSCRIBED.Subscription|id, PUBLISHED.Publication|id, Details|dict]
+//	[EVENT, SUBSCRIBED.Subscription|id, PUBLISHED.Publication|id, Details|dict, PUBLISH.Arguments|list]
+//	[EVENT, SUBSCRIBED.Subscription|id, PUBLISHED.Publication|id, Details|dict, PUBLISH.Arguments|list, PUBLISH.ArgumentsKw|dict]
+//	[EVENT, SUBSCRIBED.Subscription|id, PUBLISHED.Publication|id, Details|dict, Payload|binary]   (Autobahn cryptobox)
+type Event struct {
+	Subscription ID
+	Publication  ID
+	Details      Dict
+	Payload
+}
+
+// Call invokes a procedure.
+//
+//	[CALL, Request|id, Options|dict, Procedure|uri]
+//	[CALL, Request|id, Options|dict, Procedure|uri, Arguments|list]
+//	[CALL, Request|id, Options|dict, Procedure|uri, Arguments|list, ArgumentsKw|dict]
+//	[CALL, Request|id, Options|dict, Procedure|uri, Payload|binary]   (Autobahn cryptobox)
+type Call struct {
+	Request   ID
+	Options   Dict
+	Procedure string
+	Payload
+}
+
+// Cancel asks the dealer to cancel a pending call (advanced/rpc_call_canceling.md).
+//
+//	[CANCEL, CALL.Request|id, Options|dict]
+type Cancel struct {
+	Request ID
+	Options Dict
+}
+
+// Result carries a call's result (Details.progress for a progressive one).
+//
+//	[RESULT, CALL.Request|id, Details|dict]
+//	[RESULT, CALL.Request|id, Details|dict, YIELD.Arguments|list]
+//	[RESULT, CALL.Request|id, Details|dict, YIELD.Arguments|list, YIELD.ArgumentsKw|dict]
+//	[RESULT, CALL.Request|id, Details|dict, Payload|binary]   (Autobahn cryptobox)
+type Result struct {
+	Request ID
+	Details Dict
+	Payload
+}
+
+// Register asks the dealer to route calls of a procedure (or pattern) to this session.
+//
+//	[REGISTER, Request|id, Options|dict, Procedure|uri]
+type Register struct {
+	Request   ID
+	Options   Dict
+	Procedure string
+}
+
+// Registered acknowledges a REGISTER.
+//
+//	[REGISTERED, REGISTER.Request|id, Registration|id]
+type Registered struct {
+	Request      ID
+	Registration ID
+}
+
+// Unregister ends a registration.
+//
+//	[UNREGISTER, Request|id, REGISTERED.Registration|id]
+type Unregister struct {
+	Request      ID
+	Registration ID
+}
+
+// Unregistered acknowledges an UNREGISTER.
+//
+//	[UNREGISTERED, UNREGISTER.Request|id]
+type Unregistered struct {
+	Request ID
+}
+
+// Invocation asks a callee to run a call.
+//
+//	[INVOCATION, Request|id, REGISTERED.Registration|id, Details|dict]
+//	[INVOCATION, Request|id, REGISTERED.Registration|id, Details|dict, CALL.Arguments|list]
+//	[INVOCATION, Request|id, REGISTERED.Registration|id, Details|dict, CALL.Arguments|list, CALL.ArgumentsKw|dict]
+//	[INVOCATION, Request|id, REGISTERED.Registration|id, Details|dict, Payload|binary]   (Autobahn cryptobox)
+type Invocation struct {
+	Request      ID
+	Registration ID
+	Details      Dict
+	Payload
+}
+
+// Interrupt tells a callee that the dealer cancelled an invocation.
+//
+//	[INTERRUPT, INVOCATION.Request|id, Options|dict]
+type Interrupt struct {
+	Request ID
+	Options Dict
+}
+
+// Yield is a callee's result (Options.progress for a progressive one).
+//
+//	[YIELD, INVOCATION.Request|id, Options|dict]
+//	[YIELD, INVOCATION.Request|id, Options|dict, Arguments|list]
+//	[YIELD, INVOCATION.Request|id, Options|dict, Arguments|list, ArgumentsKw|dict]
+//	[YIELD, INVOCATION.Request|id, Options|dict, Payload|binary]   (Autobahn cryptobox)
+type Yield struct {
+	Request ID
+	Options Dict
+	Payload
+}
+
+func (*Hello) MessageType() MessageType        { return HELLO }
+func (*Welcome) MessageType() MessageType      { return WELCOME }
+func (*Abort) MessageType() MessageType        { return ABORT }
+func (*Challenge) MessageType() MessageType    { return CHALLENGE }
+func (*Authenticate) MessageType() MessageType { return AUTHENTICATE }
+func (*Goodbye) MessageType() MessageType      { return GOODBYE }
+func (*Error) MessageType() MessageType        { return ERROR }
+func (*Publish) MessageType() MessageType      { return PUBLISH }
+func (*Published) MessageType() MessageType    { return PUBLISHED }
+func (*Subscribe) MessageType() MessageType    { return SUBSCRIBE }
+func (*Subscribed) MessageType() MessageType   { return SUBSCRIBED }
+func (*Unsubscribe) MessageType() MessageType  { return UNSUBSCRIBE }
+func (*Unsubscribed) MessageType() MessageType { return UNSUBSCRIBED }
+func (*Event) MessageType() MessageType        { return EVENT }
+func (*Call) MessageType() MessageType         { return CALL }
+func (*Cancel) MessageType() MessageType       { return CANCEL }
+func (*Result) MessageType() MessageType       { return RESULT }
+func (*Register) MessageType() MessageType     { return REGISTER }
+func (*Registered) MessageType() MessageType   { return REGISTERED }
+func (*Unregister) MessageType() MessageType   { return UNREGISTER }
+func (*Unregistered) MessageType() MessageType { return UNREGISTERED }
+func (*Invocation) MessageType() MessageType   { return INVOCATION }
+func (*Interrupt) MessageType() MessageType    { return INTERRUPT }
+func (*Yield) MessageType() MessageType        { return YIELD }

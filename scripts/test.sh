@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the whole cbx test suite on a fresh Debian machine with Go.
+#
+# It installs what the tests need and is safe to run again:
+#   - Debian's python3-autobahn (Autobahn|Python 22.7.1) and its cryptobox dependencies,
+#     used as the independent peer in the interop tests (run with Debian's /usr/bin/python3);
+#   - AutobahnJS from npm, into testdata/js/node_modules (not committed);
+#   - Go modules through the module proxy (go test does that by itself).
+# Then it runs `go test ./...` with the race detector off (2 cores; see README "Tests").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pkg in python3-autobahn python3-nacl python3-trie python3-msgpack python3-cbor2 ; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+if ((${#need_apt[@]})); then
+  echo "scripts/test.sh: installing Debian packages: ${need_apt[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+command -v npm >/dev/null || { echo "scripts/test.sh: error: npm not found (Node.js 20 with npm is needed for the AutobahnJS interop test)" >&2; exit 1; }
+js=testdata/js
+if [ ! -d "$js/node_modules/autobahn" ]; then
+  echo "scripts/test.sh: installing AutobahnJS from npm into $js" >&2
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+exec go test -count=1 "$@" ./...
