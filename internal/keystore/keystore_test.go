@@ -1,0 +1,318 @@
+package keystore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keygen"
+)
+
+// Keys of shared/vectors/cryptobox.json and the box key Autobahn derives from them.
+const (
+	origPriv   = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="
+	origPub    = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+	respPriv   = "XasIfmJKikt54X+Lg4AO5m87sSkmGLb9HC+LJ/+I4Os="
+	respPub    = "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
+	singlePriv = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	boxKeyHex  = "1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389"
+	singleHex  = "0334c7817e029d5f732d5d98572ae34410dc9b1960a7bb02cd0e931e74154789"
+)
+
+func priv(t testing.TB, s string) *box.PrivateKey {
+	k, err := keygen.ParseKey(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := box.PrivateKey(k)
+	return &p
+}
+
+func pub(t testing.TB, s string) *box.PublicKey {
+	k, err := keygen.ParseKey(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := box.PublicKey(k)
+	return &p
+}
+
+const sample = `# a comment
+cbx-keystore v1
+
+prefix "com.example.secure."
+originator-private ` + origPriv + `
+responder-public ` + respPub + `
+
+prefix "com.example.secure.callee."
+responder-private ` + respPriv + `
+originator-public ` + origPub + `
+
+prefix ""
+single ` + singlePriv + `
+end
+`
+
+func TestParseMarshalRoundTrip(t *testing.T) {
+	ks, err := Parse([]byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ks.Entries()); n != 3 {
+		t.Fatalf("%d entries, want 3", n)
+	}
+	out := ks.Marshal()
+	ks2, err := Parse(out)
+	if err != nil {
+		t.Fatalf("marshalled keystore does not parse: %v\n%s", err, out)
+	}
+	if !bytes.Equal(ks2.Marshal(), out) {
+		t.Fatal("marshal is not stable")
+	}
+	e, _ := ks2.Get("com.example.secure.")
+	if keygen.Base64(*e.OriginatorPrivate) != origPriv || keygen.Base64(*e.ResponderPublic) != respPub || e.Single != nil {
+		t.Fatalf("entry changed in the round trip: %+v", e)
+	}
+}
+
+func TestDirectionsDeriveAutobahnsBoxKey(t *testing.T) {
+	ks, err := Parse([]byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := ks.Get("com.example.secure.")
+	resp, _ := ks.Get("com.example.secure.callee.")
+	single, _ := ks.Get("")
+	if !orig.CanOriginate() || orig.CanRespond() || orig.Key(false) != nil {
+		t.Fatal("publisher-side entry must serve the originator side only")
+	}
+	if resp.CanOriginate() || !resp.CanRespond() || resp.Key(true) != nil {
+		t.Fatal("subscriber-side entry must serve the responder side only")
+	}
+	if got := fmt.Sprintf("%x", orig.Key(true).Bytes()); got != boxKeyHex {
+		t.Fatalf("originator box key %s, want %s", got, boxKeyHex)
+	}
+	if got := fmt.Sprintf("%x", resp.Key(false).Bytes()); got != boxKeyHex {
+		t.Fatalf("responder box key %s, want %s", got, boxKeyHex)
+	}
+	if got := fmt.Sprintf("%x", single.Key(true).Bytes()); got != singleHex || single.Key(false) != single.Key(true) {
+		t.Fatalf("single key %s, want %s on both sides", got, singleHex)
+	}
+	if orig.Key(true) != orig.Key(true) {
+		t.Fatal("the box key is recomputed instead of reused")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	body := "prefix \"a.\"\nsingle " + singlePriv + "\n"
+	cases := map[string]string{
+		"":                         "empty file",
+		"# only comments\n":        "empty file",
+		"hello\n":                  "not a cbx keystore",
+		"cbx-keystore v2\nend\n":   "format version 2",
+		"cbx-keystore vx\nend\n":   "bad format version",
+		"cbx-keystore v1\n" + body: `no "end" line`,
+		"cbx-keystore v1\n" + body + "end\nprefix \"b.\"\n":                                                             "after the \"end\"",
+		"cbx-keystore v1\nsingle " + singlePriv + "\nend\n":                                                             "before the first prefix",
+		"cbx-keystore v1\nprefix a.\nend\n":                                                                             "double-quoted",
+		"cbx-keystore v1\n" + body + body + "end\n":                                                                     "appears twice",
+		"cbx-keystore v1\nprefix \"a.\"\nsecret " + singlePriv + "\nend\n":                                              "unknown field",
+		"cbx-keystore v1\nprefix \"a.\"\nsingle AAAA\nend\n":                                                            "4 characters",
+		"cbx-keystore v1\nprefix \"a.\"\nsingle " + singlePriv + "\nsingle " + singlePriv + "\nend\n":                   "given twice",
+		"cbx-keystore v1\nprefix \"a.\"\nend\n":                                                                         "allows no direction",
+		"cbx-keystore v1\nprefix \"a.\"\nresponder-public " + respPub + "\nend\n":                                       "allows no direction",
+		"cbx-keystore v1\nprefix \"a.\"\nsingle " + singlePriv + "\nresponder-public " + respPub + "\nend\n":            "cannot be combined",
+		"cbx-keystore v1\nprefix \"a.\"\noriginator-private " + origPriv + "\noriginator-public " + origPub + "\nend\n": "not both",
+	}
+	for in, want := range cases {
+		_, err := Parse([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want error containing %q", in, err, want)
+			continue
+		}
+		for _, k := range []string{origPriv, respPriv, singlePriv} {
+			if strings.Contains(err.Error(), k) {
+				t.Errorf("error %q reveals a private key", err)
+			}
+		}
+	}
+}
+
+func TestLookupFollowsAutobahnKeyRing(t *testing.T) {
+	ks := New()
+	for _, p := range []string{"com.app", "com.app.secure.", "com.app.secure.deep.", "wamp.session."} {
+		if err := ks.Put(&Entry{Prefix: p, Single: priv(t, singlePriv)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct{ uri, want string }{
+		{"com.app.secure.deep.x", "com.app.secure.deep."},
+		{"com.app.secure.x", "com.app.secure."},
+		{"com.application.x", "com.app"}, // character prefix, as pytrie's longest_prefix
+		{"org.other", "-"},               // no default: plaintext
+		{"wamp.session.get", "wamp.session."},
+	}
+	check := func() {
+		for _, c := range cases {
+			e, ok := ks.Lookup(c.uri)
+			got := "-"
+			if ok {
+				got = e.Prefix
+			}
+			if got != c.want {
+				t.Errorf("Lookup(%q) = %q, want %q", c.uri, got, c.want)
+			}
+		}
+	}
+	check()
+	if err := ks.Put(&Entry{Prefix: "", Single: priv(t, singlePriv)}); err != nil {
+		t.Fatal(err)
+	}
+	cases[3].want = ""                                                               // now the default key applies
+	cases = append(cases, struct{ uri, want string }{"wamp.registration.list", "-"}) // but never to the meta API
+	check()
+
+	r := ks.Explain("com.application.x")
+	if len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], `does not end in "."`) {
+		t.Errorf("no warning about the prefix without a dot: %+v", r)
+	}
+	r = ks.Explain("com.app.secure.deep.x")
+	if len(r.Shadowed) != 2 || !strings.Contains(r.Reason, "longest prefix") {
+		t.Errorf("explain: %+v", r)
+	}
+}
+
+func TestPermissionsAreEnforced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "keystore")
+	if err := Update(path, func(ks *Keystore) error {
+		return ks.Put(&Entry{Prefix: "a.", Single: priv(t, singlePriv)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700} {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm() != want {
+			t.Fatalf("%s: mode %v (%v), want %04o", p, st.Mode(), err, want)
+		}
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	var pe *PermissionError
+	if !errors.As(err, &pe) || pe.Mode.Perm() != 0o644 || !strings.Contains(err.Error(), "0644") {
+		t.Fatalf("world-readable keystore: err = %v, want PermissionError with mode 0644", err)
+	}
+	if err := Update(path, func(*Keystore) error { return nil }); !errors.As(err, &pe) {
+		t.Fatalf("Update on a world-readable keystore: err = %v", err)
+	}
+	var nf *NotFoundError
+	if _, err := Load(filepath.Join(dir, "none")); !errors.As(err, &nf) {
+		t.Fatalf("missing keystore: err = %v", err)
+	}
+}
+
+func TestTruncatedKeystoreIsNeverOverwritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keystore")
+	if err := os.WriteFile(path, []byte(sample), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cut := []byte(sample[:strings.Index(sample, "prefix \"\"")])
+	if err := os.WriteFile(path, cut, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var pe *ParseError
+	if _, err := Load(path); !errors.As(err, &pe) {
+		t.Fatalf("truncated keystore loaded: %v", err)
+	}
+	err := Update(path, func(ks *Keystore) error { return ks.Put(&Entry{Prefix: "x.", Single: priv(t, singlePriv)}) })
+	if !errors.As(err, &pe) {
+		t.Fatalf("Update over a truncated keystore: err = %v", err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, cut) {
+		t.Fatal("the truncated keystore was changed")
+	}
+}
+
+func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keystore")
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- Update(path, func(ks *Keystore) error {
+				return ks.Put(&Entry{Prefix: fmt.Sprintf("p%02d.", i), Single: priv(t, singlePriv)})
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ks, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(ks.Entries()); got != n {
+		t.Fatalf("%d entries after %d concurrent adds", got, n)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".keystore.tmp-*"))
+	if len(leftovers) != 0 {
+		t.Fatalf("temporary files left behind: %v", leftovers)
+	}
+}
+
+func TestReadSecretFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.key")
+	os.WriteFile(path, []byte(singlePriv), 0o640)
+	var pe *PermissionError
+	if _, err := ReadSecretFile(path); !errors.As(err, &pe) {
+		t.Fatalf("group-readable key file: err = %v", err)
+	}
+	os.Chmod(path, 0o400)
+	if b, err := ReadSecretFile(path); err != nil || string(b) != singlePriv {
+		t.Fatalf("0400 key file: %q, %v", b, err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(sample))
+	f.Add([]byte("cbx-keystore v1\nend\n"))
+	f.Add([]byte("cbx-keystore v1\nprefix \"\\u00e9\"\nsingle " + singlePriv + "\nend"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ks, err := Parse(data)
+		if err != nil {
+			return
+		}
+		out := ks.Marshal()
+		ks2, err := Parse(out)
+		if err != nil {
+			t.Fatalf("marshalled keystore does not parse: %v\n%s", err, out)
+		}
+		if !bytes.Equal(ks2.Marshal(), out) {
+			t.Fatalf("marshal not stable")
+		}
+		for _, e := range ks.Entries() {
+			e2, ok := ks2.Get(e.Prefix)
+			if !ok || e2.CanOriginate() != e.CanOriginate() || e2.CanRespond() != e.CanRespond() {
+				t.Fatalf("entry %q changed in the round trip", e.Prefix)
+			}
+		}
+	})
+}

@@ -1,0 +1,31 @@
+//go:build unix
+
+package keystore
+
+import (
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive flock on a lock file beside the keystore. A separate file is
+// locked because the keystore itself is replaced by rename on every write.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
