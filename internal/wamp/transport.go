@@ -1,0 +1,327 @@
+package wamp
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// DefaultMaxMessageSize bounds a single WAMP message when the options leave it at 0. It is
+// generous for a CLI (an encrypted payload is the plaintext plus 40 bytes) and keeps a
+// hostile peer from making us buffer without limit.
+const DefaultMaxMessageSize = 16 << 20
+
+// DefaultPingInterval is the keepalive period of a dialled connection when
+// DialOptions.PingInterval is 0.
+const DefaultPingInterval = 30 * time.Second
+
+// writeTimeout bounds every frame we write, so that a peer that stops reading cannot
+// block Send (and the goroutine calling it) forever.
+const writeTimeout = 30 * time.Second
+
+// ErrClosed is returned by Send and Recv after the connection was closed on our side.
+var ErrClosed = errors.New("wamp: connection closed")
+
+// Conn carries WAMP messages over one WebSocket connection using the negotiated
+// serializer (WAMP spec basic/transport "WebSocket Transport"; wire.md §4 "Subprotocols").
+//
+// It is safe for one goroutine calling Recv together with any number calling Send, Close
+// and CloseWithCode.
+type Conn struct {
+	ws      *websocket.Conn
+	ser     Serializer
+	maxSize int64
+	frame   int // websocket.TextMessage or websocket.BinaryMessage, from ser
+
+	wmu sync.Mutex // one writer at a time (gorilla allows one concurrent writer)
+
+	readTimeout time.Duration // 0: no read deadline; else extended by every pong and message
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	pingDone  sync.WaitGroup
+	closeErr  error
+}
+
+// NewConn wraps an established WebSocket connection whose subprotocol selected s.
+// maxSize ≤ 0 means [DefaultMaxMessageSize]. No keepalive pings are sent.
+func NewConn(ws *websocket.Conn, s Serializer, maxSize int64) *Conn {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxMessageSize
+	}
+	ws.SetReadLimit(maxSize)
+	c := &Conn{ws: ws, ser: s, maxSize: maxSize, frame: websocket.TextMessage, closed: make(chan struct{})}
+	if s.Binary() {
+		c.frame = websocket.BinaryMessage
+	}
+	return c
+}
+
+// Serializer returns the serializer negotiated for this connection.
+func (c *Conn) Serializer() Serializer { return c.ser }
+
+// RemoteAddr returns the peer's network address (for logs).
+func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+
+// Send serializes m and writes it as one WebSocket message of the serializer's frame type.
+func (c *Conn) Send(m Message) error {
+	b, err := c.ser.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if int64(len(b)) > c.maxSize {
+		return fmt.Errorf("wamp: %v of %d bytes exceeds the %d-byte message limit", m.MessageType(), len(b), c.maxSize)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	select {
+	case <-c.closed:
+		return ErrClosed
+	default:
+	}
+	c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := c.ws.WriteMessage(c.frame, b); err != nil {
+		return c.ioErr("send", err)
+	}
+	return nil
+}
+
+// Recv blocks until the next message arrives and decodes it. A frame whose type does not
+// match the serializer (binary for JSON, text for msgpack/CBOR) is a protocol error, as in
+// Autobahn (serializer.py; wire.md §1.7), and so is a frame the serializer cannot decode.
+// A frame over the size limit, a closed connection or a keepalive timeout end the
+// connection and are returned as errors.
+func (c *Conn) Recv() (Message, error) {
+	typ, b, err := c.ws.ReadMessage()
+	if err != nil {
+		return nil, c.ioErr("recv", err)
+	}
+	if c.readTimeout > 0 {
+		c.ws.SetReadDeadline(time.Now().Add(c.readTimeout))
+	}
+	if typ != c.frame {
+		return nil, protoErrf("%s expects %s frames, got %s", c.ser.Subprotocol(), frameName(c.frame), frameName(typ))
+	}
+	return c.ser.Unmarshal(b)
+}
+
+func frameName(t int) string {
+	if t == websocket.TextMessage {
+		return "text"
+	}
+	if t == websocket.BinaryMessage {
+		return "binary"
+	}
+	return fmt.Sprintf("type-%d", t)
+}
+
+// ioErr turns a WebSocket error into ours: ErrClosed after our own Close, a clear message
+// for the size limit and keepalive timeouts, and the peer's close frame otherwise
+// (kept in the chain for errors.As with *websocket.CloseError).
+func (c *Conn) ioErr(op string, err error) error {
+	select {
+	case <-c.closed:
+		return ErrClosed
+	default:
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		return fmt.Errorf("wamp: %s: message exceeds the %d-byte limit: %w", op, c.maxSize, err)
+	case op == "recv" && errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("wamp: %s: peer silent for %v (no pong to keepalive ping): %w", op, c.readTimeout, err)
+	}
+	return fmt.Errorf("wamp: %s: %w", op, err)
+}
+
+// Close sends a normal-closure close frame and closes the connection. It is idempotent.
+func (c *Conn) Close() error {
+	return c.CloseWithCode(websocket.CloseNormalClosure, "")
+}
+
+// CloseWithCode sends a close frame with the given code (RFC 6455 §7.4, e.g. 1002 for a
+// protocol error as Autobahn uses) and closes the connection. Only the first call
+// has an effect; later calls return the first result. It does not wait for the peer's
+// close frame: the reader goroutine, if any, gets ErrClosed.
+func (c *Conn) CloseWithCode(code int, text string) error {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		// The close frame is best effort: the peer may already be gone, and closing
+		// still succeeds locally.
+		msg := websocket.FormatCloseMessage(code, text)
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		if err := c.ws.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			c.closeErr = fmt.Errorf("wamp: close: %w", err)
+		}
+		c.pingDone.Wait()
+	})
+	return c.closeErr
+}
+
+// startKeepalive sends a ping every interval and expects some traffic (a pong or a message)
+// within two intervals; otherwise Recv fails with a timeout. This detects half-open
+// connections, which a subscriber that only ever reads would not notice by itself.
+func (c *Conn) startKeepalive(interval time.Duration) {
+	c.readTimeout = 2 * interval
+	c.ws.SetReadDeadline(time.Now().Add(c.readTimeout))
+	c.ws.SetPongHandler(func(string) error {
+		c.ws.SetReadDeadline(time.Now().Add(c.readTimeout))
+		return nil
+	})
+	c.pingDone.Add(1)
+	go func() {
+		defer c.pingDone.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.closed:
+				return
+			case <-t.C:
+				// WriteControl may run concurrently with Send (gorilla docs).
+				if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+					return
+				}
+			}
+		}
+	}()
+}
+
+// DialOptions configures [Dial].
+type DialOptions struct {
+	Serializers    []Serializer  // offered in this order; default [Serializers] (json first)
+	TLS            *tls.Config   // for wss://; see [ParseTLSConfig]
+	MaxMessageSize int64         // 0 → DefaultMaxMessageSize
+	Header         http.Header   // extra handshake headers
+	PingInterval   time.Duration // 0 → DefaultPingInterval; negative disables keepalive
+}
+
+// Dial opens a WebSocket connection to a WAMP router at url (ws:// or wss://), offering
+// the serializers' subprotocols. The server must pick one of them; a server that picks
+// none (or one we did not offer) is refused with an error naming what was offered.
+func Dial(ctx context.Context, url string, o DialOptions) (*Conn, error) {
+	sers := o.Serializers
+	if len(sers) == 0 {
+		sers = Serializers
+	}
+	offered := make([]string, len(sers))
+	for i, s := range sers {
+		offered[i] = s.Subprotocol()
+	}
+	d := websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		HandshakeTimeout: 30 * time.Second,
+		Subprotocols:     offered,
+		TLSClientConfig:  o.TLS,
+	}
+	ws, resp, err := d.DialContext(ctx, url, o.Header)
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("wamp: dial %s: %w (HTTP %s)", url, err, resp.Status)
+		}
+		return nil, fmt.Errorf("wamp: dial %s: %w", url, err)
+	}
+	chosen := ws.Subprotocol()
+	var ser Serializer
+	for _, s := range sers {
+		if s.Subprotocol() == chosen {
+			ser = s
+		}
+	}
+	if ser == nil {
+		ws.Close()
+		if chosen == "" {
+			return nil, fmt.Errorf("wamp: dial %s: server chose no WebSocket subprotocol (offered %s); is it a WAMP router?",
+				url, strings.Join(offered, ", "))
+		}
+		return nil, fmt.Errorf("wamp: dial %s: server chose subprotocol %q, which was not offered (%s)",
+			url, chosen, strings.Join(offered, ", "))
+	}
+	c := NewConn(ws, ser, o.MaxMessageSize)
+	interval := o.PingInterval
+	if interval == 0 {
+		interval = DefaultPingInterval
+	}
+	if interval > 0 {
+		c.startKeepalive(interval)
+	}
+	return c, nil
+}
+
+// AcceptOptions configures [Accept].
+type AcceptOptions struct {
+	Serializers    []Serializer             // supported; default [Serializers]
+	MaxMessageSize int64                    // 0 → DefaultMaxMessageSize
+	CheckOrigin    func(*http.Request) bool // nil → gorilla's same-origin check
+}
+
+// Accept upgrades an HTTP request to a WAMP WebSocket connection (server side). Of the
+// client's offered subprotocols, in the client's order, the first one supported wins, so
+// the client's preference is honoured. A request offering none that we support is
+// answered with HTTP 400 and an error is returned.
+func Accept(w http.ResponseWriter, r *http.Request, o AcceptOptions) (*Conn, error) {
+	sers := o.Serializers
+	if len(sers) == 0 {
+		sers = Serializers
+	}
+	var ser Serializer
+	offers := websocket.Subprotocols(r)
+pick:
+	for _, p := range offers {
+		for _, s := range sers {
+			if s.Subprotocol() == p {
+				ser = s
+				break pick
+			}
+		}
+	}
+	if ser == nil {
+		var names []string
+		for _, s := range sers {
+			names = append(names, s.Subprotocol())
+		}
+		msg := fmt.Sprintf("no supported WAMP subprotocol offered (offered %q, supported %s)", offers, strings.Join(names, ", "))
+		http.Error(w, msg, http.StatusBadRequest)
+		return nil, errors.New("wamp: accept: " + msg)
+	}
+	u := websocket.Upgrader{CheckOrigin: o.CheckOrigin}
+	h := http.Header{}
+	h.Set("Sec-WebSocket-Protocol", ser.Subprotocol())
+	ws, err := u.Upgrade(w, r, h)
+	if err != nil {
+		return nil, fmt.Errorf("wamp: accept: %w", err)
+	}
+	return NewConn(ws, ser, o.MaxMessageSize), nil
+}
+
+// ParseTLSConfig builds the client TLS configuration from the CLI's --ca and --insecure:
+// caFile (PEM, one or more certificates) replaces the system roots; insecure skips
+// verification altogether. With neither it returns nil, meaning Go's defaults.
+func ParseTLSConfig(caFile string, insecure bool) (*tls.Config, error) {
+	if caFile == "" && !insecure {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("wamp: reading CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("wamp: CA file %q holds no PEM certificate", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
