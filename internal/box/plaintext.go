@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -168,6 +169,23 @@ func DecodePlaintext(b []byte) (Message, error) {
 	return m, nil
 }
 
+// MarshalValue writes one value in the plaintext's JSON dialect: compact, raw UTF-8, binary
+// as "\u0000"+base64, integral floats with ".0". cbx prints payloads with it, so what a
+// user sees is what was sealed.
+func MarshalValue(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalValue reads one JSON value in the same dialect, turning "\u0000"+base64
+// strings into []byte and numbers into int64, uint64 or float64.
+func UnmarshalValue(b []byte) (any, error) {
+	return decodeJSONValue(b)
+}
+
 func isNull(r json.RawMessage) bool { return string(bytes.TrimSpace(r)) == "null" }
 
 func decodeJSONValue(r json.RawMessage) (any, error) {
@@ -176,6 +194,9 @@ func decodeJSONValue(r json.RawMessage) (any, error) {
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPlaintext, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: more than one JSON value", ErrPlaintext)
 	}
 	return fromJSONValue(v)
 }

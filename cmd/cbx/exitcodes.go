@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keygen"
+	"github.com/cbx-wamp/cbx/internal/keystore"
+)
+
+// Exit codes. They are part of cbx's interface: scripts branch on them, so a code never
+// changes meaning. The table is printed by `cbx help exit-codes` and in the README.
+const (
+	exitOK          = 0   // success
+	exitError       = 1   // any other failure
+	exitUsage       = 2   // bad command line: unknown flag, missing argument, bad value
+	exitDecrypt     = 3   // a sealed payload did not open: tampered, or sealed with another key
+	exitURIMismatch = 4   // a payload opened but was sealed for another URI (trusted URI check)
+	exitKey         = 5   // key or keystore problem: no key for the URI, malformed key, unsafe permissions
+	exitConnection  = 6   // could not reach or join the router, or it broke the protocol
+	exitWAMPError   = 7   // the peer answered with a WAMP error (cbx call)
+	exitTimeout     = 8   // deadline reached first (--timeout): fewer events than --count, or no result
+	exitInterrupted = 130 // interrupted by SIGINT or SIGTERM
+)
+
+var exitCodeTable = strings.TrimSpace(`
+  0    success
+  1    failure not covered below
+  2    usage error: unknown command or flag, missing or bad argument
+  3    decryption failed: the payload was tampered with or sealed with another key
+  4    trusted URI mismatch: the payload was sealed for another URI than it arrived on
+  5    key or keystore problem: no key for the URI, malformed key or keystore,
+       a key file or keystore that group or others can access
+  6    connection problem: router unreachable, realm or authentication refused,
+       protocol violation
+  7    the called procedure answered with a WAMP error (cbx call)
+  8    deadline reached (--timeout) before enough events or the result arrived
+  130  interrupted (SIGINT, SIGTERM)
+`)
+
+// codedError carries an exit code and hints alongside an error; commands return it when the
+// code or the hint is not implied by the error's type.
+type codedError struct {
+	code  int
+	err   error
+	hints []string
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func withCode(code int, err error, hints ...string) error {
+	return &codedError{code: code, err: err, hints: hints}
+}
+
+// usageError marks a bad command line (cli/cli's FlagError).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// exitCodeFor maps an error to its exit code.
+func exitCodeFor(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *codedError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var ue *usageError
+	var mm *box.URIMismatchError
+	var pe *keystore.PermissionError
+	var pae *keystore.ParseError
+	var nf *keystore.NotFoundError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, context.DeadlineExceeded):
+		return exitTimeout
+	case errors.As(err, &mm):
+		return exitURIMismatch
+	case errors.Is(err, box.ErrDecrypt), errors.Is(err, box.ErrTooShort), errors.Is(err, box.ErrPlaintext):
+		return exitDecrypt
+	case errors.As(err, &pe), errors.As(err, &pae), errors.As(err, &nf),
+		errors.Is(err, keygen.ErrMalformed), errors.Is(err, keystore.ErrInvalidEntry),
+		errors.Is(err, errNoKey):
+		return exitKey
+	case errors.Is(err, fs.ErrNotExist):
+		return exitError
+	}
+	return exitError
+}
+
+// hintsFor returns the hints that go with an error.
+func hintsFor(err error) []string {
+	var hints []string
+	var ee *codedError
+	if errors.As(err, &ee) {
+		hints = append(hints, ee.hints...)
+	}
+	var pe *keystore.PermissionError
+	if errors.As(err, &pe) {
+		hints = append(hints, "run: chmod 600 "+shellQuote(pe.Path))
+	}
+	var mm *box.URIMismatchError
+	if errors.As(err, &mm) {
+		hints = append(hints, "somebody, possibly the router, moved a sealed payload to another URI; it was refused")
+	}
+	if errors.Is(err, box.ErrDecrypt) {
+		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI and direction (--reply)")
+	}
+	return hints
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '~' || r == '+' || r == ':' || r == '@' ||
+			'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keygen"
+	"github.com/spf13/cobra"
+)
+
+type keygenOptions struct {
+	output  string
+	hex     bool
+	convert bool // -y
+	input   string
+}
+
+func newCmdKeygen(f *factory) *cobra.Command {
+	o := &keygenOptions{}
+	cmd := &cobra.Command{
+		Use:   "keygen [-o FILE] [--hex] | keygen -y [FILE]",
+		Short: "Make a Curve25519 key pair, or print the public key of a private key",
+		Long: `keygen makes a Curve25519 (X25519) key pair for the cryptobox scheme.
+
+The private key file holds the key in base64, the form Autobahn's KeyRing and Key take,
+under a comment line naming its public key. With -o it is created with mode 0600 and never
+overwritten, and the public key is printed on stdout. Without -o the private key file goes
+to stdout; the public key is then also printed on stderr when stdout is not a terminal.
+
+keygen -y prints the public key of a private key file (standard input when FILE is
+absent or "-"). The file must not be accessible by group or others.`,
+		Example: `  $ cbx keygen -o publisher.key
+  hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=
+  $ cbx keygen -y publisher.key
+  hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if !o.convert {
+					return &usageError{fmt.Errorf("unexpected argument %q (did you mean -y %s?)", args[0], args[0])}
+				}
+				o.input = args[0]
+			}
+			if o.convert {
+				if o.output != "" {
+					return &usageError{errors.New("-o/--output can't be used with -y")}
+				}
+				return keygenPublic(f, o)
+			}
+			return keygenRun(f, o)
+		},
+	}
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the private key to `FILE` (created 0600, never overwritten)")
+	cmd.Flags().BoolVar(&o.hex, "hex", false, "write keys in hex instead of base64")
+	cmd.Flags().BoolVarP(&o.convert, "public", "y", false, "print the public key of a private key file")
+	return cmd
+}
+
+func formatKey(k [box.KeySize]byte, hex bool) string {
+	if hex {
+		return keygen.Hex(k)
+	}
+	return keygen.Base64(k)
+}
+
+func privateKeyFile(k box.PrivateKey, hex bool) []byte {
+	data := keygen.MarshalPrivateKeyFile(k, time.Now())
+	if !hex {
+		return data
+	}
+	pub := k.Public()
+	return fmt.Appendf(nil, "# cbx private key (Curve25519, NaCl box), created %s\n# public key: %s\n%s\n",
+		time.Now().UTC().Format(time.RFC3339), keygen.Hex(pub), keygen.Hex(k))
+}
+
+func keygenRun(f *factory, o *keygenOptions) error {
+	k, err := keygen.Generate(nil)
+	if err != nil {
+		return err
+	}
+	pub := k.Public()
+	data := privateKeyFile(k, o.hex)
+	if o.output == "" || o.output == "-" {
+		if st, ok := f.io.Out.(*os.File); ok && !f.io.stdoutTTY {
+			if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o004 != 0 {
+				f.ui.warnf("writing a private key to a world-readable file")
+			}
+		}
+		if _, err := f.io.Out.Write(data); err != nil {
+			return err
+		}
+		if !f.io.stdoutTTY {
+			fmt.Fprintf(f.io.ErrOut, "Public key: %s\n", formatKey(pub, o.hex))
+		}
+		return nil
+	}
+	// O_EXCL: never overwrite a key, which could be the only copy of a private key.
+	file, err := os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return withCode(exitError, fmt.Errorf("%q already exists; keygen never overwrites a key file", o.output),
+			"choose another -o/--output file, or remove the old one first if you are sure")
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := file.Write(data); err != nil {
+		file.Close()
+		os.Remove(o.output)
+		return fmt.Errorf("writing %q: %w", o.output, err)
+	}
+	if err := file.Close(); err != nil {
+		os.Remove(o.output)
+		return fmt.Errorf("writing %q: %w", o.output, err)
+	}
+	_, err = fmt.Fprintln(f.io.Out, formatKey(pub, o.hex))
+	return err
+}
+
+func keygenPublic(f *factory, o *keygenOptions) error {
+	src := o.input
+	if src == "" {
+		src = "-"
+	}
+	k, err := f.readPrivateKey(src, "private key")
+	if err != nil {
+		return err
+	}
+	pub := k.Public()
+	_, err = fmt.Fprintln(f.io.Out, formatKey(pub, o.hex))
+	return err
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+
+	"github.com/spf13/cobra"
+)
+
+type openOptions struct {
+	uri     string
+	payload string
+	reply   bool
+}
+
+func newCmdOpen(f *factory) *cobra.Command {
+	o := &openOptions{}
+	cmd := &cobra.Command{
+		Use:   "open URI [PAYLOAD] [--reply]",
+		Short: "Open a sealed payload that arrived on URI and print it as JSON",
+		Long: `open opens a cryptobox payload (base64, as an argument or on standard input) with the
+keystore's key for URI, checks that it was sealed for URI (Autobahn's trusted URI check),
+and prints {"uri","args","kwargs"} as one JSON line. Binary values print as the string
+"\u0000" followed by base64, the WAMP JSON convention.
+
+By default it opens as the responder (an EVENT or INVOCATION); --reply opens as the
+originator (a RESULT or ERROR).
+
+A payload that fails to authenticate exits 3; one sealed for another URI exits 4.`,
+		Example: `  $ cbx seal com.example.secure.topic1 hello | cbx open com.example.secure.topic1
+  {"uri":"com.example.secure.topic1","args":["hello"],"kwargs":{}}`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.uri = args[0]
+			if len(args) == 2 {
+				o.payload = args[1]
+			} else {
+				b, err := io.ReadAll(io.LimitReader(f.io.In, 64<<20))
+				if err != nil {
+					return err
+				}
+				o.payload = string(b)
+			}
+			return openRun(f, o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.reply, "reply", false, "open as the originator (RESULT, ERROR) instead of the responder")
+	return cmd
+}
+
+func openRun(f *factory, o *openOptions) error {
+	text := strings.TrimSpace(o.payload)
+	if text == "" {
+		return &usageError{fmt.Errorf("no payload: give it as an argument or on standard input")}
+	}
+	payload, err := base64.StdEncoding.Strict().DecodeString(text)
+	if err != nil {
+		return &usageError{fmt.Errorf("payload is not standard padded base64: %v", err)}
+	}
+	ks, path, err := f.loadKeystore()
+	if err != nil {
+		return err
+	}
+	k, err := keyFor(ks, path, o.uri, o.reply)
+	if err != nil {
+		return err
+	}
+	m, err := k.OpenMessage(o.uri, payload)
+	if err != nil {
+		return err
+	}
+	out, err := box.EncodePlaintext(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f.io.Out, "%s\n", out)
+	return err
+}

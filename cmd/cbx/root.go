@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// factory holds what commands share: the streams and the global flag values. Commands take
+// what they need from it lazily, so `cbx keygen` never touches a keystore.
+type factory struct {
+	io           *ioStreams
+	ui           *ui
+	keystorePath string // --keystore, else CBX_KEYSTORE, else the default path
+	getenv       func(string) string
+}
+
+// run is cbx: it parses args, runs the command and returns the exit code.
+func run(args []string, streams *ioStreams) int {
+	f := &factory{io: streams, ui: newUI(streams), getenv: os.Getenv}
+	root := newRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		err = &usageError{err} // cobra's own error for a mistyped subcommand
+	}
+	code := exitCodeFor(err)
+	var silent *silentError
+	if !errors.As(err, &silent) {
+		f.ui.errorf("%s", err)
+		for _, h := range hintsFor(err) {
+			f.ui.hintf("%s", h)
+		}
+	}
+	if code == exitUsage {
+		f.ui.hintf("see `%s --help`", commandPath(root, args))
+	}
+	return code
+}
+
+// silentError is an error already reported to the user; only its code remains to return.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// commandPath finds the command args name, for the usage hint.
+func commandPath(root *cobra.Command, args []string) string {
+	c, _, err := root.Find(args)
+	if err != nil {
+		return root.Name()
+	}
+	return c.CommandPath()
+}
+
+func newRootCmd(f *factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cbx",
+		Short: "End-to-end encrypted WAMP payloads from the shell",
+		Long: `cbx seals WAMP payloads end to end with the "cryptobox" scheme of Crossbar.io and
+Autobahn|Python (NaCl box: Curve25519, XSalsa20-Poly1305), with key pairs chosen per URI
+from a keystore. The router still routes by URI but only ever sees ciphertext.
+
+Environment:
+  CBX_KEYSTORE   keystore file (default $XDG_CONFIG_HOME/cbx/keystore)
+  NO_COLOR       never colour the output`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       versionString(),
+	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.PersistentFlags().StringVar(&f.keystorePath, "keystore", "", "keystore `file` (env CBX_KEYSTORE; default $XDG_CONFIG_HOME/cbx/keystore)")
+
+	root.AddCommand(
+		newCmdVersion(f),
+		newCmdKeygen(f),
+		newCmdKeys(f),
+		newCmdSeal(f),
+		newCmdOpen(f),
+		newHelpTopicExitCodes(),
+		newHelpTopicKeystore(),
+	)
+	// Unknown subcommands and bad arguments are usage errors.
+	for _, c := range allCommands(root) {
+		if c.Args != nil {
+			check := c.Args
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return &usageError{err}
+				}
+				return nil
+			}
+		}
+	}
+	return root
+}
+
+func allCommands(c *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{c}
+	for _, sub := range c.Commands() {
+		out = append(out, allCommands(sub)...)
+	}
+	return out
+}
+
+// keystorePathOrDefault resolves the keystore location: --keystore, else CBX_KEYSTORE,
+// else the user's config directory.
+func (f *factory) keystoreLocation() (string, error) {
+	if f.keystorePath != "" {
+		return f.keystorePath, nil
+	}
+	if p := f.getenv("CBX_KEYSTORE"); p != "" {
+		return p, nil
+	}
+	return defaultKeystorePath()
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/spf13/cobra"
+)
+
+type sealOptions struct {
+	uri    string
+	args   []string
+	kwargs []string
+	reply  bool
+}
+
+func newCmdSeal(f *factory) *cobra.Command {
+	o := &sealOptions{}
+	cmd := &cobra.Command{
+		Use:   "seal URI [ARG...] [-k KEY=VALUE...] [--reply]",
+		Short: "Seal a payload for a URI and print it in base64",
+		Long: `seal encodes {"uri","args","kwargs"} exactly as Autobahn|Python does and seals it
+with the keystore's key for URI. The output is the base64 of the payload that travels as
+the bare binary argument of a cryptobox message (enc_algo "cryptobox").
+
+ARGs and VALUEs are JSON where they are valid JSON, else strings. By default the payload
+is sealed as the originator (a PUBLISH or CALL); --reply seals as the responder (a YIELD
+or ERROR).`,
+		Example: `  $ cbx seal com.example.secure.topic1 "Hello, world!" 42 -k lang=en
+  aWlu6VW2K3PN…`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.uri, o.args = args[0], args[1:]
+			return sealRun(f, o)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
+	cmd.Flags().BoolVar(&o.reply, "reply", false, "seal as the responder (YIELD, ERROR) instead of the originator")
+	return cmd
+}
+
+func sealRun(f *factory, o *sealOptions) error {
+	args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
+	if err != nil {
+		return err
+	}
+	ks, path, err := f.loadKeystore()
+	if err != nil {
+		return err
+	}
+	k, err := keyFor(ks, path, o.uri, !o.reply)
+	if err != nil {
+		return err
+	}
+	payload, err := k.SealMessage(box.Message{URI: o.uri, Args: args, Kwargs: kwargs})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f.io.Out, base64.StdEncoding.EncodeToString(payload))
+	return err
+}

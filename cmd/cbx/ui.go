@@ -1,0 +1,67 @@
+package main
+
+// Output rules, for every command:
+//
+//   - stdout carries data only (payloads, keys, JSON lines), so that it can be piped;
+//   - everything addressed to a person goes to stderr: errors as "cbx: error: …", followed
+//     by "cbx: hint: …" lines for the likely fix, warnings as "cbx: warning: …", and
+//     progress or confirmation lines only when stderr is a terminal;
+//   - messages start in lower case, have no final period, and quote user input with %q;
+//   - colour only when the stream is a terminal and NO_COLOR is unset; all styling lives in
+//     this file.
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+// styles renders text for one stream: plain text unless that stream may have colour.
+type styles struct {
+	err, warn, hint, ok, dim lipgloss.Style
+}
+
+func newStyles(w io.Writer, tty, noColor bool) *styles {
+	r := lipgloss.NewRenderer(w)
+	if !tty || noColor {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	return &styles{
+		err:  r.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
+		warn: r.NewStyle().Foreground(lipgloss.Color("3")).Bold(true),
+		hint: r.NewStyle().Foreground(lipgloss.Color("6")),
+		ok:   r.NewStyle().Foreground(lipgloss.Color("2")),
+		dim:  r.NewStyle().Faint(true),
+	}
+}
+
+// ui writes the talk on stderr.
+type ui struct {
+	io *ioStreams
+	st *styles
+}
+
+func newUI(s *ioStreams) *ui {
+	return &ui{io: s, st: newStyles(s.ErrOut, s.stderrTTY, s.noColor)}
+}
+
+func (u *ui) errorf(format string, a ...any) {
+	fmt.Fprintf(u.io.ErrOut, "cbx: %s %s\n", u.st.err.Render("error:"), fmt.Sprintf(format, a...))
+}
+
+func (u *ui) hintf(format string, a ...any) {
+	fmt.Fprintf(u.io.ErrOut, "cbx: %s %s\n", u.st.hint.Render("hint:"), fmt.Sprintf(format, a...))
+}
+
+func (u *ui) warnf(format string, a ...any) {
+	fmt.Fprintf(u.io.ErrOut, "cbx: %s %s\n", u.st.warn.Render("warning:"), fmt.Sprintf(format, a...))
+}
+
+// infof prints a confirmation or progress line, only for a person watching a terminal.
+func (u *ui) infof(format string, a ...any) {
+	if u.io.stderrTTY {
+		fmt.Fprintf(u.io.ErrOut, "%s %s\n", u.st.ok.Render("✓"), fmt.Sprintf(format, a...))
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keygen"
+	"github.com/cbx-wamp/cbx/internal/keystore"
+)
+
+// Colour is decided by the stream and NO_COLOR alone. CLICOLOR_FORCE makes termenv emit
+// colour even into a buffer, so the test sees exactly what the gate lets through.
+func TestColourOnlyOnATerminalWithoutNoColor(t *testing.T) {
+	t.Setenv("CLICOLOR_FORCE", "1")
+	cases := []struct {
+		tty, noColor, wantESC bool
+	}{
+		{tty: true, noColor: false, wantESC: true},
+		{tty: true, noColor: true, wantESC: false},
+		{tty: false, noColor: false, wantESC: false},
+	}
+	for _, c := range cases {
+		var buf bytes.Buffer
+		u := newUI(&ioStreams{ErrOut: &buf, stderrTTY: c.tty, noColor: c.noColor})
+		u.errorf("boom %q", "x")
+		got := buf.String()
+		if strings.Contains(got, "\x1b[") != c.wantESC {
+			t.Errorf("tty=%v NO_COLOR=%v: %q (want escape codes: %v)", c.tty, c.noColor, got, c.wantESC)
+		}
+		if plain := stripANSI(got); plain != "cbx: error: boom \"x\"\n" {
+			t.Errorf("text is %q", plain)
+		}
+	}
+}
+
+func stripANSI(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b {
+			for i < len(s) && s[i] != 'm' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func TestExitCodeMapping(t *testing.T) {
+	cases := []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{errors.New("x"), exitError},
+		{&usageError{errors.New("x")}, exitUsage},
+		{fmt.Errorf("open: %w", box.ErrDecrypt), exitDecrypt},
+		{box.ErrTooShort, exitDecrypt},
+		{fmt.Errorf("x: %w", &box.URIMismatchError{Envelope: "a", Inner: "b"}), exitURIMismatch},
+		{&keystore.PermissionError{Path: "k", Mode: 0o644}, exitKey},
+		{&keystore.ParseError{Path: "k", Err: errors.New("x")}, exitKey},
+		{fmt.Errorf("k: %w", keygen.ErrMalformed), exitKey},
+		{withCode(exitWAMPError, errors.New("x")), exitWAMPError},
+		{withCode(exitConnection, errors.New("x")), exitConnection},
+		{fmt.Errorf("wait: %w", context.DeadlineExceeded), exitTimeout},
+		{fmt.Errorf("wait: %w", context.Canceled), exitInterrupted},
+	}
+	for _, c := range cases {
+		if got := exitCodeFor(c.err); got != c.want {
+			t.Errorf("exitCodeFor(%v) = %d, want %d", c.err, got, c.want)
+		}
+		// Every code a user can get is explained by `cbx help exit-codes`.
+		if !strings.Contains(exitCodeTable, "\n  "+strconv.Itoa(c.want)+" ") && !strings.HasPrefix(exitCodeTable, strconv.Itoa(c.want)+" ") {
+			t.Errorf("exit code %d is not in `cbx help exit-codes`", c.want)
+		}
+	}
+}
