@@ -24,7 +24,8 @@ func newCmdSeal(f *factory) *cobra.Command {
 with the keystore's key for URI. The output is the base64 of the payload that travels as
 the bare binary argument of a cryptobox message (enc_algo "cryptobox").
 
-ARGs and VALUEs are JSON where they are valid JSON, else strings. By default the payload
+ARGs and VALUEs are JSON where they are valid JSON, else strings; put -- before ARGs that
+start with a dash (cbx seal URI -- -7). By default the payload
 is sealed as the originator (a PUBLISH or CALL); --reply seals as the responder (a YIELD
 or ERROR).`,
 		Example: `  $ cbx seal com.example.secure.topic1 "Hello, world!" 42 -k lang=en
