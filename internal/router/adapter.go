@@ -1,0 +1,385 @@
+package router
+
+import (
+	"fmt"
+	"sync"
+
+	nx "github.com/gammazero/nexus/v3/wamp"
+
+	"github.com/cbx-wamp/cbx/internal/wamp"
+)
+
+// Feature and option names the adapter reads or writes. The enc_* keys are Autobahn's
+// (wire.md §1.2), the ppt_* keys and payload_passthru_mode the WAMP spec's Payload
+// PassThru Mode (wire.md §2).
+const (
+	featurePPT          = "payload_passthru_mode"
+	featureTransparency = "payload_transparency"
+	featureCryptobox    = "payload_encryption_cryptobox"
+
+	optEncAlgo       = "enc_algo"
+	optEncSerializer = "enc_serializer"
+	optEncKey        = "enc_key"
+
+	optPPTScheme     = "ppt_scheme"
+	optPPTSerializer = "ppt_serializer"
+	optPPTCipher     = "ppt_cipher"
+	optPPTKeyID      = "ppt_keyid"
+
+	// legacyScheme is the ppt_scheme under which a legacy (Autobahn cryptobox) message
+	// travels through nexus. It is a custom scheme in the spec's x_… namespace
+	// (payload_passthru_mode.md "ppt_scheme"), so it cannot collide with a real scheme;
+	// clients may not use it themselves (see [adapter.inbound]).
+	legacyScheme = "x_cbx_legacy"
+
+	errProtocolViolation   = "wamp.error.protocol_violation"
+	errFeatureNotSupported = "wamp.error.feature_not_supported"
+)
+
+// pptKeys are the PPT attributes nexus copies from Options into Details
+// (nexus router/helpers.go pptOptionsToDetails; wire.md §2 "Attributes").
+var pptKeys = []string{optPPTScheme, optPPTSerializer, optPPTCipher, optPPTKeyID}
+
+// clientRoles are the roles a client announces in HELLO (basic/session "HELLO").
+var clientRoles = []string{"publisher", "subscriber", "caller", "callee"}
+
+// violation is a message a client must not send. The session is aborted with Reason
+// (wamp.error.protocol_violation) and Message, which is what nexus itself does for the
+// PPT violations it detects (nexus router/broker.go publish, dealer.go syncCall).
+type violation struct {
+	Reason  string
+	Message string
+}
+
+func (v *violation) Error() string { return v.Reason + ": " + v.Message }
+
+func violationf(format string, args ...any) *violation {
+	return &violation{Reason: errProtocolViolation, Message: fmt.Sprintf(format, args...)}
+}
+
+// adapter holds the per-session state of the conversion between a client and nexus.
+//
+// Inbound (client → nexus): a legacy sealed message, i.e. a PUBLISH, CALL, YIELD or
+// ERROR with a bare binary payload and enc_algo/enc_serializer/enc_key in its Options or
+// Details (wire.md §1.1, §1.2), becomes a nexus PPT message: Arguments = [payload] and
+//
+//	ppt_scheme = "x_cbx_legacy", ppt_cipher = enc_algo, ppt_serializer = enc_serializer,
+//	ppt_keyid = enc_key            (each ppt_* present exactly when its enc_* was)
+//
+// so that nexus carries the payload untouched and copies the metadata into the
+// EVENT/INVOCATION/RESULT/ERROR Details. The HELLO gets payload_passthru_mode added to
+// every client role so nexus's PPT checks pass for every session.
+//
+// Outbound (nexus → client): a message carrying ppt_scheme = "x_cbx_legacy" is turned
+// back into exactly what Crossbar.io sends (wire.md §3 "Crossbar.io"): enc_algo,
+// enc_serializer (and enc_key if present) in Details, the bare binary payload, no ppt_*
+// keys. That is done for every receiver, whatever it announced: Crossbar forwards the
+// bare form regardless of a receiver's features and Autobahn never checks them
+// (wire.md §1.8), so a receiver that announced neither payload_transparency nor
+// payload_passthru_mode gets the bare form too.
+//
+// Genuine PPT (a client that announced payload_passthru_mode and sends ppt_*) passes
+// through unchanged in both directions. Because every session looks PPT-capable to nexus,
+// the adapter enforces the spec's PPT rules itself, using what the client really
+// announced (payload_passthru_mode.md "Feature Announcement"): sending ppt_* without
+// having announced the feature aborts the session with wamp.error.protocol_violation; an
+// INVOCATION in PPT form for a callee that did not announce it is answered with ERROR
+// wamp.error.feature_not_supported to the caller; a RESULT in PPT form for a caller that
+// did not announce it is replaced by that same ERROR. EVENTs are delivered as they are
+// (the spec leaves a non-PPT subscriber to cope).
+//
+// The adapter never looks inside a payload.
+type adapter struct {
+	mu       sync.Mutex
+	helloed  bool
+	pptRoles map[string]bool  // client roles whose original HELLO announced payload_passthru_mode
+	refused  map[wamp.ID]bool // this session's CALL requests already failed with feature_not_supported
+}
+
+func newAdapter() *adapter {
+	return &adapter{pptRoles: map[string]bool{}, refused: map[wamp.ID]bool{}}
+}
+
+func (a *adapter) announcedPPT(role string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pptRoles[role]
+}
+
+// inbound converts a message received from the client into what nexus gets. A returned
+// *violation means the session must be aborted; other errors too (as protocol
+// violations), since they can only come from a message nexus must not see.
+func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
+	switch m := m.(type) {
+	case *wamp.Hello:
+		a.mu.Lock()
+		if a.helloed {
+			a.mu.Unlock()
+			return nil, violationf("HELLO received twice")
+		}
+		a.helloed = true
+		h, ppt := rewriteHello(m)
+		a.pptRoles = ppt
+		a.mu.Unlock()
+		return toNexus(h)
+	case *wamp.Publish:
+		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, "publisher", true)
+		if err != nil {
+			return nil, err
+		}
+		return &nx.Publish{Request: nx.ID(m.Request), Options: opts, Topic: nx.URI(m.Topic), Arguments: args, ArgumentsKw: kw}, nil
+	case *wamp.Call:
+		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, "caller", true)
+		if err != nil {
+			return nil, err
+		}
+		return &nx.Call{Request: nx.ID(m.Request), Options: opts, Procedure: nx.URI(m.Procedure), Arguments: args, ArgumentsKw: kw}, nil
+	case *wamp.Yield:
+		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, "callee", true)
+		if err != nil {
+			return nil, err
+		}
+		return &nx.Yield{Request: nx.ID(m.Request), Options: opts, Arguments: args, ArgumentsKw: kw}, nil
+	case *wamp.Error:
+		// nexus forwards an INVOCATION error's Details verbatim (dealer.go syncError) and
+		// checks no feature for it, so neither does the adapter.
+		details, args, kw, err := a.sealedToPPT(m.Details, m.Payload, "callee", false)
+		if err != nil {
+			return nil, err
+		}
+		return &nx.Error{Type: nx.MessageType(m.Type), Request: nx.ID(m.Request), Details: details,
+			Error: nx.URI(m.Error), Arguments: args, ArgumentsKw: kw}, nil
+	case *wamp.Welcome, *wamp.Challenge, *wamp.Published, *wamp.Subscribed, *wamp.Unsubscribed,
+		*wamp.Event, *wamp.Result, *wamp.Registered, *wamp.Unregistered, *wamp.Invocation, *wamp.Interrupt:
+		// Router-to-client messages (basic/messages.md "Message Codes and Direction").
+		return nil, violationf("%v is not sent by clients", m.MessageType())
+	}
+	return toNexus(m)
+}
+
+// sealedToPPT does the inbound rewrite of one payload-carrying message (see [adapter]).
+// meta is its Options (or Details for ERROR); role the client role whose PPT announcement
+// counts, checked only if checkRole.
+func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, checkRole bool) (nx.Dict, nx.List, nx.Dict, error) {
+	scheme, hasScheme := meta[optPPTScheme]
+	if p.IsBare() {
+		for _, k := range pptKeys {
+			if _, ok := meta[k]; ok {
+				return nil, nil, nil, violationf("bare payload together with %s", k)
+			}
+		}
+		out := make(nx.Dict, len(meta)+1)
+		for k, v := range meta {
+			out[k] = v
+		}
+		out[optPPTScheme] = legacyScheme
+		for _, kk := range [][2]string{{optEncAlgo, optPPTCipher}, {optEncSerializer, optPPTSerializer}, {optEncKey, optPPTKeyID}} {
+			v, ok := meta[kk[0]]
+			if !ok {
+				continue
+			}
+			// Autobahn requires these to be strings (wire.md §1.2); nexus would also panic
+			// on a non-string ppt_* value (router/helpers.go uses unchecked assertions).
+			s, isStr := v.(string)
+			if !isStr {
+				return nil, nil, nil, violationf("%s must be a string, got %T", kk[0], v)
+			}
+			delete(out, kk[0])
+			out[kk[1]] = s
+		}
+		return out, nx.List{p.Bare}, nil, nil
+	}
+	if hasScheme {
+		s, isStr := scheme.(string)
+		if !isStr {
+			return nil, nil, nil, violationf("%s must be a string, got %T", optPPTScheme, scheme)
+		}
+		if s == legacyScheme {
+			return nil, nil, nil, violationf("%s %q is reserved by this router", optPPTScheme, legacyScheme)
+		}
+		if s != "" {
+			for _, k := range pptKeys[1:] {
+				if v, ok := meta[k]; ok {
+					if _, isStr := v.(string); !isStr {
+						return nil, nil, nil, violationf("%s must be a string, got %T", k, v)
+					}
+				}
+			}
+			if checkRole && !a.announcedPPT(role) {
+				return nil, nil, nil, violationf("%s used without announcing %s for role %s in HELLO",
+					optPPTScheme, featurePPT, role)
+			}
+		}
+	}
+	return nxDict(meta), nx.List(p.Args), nx.Dict(p.Kwargs), nil
+}
+
+// outbound converts a message nexus wants delivered into what the client gets. deliver
+// is nil when nothing is to be sent to the client; reply, when non-nil, is to be handed
+// to nexus as if the client had sent it (a feature_not_supported ERROR for an
+// INVOCATION the client cannot take).
+func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message, err error) {
+	out, err := fromNexus(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch o := out.(type) {
+	case *wamp.Welcome:
+		o.Details = rewriteWelcomeDetails(o.Details)
+	case *wamp.Event:
+		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
+	case *wamp.Invocation:
+		if isGenuinePPT(o.Details) && !a.announcedPPT("callee") {
+			return nil, &nx.Error{Type: nx.INVOCATION, Request: nx.ID(o.Request), Details: nx.Dict{},
+				Error: errFeatureNotSupported, Arguments: nx.List{"callee did not announce " + featurePPT}}, nil
+		}
+		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
+	case *wamp.Result:
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		progress, _ := o.Details["progress"].(bool)
+		if a.refused[o.Request] {
+			if !progress {
+				delete(a.refused, o.Request)
+			}
+			return nil, nil, nil
+		}
+		if isGenuinePPT(o.Details) && !a.pptRoles["caller"] {
+			if progress {
+				a.refused[o.Request] = true
+			}
+			return &wamp.Error{Type: wamp.CALL, Request: o.Request, Details: wamp.Dict{}, Error: errFeatureNotSupported,
+				Payload: wamp.Payload{Args: wamp.List{"caller did not announce " + featurePPT}}}, nil, nil
+		}
+		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
+	case *wamp.Error:
+		if o.Type == wamp.CALL {
+			a.mu.Lock()
+			refused := a.refused[o.Request]
+			delete(a.refused, o.Request)
+			a.mu.Unlock()
+			if refused {
+				return nil, nil, nil
+			}
+		}
+		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
+	}
+	return out, nil, nil
+}
+
+// isGenuinePPT reports whether Details mark a PPT payload a client sent in PPT form.
+func isGenuinePPT(d wamp.Dict) bool {
+	s, _ := d[optPPTScheme].(string)
+	return s != "" && s != legacyScheme
+}
+
+// pptToSealed undoes the inbound rewrite for a message nexus built from a legacy sealed
+// one; anything else is returned unchanged. details is never modified in place: nexus
+// shares one EVENT among all subscribers.
+func pptToSealed(details wamp.Dict, p wamp.Payload) (wamp.Dict, wamp.Payload) {
+	if s, _ := details[optPPTScheme].(string); s != legacyScheme {
+		return details, p
+	}
+	if len(p.Args) != 1 || len(p.Kwargs) != 0 {
+		return details, p
+	}
+	bare, ok := p.Args[0].([]byte)
+	if !ok {
+		return details, p
+	}
+	out := make(wamp.Dict, len(details))
+	for k, v := range details {
+		out[k] = v
+	}
+	for _, k := range pptKeys {
+		delete(out, k)
+	}
+	for _, kk := range [][2]string{{optPPTCipher, optEncAlgo}, {optPPTSerializer, optEncSerializer}, {optPPTKeyID, optEncKey}} {
+		if v, ok := details[kk[0]]; ok {
+			out[kk[1]] = v
+		}
+	}
+	if bare == nil {
+		bare = []byte{}
+	}
+	return out, wamp.Payload{Bare: bare}
+}
+
+// rewriteHello returns a copy of h whose client roles all announce payload_passthru_mode
+// (so nexus routes legacy sealed messages to and from this session), and the set of
+// roles that announced it in the original.
+func rewriteHello(h *wamp.Hello) (*wamp.Hello, map[string]bool) {
+	announced := map[string]bool{}
+	details := make(wamp.Dict, len(h.Details))
+	for k, v := range h.Details {
+		details[k] = v
+	}
+	roles, ok := h.Details["roles"].(map[string]any)
+	if !ok {
+		// nexus aborts with wamp.error.no_such_role.
+		return &wamp.Hello{Realm: h.Realm, Details: details}, announced
+	}
+	newRoles := make(map[string]any, len(roles))
+	for name, rv := range roles {
+		newRoles[name] = rv
+	}
+	for _, name := range clientRoles {
+		rv, present := roles[name]
+		if !present {
+			continue
+		}
+		rd, _ := rv.(map[string]any)
+		features, _ := rd["features"].(map[string]any)
+		if b, _ := features[featurePPT].(bool); b {
+			announced[name] = true
+		}
+		nf := make(map[string]any, len(features)+1)
+		for k, v := range features {
+			nf[k] = v
+		}
+		nf[featurePPT] = true
+		nrd := make(map[string]any, len(rd)+1)
+		for k, v := range rd {
+			nrd[k] = v
+		}
+		nrd["features"] = nf
+		newRoles[name] = nrd
+	}
+	details["roles"] = newRoles
+	return &wamp.Hello{Realm: h.Realm, Details: details}, announced
+}
+
+// rewriteWelcomeDetails adds the payload features to the broker and dealer roles of a
+// WELCOME: payload_transparency and payload_encryption_cryptobox as Crossbar.io announces
+// them (wire.md §1.8), payload_passthru_mode as nexus does. The maps on the path are
+// copied, never modified.
+func rewriteWelcomeDetails(d wamp.Dict) wamp.Dict {
+	out := make(wamp.Dict, len(d)+1)
+	for k, v := range d {
+		out[k] = v
+	}
+	roles, _ := d["roles"].(map[string]any)
+	newRoles := make(map[string]any, len(roles)+2)
+	for k, v := range roles {
+		newRoles[k] = v
+	}
+	for _, name := range []string{"broker", "dealer"} {
+		rd, _ := roles[name].(map[string]any)
+		features, _ := rd["features"].(map[string]any)
+		nf := make(map[string]any, len(features)+3)
+		for k, v := range features {
+			nf[k] = v
+		}
+		nf[featureTransparency] = true
+		nf[featureCryptobox] = true
+		nf[featurePPT] = true
+		nrd := make(map[string]any, len(rd)+1)
+		for k, v := range rd {
+			nrd[k] = v
+		}
+		nrd["features"] = nf
+		newRoles[name] = nrd
+	}
+	out["roles"] = newRoles
+	return out
+}

@@ -1,0 +1,80 @@
+// Package router is the engine of `cbx router`: a local WAMP router that carries
+// Autobahn|Python's cryptobox-sealed payloads the way Crossbar.io does, so that cbx and
+// Autobahn peers can be tested against each other without a Crossbar installation
+// (wire.md §6.1(a)). Tests use it in-process:
+//
+//	srv, _ := router.New(router.Config{})
+//	ts := httptest.NewServer(srv.Handler())   // ws://127.0.0.1:port/ws, realm1
+//
+// # Design
+//
+// Routing is done by nexus v3.3.0 (github.com/gammazero/nexus/v3/router), attached per
+// client connection through a nexus wamp.Peer. The WebSocket side, the serializers and
+// the message types are internal/wamp's; messages are converted between internal/wamp's
+// and nexus's types explicitly per type (convert.go), so nexus's own serializers are never
+// involved. That is what keeps a binary value binary across sessions that use different
+// serializers (JSON's "\u0000"+base64, msgpack bin, CBOR byte string; wire.md §1.7),
+// which nexus alone gets wrong (wire.md §3 "nexus").
+//
+// # Sealed payloads
+//
+// Autobahn|Python and Crossbar.io carry a sealed payload in the legacy form: enc_algo,
+// enc_serializer (and optionally enc_key) in Options/Details and one bare binary value in
+// place of Arguments (wire.md §1.1, §1.2). Nexus cannot route that form, so the adapter
+// (adapter.go) rewrites it at the connection boundary:
+//
+//   - A PUBLISH, CALL, YIELD or ERROR with a bare payload becomes nexus's Payload
+//     PassThru Mode form (wire.md §2): Arguments = [payload], ppt_scheme "x_cbx_legacy",
+//     and enc_algo/enc_serializer/enc_key carried as ppt_cipher/ppt_serializer/ppt_keyid.
+//     Every session's HELLO gets payload_passthru_mode added to its client roles so that
+//     nexus's PPT checks let these through.
+//   - An EVENT, INVOCATION, RESULT or ERROR in that form is turned back into exactly what
+//     Crossbar sends (wire.md §3 "Crossbar.io"): enc_algo and enc_serializer (and enc_key
+//     if the sender gave one) in Details, the bare binary payload, no ppt_* keys. Details
+//     nexus adds, such as topic and procedure on pattern matches, are kept.
+//   - Decision on receivers that announced neither payload_transparency nor
+//     payload_passthru_mode: they get the bare form too. Crossbar sends it to every
+//     receiver regardless of features, and Autobahn never checks them (wire.md §1.8).
+//   - A client that speaks PPT itself (announced payload_passthru_mode and sends ppt_*)
+//     gets PPT delivered unchanged. The spec's PPT rules are enforced against what each
+//     client really announced: ppt_* from a client that did not announce the feature
+//     aborts its session with wamp.error.protocol_violation; a PPT INVOCATION for a callee,
+//     or a PPT RESULT for a caller, that did not announce it becomes ERROR
+//     wamp.error.feature_not_supported to the caller (payload_passthru_mode.md); PPT
+//     EVENTs are delivered as they are.
+//   - Every WELCOME announces payload_transparency, payload_encryption_cryptobox and
+//     payload_passthru_mode for the broker and the dealer, next to nexus's features.
+//
+// The router never looks inside a payload and holds no keys: it does not import
+// internal/box, internal/keygen or internal/keystore (imports_test.go checks this).
+//
+// # Bounded resources
+//
+// A WebSocket message larger than Config.MaxMessageSize (default 1 MiB) is refused and
+// the connection closed with 1009. A message that is malformed, or that breaks the rules
+// above, ends the session with ABORT wamp.error.protocol_violation and close code 1002.
+//
+// Each session has an outbound queue of Config.OutQueueSize messages (default 64, nexus's
+// default) between nexus and the connection's writer. When a receiver does not read fast
+// enough and its queue is full, nexus does not wait: an EVENT for it is dropped; an
+// INVOCATION is refused and the caller gets ERROR wamp.error.network_failure; a RESULT is
+// retried with growing delays for up to a minute (meanwhile nexus handles nothing else
+// from that callee) and then dropped, with the call cancelled. Every such drop is counted in Stats.Dropped, written to the trace as a "drop"
+// line and logged as a warning (at most one log line per session per second, with the
+// count). A receiver whose connection accepts nothing for 30 seconds is disconnected
+// (internal/wamp's write timeout). Publishers are not slowed down by slow subscribers.
+//
+// # Authentication
+//
+// Anonymous is allowed when no other method is configured, or when Config.Anonymous is
+// set. Config.Tickets enables WAMP-Ticket, Config.WampcraSecrets WAMP-CRA (unsalted),
+// Config.CryptosignKeys WAMP-Cryptosign (several keys per authid; no channel binding).
+// Authenticated sessions get authrole "user", anonymous ones "anonymous"; there is no
+// authorization: every session may do everything in its realm.
+//
+// # Trace
+//
+// With Config.Trace set, every message a client sends or is sent is written as one line;
+// sealed payloads appear only as their length and the base64 of their first bytes. The
+// format is described in trace.go.
+package router

@@ -1,0 +1,13 @@
+package router
+
+import "github.com/cbx-wamp/cbx/internal/wamp"
+
+// wsEndpoint is the production endpoint: internal/wamp's WebSocket connection.
+type wsEndpoint struct {
+	c *wamp.Conn
+}
+
+func (e wsEndpoint) Send(m wamp.Message) error     { return e.c.Send(m) }
+func (e wsEndpoint) Recv() (wamp.Message, error)   { return e.c.Recv() }
+func (e wsEndpoint) SerializerName() string        { return e.c.Serializer().Name() }
+func (e wsEndpoint) Close(code int, reason string) { e.c.CloseWithCode(code, reason) }

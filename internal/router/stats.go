@@ -1,0 +1,82 @@
+package router
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	nx "github.com/gammazero/nexus/v3/wamp"
+)
+
+// Stats are counters since the server started. All counts are of WAMP messages unless
+// said otherwise.
+type Stats struct {
+	Connections uint64 // WebSocket connections accepted
+	Open        int64  // connections currently open
+	Received    uint64 // messages received from clients
+	Sent        uint64 // messages written to clients
+	Sealed      uint64 // received messages with a legacy (Autobahn cryptobox) sealed payload
+	PPT         uint64 // received messages in Payload PassThru Mode form
+	Aborted     uint64 // sessions the adapter aborted for a protocol violation or bad frame
+
+	// Undeliverable counts messages that could not be encoded for their receiver or
+	// exceeded MaxMessageSize once encoded; they are logged and skipped.
+	Undeliverable uint64
+
+	// Dropped counts messages not delivered because the receiver's outbound queue was
+	// full (see the package documentation): EVENTs and RESULTs nexus dropped, and
+	// INVOCATIONs nexus refused to queue (the caller then got wamp.error.network_failure).
+	Dropped uint64
+}
+
+type counters struct {
+	connections, received, sent, sealed, ppt, aborted, dropped, undeliverable atomic.Uint64
+	open                                                                      atomic.Int64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		Connections: c.connections.Load(),
+		Open:        c.open.Load(),
+		Received:    c.received.Load(),
+		Sent:        c.sent.Load(),
+		Sealed:      c.sealed.Load(),
+		PPT:         c.ppt.Load(),
+		Aborted:     c.aborted.Load(),
+		Dropped:     c.dropped.Load(),
+
+		Undeliverable: c.undeliverable.Load(),
+	}
+}
+
+// Formats of the lines nexus v3.3.0 logs when a non-blocking send to a session's
+// outbound channel fails (router/broker.go and router/dealer.go trySend, dealer.go
+// syncYield). Nexus offers no other signal for a drop, so [nexusLog] recognises these
+// format strings; TestSlowSubscriberDrops fails if a nexus upgrade changes them.
+const (
+	nexusDropFormat       = "!!! Dropped %s to session %s: blocked"
+	nexusDropCallerFormat = "!!! Dropped %s to caller %s: blocked"
+)
+
+// nexusLog is the stdlog.StdLog given to nexus. It forwards nexus's lines to the
+// configured logger and turns the drop lines into Server.dropped calls.
+type nexusLog struct {
+	s *Server
+}
+
+func (l nexusLog) Print(v ...any) { l.s.cfg.Logger.Print("nexus: " + fmt.Sprint(v...)) }
+
+func (l nexusLog) Println(v ...any) {
+	l.s.cfg.Logger.Print("nexus: " + strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+}
+
+func (l nexusLog) Printf(format string, v ...any) {
+	if (format == nexusDropFormat || format == nexusDropCallerFormat) && len(v) == 2 {
+		mt, _ := v[0].(nx.MessageType)
+		if sess, ok := v[1].(*nx.Session); ok && sess != nil {
+			l.s.dropped(mt.String(), uint64(sess.ID))
+			return
+		}
+	}
+	l.s.cfg.Logger.Print("nexus: " + fmt.Sprintf(format, v...))
+}
