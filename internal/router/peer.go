@@ -77,7 +77,7 @@ type peer struct {
 var _ nx.Peer = (*peer)(nil)
 
 func newPeer(s *Server, ep endpoint, conn uint64) *peer {
-	return &peer{
+	p := &peer{
 		srv:     s,
 		ep:      ep,
 		ser:     ep.SerializerName(),
@@ -88,10 +88,12 @@ func newPeer(s *Server, ep endpoint, conn uint64) *peer {
 		closing: make(chan struct{}),
 		rxStop:  make(chan struct{}),
 	}
+	// Counted before the peer is visible to Close, which may wait for it at once.
+	p.done.Add(2)
+	return p
 }
 
 func (p *peer) start() {
-	p.done.Add(2)
 	go p.readLoop()
 	go p.writeLoop()
 }

@@ -1,0 +1,423 @@
+package router
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	nx "github.com/gammazero/nexus/v3/wamp"
+
+	"github.com/cbx-wamp/cbx/internal/wamp"
+)
+
+// testdata/cryptobox.json is a copy of shared/vectors/cryptobox.json: messages produced
+// by Autobahn|Python 22.7.1's own serializers, including the forwarded forms Crossbar.io
+// sends (wire.md §6.4).
+
+type vectorMessage struct {
+	JSON       string `json:"json"`
+	MsgPackHex string `json:"msgpack_hex"`
+	CBORHex    string `json:"cbor_hex"`
+}
+
+type vector struct {
+	Name      string
+	Payload   []byte
+	Sent      *vectorMessage // what the client sends
+	Forwarded *vectorMessage // what Crossbar delivers, if the vector has it
+}
+
+type vectorKeys struct {
+	OriginatorPrivB64 string `json:"originator_priv_b64"`
+	OriginatorPubB64  string `json:"originator_pub_b64"`
+	ResponderPrivB64  string `json:"responder_priv_b64"`
+	ResponderPubB64   string `json:"responder_pub_b64"`
+	Prefix            string `json:"keyring_prefix"`
+}
+
+func loadVectorFile(t testing.TB) (vs []vector, keys vectorKeys) {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/cryptobox.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Keys    vectorKeys                   `json:"keys"`
+		Vectors []map[string]json.RawMessage `json:"vectors"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	for _, fields := range file.Vectors {
+		var v vector
+		var payloadHex string
+		json.Unmarshal(fields["name"], &v.Name)
+		json.Unmarshal(fields["payload_hex"], &payloadHex)
+		if v.Payload, err = hex.DecodeString(payloadHex); err != nil {
+			t.Fatal(err)
+		}
+		for k, r := range fields {
+			if !strings.HasSuffix(k, "wamp_message") {
+				continue
+			}
+			var m vectorMessage
+			if err := json.Unmarshal(r, &m); err != nil {
+				t.Fatal(err)
+			}
+			if k == "wamp_message" {
+				v.Sent = &m
+			} else {
+				v.Forwarded = &m
+			}
+		}
+		if v.Sent == nil {
+			t.Fatalf("vector %s has no wamp_message", v.Name)
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		t.Fatal("no vectors")
+	}
+	return vs, file.Keys
+}
+
+// decodeVector decodes a vector message with serializer s.
+func decodeVector(t testing.TB, s wamp.Serializer, m *vectorMessage) wamp.Message {
+	t.Helper()
+	var b []byte
+	switch s.Name() {
+	case "json":
+		b = []byte(m.JSON)
+	case "msgpack":
+		b, _ = hex.DecodeString(m.MsgPackHex)
+	case "cbor":
+		b, _ = hex.DecodeString(m.CBORHex)
+	}
+	msg, err := s.Unmarshal(b)
+	if err != nil {
+		t.Fatalf("%s: %v", s.Name(), err)
+	}
+	return msg
+}
+
+// metaAndPayload returns a payload message's Options/Details and payload.
+func metaAndPayload(m wamp.Message) (wamp.Dict, wamp.Payload) {
+	switch m := m.(type) {
+	case *wamp.Publish:
+		return m.Options, m.Payload
+	case *wamp.Call:
+		return m.Options, m.Payload
+	case *wamp.Yield:
+		return m.Options, m.Payload
+	case *wamp.Error:
+		return m.Details, m.Payload
+	case *wamp.Event:
+		return m.Details, m.Payload
+	case *wamp.Invocation:
+		return m.Details, m.Payload
+	case *wamp.Result:
+		return m.Details, m.Payload
+	}
+	return nil, wamp.Payload{}
+}
+
+func nxMetaAndArgs(m nx.Message) (nx.Dict, nx.List, nx.Dict) {
+	switch m := m.(type) {
+	case *nx.Publish:
+		return m.Options, m.Arguments, m.ArgumentsKw
+	case *nx.Call:
+		return m.Options, m.Arguments, m.ArgumentsKw
+	case *nx.Yield:
+		return m.Options, m.Arguments, m.ArgumentsKw
+	case *nx.Error:
+		return m.Details, m.Arguments, m.ArgumentsKw
+	}
+	return nil, nil, nil
+}
+
+// TestVectorsInbound: every message Autobahn sends sealed becomes nexus PPT form carrying
+// the enc_* values, with the payload bytes untouched, whatever the serializer.
+func TestVectorsInbound(t *testing.T) {
+	vs, _ := loadVectorFile(t)
+	for _, v := range vs {
+		for _, s := range wamp.Serializers {
+			t.Run(v.Name+"/"+s.Name(), func(t *testing.T) {
+				m := decodeVector(t, s, v.Sent)
+				meta, pl := metaAndPayload(m)
+				if !bytes.Equal(pl.Bare, v.Payload) {
+					t.Fatalf("vector payload not decoded as bare binary: %s", summarize(m))
+				}
+				origMeta := make(wamp.Dict, len(meta))
+				for k, v := range meta {
+					origMeta[k] = v
+				}
+				a := newAdapter()
+				a.pptRoles = map[string]bool{} // an Autobahn client: no PPT announced
+				nm, err := a.inbound(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if nm.MessageType() != nx.MessageType(m.MessageType()) {
+					t.Fatalf("type %v became %v", m.MessageType(), nm.MessageType())
+				}
+				opts, args, kw := nxMetaAndArgs(nm)
+				if len(args) != 1 || !bytes.Equal(args[0].([]byte), v.Payload) || len(kw) != 0 {
+					t.Errorf("nexus Arguments = %v, ArgumentsKw = %v; want [payload]", args, kw)
+				}
+				want := nx.Dict{optPPTScheme: legacyScheme, optPPTCipher: "cryptobox", optPPTSerializer: "json"}
+				for k, v := range origMeta {
+					if !strings.HasPrefix(k, "enc_") {
+						want[k] = v
+					}
+				}
+				if !reflect.DeepEqual(opts, want) {
+					t.Errorf("nexus options = %v, want %v", opts, want)
+				}
+				if !reflect.DeepEqual(meta, origMeta) {
+					t.Errorf("the client's message was modified: %v, was %v", meta, origMeta)
+				}
+			})
+		}
+	}
+}
+
+// TestVectorsForwardedIdentity: a forwarded message as Crossbar sends it (the vector),
+// once in the PPT form nexus delivers, comes out of the adapter exactly as the vector
+// (legacy → PPT → legacy is the identity).
+func TestVectorsForwardedIdentity(t *testing.T) {
+	vs, _ := loadVectorFile(t)
+	for _, v := range vs {
+		if v.Forwarded == nil {
+			continue
+		}
+		for _, s := range wamp.Serializers {
+			t.Run(v.Name+"/"+s.Name(), func(t *testing.T) {
+				want := decodeVector(t, s, v.Forwarded)
+				meta, pl := metaAndPayload(want)
+				// The PPT form of the same message, as nexus delivers it: the inbound
+				// rewrite of its metadata, Arguments = [payload].
+				a := newAdapter()
+				pptMeta, args, kw, err := a.sealedToPPT(meta, pl, "callee", false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var nm nx.Message
+				switch w := want.(type) {
+				case *wamp.Event:
+					nm = &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
+				case *wamp.Invocation:
+					nm = &nx.Invocation{Request: nx.ID(w.Request), Registration: nx.ID(w.Registration), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
+				case *wamp.Result:
+					nm = &nx.Result{Request: nx.ID(w.Request), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
+				case *wamp.Error:
+					nm = &nx.Error{Type: nx.MessageType(w.Type), Request: nx.ID(w.Request), Details: pptMeta, Error: nx.URI(w.Error), Arguments: args, ArgumentsKw: kw}
+				default:
+					t.Fatalf("unexpected forwarded %T", want)
+				}
+				got, reply, err := a.outbound(nm)
+				if err != nil || reply != nil {
+					t.Fatalf("outbound: %v, reply %v", err, reply)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("outbound\n got %s\nwant %s", summarize(got), summarize(want))
+				}
+				// And the client gets the same bytes' worth: re-encoding gives back a
+				// message equal to the vector.
+				b, err := s.Marshal(got)
+				if err != nil {
+					t.Fatal(err)
+				}
+				again, err := s.Unmarshal(b)
+				if err != nil || !reflect.DeepEqual(again, want) {
+					t.Errorf("re-encoded %s: %v %s", s.Name(), err, summarize(again))
+				}
+			})
+		}
+	}
+}
+
+// TestVectorsThroughNexus sends each vector's message from an Autobahn-like client
+// through real nexus routing and compares what the receiver gets with what Crossbar sends
+// (the vector's forwarded message), apart from IDs and Details keys nexus adds itself.
+func TestVectorsThroughNexus(t *testing.T) {
+	vs, _ := loadVectorFile(t)
+	byName := map[string]vector{}
+	for _, v := range vs {
+		byName[v.Name] = v
+	}
+	for _, s := range wamp.Serializers {
+		t.Run(s.Name(), func(t *testing.T) {
+			srv, _, _ := testServer(t, Config{})
+			sub := join(t, srv, roles())
+			pub := join(t, srv, autobahnRoles())
+			callee := join(t, srv, autobahnRoles())
+
+			// PUBLISH → EVENT.
+			pv := byName["publish-basic"]
+			publish := decodeVector(t, s, pv.Sent).(*wamp.Publish)
+			sub.subscribe(publish.Topic, nil)
+			pub.send(publish)
+			expect[*wamp.Published](pub)
+			ev := expect[*wamp.Event](sub)
+			wantEv := decodeVector(t, s, pv.Forwarded).(*wamp.Event)
+			if !reflect.DeepEqual(ev.Details, wantEv.Details) || !bytes.Equal(ev.Bare, wantEv.Bare) {
+				t.Errorf("EVENT %s\nwant %s", summarize(ev), summarize(wantEv))
+			}
+
+			// CALL → INVOCATION, YIELD → RESULT.
+			cv := byName["call-basic"]
+			call := decodeVector(t, s, cv.Sent).(*wamp.Call)
+			callee.register(call.Procedure, nil)
+			pub.send(call)
+			inv := expect[*wamp.Invocation](callee)
+			wantInv := decodeVector(t, s, cv.Forwarded).(*wamp.Invocation)
+			checkSealedDetails(t, "INVOCATION", inv.Details, wantInv.Details)
+			if !bytes.Equal(inv.Bare, wantInv.Bare) {
+				t.Errorf("INVOCATION payload differs")
+			}
+			yv := byName["yield-plain-return"]
+			yield := decodeVector(t, s, yv.Sent).(*wamp.Yield)
+			yield.Request = inv.Request
+			callee.send(yield)
+			res := expect[*wamp.Result](pub)
+			wantRes := decodeVector(t, s, yv.Forwarded).(*wamp.Result)
+			if res.Request != call.Request || !reflect.DeepEqual(res.Details, wantRes.Details) || !bytes.Equal(res.Bare, wantRes.Bare) {
+				t.Errorf("RESULT %s\nwant %s", summarize(res), summarize(wantRes))
+			}
+
+			// ERROR (INVOCATION) → ERROR (CALL).
+			call.Request++
+			pub.send(call)
+			inv = expect[*wamp.Invocation](callee)
+			ev2 := byName["error-from-callee"]
+			errMsg := decodeVector(t, s, ev2.Sent).(*wamp.Error)
+			errMsg.Request = inv.Request
+			callee.send(errMsg)
+			e := expect[*wamp.Error](pub)
+			wantErr := decodeVector(t, s, ev2.Forwarded).(*wamp.Error)
+			if e.Type != wamp.CALL || e.Request != call.Request || e.Error != wantErr.Error ||
+				!reflect.DeepEqual(e.Details, wantErr.Details) || !bytes.Equal(e.Bare, wantErr.Bare) {
+				t.Errorf("ERROR %s\nwant %s", summarize(e), summarize(wantErr))
+			}
+		})
+	}
+}
+
+// checkSealedDetails compares Details with Crossbar's, allowing the keys nexus adds on
+// its own: it always sets INVOCATION "progress", and "procedure" for registrations made
+// without an explicit match policy (dealer.go syncCall); Autobahn accepts both.
+func checkSealedDetails(t *testing.T, what string, got, want wamp.Dict) {
+	t.Helper()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s details[%s] = %v, want %v", what, k, got[k], v)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok && k != "progress" && k != "procedure" {
+			t.Errorf("%s details has extra %s: %v", what, k, got)
+		}
+	}
+}
+
+func TestHelloRewrite(t *testing.T) {
+	orig := &wamp.Hello{Realm: "realm1", Details: wamp.Dict{
+		"authid": "x",
+		"roles": wamp.Dict{
+			"publisher":  wamp.Dict{"features": wamp.Dict{featureTransparency: true}},
+			"subscriber": wamp.Dict{},
+			"caller":     wamp.Dict{"features": wamp.Dict{featurePPT: true}},
+			"callee":     "not a dict",
+			"bogus":      wamp.Dict{"features": wamp.Dict{}},
+		},
+	}}
+	before := summarize(orig)
+	h, announced := rewriteHello(orig)
+	if summarize(orig) != before {
+		t.Errorf("the client's HELLO was modified: %s", summarize(orig))
+	}
+	if !reflect.DeepEqual(announced, map[string]bool{"caller": true}) {
+		t.Errorf("announced = %v, want only caller", announced)
+	}
+	r := h.Details["roles"].(map[string]any)
+	for _, role := range clientRoles {
+		f := r[role].(map[string]any)["features"].(map[string]any)
+		if f[featurePPT] != true {
+			t.Errorf("%s lacks %s after rewrite: %v", role, featurePPT, f)
+		}
+	}
+	if f := r["publisher"].(map[string]any)["features"].(map[string]any); f[featureTransparency] != true {
+		t.Errorf("publisher lost its features: %v", f)
+	}
+	if !reflect.DeepEqual(r["bogus"], wamp.Dict{"features": wamp.Dict{}}) {
+		t.Errorf("non-client role changed: %v", r["bogus"])
+	}
+	if h.Details["authid"] != "x" || h.Realm != "realm1" {
+		t.Errorf("other HELLO fields changed: %s", summarize(h))
+	}
+	// nexus sees every client role as PPT-capable.
+	sess := nx.NewSession(nil, 1, nil, nx.NormalizeDict(map[string]any(h.Details)))
+	for _, role := range clientRoles {
+		if !sess.HasFeature(role, featurePPT) {
+			t.Errorf("nexus does not see %s.%s", role, featurePPT)
+		}
+	}
+}
+
+func TestWelcomeRewriteDoesNotShareMaps(t *testing.T) {
+	features := map[string]any{"x": true}
+	d := wamp.Dict{"roles": map[string]any{"broker": map[string]any{"features": features}}}
+	out := rewriteWelcomeDetails(d)
+	if len(features) != 1 {
+		t.Errorf("input features modified: %v", features)
+	}
+	bf := out["roles"].(map[string]any)["broker"].(map[string]any)["features"].(map[string]any)
+	if bf["x"] != true || bf[featureCryptobox] != true {
+		t.Errorf("broker features = %v", bf)
+	}
+}
+
+// TestOutboundDoesNotModifyShared: nexus hands one EVENT to every subscriber; the
+// adapter must leave it as it was for the next one.
+func TestOutboundDoesNotModifyShared(t *testing.T) {
+	details := nx.Dict{optPPTScheme: legacyScheme, optPPTCipher: "cryptobox", optPPTSerializer: "json", "topic": nx.URI("a.b")}
+	ev := &nx.Event{Subscription: 1, Publication: 2, Details: details, Arguments: nx.List{[]byte{9}}}
+	for range 2 {
+		out, _, err := newAdapter().outbound(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := out.(*wamp.Event)
+		if !bytes.Equal(got.Bare, []byte{9}) || got.Details[optEncAlgo] != "cryptobox" || got.Details["topic"] != "a.b" {
+			t.Errorf("EVENT = %s", summarize(got))
+		}
+	}
+	if len(details) != 4 || details[optPPTScheme] != legacyScheme {
+		t.Errorf("nexus's details were modified: %v", details)
+	}
+}
+
+func TestFromNexusNormalizesValues(t *testing.T) {
+	res := &nx.Result{Request: 5, Details: nx.Dict{"callee": nx.ID(7)}, Arguments: nx.List{
+		nx.Dict{"exact": []nx.ID{1, 2}, "uri": nx.URI("a.b"), "n": 3, "l": nx.List{nx.ID(4)}},
+		[]string{"x"}, uint64(1 << 62), []byte{1},
+	}}
+	out, err := fromNexus(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &wamp.Result{Request: 5, Details: wamp.Dict{"callee": int64(7)}, Payload: wamp.Payload{Args: wamp.List{
+		map[string]any{"exact": []any{int64(1), int64(2)}, "uri": "a.b", "n": int64(3), "l": []any{int64(4)}},
+		[]any{"x"}, int64(1 << 62), []byte{1},
+	}}}
+	if !reflect.DeepEqual(out, want) {
+		t.Errorf("fromNexus\n got %#v\nwant %#v", out, want)
+	}
+	if _, err := wamp.Encode(out); err != nil {
+		t.Errorf("normalized message does not encode: %v", err)
+	}
+}
