@@ -379,3 +379,96 @@ func checkRaw(t *testing.T, who string, lines []map[string]any, want map[string]
 		t.Errorf("%s received %v, want %v", who, got, want)
 	}
 }
+
+// nodeCommand returns the node command line prefix (with --experimental-websocket where
+// the global WebSocket AutobahnJS needs is still behind it, Node 20) and the directory
+// holding AutobahnJS's node_modules.
+var nodeCheck = sync.OnceValues(func() ([]string, error) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, err
+	}
+	jsdir, err := filepath.Abs("../../testdata/js")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(jsdir, "node_modules", "autobahn", "package.json")); err != nil {
+		return nil, fmt.Errorf("AutobahnJS not installed (cd testdata/js && npm ci): %w", err)
+	}
+	argv := []string{node}
+	if out, _ := exec.Command(node, "-e", "process.stdout.write(typeof WebSocket)").Output(); string(out) != "function" {
+		argv = append(argv, "--experimental-websocket")
+		if out, _ := exec.Command(node, "--experimental-websocket", "-e", "process.stdout.write(typeof WebSocket)").Output(); string(out) != "function" {
+			return nil, fmt.Errorf("node has no global WebSocket (Node ≥ 20 needed)")
+		}
+	}
+	return append(argv, "--no-warnings", "testdata/jspeer.mjs", jsdir), nil
+})
+
+// TestAutobahnJS runs AutobahnJS (npm autobahn 26.3.1) peers through the router,
+// plaintext pub/sub and RPC, on json and on msgpack→cbor, and an AutobahnJS originator
+// against the Autobahn|Python responder.
+func TestAutobahnJS(t *testing.T) {
+	nodeArgv, err := nodeCheck()
+	requireOrSkip(t, "node with AutobahnJS in testdata/js/node_modules", err)
+	srv, _, _ := testServer(t, Config{})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	url := wsURL(ts)
+
+	for _, sc := range []struct{ name, orig, resp, respImpl string }{
+		{"json", "json", "json", "js"},
+		{"msgpack-cbor", "msgpack", "cbor", "js"},
+		{"js-to-python", "cbor", "json", "python"},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			ns := "com.example.js." + strings.ReplaceAll(sc.name, "-", "_")
+			marker := "JS" + strings.ReplaceAll(sc.name, "-", "")
+			ctx, cancel := context.WithTimeout(context.Background(), 2*peerTimeout)
+			defer cancel()
+			js := func(role, ser string) []string {
+				return append(append([]string{}, nodeArgv...), url, role, ser, ns, marker)
+			}
+			var respArgv []string
+			if sc.respImpl == "python" {
+				requireOrSkip(t, "Debian's python3-autobahn", pythonCheck())
+				script, _ := filepath.Abs("testdata/abpeer.py")
+				respArgv = []string{debianPython, script, "--url", url, "--serializer", sc.resp, "--role", "responder",
+					"--ns", ns, "--marker", marker}
+			} else {
+				respArgv = js("responder", sc.resp)
+			}
+			resp := startPeer(t, ctx, "responder", respArgv...)
+			resp.waitFor(t, "ready")
+			orig := startPeer(t, ctx, "originator", js("originator", sc.orig)...)
+			orig.waitFor(t, "done")
+			origLines := orig.finish(t)
+			respLines := resp.finish(t)
+
+			events := pick(respLines, "event", "")
+			if len(events) != 1 {
+				t.Fatalf("responder got %d events: %v", len(events), respLines)
+			}
+			checkEqual(t, "event args", events[0]["args"], []any{marker + "-hello", 42})
+			checkEqual(t, "event kwargs", events[0]["kwargs"], map[string]any{"k": marker + "-kw"})
+			if inv := pick(respLines, "invocation", "add2"); len(inv) != 1 {
+				t.Errorf("add2 invocations: %v", inv)
+			} else {
+				checkEqual(t, "add2 args", inv[0]["args"], []any{23, 7})
+			}
+			res := pick(origLines, "result", "add2")
+			if len(res) != 1 {
+				t.Fatalf("add2 results: %v", origLines)
+			}
+			checkEqual(t, "add2 result", res[0]["value"], 30)
+			errs := pick(origLines, "error", "failme")
+			if len(errs) != 1 {
+				t.Fatalf("failme errors: %v", origLines)
+			}
+			checkEqual(t, "failme error", errs[0]["error"], ns+".error.oops")
+			checkEqual(t, "failme args", errs[0]["args"], []any{marker + "-err", 7})
+			checkEqual(t, "failme kwargs", errs[0]["kwargs"], map[string]any{"why": marker + "-why"})
+		})
+	}
+}
