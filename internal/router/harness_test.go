@@ -21,9 +21,15 @@ import (
 
 const testWait = 10 * time.Second // bound on every wait for a message; never a sleep
 
+// recvItem is what the router's Recv returns: a message or a transport error.
+type recvItem struct {
+	m   wamp.Message
+	err error
+}
+
 // pipe is an endpoint whose other end is a test client.
 type pipe struct {
-	toRouter   chan wamp.Message
+	toRouter   chan recvItem
 	fromRouter chan wamp.Message
 	closed     chan struct{}
 	once       sync.Once
@@ -31,7 +37,7 @@ type pipe struct {
 }
 
 func newPipe() *pipe {
-	return &pipe{toRouter: make(chan wamp.Message), fromRouter: make(chan wamp.Message), closed: make(chan struct{})}
+	return &pipe{toRouter: make(chan recvItem), fromRouter: make(chan wamp.Message), closed: make(chan struct{})}
 }
 
 func (p *pipe) Send(m wamp.Message) error {
@@ -49,8 +55,8 @@ func (p *pipe) Send(m wamp.Message) error {
 
 func (p *pipe) Recv() (wamp.Message, error) {
 	select {
-	case m := <-p.toRouter:
-		return m, nil
+	case it := <-p.toRouter:
+		return it.m, it.err
 	case <-p.closed:
 		return nil, wamp.ErrClosed
 	}
@@ -157,7 +163,7 @@ func join(t testing.TB, srv *Server, r wamp.Dict) *client {
 func (c *client) send(m wamp.Message) {
 	c.t.Helper()
 	select {
-	case c.p.toRouter <- m:
+	case c.p.toRouter <- recvItem{m: m}:
 	case <-c.p.closed:
 		c.t.Fatalf("send %v: connection closed (code %d)", m.MessageType(), c.p.code.Load())
 	case <-time.After(testWait):
