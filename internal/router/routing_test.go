@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -487,5 +488,73 @@ func TestCloseSendsGoodbye(t *testing.T) {
 	late := connect(t, srv)
 	if code := late.waitClosed(); code != closeGoingAway {
 		t.Errorf("late connection close code = %d, want %d", code, closeGoingAway)
+	}
+}
+
+// TestMetaAPI calls nexus's own meta procedures and subscribes to its meta events: their
+// values are nexus types (ID, URI, Dict, []ID) and must reach the client in
+// internal/wamp's value model.
+func TestMetaAPI(t *testing.T) {
+	srv, _, _ := testServer(t, Config{})
+	watcher := join(t, srv, roles())
+	watcher.subscribe("wamp.session.on_join", nil)
+	callee := join(t, srv, roles())
+	ev := expect[*wamp.Event](watcher)
+	if len(ev.Args) != 1 {
+		t.Fatalf("on_join EVENT = %s", summarize(ev))
+	}
+	info, _ := ev.Args[0].(map[string]any)
+	if sid, _ := info["session"].(int64); wamp.ID(sid) != callee.session {
+		t.Errorf("on_join session = %#v, want %d", info["session"], callee.session)
+	}
+
+	regID := callee.register("com.example.meta.proc", nil)
+	callee.send(&wamp.Call{Request: callee.nextReq(), Options: wamp.Dict{}, Procedure: "wamp.registration.list"})
+	res := expect[*wamp.Result](callee)
+	if len(res.Args) != 1 {
+		t.Fatalf("wamp.registration.list RESULT = %s", summarize(res))
+	}
+	lists, _ := res.Args[0].(map[string]any)
+	exact, _ := lists["exact"].([]any)
+	found := false
+	for _, id := range exact {
+		if _, ok := id.(int64); !ok {
+			t.Errorf("registration ID %#v is not an int64", id)
+		}
+		found = found || id == any(int64(regID))
+	}
+	if !found {
+		t.Errorf("registration.list exact = %#v, want it to contain %d", lists["exact"], regID)
+	}
+	if _, err := wamp.Encode(res); err != nil {
+		t.Errorf("meta RESULT does not encode: %v", err)
+	}
+}
+
+// TestNoGoroutinesLeft: after Close, nothing of the server keeps running.
+func TestNoGoroutinesLeft(t *testing.T) {
+	before := runtime.NumGoroutine()
+	srv, err := New(Config{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.closeGrace = 50 * time.Millisecond
+	pub := join(t, srv, autobahnRoles())
+	sub := join(t, srv, autobahnRoles())
+	sub.subscribe("com.example.leak", nil)
+	pub.send(&wamp.Publish{Request: 1, Options: encOpts(nil), Topic: "com.example.leak", Payload: wamp.Payload{Bare: []byte{1}}})
+	expect[*wamp.Event](sub)
+	connect(t, srv) // one that never says HELLO
+	pub.p.Close(closeNormal, "")
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(testWait)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // bounded poll: goroutines finish after Close returns
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
