@@ -1,0 +1,112 @@
+package wamp
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// AbortError is an ABORT from the router: a refused HELLO (no such realm, failed
+// authentication, …) or an established session ended abruptly (basic/session.md
+// "Session Closing"; wire.md §4 ABORT reasons).
+type AbortError struct {
+	Reason  string
+	Details Dict
+}
+
+func (e *AbortError) Error() string {
+	if msg := detailMessage(e.Details); msg != "" {
+		return fmt.Sprintf("wamp: session aborted: %s: %s", e.Reason, msg)
+	}
+	return "wamp: session aborted: " + e.Reason
+}
+
+// GoodbyeError is why a session ended when the router, not we, said GOODBYE (e.g.
+// wamp.close.system_shutdown or a session kill).
+type GoodbyeError struct {
+	Reason  string
+	Details Dict
+}
+
+func (e *GoodbyeError) Error() string {
+	if msg := detailMessage(e.Details); msg != "" {
+		return fmt.Sprintf("wamp: router closed the session: %s: %s", e.Reason, msg)
+	}
+	return "wamp: router closed the session: " + e.Reason
+}
+
+func detailMessage(d Dict) string {
+	s, _ := d["message"].(string)
+	return s
+}
+
+// RPCError is an ERROR reply: to a CALL (the callee's or the dealer's error), or to a
+// PUBLISH, SUBSCRIBE, REGISTER, … Sealed reports that Args/Kwargs were opened by the
+// session's [PayloadCodec]. A [Handler] returns an *RPCError to make its ERROR carry a
+// chosen URI and payload.
+type RPCError struct {
+	URI     string
+	Args    List
+	Kwargs  Dict
+	Details Dict
+	Sealed  bool
+}
+
+func (e *RPCError) Error() string {
+	var b strings.Builder
+	b.WriteString("wamp: ")
+	b.WriteString(e.URI)
+	if len(e.Args) > 0 {
+		if s, ok := e.Args[0].(string); ok {
+			b.WriteString(": ")
+			b.WriteString(s)
+		} else {
+			fmt.Fprintf(&b, ": %v", e.Args)
+		}
+	}
+	return b.String()
+}
+
+// CodecError is an error from a [PayloadCodec] that names the WAMP error URI to reply
+// with when an INVOCATION cannot be opened, e.g. wamp.error.encryption.trusted_uri_mismatch
+// (Autobahn exception.py; wire.md §1.5 "Failures on receive").
+type CodecError interface {
+	error
+	WAMPErrorURI() string
+}
+
+// The error URIs Autobahn replies with when it cannot open an INVOCATION (wire.md §1.5).
+const (
+	ErrURINoPayloadCodec = "wamp.error.no_payload_codec"
+	ErrURIDecrypt        = "wamp.error.encryption.decrypt_error"
+	ErrURIRuntime        = "wamp.error.runtime_error"
+	ErrURICanceled       = "wamp.error.canceled"
+	ErrURIProtocol       = "wamp.error.protocol_violation"
+)
+
+type codecURIError struct {
+	uri, msg string
+}
+
+func (e *codecURIError) Error() string        { return e.msg }
+func (e *codecURIError) WAMPErrorURI() string { return e.uri }
+
+// ErrNoPayloadCodec is the error for a sealed (bare binary) payload received by a session
+// without a codec, or whose codec does not recognise it. It carries
+// wamp.error.no_payload_codec, Autobahn's reply in that case.
+var ErrNoPayloadCodec CodecError = &codecURIError{
+	uri: ErrURINoPayloadCodec,
+	msg: "wamp: received a sealed payload but no payload codec can open it",
+}
+
+// ErrSessionClosed is Err() of a session that ended by our own Close.
+var ErrSessionClosed = errors.New("wamp: session closed")
+
+// codecErrorURI returns the ERROR URI for a failure to open an INVOCATION.
+func codecErrorURI(err error) string {
+	var ce CodecError
+	if errors.As(err, &ce) && ce.WAMPErrorURI() != "" {
+		return ce.WAMPErrorURI()
+	}
+	return ErrURIDecrypt
+}

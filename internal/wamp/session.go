@@ -1,0 +1,1002 @@
+package wamp
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// PayloadCodec is the only way payload sealing enters a session: package wamp never sees
+// keys. cmd/cbx implements it with the keystore and internal/box.
+//
+// Sealing follows Autobahn (wire.md §1.5): PUBLISH/CALL are originating; YIELD and ERROR
+// (sent by the callee) are not; EVENT/INVOCATION are opened as responder
+// (originating=false); RESULT/ERROR received by the caller are opened as originator
+// (originating=true).
+type PayloadCodec interface {
+	// Seal returns the payload and the options to merge into Options for an outgoing
+	// message, or ok=false to send args/kwargs in plaintext.
+	Seal(originating bool, uri string, args List, kwargs Dict) (p Payload, opts Dict, ok bool, err error)
+	// Sealed reports whether an incoming message (its payload and Details/Options) is sealed.
+	Sealed(p Payload, details Dict) bool
+	// Open opens a sealed payload for the envelope uri (the trusted-URI check is the
+	// codec's job).
+	Open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, err error)
+}
+
+// Config describes how to join a realm.
+type Config struct {
+	Realm    string
+	AuthID   string
+	AuthRole string
+
+	// At most one of these is set; none means anonymous.
+	Ticket        string
+	WampcraSecret string
+	CryptosignKey ed25519.PrivateKey
+
+	Codec    PayloadCodec    // nil: payloads pass untouched
+	Features map[string]bool // extra features announced in HELLO for all four client roles
+	// Trace, if set, sees every message: dir is "tx" or "rx". It may be called from
+	// several goroutines at once.
+	Trace func(dir string, m Message)
+}
+
+// defaultFeatures are announced in HELLO (advanced/*.md feature names): what this
+// session implements. payload_transparency is what Autobahn announces in every client
+// role for its bare binary payloads (wire.md §1.8).
+var defaultFeatures = map[string][]string{
+	"caller":     {"call_canceling", "progressive_call_results", "payload_transparency"},
+	"callee":     {"call_canceling", "progressive_call_results", "pattern_based_registration", "payload_transparency"},
+	"publisher":  {"publisher_exclusion", "payload_transparency"},
+	"subscriber": {"pattern_based_subscription", "payload_transparency"},
+}
+
+// helloRoles builds HELLO.Details.roles. Only features set to true are listed: nexus
+// (wamp/session.go HasFeature) treats a feature as announced when its key is present,
+// whatever its value, so a false entry would announce it.
+func helloRoles(extra map[string]bool) Dict {
+	roles := Dict{}
+	for role, names := range defaultFeatures {
+		f := Dict{}
+		for _, n := range names {
+			f[n] = true
+		}
+		for n, on := range extra {
+			if on {
+				f[n] = true
+			}
+		}
+		roles[role] = Dict{"features": f}
+	}
+	return roles
+}
+
+// joinTimeout bounds the opening handshake when ctx has no deadline.
+const joinTimeout = 30 * time.Second
+
+// closeTimeout bounds the wait for the router's GOODBYE when Close's ctx has no deadline.
+const closeTimeout = 5 * time.Second
+
+// Join establishes a session on c: HELLO, then CHALLENGE/AUTHENTICATE for the configured
+// method, until WELCOME (basic/session.md; advanced/authentication_*.md). An ABORT is
+// returned as *AbortError. On any failure the connection is closed.
+func Join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
+	s, err := join(ctx, c, cfg)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
+	if cfg.Realm == "" {
+		return nil, errors.New("wamp: join: no realm")
+	}
+	method, err := cfg.authMethod()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, joinTimeout)
+		defer cancel()
+	}
+	// Recv does not take a context; closing the connection is what unblocks it.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+
+	details := Dict{"roles": helloRoles(cfg.Features)}
+	if method != "" {
+		details["authmethods"] = List{method}
+	}
+	if cfg.AuthID != "" {
+		details["authid"] = cfg.AuthID
+	}
+	if cfg.AuthRole != "" {
+		details["authrole"] = cfg.AuthRole
+	}
+	if method == "cryptosign" {
+		pub := cfg.CryptosignKey.Public().(ed25519.PublicKey)
+		details["authextra"] = Dict{"pubkey": hex.EncodeToString(pub)}
+	}
+	trace := func(dir string, m Message) {
+		if cfg.Trace != nil {
+			cfg.Trace(dir, m)
+		}
+	}
+	send := func(m Message) error {
+		trace("tx", m)
+		return c.Send(m)
+	}
+	fail := func(err error) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("wamp: join %s: %w", cfg.Realm, ctx.Err())
+		}
+		return err
+	}
+	if err := send(&Hello{Realm: cfg.Realm, Details: details}); err != nil {
+		return nil, fail(fmt.Errorf("wamp: join %s: %w", cfg.Realm, err))
+	}
+	challenged := false
+	for {
+		m, err := c.Recv()
+		if err != nil {
+			if IsProtocolError(err) {
+				send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
+			}
+			return nil, fail(fmt.Errorf("wamp: join %s: %w", cfg.Realm, err))
+		}
+		trace("rx", m)
+		switch m := m.(type) {
+		case *Welcome:
+			if m.Session == 0 {
+				err := protoErrf("WELCOME with session ID 0")
+				send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
+				return nil, err
+			}
+			return newSession(c, cfg, m), nil
+		case *Abort:
+			return nil, &AbortError{Reason: m.Reason, Details: m.Details}
+		case *Challenge:
+			if method == "" || challenged {
+				err := fmt.Errorf("wamp: join %s: unexpected CHALLENGE for %q", cfg.Realm, m.AuthMethod)
+				send(&Abort{Details: Dict{"message": err.Error()}, Reason: "wamp.error.authentication_failed"})
+				return nil, err
+			}
+			challenged = true
+			auth, err := cfg.respondChallenge(method, m)
+			if err != nil {
+				send(&Abort{Details: Dict{"message": err.Error()}, Reason: "wamp.error.authentication_failed"})
+				return nil, err
+			}
+			if err := send(auth); err != nil {
+				return nil, fail(fmt.Errorf("wamp: join %s: %w", cfg.Realm, err))
+			}
+		default:
+			err := protoErrf("unexpected %v while joining", m.MessageType())
+			send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
+			return nil, err
+		}
+	}
+}
+
+// Session is an established WAMP client session. Its methods are safe for concurrent
+// use. Events are delivered one at a time, in order, on one goroutine; each invocation
+// runs its handler on its own goroutine; neither runs on the goroutine that reads the
+// connection, so handlers may call the session's methods.
+type Session struct {
+	conn    *Conn
+	cfg     Config
+	welcome *Welcome
+
+	lastReq atomic.Uint64
+
+	ctx    context.Context // cancelled when the session ends; parent of handler contexts
+	cancel context.CancelFunc
+
+	mu          sync.Mutex
+	pending     map[ID]*pendingRequest
+	calls       map[ID]*pendingCall
+	subs        map[ID][]*Subscription
+	regs        map[ID]*Registration
+	invocations map[ID]*invocation
+	goodbyeSent bool
+	goodbyeRcvd chan struct{}
+
+	events *queue[func()]
+
+	endOnce sync.Once
+	done    chan struct{}
+	err     error
+	wg      sync.WaitGroup
+}
+
+func newSession(c *Conn, cfg Config, w *Welcome) *Session {
+	s := &Session{
+		conn:        c,
+		cfg:         cfg,
+		welcome:     w,
+		pending:     map[ID]*pendingRequest{},
+		calls:       map[ID]*pendingCall{},
+		subs:        map[ID][]*Subscription{},
+		regs:        map[ID]*Registration{},
+		invocations: map[ID]*invocation{},
+		goodbyeRcvd: make(chan struct{}),
+		events:      newQueue[func()](),
+		done:        make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(2)
+	go s.readLoop()
+	go s.eventLoop()
+	return s
+}
+
+// ID returns the session ID the router assigned.
+func (s *Session) ID() ID { return s.welcome.Session }
+
+// Welcome returns the router's WELCOME (authid, authrole, roles, …).
+func (s *Session) Welcome() *Welcome { return s.welcome }
+
+// RouterFeature reports whether the router announced a feature for a role in WELCOME,
+// e.g. ("broker", "payload_passthru_mode").
+func (s *Session) RouterFeature(role, feature string) bool {
+	roles, _ := s.welcome.Details["roles"].(map[string]any)
+	r, _ := roles[role].(map[string]any)
+	f, _ := r["features"].(map[string]any)
+	on, _ := f[feature].(bool)
+	return on
+}
+
+// Done is closed when the session ends for any reason.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err reports why the session ended (nil while it is running): ErrSessionClosed after
+// Close, *AbortError, *GoodbyeError, a *ProtocolError or a connection error.
+func (s *Session) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// nextID returns the next request ID: session-scoped, from 1, increasing
+// (basic/messages.md "IDs"), wrapping to 1 after 2^53.
+func (s *Session) nextID() ID {
+	for {
+		old := s.lastReq.Load()
+		next := old + 1
+		if next > uint64(MaxID) {
+			next = 1
+		}
+		if s.lastReq.CompareAndSwap(old, next) {
+			return ID(next)
+		}
+	}
+}
+
+func (s *Session) send(m Message) error {
+	if s.cfg.Trace != nil {
+		s.cfg.Trace("tx", m)
+	}
+	if err := s.conn.Send(m); err != nil {
+		if errors.Is(err, ErrClosed) {
+			if e := s.Err(); e != nil {
+				return e
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// end finishes the session once: records why, cancels handler contexts, wakes every
+// waiter (they select on done) and closes the connection, which stops the read loop.
+func (s *Session) end(err error) {
+	s.endOnce.Do(func() {
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+		s.cancel()
+		close(s.done)
+		s.conn.Close()
+	})
+}
+
+// abort ends the session after telling the router why (basic/session.md: a protocol
+// violation is answered with ABORT wamp.error.protocol_violation).
+func (s *Session) abort(err error) {
+	s.send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
+	s.end(err)
+}
+
+func (s *Session) readLoop() {
+	defer s.wg.Done()
+	for {
+		m, err := s.conn.Recv()
+		if err != nil {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			s.mu.Lock()
+			closing := s.goodbyeSent
+			s.mu.Unlock()
+			switch {
+			case closing:
+				// We said GOODBYE; a router that closes the connection instead of
+				// answering (nexus sometimes loses its reply) has still closed the
+				// session as asked.
+				s.end(ErrSessionClosed)
+			case IsProtocolError(err):
+				s.abort(err)
+			default:
+				s.end(fmt.Errorf("wamp: connection lost: %w", err))
+			}
+			return
+		}
+		if s.cfg.Trace != nil {
+			s.cfg.Trace("rx", m)
+		}
+		if err := s.dispatch(m); err != nil {
+			s.abort(err)
+			return
+		}
+	}
+}
+
+func (s *Session) eventLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.events.wait():
+			for _, f := range s.events.drain() {
+				select {
+				case <-s.done:
+					return
+				default:
+				}
+				f()
+			}
+		}
+	}
+}
+
+// dispatch routes one incoming message. A returned error is a protocol violation.
+func (s *Session) dispatch(m Message) error {
+	switch m := m.(type) {
+	case *Event:
+		s.onEvent(m)
+	case *Invocation:
+		s.onInvocation(m)
+	case *Interrupt:
+		s.mu.Lock()
+		inv := s.invocations[m.Request]
+		s.mu.Unlock()
+		if inv != nil {
+			inv.interrupt()
+		}
+	case *Result:
+		s.mu.Lock()
+		c := s.calls[m.Request]
+		s.mu.Unlock()
+		if c != nil {
+			c.q.push(m)
+		}
+	case *Error:
+		if m.Type == CALL {
+			s.mu.Lock()
+			c := s.calls[m.Request]
+			s.mu.Unlock()
+			if c != nil {
+				c.q.push(m)
+			}
+			return nil
+		}
+		return s.reply(m.Request, m.Type, m)
+	case *Published:
+		return s.reply(m.Request, PUBLISH, m)
+	case *Subscribed:
+		return s.reply(m.Request, SUBSCRIBE, m)
+	case *Unsubscribed:
+		return s.reply(m.Request, UNSUBSCRIBE, m)
+	case *Registered:
+		return s.reply(m.Request, REGISTER, m)
+	case *Unregistered:
+		return s.reply(m.Request, UNREGISTER, m)
+	case *Goodbye:
+		s.mu.Lock()
+		ours := s.goodbyeSent
+		s.mu.Unlock()
+		if ours {
+			select {
+			case <-s.goodbyeRcvd:
+			default:
+				close(s.goodbyeRcvd)
+			}
+			s.end(ErrSessionClosed)
+			return nil
+		}
+		s.send(&Goodbye{Details: Dict{}, Reason: "wamp.close.goodbye_and_out"})
+		s.end(&GoodbyeError{Reason: m.Reason, Details: m.Details})
+	case *Abort:
+		s.end(&AbortError{Reason: m.Reason, Details: m.Details})
+	default:
+		return protoErrf("unexpected %v in an established session", m.MessageType())
+	}
+	return nil
+}
+
+// pendingRequest waits for the reply to PUBLISH (acknowledged), SUBSCRIBE, UNSUBSCRIBE,
+// REGISTER or UNREGISTER.
+type pendingRequest struct {
+	typ MessageType
+	ch  chan Message // buffered, 1
+}
+
+// reply hands a reply to its waiter. A reply whose request type does not match is a
+// protocol violation; one for an unknown request (its waiter gave up) is ignored.
+func (s *Session) reply(req ID, typ MessageType, m Message) error {
+	s.mu.Lock()
+	p := s.pending[req]
+	if p != nil {
+		if p.typ != typ {
+			s.mu.Unlock()
+			return protoErrf("%v answers request %d, which was a %v", m.MessageType(), req, p.typ)
+		}
+		delete(s.pending, req)
+	}
+	s.mu.Unlock()
+	if p != nil {
+		p.ch <- m
+	}
+	return nil
+}
+
+// request sends m (whose request ID is id) and waits for its reply.
+func (s *Session) request(ctx context.Context, id ID, m Message) (Message, error) {
+	p := &pendingRequest{typ: m.MessageType(), ch: make(chan Message, 1)}
+	s.mu.Lock()
+	s.pending[id] = p
+	s.mu.Unlock()
+	drop := func() {
+		s.mu.Lock()
+		delete(s.pending, id)
+		s.mu.Unlock()
+	}
+	if err := s.send(m); err != nil {
+		drop()
+		return nil, err
+	}
+	select {
+	case r := <-p.ch:
+		if e, ok := r.(*Error); ok {
+			return nil, &RPCError{URI: e.Error, Args: e.Args, Kwargs: e.Kwargs, Details: e.Details}
+		}
+		return r, nil
+	case <-ctx.Done():
+		drop()
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, s.err
+	}
+}
+
+// seal applies the codec to an outgoing payload; ok=false means plaintext.
+func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opts Dict) (Payload, Dict, error) {
+	out := maps.Clone(opts)
+	if out == nil {
+		out = Dict{}
+	}
+	if s.cfg.Codec != nil {
+		p, extra, ok, err := s.cfg.Codec.Seal(originating, uri, args, kwargs)
+		if err != nil {
+			return Payload{}, nil, err
+		}
+		if ok {
+			maps.Copy(out, extra)
+			return p, out, nil
+		}
+	}
+	return Payload{Args: args, Kwargs: kwargs}, out, nil
+}
+
+// open applies the codec to an incoming payload. sealed reports whether it was opened.
+// A bare payload nobody can open is ErrNoPayloadCodec.
+func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, err error) {
+	if s.cfg.Codec != nil && s.cfg.Codec.Sealed(p, details) {
+		args, kwargs, err = s.cfg.Codec.Open(originating, uri, p, details)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		return args, kwargs, true, nil
+	}
+	if p.IsBare() {
+		return nil, nil, false, ErrNoPayloadCodec
+	}
+	return p.Args, p.Kwargs, false, nil
+}
+
+// Publish publishes an event to topic. With opts["acknowledge"] == true it waits for
+// PUBLISHED and returns the publication ID (an ERROR reply is returned as *RPCError);
+// otherwise it returns 0 once the message is sent. The payload is sealed if the codec
+// says so (originating).
+func (s *Session) Publish(ctx context.Context, topic string, opts Dict, args List, kwargs Dict) (ID, error) {
+	p, o, err := s.seal(true, topic, args, kwargs, opts)
+	if err != nil {
+		return 0, fmt.Errorf("wamp: publish %s: %w", topic, err)
+	}
+	id := s.nextID()
+	m := &Publish{Request: id, Options: o, Topic: topic, Payload: p}
+	if ack, _ := o["acknowledge"].(bool); !ack {
+		if err := s.send(m); err != nil {
+			return 0, fmt.Errorf("wamp: publish %s: %w", topic, err)
+		}
+		return 0, nil
+	}
+	r, err := s.request(ctx, id, m)
+	if err != nil {
+		return 0, fmt.Errorf("wamp: publish %s: %w", topic, err)
+	}
+	return r.(*Published).Publication, nil
+}
+
+// EventInfo is one event delivered to a subscription handler.
+type EventInfo struct {
+	Subscription *Subscription
+	Publication  ID
+	// Topic is Details.topic when the router sent it (pattern subscriptions), else the
+	// subscribed topic.
+	Topic   string
+	Args    List
+	Kwargs  Dict
+	Details Dict
+	Sealed  bool  // the payload was opened by the codec
+	Err     error // the payload could not be opened; Args and Kwargs are nil
+}
+
+// Subscription is an active subscription.
+type Subscription struct {
+	ID      ID
+	Topic   string
+	Options Dict
+	handler func(*EventInfo)
+}
+
+// Subscribe subscribes to topic (opts["match"] = "prefix" or "wildcard" for patterns)
+// and calls h for every event, in order, on the session's event goroutine.
+func (s *Session) Subscribe(ctx context.Context, topic string, opts Dict, h func(*EventInfo)) (*Subscription, error) {
+	if h == nil {
+		return nil, errors.New("wamp: subscribe: nil handler")
+	}
+	if opts == nil {
+		opts = Dict{}
+	}
+	id := s.nextID()
+	r, err := s.request(ctx, id, &Subscribe{Request: id, Options: opts, Topic: topic})
+	if err != nil {
+		return nil, fmt.Errorf("wamp: subscribe %s: %w", topic, err)
+	}
+	sub := &Subscription{ID: r.(*Subscribed).Subscription, Topic: topic, Options: opts, handler: h}
+	s.mu.Lock()
+	s.subs[sub.ID] = append(s.subs[sub.ID], sub)
+	s.mu.Unlock()
+	return sub, nil
+}
+
+// Unsubscribe removes a subscription. The router hands out one subscription ID per topic
+// and session (basic/pubsub.md), so UNSUBSCRIBE is sent only when the last local
+// subscription with that ID goes.
+func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
+	s.mu.Lock()
+	list := s.subs[sub.ID]
+	idx := -1
+	for i, x := range list {
+		if x == sub {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("wamp: unsubscribe %s: not subscribed", sub.Topic)
+	}
+	list = append(list[:idx:idx], list[idx+1:]...)
+	if len(list) > 0 {
+		s.subs[sub.ID] = list
+		s.mu.Unlock()
+		return nil
+	}
+	delete(s.subs, sub.ID)
+	s.mu.Unlock()
+	id := s.nextID()
+	if _, err := s.request(ctx, id, &Unsubscribe{Request: id, Subscription: sub.ID}); err != nil {
+		return fmt.Errorf("wamp: unsubscribe %s: %w", sub.Topic, err)
+	}
+	return nil
+}
+
+func (s *Session) onEvent(m *Event) {
+	s.mu.Lock()
+	subs := append([]*Subscription(nil), s.subs[m.Subscription]...)
+	s.mu.Unlock()
+	for _, sub := range subs {
+		s.events.push(func() {
+			topic := sub.Topic
+			if t, ok := m.Details["topic"].(string); ok && t != "" {
+				topic = t
+			}
+			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details}
+			ev.Args, ev.Kwargs, ev.Sealed, ev.Err = s.open(false, topic, m.Payload, m.Details)
+			sub.handler(ev)
+		})
+	}
+}
+
+// ResultInfo is a call's result, or one progressive result of it.
+type ResultInfo struct {
+	Args     List
+	Kwargs   Dict
+	Details  Dict
+	Progress bool // Details.progress: more results follow
+	Sealed   bool // the payload was opened by the codec
+}
+
+type pendingCall struct {
+	q *queue[Message] // RESULT and ERROR, in arrival order
+}
+
+// Call calls a procedure and waits for its final result. When onProgress is not nil,
+// receive_progress is requested and each progressive RESULT is passed to it, on the
+// calling goroutine (advanced/rpc_progressive_call_results.md). If ctx ends first, a
+// CANCEL with mode killnowait is sent (advanced/rpc_call_canceling.md) and ctx's error
+// is returned, wrapped. An ERROR reply is returned as *RPCError, opened under the error
+// URI when sealed; a RESULT or ERROR that cannot be opened is returned as the codec's
+// error, wrapped.
+func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, kwargs Dict, onProgress func(*ResultInfo)) (*ResultInfo, error) {
+	p, o, err := s.seal(true, proc, args, kwargs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("wamp: call %s: %w", proc, err)
+	}
+	if onProgress != nil {
+		o["receive_progress"] = true
+	}
+	id := s.nextID()
+	c := &pendingCall{q: newQueue[Message]()}
+	s.mu.Lock()
+	s.calls[id] = c
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.calls, id)
+		s.mu.Unlock()
+	}()
+	if err := s.send(&Call{Request: id, Options: o, Procedure: proc, Payload: p}); err != nil {
+		return nil, fmt.Errorf("wamp: call %s: %w", proc, err)
+	}
+	cancel := func() {
+		s.send(&Cancel{Request: id, Options: Dict{"mode": "killnowait"}})
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			cancel()
+			return nil, fmt.Errorf("wamp: call %s: %w", proc, ctx.Err())
+		case <-s.done:
+			return nil, fmt.Errorf("wamp: call %s: %w", proc, s.err)
+		case <-c.q.wait():
+		}
+		for _, m := range c.q.drain() {
+			switch m := m.(type) {
+			case *Result:
+				res := &ResultInfo{Details: m.Details}
+				res.Progress, _ = m.Details["progress"].(bool)
+				res.Args, res.Kwargs, res.Sealed, err = s.open(true, proc, m.Payload, m.Details)
+				if err != nil {
+					if res.Progress {
+						cancel()
+					}
+					return nil, fmt.Errorf("wamp: call %s: opening result: %w", proc, err)
+				}
+				if !res.Progress {
+					return res, nil
+				}
+				if onProgress != nil {
+					onProgress(res)
+				}
+			case *Error:
+				e := &RPCError{URI: m.Error, Details: m.Details}
+				e.Args, e.Kwargs, e.Sealed, err = s.open(true, m.Error, m.Payload, m.Details)
+				if err != nil {
+					return nil, fmt.Errorf("wamp: call %s: ERROR %s: opening its payload: %w", proc, m.Error, err)
+				}
+				return nil, e
+			}
+		}
+	}
+}
+
+// YieldResult is what a [Handler] returns: the final result's payload.
+type YieldResult struct {
+	Args   List
+	Kwargs Dict
+}
+
+// InvocationInfo is one call delivered to a registered procedure.
+type InvocationInfo struct {
+	Registration *Registration
+	// Procedure is Details.procedure when the router sent it (pattern registrations),
+	// else the registered procedure.
+	Procedure string
+	Args      List
+	Kwargs    Dict
+	Details   Dict
+	Sealed    bool // the payload was opened by the codec
+	// Progress sends a progressive result (YIELD with progress: true). It is nil unless
+	// the caller asked for receive_progress.
+	Progress func(args List, kwargs Dict) error
+}
+
+// Handler implements a registered procedure. Returning an *RPCError sends an ERROR with
+// its URI and payload; any other error sends wamp.error.runtime_error with the error's
+// text. ctx is cancelled when the dealer interrupts the call (the reply is then
+// wamp.error.canceled) or the session ends.
+type Handler func(ctx context.Context, inv *InvocationInfo) (*YieldResult, error)
+
+// Registration is an active registration.
+type Registration struct {
+	ID        ID
+	Procedure string
+	Options   Dict
+	handler   Handler
+}
+
+// Register registers a procedure (opts["match"] for patterns, opts["invoke"] for shared
+// registrations) with handler h.
+func (s *Session) Register(ctx context.Context, proc string, opts Dict, h Handler) (*Registration, error) {
+	if h == nil {
+		return nil, errors.New("wamp: register: nil handler")
+	}
+	if opts == nil {
+		opts = Dict{}
+	}
+	id := s.nextID()
+	r, err := s.request(ctx, id, &Register{Request: id, Options: opts, Procedure: proc})
+	if err != nil {
+		return nil, fmt.Errorf("wamp: register %s: %w", proc, err)
+	}
+	reg := &Registration{ID: r.(*Registered).Registration, Procedure: proc, Options: opts, handler: h}
+	s.mu.Lock()
+	s.regs[reg.ID] = reg
+	s.mu.Unlock()
+	return reg, nil
+}
+
+// Unregister removes a registration.
+func (s *Session) Unregister(ctx context.Context, reg *Registration) error {
+	s.mu.Lock()
+	if s.regs[reg.ID] != reg {
+		s.mu.Unlock()
+		return fmt.Errorf("wamp: unregister %s: not registered", reg.Procedure)
+	}
+	delete(s.regs, reg.ID)
+	s.mu.Unlock()
+	id := s.nextID()
+	if _, err := s.request(ctx, id, &Unregister{Request: id, Registration: reg.ID}); err != nil {
+		return fmt.Errorf("wamp: unregister %s: %w", reg.Procedure, err)
+	}
+	return nil
+}
+
+type invocation struct {
+	cancel      context.CancelFunc
+	interrupted atomic.Bool
+}
+
+func (inv *invocation) interrupt() {
+	inv.interrupted.Store(true)
+	inv.cancel()
+}
+
+// onInvocation opens the payload and runs the handler on its own goroutine.
+func (s *Session) onInvocation(m *Invocation) {
+	s.mu.Lock()
+	reg := s.regs[m.Registration]
+	s.mu.Unlock()
+	if reg == nil {
+		s.sendError(INVOCATION, m.Request, "wamp.error.no_such_registration",
+			List{fmt.Sprintf("no registration %d in this session", m.Registration)}, nil)
+		return
+	}
+	proc := reg.Procedure
+	if p, ok := m.Details["procedure"].(string); ok && p != "" {
+		proc = p
+	}
+	args, kwargs, sealed, err := s.open(false, proc, m.Payload, m.Details)
+	if err != nil {
+		s.sendError(INVOCATION, m.Request, codecErrorURI(err), List{err.Error()}, nil)
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	inv := &invocation{cancel: cancel}
+	s.mu.Lock()
+	s.invocations[m.Request] = inv
+	s.mu.Unlock()
+
+	// yield seals a YIELD only if the INVOCATION was sealed, each one separately
+	// (Autobahn protocol.py; wire.md §1.5).
+	yield := func(args List, kwargs Dict, progress bool) error {
+		opts := Dict{}
+		if progress {
+			opts["progress"] = true
+		}
+		p := Payload{Args: args, Kwargs: kwargs}
+		if sealed {
+			var err error
+			if p, opts, err = s.seal(false, proc, args, kwargs, opts); err != nil {
+				return err
+			}
+		}
+		return s.send(&Yield{Request: m.Request, Options: opts, Payload: p})
+	}
+	info := &InvocationInfo{Registration: reg, Procedure: proc, Args: args, Kwargs: kwargs, Details: m.Details, Sealed: sealed}
+	var finished atomic.Bool
+	if rp, _ := m.Details["receive_progress"].(bool); rp {
+		info.Progress = func(args List, kwargs Dict) error {
+			if finished.Load() {
+				return errors.New("wamp: progress after the invocation finished")
+			}
+			if inv.interrupted.Load() {
+				return fmt.Errorf("wamp: invocation interrupted: %w", context.Canceled)
+			}
+			return yield(args, kwargs, true)
+		}
+	}
+
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		res, err := s.runHandler(ctx, reg.handler, info)
+		finished.Store(true)
+		s.mu.Lock()
+		delete(s.invocations, m.Request)
+		s.mu.Unlock()
+		if s.Err() != nil {
+			return
+		}
+		var rpcErr *RPCError
+		switch {
+		case inv.interrupted.Load():
+			s.sendError(INVOCATION, m.Request, ErrURICanceled, List{"call canceled"}, nil)
+		case errors.As(err, &rpcErr):
+			s.sendError(INVOCATION, m.Request, rpcErr.URI, rpcErr.Args, rpcErr.Kwargs)
+		case err != nil:
+			s.sendError(INVOCATION, m.Request, ErrURIRuntime, List{err.Error()}, nil)
+		default:
+			if res == nil {
+				res = &YieldResult{}
+			}
+			if err := yield(res.Args, res.Kwargs, false); err != nil && s.Err() == nil {
+				s.sendError(INVOCATION, m.Request, ErrURIRuntime, List{fmt.Sprintf("cannot send result: %v", err)}, nil)
+			}
+		}
+	}()
+}
+
+// runHandler calls h, turning a panic into an error so that one bad handler does not take
+// the process down and the caller still gets an answer.
+func (s *Session) runHandler(ctx context.Context, h Handler, info *InvocationInfo) (res *YieldResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return h(ctx, info)
+}
+
+// sendError sends an ERROR for a request we received (an INVOCATION). The payload is
+// sealed under the error URI when the codec has a key for it, whether or not the
+// invocation was sealed (Autobahn protocol.py; wire.md §1.5); if sealing fails the error
+// goes out in plaintext rather than not at all.
+func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwargs Dict) {
+	p, details, err := s.seal(false, uri, args, kwargs, nil)
+	if err != nil {
+		p, details = Payload{Args: args, Kwargs: kwargs}, Dict{}
+	}
+	s.send(&Error{Type: typ, Request: req, Details: details, Error: uri, Payload: p})
+}
+
+// Close ends the session politely: GOODBYE wamp.close.normal, then it waits for the
+// router's GOODBYE (bounded by ctx, or closeTimeout when ctx has no deadline), closes the
+// connection, and waits for the session's goroutines, including running handlers, until
+// ctx ends. It returns nil if the session had already ended. Err() is then
+// ErrSessionClosed.
+func (s *Session) Close(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, closeTimeout)
+		defer cancel()
+	}
+	var err error
+	select {
+	case <-s.done:
+	default:
+		s.mu.Lock()
+		already := s.goodbyeSent
+		s.goodbyeSent = true
+		s.mu.Unlock()
+		if !already {
+			if e := s.send(&Goodbye{Details: Dict{}, Reason: "wamp.close.normal"}); e != nil {
+				err = fmt.Errorf("wamp: close: %w", e)
+			}
+		}
+		if err == nil {
+			select {
+			case <-s.goodbyeRcvd:
+			case <-s.done:
+			case <-ctx.Done():
+				err = fmt.Errorf("wamp: close: no GOODBYE from the router: %w", ctx.Err())
+			}
+		}
+		s.end(ErrSessionClosed)
+	}
+	waited := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("wamp: close: handlers still running: %w", ctx.Err())
+		}
+	}
+	return err
+}
+
+// queue is an unbounded FIFO whose producer never blocks, so the read loop cannot be
+// stalled by a slow event handler or caller. wait returns a channel that is ready when
+// items may be available.
+type queue[T any] struct {
+	mu     sync.Mutex
+	items  []T
+	signal chan struct{}
+}
+
+func newQueue[T any]() *queue[T] {
+	return &queue[T]{signal: make(chan struct{}, 1)}
+}
+
+func (q *queue[T]) push(v T) {
+	q.mu.Lock()
+	q.items = append(q.items, v)
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue[T]) wait() <-chan struct{} { return q.signal }
+
+func (q *queue[T]) drain() []T {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	return items
+}
