@@ -18,8 +18,8 @@ import (
 // connection, so that a user of `cbx router --trace` can check that a sealed payload is
 // nothing but opaque bytes to the router:
 //
-//	rx conn=3 session=- json HELLO realm="realm1" details={...}
-//	tx conn=3 session=8213412 json WELCOME session=8213412 details={...}
+//	rx conn=3 session=- json HELLO realm="realm1" roles=[callee caller publisher subscriber]
+//	tx conn=3 session=8213412 json WELCOME session=8213412 roles=[broker dealer] authid="4b1f" authrole="anonymous" authmethod="anonymous"
 //	rx conn=3 session=8213412 json PUBLISH req=2 topic="com.example.secure.t" options={acknowledge:true enc_algo:"cryptobox" enc_serializer:"json"} payload=<sealed 115 bytes base64:aWlu6VW2K3PNxA1Vq0yU0sVbX…>
 //	drop conn=4 session=77 EVENT outbound queue full (64 messages)
 //
@@ -78,15 +78,16 @@ func summarize(m wamp.Message) string {
 	f := func(format string, args ...any) { fmt.Fprintf(&b, " "+format, args...) }
 	switch m := m.(type) {
 	case *wamp.Hello:
-		f("realm=%s details=%s", quote(m.Realm), renderValue(m.Details))
+		// Roles by name only: the feature lists would fill the line.
+		f("realm=%s roles=%s%s", quote(m.Realm), roleNames(m.Details), renderSome(m.Details, "authid", "authmethods", "authextra"))
 	case *wamp.Welcome:
-		f("session=%d details=%s", m.Session, renderValue(m.Details))
+		f("session=%d roles=%s%s", m.Session, roleNames(m.Details), renderSome(m.Details, "authid", "authrole", "authmethod"))
 	case *wamp.Abort:
 		f("reason=%s details=%s", quote(m.Reason), renderValue(m.Details))
 	case *wamp.Challenge:
 		f("authmethod=%s extra=%s", quote(m.AuthMethod), renderValue(m.Extra))
 	case *wamp.Authenticate:
-		f("signature=<%d chars, not shown>", utf8.RuneCountInString(m.Signature))
+		b.WriteString(" signature=<not shown>")
 	case *wamp.Goodbye:
 		f("reason=%s details=%s", quote(m.Reason), renderValue(m.Details))
 	case *wamp.Error:
@@ -125,6 +126,28 @@ func summarize(m wamp.Message) string {
 		f("req=%d options=%s", m.Request, renderValue(m.Options))
 	case *wamp.Yield:
 		f("req=%d options=%s%s", m.Request, renderValue(m.Options), renderPayload(m.Options, m.Payload))
+	}
+	return b.String()
+}
+
+// roleNames lists the roles of a HELLO or WELCOME.
+func roleNames(d wamp.Dict) string {
+	roles, _ := d["roles"].(map[string]any)
+	names := make([]string, 0, len(roles))
+	for k := range roles {
+		names = append(names, truncUTF8(k, traceMaxString))
+	}
+	sort.Strings(names)
+	return "[" + strings.Join(names, " ") + "]"
+}
+
+// renderSome shows the given keys of d, those present, as " key=value".
+func renderSome(d wamp.Dict, keys ...string) string {
+	var b strings.Builder
+	for _, k := range keys {
+		if v, ok := d[k]; ok {
+			b.WriteString(" " + k + "=" + renderValue(v))
+		}
 	}
 	return b.String()
 }
