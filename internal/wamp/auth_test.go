@@ -188,3 +188,37 @@ func TestConfigAuthMethod(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRespondChallenge: whatever CHALLENGE a router sends (after the JSON decoder has
+// accepted it), answering it never panics, for every method.
+func FuzzRespondChallenge(f *testing.F) {
+	f.Add([]byte(`[4,"wampcra",{"challenge":"{\"nonce\":\"x\"}","salt":"s","iterations":10,"keylen":32}]`))
+	f.Add([]byte(`[4,"wampcra",{"challenge":"c"}]`))
+	f.Add([]byte(`[4,"cryptosign",{"challenge":"` + strings.Repeat("ab", 32) + `","channel_binding":null}]`))
+	f.Add([]byte(`[4,"ticket",{}]`))
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	cfgs := map[string]Config{
+		"ticket":     {Ticket: "t"},
+		"wampcra":    {WampcraSecret: "s"},
+		"cryptosign": {CryptosignKey: key},
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		m, err := JSON.Unmarshal(frame)
+		if err != nil {
+			return
+		}
+		ch, ok := m.(*Challenge)
+		if !ok {
+			return
+		}
+		if n, ok := toInt64(ch.Extra["iterations"]); ok && n > 10000 {
+			return // a legitimate but slow derivation; bounded by wampcraMaxIterations
+		}
+		for method, cfg := range cfgs {
+			a, err := cfg.respondChallenge(method, ch)
+			if err == nil && a == nil {
+				t.Fatalf("%s: nil AUTHENTICATE without error", method)
+			}
+		}
+	})
+}
