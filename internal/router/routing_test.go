@@ -499,13 +499,23 @@ func TestMetaAPI(t *testing.T) {
 	watcher := join(t, srv, roles())
 	watcher.subscribe("wamp.session.on_join", nil)
 	callee := join(t, srv, roles())
-	ev := expect[*wamp.Event](watcher)
-	if len(ev.Args) != 1 {
-		t.Fatalf("on_join EVENT = %s", summarize(ev))
-	}
-	info, _ := ev.Args[0].(map[string]any)
-	if sid, _ := info["session"].(int64); wamp.ID(sid) != callee.session {
-		t.Errorf("on_join session = %#v, want %d", info["session"], callee.session)
+	// nexus publishes on_join asynchronously, so the watcher's own may come first.
+	for {
+		ev := expect[*wamp.Event](watcher)
+		if len(ev.Args) != 1 {
+			t.Fatalf("on_join EVENT = %s", summarize(ev))
+		}
+		info, _ := ev.Args[0].(map[string]any)
+		sid, ok := info["session"].(int64)
+		if !ok {
+			t.Fatalf("on_join session = %#v, want an int64", info["session"])
+		}
+		if wamp.ID(sid) == callee.session {
+			break
+		}
+		if wamp.ID(sid) != watcher.session {
+			t.Fatalf("on_join for unknown session %d", sid)
+		}
 	}
 
 	regID := callee.register("com.example.meta.proc", nil)
