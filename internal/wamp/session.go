@@ -750,8 +750,8 @@ type InvocationInfo struct {
 }
 
 // Handler implements a registered procedure. Returning an *RPCError sends an ERROR with
-// its URI and payload; any other error sends wamp.error.runtime_error with the error's
-// text. ctx is cancelled when the dealer interrupts the call (the reply is then
+// its URI and payload; any other error (or an *RPCError without a URI) sends
+// wamp.error.runtime_error with the error's text. ctx is cancelled when the dealer interrupts the call (the reply is then
 // wamp.error.canceled) or the session ends.
 type Handler func(ctx context.Context, inv *InvocationInfo) (*YieldResult, error)
 
@@ -881,7 +881,7 @@ func (s *Session) onInvocation(m *Invocation) {
 		switch {
 		case inv.interrupted.Load():
 			s.sendError(INVOCATION, m.Request, ErrURICanceled, List{"call canceled"}, nil)
-		case errors.As(err, &rpcErr):
+		case errors.As(err, &rpcErr) && rpcErr.URI != "":
 			s.sendError(INVOCATION, m.Request, rpcErr.URI, rpcErr.Args, rpcErr.Kwargs)
 		case err != nil:
 			s.sendError(INVOCATION, m.Request, ErrURIRuntime, List{err.Error()}, nil)
@@ -916,7 +916,12 @@ func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwar
 	if err != nil {
 		p, details = Payload{Args: args, Kwargs: kwargs}, Dict{}
 	}
-	s.send(&Error{Type: typ, Request: req, Details: details, Error: uri, Payload: p})
+	err = s.send(&Error{Type: typ, Request: req, Details: details, Error: uri, Payload: p})
+	if err != nil && s.Err() == nil && uri != ErrURIRuntime {
+		// The error itself could not be encoded (say, a value the serializer does not
+		// take); the caller must still get an answer.
+		s.sendError(typ, req, ErrURIRuntime, List{fmt.Sprintf("cannot send error %s: %v", uri, err)}, nil)
+	}
 }
 
 // Close ends the session politely: GOODBYE wamp.close.normal, then it waits for the

@@ -640,7 +640,7 @@ func registerEcho(t *testing.T, s *Session, r *fakeRouter, proc string, regID ID
 	}
 }
 
-func TestFakeHandlerPanicBecomesRuntimeError(t *testing.T) {
+func TestFakeHandlerFailuresBecomeRuntimeErrors(t *testing.T) {
 	s, r := fakeSession(t, JSON, Config{})
 	regDone := make(chan error, 1)
 	go func() {
@@ -655,6 +655,41 @@ func TestFakeHandlerPanicBecomesRuntimeError(t *testing.T) {
 	r.send(&Invocation{Request: 1, Registration: 1, Details: Dict{}})
 	if e := expectType[*Error](r); e.Error != ErrURIRuntime || !strings.Contains(fmt.Sprint(e.Args), "boom") {
 		t.Fatalf("ERROR %+v", e)
+	}
+	// An *RPCError without a URI cannot go on the wire as is; it becomes a runtime error.
+	regDone2 := make(chan error, 1)
+	go func() {
+		_, err := s.Register(testCtx(t), "com.q", nil, func(context.Context, *InvocationInfo) (*YieldResult, error) {
+			return nil, &RPCError{Args: List{"no uri"}}
+		})
+		regDone2 <- err
+	}()
+	reg = expectType[*Register](r)
+	r.send(&Registered{Request: reg.Request, Registration: 2})
+	recvWithin(t, regDone2, "registration")
+	r.send(&Invocation{Request: 2, Registration: 2, Details: Dict{}})
+	if e := expectType[*Error](r); e.Error != ErrURIRuntime || e.Request != 2 {
+		t.Fatalf("ERROR %+v", e)
+	}
+	// Results and errors that cannot be encoded still produce an answer.
+	regDone3 := make(chan error, 1)
+	go func() {
+		_, err := s.Register(testCtx(t), "com.r", nil, func(_ context.Context, inv *InvocationInfo) (*YieldResult, error) {
+			if inv.Args[0] == "yield" {
+				return &YieldResult{Args: List{make(chan int)}}, nil
+			}
+			return nil, &RPCError{URI: "com.error.x", Args: List{struct{}{}}}
+		})
+		regDone3 <- err
+	}()
+	reg = expectType[*Register](r)
+	r.send(&Registered{Request: reg.Request, Registration: 3})
+	recvWithin(t, regDone3, "registration")
+	for i, mode := range []string{"yield", "error"} {
+		r.send(&Invocation{Request: ID(10 + i), Registration: 3, Details: Dict{}, Payload: Payload{Args: List{mode}}})
+		if e := expectType[*Error](r); e.Error != ErrURIRuntime || e.Request != ID(10+i) || !strings.Contains(fmt.Sprint(e.Args), "cannot send") {
+			t.Fatalf("%s: ERROR %+v", mode, e)
+		}
 	}
 	if s.Err() != nil {
 		t.Fatalf("session ended: %v", s.Err())
