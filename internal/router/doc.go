@@ -51,7 +51,10 @@
 // # Bounded resources
 //
 // A WebSocket message larger than Config.MaxMessageSize (default 1 MiB) is refused and
-// the connection closed with 1009. A message that is malformed, or that breaks the rules
+// the connection closed with 1009 (counted in Stats.TooBig and logged). A message that
+// grows beyond the limit once encoded for a receiver (JSON's base64) is not delivered to
+// that receiver; it is counted in Stats.Undeliverable and logged, and the connection
+// stays up. A message that is malformed, or that breaks the rules
 // above, ends the session with ABORT wamp.error.protocol_violation and close code 1002.
 //
 // Each session has an outbound queue of Config.OutQueueSize messages (default 64, nexus's

@@ -164,6 +164,12 @@ func (p *peer) readLoop() {
 			var pe *wamp.ProtocolError
 			if errors.As(err, &pe) {
 				p.abort(errProtocolViolation, pe.Msg, closeProtocol)
+			} else if errors.Is(err, websocket.ErrReadLimit) {
+				// The WebSocket layer has already sent close 1009 (RFC 6455 §7.4.1).
+				p.srv.stats.tooBig.Add(1)
+				p.srv.cfg.Logger.Printf("warning: conn %d (session %s): closed with 1009: a message exceeded the %d-byte limit",
+					p.conn, traceSession(p.sess.Load()), p.srv.cfg.MaxMessageSize)
+				p.Close()
 			} else {
 				// The connection is gone (or the frame was too big, which the transport
 				// answers with 1009 itself): nothing more can be sent.

@@ -18,6 +18,7 @@ type Stats struct {
 	Sealed      uint64 // received messages with a legacy (Autobahn cryptobox) sealed payload
 	PPT         uint64 // received messages in Payload PassThru Mode form
 	Aborted     uint64 // sessions the adapter aborted for a protocol violation or bad frame
+	TooBig      uint64 // connections closed with 1009: a message exceeded MaxMessageSize
 
 	// Undeliverable counts messages that could not be encoded for their receiver or
 	// exceeded MaxMessageSize once encoded; they are logged and skipped.
@@ -30,8 +31,8 @@ type Stats struct {
 }
 
 type counters struct {
-	connections, received, sent, sealed, ppt, aborted, dropped, undeliverable atomic.Uint64
-	open                                                                      atomic.Int64
+	connections, received, sent, sealed, ppt, aborted, tooBig, dropped, undeliverable atomic.Uint64
+	open                                                                              atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -43,6 +44,7 @@ func (c *counters) snapshot() Stats {
 		Sealed:      c.sealed.Load(),
 		PPT:         c.ppt.Load(),
 		Aborted:     c.aborted.Load(),
+		TooBig:      c.tooBig.Load(),
 		Dropped:     c.dropped.Load(),
 
 		Undeliverable: c.undeliverable.Load(),
