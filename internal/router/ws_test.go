@@ -96,8 +96,9 @@ func wsJoin(t *testing.T, url string, ser wamp.Serializer, r wamp.Dict) *wsClien
 	return w
 }
 
-// TestBinaryAcrossSerializers: a sealed payload and a binary argument published from
-// each serializer reach subscribers on every serializer as binary.
+// TestBinaryAcrossSerializers: a sealed payload, a binary argument and a PPT payload
+// published from each serializer reach subscribers on every serializer as binary (the
+// nexus gaps of wire.md §3: binary between JSON and msgpack/CBOR sessions).
 func TestBinaryAcrossSerializers(t *testing.T) {
 	srv, url, _ := startWS(t, Config{})
 	sealed := sealedBytes(t, 115)
@@ -110,11 +111,13 @@ func TestBinaryAcrossSerializers(t *testing.T) {
 				subs[s.Name()].send(&wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: topic})
 				wsExpect[*wamp.Subscribed](subs[s.Name()])
 			}
-			pub := wsJoin(t, url, pubSer, autobahnRoles())
+			pub := wsJoin(t, url, pubSer, roles(featureTransparency, featureCryptobox, featurePPT))
 			pub.send(&wamp.Publish{Request: 1, Options: encOpts(wamp.Dict{"exclude_me": false}), Topic: topic, Payload: wamp.Payload{Bare: sealed}})
 			plainArgs := wamp.List{"x", []byte{0, 0xff, 0x10}}
 			plainKw := wamp.Dict{"b": []byte("\x00kw")}
 			pub.send(&wamp.Publish{Request: 2, Options: wamp.Dict{}, Topic: topic, Payload: wamp.Payload{Args: plainArgs, Kwargs: plainKw}})
+			ppt := wamp.Dict{optPPTScheme: "wamp", optPPTSerializer: "cbor"}
+			pub.send(&wamp.Publish{Request: 3, Options: ppt, Topic: topic, Payload: wamp.Payload{Args: wamp.List{sealed}}})
 			for name, sub := range subs {
 				ev := wsExpect[*wamp.Event](sub)
 				if !bytes.Equal(ev.Bare, sealed) || ev.Details[optEncAlgo] != "cryptobox" || ev.Details[optEncSerializer] != "json" {
@@ -124,11 +127,15 @@ func TestBinaryAcrossSerializers(t *testing.T) {
 				if !reflect.DeepEqual(ev.Args, plainArgs) || !reflect.DeepEqual(ev.Kwargs, plainKw) {
 					t.Errorf("%s subscriber: plain EVENT = %#v", name, ev.Payload)
 				}
+				ev = wsExpect[*wamp.Event](sub)
+				if !reflect.DeepEqual(ev.Args, wamp.List{sealed}) || ev.Details[optPPTScheme] != "wamp" || ev.Details[optPPTSerializer] != "cbor" {
+					t.Errorf("%s subscriber: PPT EVENT = %s", name, summarize(ev))
+				}
 			}
 		})
 	}
-	if st := srv.Stats(); st.Sealed != 3 || st.Connections < 12 {
-		t.Errorf("Stats = %+v, want 3 sealed", st)
+	if st := srv.Stats(); st.Sealed != 3 || st.PPT != 3 || st.Connections != 12 {
+		t.Errorf("Stats = %+v, want 3 sealed, 3 PPT, 12 connections", st)
 	}
 }
 
