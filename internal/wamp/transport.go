@@ -168,11 +168,16 @@ func (c *Conn) CloseWithCode(code int, text string) error {
 	return c.closeErr
 }
 
+// testOnlyReadTimeoutFactor is how many ping intervals a read may stay silent. Tests raise
+// it so that a busy test machine's scheduling stalls are not mistaken for a dead peer
+// (the seam style of age's testOnly variables).
+var testOnlyReadTimeoutFactor = 2
+
 // startKeepalive sends a ping every interval and expects some traffic (a pong or a message)
 // within two intervals; otherwise Recv fails with a timeout. This detects half-open
 // connections, which a subscriber that only ever reads would not notice by itself.
 func (c *Conn) startKeepalive(interval time.Duration) {
-	c.readTimeout = 2 * interval
+	c.readTimeout = time.Duration(testOnlyReadTimeoutFactor) * interval
 	c.ws.SetReadDeadline(time.Now().Add(c.readTimeout))
 	c.ws.SetPongHandler(func(string) error {
 		c.ws.SetReadDeadline(time.Now().Add(c.readTimeout))

@@ -266,13 +266,15 @@ func TestCloseWithCodeReachesPeer(t *testing.T) {
 }
 
 // TestKeepalivePongsKeepConnectionAlive: the peer answers pings (gorilla does so while
-// reading) but sends nothing else; after several ping intervals, more than the two
-// intervals a read may stay silent, Recv has still not failed, because pongs extend the
-// deadline. The test waits on observed pings, not on the clock.
+// reading) but sends nothing else; after more ping intervals than a read may stay
+// silent, Recv has still not failed, because pongs extend the deadline. The test waits
+// on observed pings, not on the clock. A read may stay silent for 5 intervals here
+// (1 s), so only a scheduling stall of 800 ms could fail it.
 func TestKeepalivePongsKeepConnectionAlive(t *testing.T) {
-	// Generous, because the machine may be busy: a stall longer than two intervals
-	// would look like a dead peer.
-	const interval = 300 * time.Millisecond
+	const interval = 200 * time.Millisecond
+	defer func(f int) { testOnlyReadTimeoutFactor = f }(testOnlyReadTimeoutFactor)
+	testOnlyReadTimeoutFactor = 5
+	const wantPings = 8 // 1.6 s > the 1 s read timeout
 	pings := make(chan struct{}, 100)
 	url := rawServer(t, JSON.Subprotocol(), func(ws *websocket.Conn) {
 		ws.SetPingHandler(func(data string) error {
@@ -287,7 +289,7 @@ func TestKeepalivePongsKeepConnectionAlive(t *testing.T) {
 		_, err := c.Recv()
 		recvErr <- err
 	}()
-	for i := range 4 {
+	for i := range wantPings {
 		select {
 		case <-pings:
 		case err := <-recvErr:
