@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -260,8 +261,9 @@ func (p *peer) flush() {
 	}
 }
 
-// drain discards messages nexus still queues for a closed connection, so that they are
-// not reported as drops, until the session has left nexus.
+// drain ends the writer's duties: the session is forgotten, so that what nexus fails to
+// queue for it from now on is not reported as a slow receiver's drop, and what is queued
+// is discarded.
 func (p *peer) drain() {
 	p.srv.forget(p)
 	for {
@@ -282,7 +284,12 @@ func (p *peer) deliver(m nx.Message) bool {
 		return true
 	}
 	if reply != nil {
-		p.srv.trace("refuse", p, mustFromNexus(reply))
+		if p.srv.tracer.w != nil {
+			p.srv.tracer.line(fmt.Sprintf("refuse conn=%d session=%s %v not delivered: the client did not announce %s; replying %s",
+				p.conn, traceSession(p.sess.Load()), m.MessageType(), featurePPT, summarizeNexus(reply)))
+		}
+		// Handed over from another goroutine: the writer must not wait for nexus, which
+		// may itself be waiting to queue for this connection.
 		go p.toRouter(reply)
 	}
 	if out == nil {
@@ -328,12 +335,13 @@ func connBroken(err error) bool {
 		errors.As(err, &ne) || errors.As(err, &ce)
 }
 
-func mustFromNexus(m nx.Message) wamp.Message {
+// summarizeNexus renders a nexus message the adapter built, for the trace.
+func summarizeNexus(m nx.Message) string {
 	out, err := fromNexus(m)
 	if err != nil {
-		return &wamp.Abort{Reason: "?", Details: wamp.Dict{}}
+		return err.Error()
 	}
-	return out
+	return summarize(out)
 }
 
 // nexusCalleeBlocked is the argument nexus v3.3.0 puts in the ERROR it sends a caller
