@@ -1,43 +1,74 @@
 #!/usr/bin/env bash
-# cbx's main job, end to end, in a throw-away directory: make key pairs for a publisher and
-# a subscriber, give each side its keystore, seal a payload as the publisher, and open it
-# as the subscriber. Nothing outside the temporary directory is touched.
+# cbx's main job, end to end, on this machine: start `cbx router --trace`, make key pairs for
+# a publisher and a subscriber, publish sealed events, and show that the subscriber reads
+# them while the router's trace holds only ciphertext. Everything happens in a throw-away
+# directory; the router listens on a free loopback port and is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cbx-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-go build -o "$work/cbx" ./cmd/cbx
-cbx() { "$work/cbx" "$@"; }
+router_pid=""
+cleanup() {
+  set +e
+  if [ -n "$router_pid" ]; then
+    kill "$router_pid" 2>/dev/null
+    wait "$router_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
   say() { printf '\n\033[1m%s\033[0m\n' "$*" >&2; }
 else
   say() { printf '\n%s\n' "$*" >&2; }
 fi
 
-say "1. key pairs for a publisher and a subscriber (private keys in 0600 files)"
+go build -o "$work/cbx" ./cmd/cbx
+# Background jobs run "$work/cbx" itself, not this function, so that their PIDs are cbx's.
+cbx() { "$work/cbx" "$@"; }
+
+say "1. cbx router --trace, on a free loopback port"
+"$work/cbx" router --listen 127.0.0.1:0 --trace >"$work/trace.log" 2>"$work/router.log" &
+router_pid=$!
+for _ in $(seq 200); do grep -q "router listening" "$work/router.log" 2>/dev/null && break; sleep 0.05; done
+cat "$work/router.log" >&2
+CBX_URL=$(sed -n 's|^cbx: router listening on \(ws://[^ ]*\) .*|\1|p' "$work/router.log")
+[ -n "$CBX_URL" ] || { echo "the router did not start" >&2; exit 1; }
+export CBX_URL
+
+say "2. key pairs for a publisher and a subscriber (private keys in 0600 files)"
 pub_pub=$(cbx keygen -o "$work/publisher.key")
 sub_pub=$(cbx keygen -o "$work/subscriber.key")
 echo "publisher public key:  $pub_pub"
 echo "subscriber public key: $sub_pub"
 
-say "2. each side's keystore: which key seals com.example.secure.*"
+say "3. each side's keystore: com.example.secure.* is sealed"
 cbx --keystore "$work/publisher.keystore" keys add com.example.secure. \
   --originator-priv "$work/publisher.key" --responder-pub "$sub_pub"
 cbx --keystore "$work/subscriber.keystore" keys add com.example.secure. \
   --responder-priv "$work/subscriber.key" --originator-pub "$pub_pub"
-cbx --keystore "$work/publisher.keystore" keys ls
 cbx --keystore "$work/subscriber.keystore" keys explain com.example.secure.orders
 
-say "3. the publisher seals a payload: this is all a router would see"
-sealed=$(cbx --keystore "$work/publisher.keystore" seal com.example.secure.orders '{"id":17,"item":"tea"}' -k priority=high)
-echo "$sealed"
+say "4. the subscriber waits for three events"
+"$work/cbx" --keystore "$work/subscriber.keystore" subscribe com.example.secure.orders --count 3 --timeout 30s -v \
+  >"$work/events.jsonl" 2>"$work/subscriber.log" &
+sub_pid=$!
+for _ in $(seq 200); do grep -q "subscribed to" "$work/subscriber.log" 2>/dev/null && break; sleep 0.05; done
 
-say "4. the subscriber opens it"
-echo "$sealed" | cbx --keystore "$work/subscriber.keystore" open com.example.secure.orders
+say "5. the publisher publishes three sealed events (json, msgpack and cbor sessions)"
+cbx --keystore "$work/publisher.keystore" publish com.example.secure.orders '{"id":17,"item":"tea"}' -k card=4111-SECRET --ack
+cbx --keystore "$work/publisher.keystore" publish com.example.secure.orders '{"id":18,"item":"coffee"}' --serializer msgpack
+echo '{"args":[{"id":19,"item":"cake"}],"kwargs":{"note":"birthday"}}' |
+  cbx --keystore "$work/publisher.keystore" publish com.example.secure.orders --stdin --serializer cbor
+wait "$sub_pid"
 
-say "5. the same payload replayed on another topic is refused (trusted URI check)"
-set +e
-echo "$sealed" | cbx --keystore "$work/subscriber.keystore" open com.example.secure.refunds
-echo "exit code $? (4: trusted URI mismatch)"
-set -e
+say "6. what the subscriber read"
+cat "$work/events.jsonl"
+
+say "7. what the router saw (cbx router --trace): only ciphertext"
+grep -E "PUBLISH|EVENT" "$work/trace.log"
+if grep -qE "tea|coffee|cake|birthday|4111-SECRET" "$work/trace.log"; then
+  echo "FAIL: a plaintext argument appears in the router's trace" >&2
+  exit 1
+fi
+echo "no plaintext argument of a sealed event appears in the router's trace" >&2

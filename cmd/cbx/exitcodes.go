@@ -30,7 +30,8 @@ var exitCodeTable = strings.TrimSpace(`
   0    success
   1    failure not covered below
   2    usage error: unknown command or flag, missing or bad argument
-  3    decryption failed: the payload was tampered with or sealed with another key
+  3    decryption failed: the payload was tampered with or sealed with another key;
+       or plaintext on a URI the keystore covers, with --require-encrypted
   4    trusted URI mismatch: the payload was sealed for another URI than it arrived on
   5    key or keystore problem: no key for the URI, malformed key or keystore,
        a key file or keystore that group or others can access

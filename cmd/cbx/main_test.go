@@ -1,9 +1,17 @@
 package main
 
 import (
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"time"
+
 	"fmt"
+	"github.com/cbx-wamp/cbx/internal/router"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 
@@ -38,7 +46,21 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfor": cmdWaitFor,
+		},
 		Setup: func(env *testscript.Env) error {
+			// Every script gets its own router (cbx's, in-process) on a free loopback port.
+			srv, err := router.New(router.Config{Logger: log.New(io.Discard, "", 0)})
+			if err != nil {
+				return err
+			}
+			hs := httptest.NewServer(srv.Handler())
+			env.Defer(func() {
+				srv.Close()
+				hs.Close()
+			})
+			env.Setenv("CBX_URL", "ws"+strings.TrimPrefix(hs.URL, "http")+"/ws")
 			env.Setenv("HOME", env.WorkDir+"/home")
 			env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/home/.config")
 			env.Setenv("CBX_KEYSTORE", env.WorkDir+"/keystore")
@@ -46,4 +68,26 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// cmdWaitFor is "waitfor FILE REGEXP": it waits (up to 20 s) until FILE matches REGEXP,
+// so a script can start a background subscriber and publish only once it is subscribed
+// (cbx -v prints "cbx: subscribed to …" on stderr).
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfor FILE REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, _ := os.ReadFile(ts.MkAbs(args[0]))
+		if re.Match(data) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s does not match %q after 20s; it holds:\n%s", args[0], args[1], data)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,8 +38,9 @@ func run(args []string, streams *ioStreams) int {
 		err = &usageError{err} // cobra's own error for a mistyped subcommand
 	}
 	code := exitCodeFor(err)
-	var silent *silentError
-	if !errors.As(err, &silent) {
+	// An interrupt is the user's own doing (often the normal end of cbx subscribe): no
+	// error message, just the conventional exit code.
+	if code != exitInterrupted {
 		f.ui.errorf("%s", err)
 		for _, h := range hintsFor(err) {
 			f.ui.hintf("%s", h)
@@ -52,11 +51,6 @@ func run(args []string, streams *ioStreams) int {
 	}
 	return code
 }
-
-// silentError is an error already reported to the user; only its code remains to return.
-type silentError struct{ code int }
-
-func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // commandPath finds the command args name, for the usage hint.
 func commandPath(root *cobra.Command, args []string) string {
@@ -92,6 +86,11 @@ Environment:
 		newCmdKeys(f),
 		newCmdSeal(f),
 		newCmdOpen(f),
+		newCmdPublish(f),
+		newCmdSubscribe(f),
+		newCmdCall(f),
+		newCmdRegister(f),
+		newCmdRouter(f),
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
 	)

@@ -17,39 +17,44 @@ var errNoKey = errors.New("no key")
 
 func defaultKeystorePath() (string, error) { return keystore.DefaultPath() }
 
-// readPrivateKey reads a private key from a source that is never the key itself, so that
+// readSecret reads a secret from a source that is never the secret itself, so that
 // secrets stay off argv (and out of shell history and ps): a file path, "-" for standard
 // input, or "env:NAME". Files that group or others can access are refused.
-func (f *factory) readPrivateKey(src, what string) (box.PrivateKey, error) {
-	var data []byte
-	var err error
-	var where string
+func (f *factory) readSecret(src, what string) ([]byte, string, error) {
 	switch {
 	case src == "-":
-		where = "standard input"
-		data, err = io.ReadAll(io.LimitReader(f.io.In, 1<<20))
+		data, err := io.ReadAll(io.LimitReader(f.io.In, 1<<20))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: reading standard input: %w", what, err)
+		}
+		return data, "standard input", nil
 	case strings.HasPrefix(src, "env:"):
 		name := strings.TrimPrefix(src, "env:")
-		where = "environment variable " + name
 		v := f.getenv(name)
 		if v == "" {
-			return box.PrivateKey{}, withCode(exitKey, fmt.Errorf("%s: environment variable %s is empty or unset", what, name))
+			return nil, "", withCode(exitKey, fmt.Errorf("%s: environment variable %s is empty or unset", what, name))
 		}
-		data = []byte(v)
-	default:
-		where = fmt.Sprintf("file %q", src)
-		data, err = keystore.ReadSecretFile(src)
-		if errors.Is(err, fs.ErrNotExist) {
-			return box.PrivateKey{}, withCode(exitKey, fmt.Errorf("%s: no such file %q", what, src),
-				"private keys are read from a file, \"-\" (standard input) or env:NAME, never from the command line")
-		}
+		return []byte(v), "environment variable " + name, nil
 	}
+	data, err := keystore.ReadSecretFile(src)
 	var pe *keystore.PermissionError
-	if errors.As(err, &pe) {
-		return box.PrivateKey{}, fmt.Errorf("%s: %w", what, err)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: no such file %q", what, src),
+			"secrets are read from a file, \"-\" (standard input) or env:NAME, never from the command line")
+	case errors.As(err, &pe):
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	case err != nil:
+		return nil, "", fmt.Errorf("%s: reading file %q: %w", what, src, err)
 	}
+	return data, fmt.Sprintf("file %q", src), nil
+}
+
+// readPrivateKey reads a Curve25519 private key from a secret source (see readSecret).
+func (f *factory) readPrivateKey(src, what string) (box.PrivateKey, error) {
+	data, where, err := f.readSecret(src, what)
 	if err != nil {
-		return box.PrivateKey{}, fmt.Errorf("%s: reading %s: %w", what, where, err)
+		return box.PrivateKey{}, err
 	}
 	k, err := keygen.ParsePrivateKeyFile(data)
 	if err != nil {
@@ -85,4 +90,21 @@ func parsePublicKeyArg(s, what string) (box.PublicKey, error) {
 		return k, nil
 	}
 	return k, fmt.Errorf("%s: %w", what, err)
+}
+
+// readFileLimited reads a file that is not secret, refusing anything larger than max.
+func readFileLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%q is larger than %d bytes", path, max)
+	}
+	return data, nil
 }

@@ -65,3 +65,9 @@ func (u *ui) infof(format string, a ...any) {
 		fmt.Fprintf(u.io.ErrOut, "%s %s\n", u.st.ok.Render("✓"), fmt.Sprintf(format, a...))
 	}
 }
+
+// noticef prints a progress line that the user asked for (-v/--verbose), terminal or not;
+// scripts and tests wait for these lines, so their wording is stable.
+func (u *ui) noticef(format string, a ...any) {
+	fmt.Fprintf(u.io.ErrOut, "cbx: %s\n", fmt.Sprintf(format, a...))
+}

@@ -50,3 +50,46 @@ func marshalOutput(v any) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// field is one key of an output object; objectLine keeps the keys in the order given,
+// so output lines read the same every time.
+type field struct {
+	key   string
+	value any
+}
+
+// objectLine writes a JSON object as one line in the plaintext's dialect.
+func objectLine(fields ...field) ([]byte, error) {
+	b := []byte{'{'}
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := marshalOutput(f.key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := marshalOutput(f.value)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}', '\n'), nil
+}
+
+// argsOrEmpty and kwargsOrEmpty print absent arguments as [] and {}, so consumers such as
+// jq need no null checks.
+func argsOrEmpty(a []any) []any {
+	if a == nil {
+		return []any{}
+	}
+	return a
+}
+
+func kwargsOrEmpty(k map[string]any) map[string]any {
+	if k == nil {
+		return map[string]any{}
+	}
+	return k
+}

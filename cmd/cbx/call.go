@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/spf13/cobra"
+)
+
+type callOptions struct {
+	conn     connOptions
+	proc     string
+	args     []string
+	kwargs   []string
+	progress bool
+}
+
+func newCmdCall(f *factory) *cobra.Command {
+	o := &callOptions{}
+	cmd := &cobra.Command{
+		Use:   "call PROC [ARG...] [-k KEY=VALUE...] [--progress] [--timeout D]",
+		Short: "Call a procedure, sealed when the keystore has a key for PROC",
+		Long: `call calls PROC and prints the result as one JSON line on stdout:
+
+  {"sealed":true,"progress":false,"args":[…],"kwargs":{…}}
+
+The CALL is sealed as the originator when the keystore covers PROC, and a sealed RESULT
+must open with that key and name PROC inside (Autobahn's trusted URI check). With
+--progress each progressive result is printed as its own line ("progress":true) before
+the final one.
+
+A WAMP error prints its URI, args and kwargs on stderr and exits 7. Errors are sealed
+under the key of the error URI, as Autobahn does. With --timeout the call is cancelled
+(CANCEL, mode killnowait) when the deadline passes, and cbx exits 8.`,
+		Example: `  $ cbx call com.example.secure.add2 23 7
+  {"sealed":true,"progress":false,"args":[30],"kwargs":{}}`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.proc, o.args = args[0], args[1:]
+			return callRun(cmd, f, o)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
+	cmd.Flags().BoolVar(&o.progress, "progress", false, "ask for progressive results and print each")
+	addConnFlags(cmd, &o.conn)
+	return cmd
+}
+
+func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
+	args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := o.conn.withTimeout(cmd.Context())
+	defer cancel()
+	c, err := f.connect(ctx, &o.conn)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+
+	var printErr error
+	printResult := func(r *wamp.ResultInfo) error {
+		if err := checkIncoming(c, o.proc, r.Sealed, nil, "result"); err != nil {
+			return err
+		}
+		line, err := objectLine(field{"sealed", r.Sealed}, field{"progress", r.Progress},
+			field{"args", argsOrEmpty(r.Args)}, field{"kwargs", kwargsOrEmpty(r.Kwargs)})
+		if err != nil {
+			return err
+		}
+		_, err = f.io.Out.Write(line)
+		return err
+	}
+	var onProgress func(*wamp.ResultInfo)
+	if o.progress {
+		onProgress = func(r *wamp.ResultInfo) {
+			if printErr == nil {
+				printErr = printResult(r)
+			}
+		}
+	}
+	res, err := c.sess.Call(ctx, o.proc, nil, args, kwargs, onProgress)
+	if err != nil {
+		return callError(f, c, o.proc, err, ctx)
+	}
+	if printErr != nil {
+		return printErr
+	}
+	return printResult(res)
+}
+
+// callError reports a failed call: a WAMP error with its payload (exit 7), a deadline
+// (exit 8), or a payload that did not open (exit 3, 4 or 5).
+func callError(f *factory, c *conn, proc string, err error, ctx context.Context) error {
+	var rpc *wamp.RPCError
+	if errors.As(err, &rpc) {
+		if cerr := checkIncoming(c, rpc.URI, rpc.Sealed, nil, "error"); cerr != nil {
+			return cerr
+		}
+		line, merr := objectLine(field{"error", rpc.URI}, field{"sealed", rpc.Sealed},
+			field{"args", argsOrEmpty(rpc.Args)}, field{"kwargs", kwargsOrEmpty(rpc.Kwargs)})
+		if merr == nil {
+			f.io.ErrOut.Write(line)
+		}
+		return withCode(exitWAMPError, fmt.Errorf("%s failed: %s", proc, rpc.URI))
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		return withCode(exitTimeout, fmt.Errorf("no result from %s before the deadline; the call was cancelled", proc))
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return sessionError(err)
+}

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keygen"
+	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// wireForm is how a sealed payload travels.
+type wireForm int
+
+const (
+	// wireLegacy is Autobahn|Python's and Crossbar.io's form (wire.md §1.1): Options/Details
+	// {enc_algo:"cryptobox", enc_serializer:"json"} and the sealed bytes as a bare binary
+	// in place of Arguments.
+	wireLegacy wireForm = iota
+	// wirePPT is the WAMP spec's Payload PassThru Mode (advanced/payload_passthru_mode.md)
+	// for routers that carry only that (plain nexus): Options/Details {ppt_scheme:"wamp",
+	// ppt_serializer:"cbor", ppt_cipher:"xsalsa20poly1305", ppt_keyid} and Arguments =
+	// [sealed bytes]. The spec leaves the cipher layout undefined ("TBD"), so this is cbx's
+	// convention, documented in the README: the sealed bytes are nonce ‖ NaCl box exactly
+	// as in the legacy form, and the plaintext is the CBOR map {"uri","args","kwargs"}; the
+	// "uri" (not in the spec's {"args","kwargs"}) keeps the trusted-URI check in this
+	// form too. ppt_keyid is the originator's public key in base64, as in the spec's own
+	// examples.
+	wirePPT
+)
+
+func (w wireForm) String() string {
+	if w == wirePPT {
+		return "ppt"
+	}
+	return "legacy"
+}
+
+// Option keys of both forms (Autobahn message.py; nexus wamp/options.go).
+const (
+	optEncAlgo       = "enc_algo"
+	optEncSerializer = "enc_serializer"
+	optPPTScheme     = "ppt_scheme"
+	optPPTSerializer = "ppt_serializer"
+	optPPTCipher     = "ppt_cipher"
+	optPPTKeyID      = "ppt_keyid"
+
+	encAlgoCryptobox = "cryptobox"
+	pptCipherNaCl    = "xsalsa20poly1305"
+)
+
+// keystoreCodec is the wamp.PayloadCodec of cbx: the keystore chooses the key per URI,
+// internal/box seals and opens. It is the only place where keys meet the session.
+type keystoreCodec struct {
+	ks   *keystore.Keystore
+	path string
+	wire wireForm
+}
+
+var _ wamp.PayloadCodec = (*keystoreCodec)(nil)
+
+// codecError carries the WAMP error URI Autobahn uses for the same failure
+// (autobahn/wamp/exception.py ENC_*), which the session sends back to a caller.
+type codecError struct {
+	uri string
+	err error
+}
+
+func (e *codecError) Error() string        { return e.err.Error() }
+func (e *codecError) Unwrap() error        { return e.err }
+func (e *codecError) WAMPErrorURI() string { return e.uri }
+
+const (
+	uriDecryptError     = "wamp.error.encryption.decrypt_error"
+	uriTrustedMismatch  = "wamp.error.encryption.trusted_uri_mismatch"
+	uriNoPayloadCodec   = "wamp.error.no_payload_codec"
+	uriUnsupportedCodec = "wamp.error.encryption.unsupported"
+)
+
+// Seal seals when the keystore covers uri. A covering entry that lacks the keys of this
+// side is an error rather than Autobahn's silent plaintext: the user asked for this URI to
+// be encrypted.
+func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
+	e, ok := c.ks.Lookup(uri)
+	if !ok {
+		return wamp.Payload{}, nil, false, nil
+	}
+	k := e.Key(originating)
+	if k == nil {
+		return wamp.Payload{}, nil, false, withCode(exitKey,
+			fmt.Errorf("keystore entry %s covers %q but has no %s keys; refusing to send it in plaintext", displayPrefix(e.Prefix), uri, sideName(originating)))
+	}
+	if c.wire == wirePPT {
+		pt, err := encodePPTPlaintext(box.Message{URI: uri, Args: args, Kwargs: kwargs})
+		if err != nil {
+			return wamp.Payload{}, nil, false, err
+		}
+		sealed, err := k.Seal(pt)
+		if err != nil {
+			return wamp.Payload{}, nil, false, err
+		}
+		return wamp.Payload{Args: wamp.List{sealed}}, wamp.Dict{
+			optPPTScheme: "wamp", optPPTSerializer: "cbor", optPPTCipher: pptCipherNaCl, optPPTKeyID: keyID(e),
+		}, true, nil
+	}
+	sealed, err := k.SealMessage(box.Message{URI: uri, Args: args, Kwargs: kwargs})
+	if err != nil {
+		return wamp.Payload{}, nil, false, err
+	}
+	return wamp.Payload{Bare: sealed}, wamp.Dict{optEncAlgo: encAlgoCryptobox, optEncSerializer: "json"}, true, nil
+}
+
+// keyID names the key pair in ppt_keyid: the originator's public key (not secret).
+func keyID(e *keystore.Entry) string {
+	var pub box.PublicKey
+	switch {
+	case e.Single != nil:
+		pub = e.Single.Public()
+	case e.OriginatorPublic != nil:
+		pub = *e.OriginatorPublic
+	case e.OriginatorPrivate != nil:
+		pub = e.OriginatorPrivate.Public()
+	}
+	return keygen.Base64(pub)
+}
+
+// Sealed detects both forms by their metadata (wire.md §6.5): enc_algo with a bare binary,
+// or ppt_scheme with a cipher and a one-element Arguments list holding binary. A PPT
+// message without a cipher is not sealed and passes as it is.
+func (c *keystoreCodec) Sealed(p wamp.Payload, details wamp.Dict) bool {
+	return isSealed(p, details)
+}
+
+func isSealed(p wamp.Payload, details wamp.Dict) bool {
+	if p.IsBare() {
+		return true // only Autobahn's cryptobox form puts a bare binary there
+	}
+	if s, _ := details[optPPTScheme].(string); s != "" {
+		if c, _ := details[optPPTCipher].(string); c != "" && len(p.Args) == 1 {
+			_, isBin := p.Args[0].([]byte)
+			return isBin
+		}
+	}
+	return false
+}
+
+// Open opens a sealed payload that arrived under the envelope uri.
+func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (wamp.List, wamp.Dict, error) {
+	var sealed []byte
+	ppt := !p.IsBare()
+	if ppt {
+		if cipher, _ := details[optPPTCipher].(string); cipher != pptCipherNaCl {
+			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q uses ppt_cipher %q; cbx knows %q", uri, cipher, pptCipherNaCl)}
+		}
+		if ser, _ := details[optPPTSerializer].(string); ser != "cbor" {
+			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q uses ppt_serializer %q; cbx seals with \"cbor\"", uri, ser)}
+		}
+		sealed = p.Args[0].([]byte)
+	} else {
+		if algo, _ := details[optEncAlgo].(string); algo != encAlgoCryptobox {
+			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q uses enc_algo %q; cbx knows %q", uri, details[optEncAlgo], encAlgoCryptobox)}
+		}
+		if ser, _ := details[optEncSerializer].(string); ser != "json" {
+			// Autobahn's KeyRing.decode accepts only "json" (cryptobox.py).
+			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q uses enc_serializer %q; the cryptobox scheme uses \"json\"", uri, details[optEncSerializer])}
+		}
+		sealed = p.Bare
+	}
+	e, ok := c.ks.Lookup(uri)
+	if !ok {
+		return nil, nil, &codecError{uriDecryptError, withCode(exitKey,
+			fmt.Errorf("%w to open the sealed payload on %q in keystore %q", errNoKey, uri, c.path))}
+	}
+	k := e.Key(originating)
+	if k == nil {
+		return nil, nil, &codecError{uriDecryptError, withCode(exitKey,
+			fmt.Errorf("keystore entry %s covers %q but has no %s keys to open it", displayPrefix(e.Prefix), uri, sideName(originating)))}
+	}
+	var m box.Message
+	var err error
+	if ppt {
+		var pt []byte
+		if pt, err = k.Open(sealed); err == nil {
+			m, err = decodePPTPlaintext(pt)
+			if err == nil && m.URI != uri {
+				err = &box.URIMismatchError{Envelope: uri, Inner: m.URI}
+			}
+		}
+	} else {
+		m, err = k.OpenMessage(uri, sealed)
+	}
+	var mm *box.URIMismatchError
+	switch {
+	case errors.As(err, &mm):
+		return nil, nil, &codecError{uriTrustedMismatch, err}
+	case err != nil:
+		return nil, nil, &codecError{uriDecryptError, err}
+	}
+	return m.Args, m.Kwargs, nil
+}
+
+// The PPT plaintext is CBOR (ppt_serializer "cbor"), binary values as byte strings.
+var (
+	cborEnc, _ = cbor.CoreDetEncOptions().EncMode()
+	cborDec, _ = cbor.DecOptions{DefaultMapType: nil, MaxNestedLevels: 64}.DecMode()
+)
+
+type pptPlaintext struct {
+	URI    string         `cbor:"uri"`
+	Args   []any          `cbor:"args"`
+	Kwargs map[string]any `cbor:"kwargs"`
+}
+
+func encodePPTPlaintext(m box.Message) ([]byte, error) {
+	return cborEnc.Marshal(pptPlaintext{URI: m.URI, Args: m.Args, Kwargs: m.Kwargs})
+}
+
+func decodePPTPlaintext(b []byte) (box.Message, error) {
+	var pt struct {
+		URI    string      `cbor:"uri"`
+		Args   []any       `cbor:"args"`
+		Kwargs map[any]any `cbor:"kwargs"`
+	}
+	if err := cborDec.Unmarshal(b, &pt); err != nil {
+		return box.Message{}, fmt.Errorf("%w: %v", box.ErrPlaintext, err)
+	}
+	m := box.Message{URI: pt.URI}
+	var err error
+	if pt.Args != nil {
+		if m.Args, err = cborValues(pt.Args); err != nil {
+			return m, err
+		}
+	}
+	if pt.Kwargs != nil {
+		v, err := cborValue(pt.Kwargs)
+		if err != nil {
+			return m, err
+		}
+		m.Kwargs = v.(map[string]any)
+	}
+	return m, nil
+}
+
+func cborValues(l []any) ([]any, error) {
+	out := make([]any, len(l))
+	for i, v := range l {
+		c, err := cborValue(v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// cborValue maps decoded CBOR onto the WAMP value model.
+func cborValue(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, bool, string, []byte, int64, float64:
+		return x, nil
+	case uint64:
+		if x <= 1<<63-1 {
+			return int64(x), nil
+		}
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case []any:
+		return cborValues(x)
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			ks, ok := k.(string)
+			if !ok {
+				return nil, fmt.Errorf("%w: map key of type %T", box.ErrPlaintext, k)
+			}
+			c, err := cborValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[ks] = c
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("%w: CBOR value of type %T", box.ErrPlaintext, v)
+	}
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/spf13/cobra"
+)
+
+// connOptions are the flags every command that talks to a router shares. Each has an
+// environment fallback, natscli style, so scripts can set them once.
+type connOptions struct {
+	url, realm, serializer string
+	authID, authRole       string
+	ticket, wampcra        string // secret sources (file, "-", env:NAME)
+	cryptosign             string // Ed25519 private key source
+	ca                     string
+	insecure               bool
+	timeout                time.Duration
+	wire                   string // auto, legacy, ppt
+	requireEncrypted       bool
+	verbose                bool
+}
+
+const (
+	defaultURL   = "ws://127.0.0.1:8080/ws"
+	defaultRealm = "realm1"
+)
+
+func addConnFlags(cmd *cobra.Command, o *connOptions) {
+	fl := cmd.Flags()
+	fl.StringVar(&o.url, "url", "", "router `URL`, ws:// or wss:// (env CBX_URL; default "+defaultURL+")")
+	fl.StringVar(&o.realm, "realm", "", "`realm` to join (env CBX_REALM; default "+defaultRealm+")")
+	fl.StringVar(&o.serializer, "serializer", "", "WAMP serializer: json, msgpack or cbor (env CBX_SERIALIZER; default json)")
+	fl.StringVar(&o.authID, "authid", "", "authentication ID (env CBX_AUTHID)")
+	fl.StringVar(&o.authRole, "authrole", "", "requested authentication role (env CBX_AUTHROLE)")
+	fl.StringVar(&o.ticket, "ticket", "", "ticket authentication: the ticket's `SRC` (file, - or env:NAME; env CBX_TICKET names the SRC)")
+	fl.StringVar(&o.wampcra, "wampcra-secret", "", "WAMP-CRA authentication: the secret's `SRC` (env CBX_WAMPCRA_SECRET names the SRC)")
+	fl.StringVar(&o.cryptosign, "cryptosign-key", "", "WAMP-cryptosign authentication: Ed25519 private key `SRC` (env CBX_CRYPTOSIGN_KEY names the SRC)")
+	fl.StringVar(&o.ca, "ca", "", "PEM `file` of CA certificates to trust for wss:// (env CBX_CA)")
+	fl.BoolVar(&o.insecure, "insecure", false, "do not verify the router's TLS certificate")
+	fl.DurationVar(&o.timeout, "timeout", 0, "give up after this `duration` (e.g. 10s); 0 means no limit")
+	fl.StringVar(&o.wire, "wire", "", "sealed payload form: auto, legacy (Autobahn/Crossbar enc_algo) or ppt (Payload PassThru Mode) (env CBX_WIRE; default auto)")
+	fl.BoolVar(&o.requireEncrypted, "require-encrypted", false, "refuse plaintext payloads on URIs the keystore covers")
+	fl.BoolVarP(&o.verbose, "verbose", "v", false, "report connection and subscription progress on stderr")
+}
+
+// resolve fills unset flags from the environment and the defaults, and checks values.
+func (o *connOptions) resolve(getenv func(string) string) error {
+	def := func(v *string, env, fallback string) {
+		if *v == "" {
+			*v = getenv(env)
+		}
+		if *v == "" {
+			*v = fallback
+		}
+	}
+	def(&o.url, "CBX_URL", defaultURL)
+	def(&o.realm, "CBX_REALM", defaultRealm)
+	def(&o.serializer, "CBX_SERIALIZER", "json")
+	def(&o.authID, "CBX_AUTHID", "")
+	def(&o.authRole, "CBX_AUTHROLE", "")
+	def(&o.ticket, "CBX_TICKET", "")
+	def(&o.wampcra, "CBX_WAMPCRA_SECRET", "")
+	def(&o.cryptosign, "CBX_CRYPTOSIGN_KEY", "")
+	def(&o.ca, "CBX_CA", "")
+	def(&o.wire, "CBX_WIRE", "auto")
+	if _, err := wamp.SerializerByName(o.serializer); err != nil {
+		return &usageError{fmt.Errorf("--serializer %q: want json, msgpack or cbor", o.serializer)}
+	}
+	switch o.wire {
+	case "auto", "legacy", "ppt":
+	default:
+		return &usageError{fmt.Errorf("--wire %q: want auto, legacy or ppt", o.wire)}
+	}
+	n := 0
+	for _, s := range []string{o.ticket, o.wampcra, o.cryptosign} {
+		if s != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return &usageError{errors.New("--ticket, --wampcra-secret and --cryptosign-key can't be combined: choose one authentication method")}
+	}
+	if (o.ticket != "" || o.wampcra != "") && o.authID == "" {
+		return &usageError{errors.New("--ticket and --wampcra-secret need --authid")}
+	}
+	if !strings.HasPrefix(o.url, "ws://") && !strings.HasPrefix(o.url, "wss://") {
+		return &usageError{fmt.Errorf("--url %q: want a ws:// or wss:// URL", o.url)}
+	}
+	return nil
+}
+
+// conn is a joined session with cbx's codec.
+type conn struct {
+	sess  *wamp.Session
+	codec *keystoreCodec
+	opts  *connOptions
+}
+
+// connect loads the keystore (a missing one means no keys: everything plaintext), dials,
+// joins and chooses the wire form. Errors are exit code 6 unless they are key problems.
+func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
+	if err := o.resolve(f.getenv); err != nil {
+		return nil, err
+	}
+	path, err := f.keystoreLocation()
+	if err != nil {
+		return nil, err
+	}
+	ks, err := keystore.Load(path)
+	var nf *keystore.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		ks = keystore.New()
+		if o.verbose {
+			f.ui.warnf("keystore %q does not exist: nothing will be sealed or opened", path)
+		}
+	case err != nil:
+		return nil, err
+	}
+	codec := &keystoreCodec{ks: ks, path: path}
+
+	cfg := wamp.Config{
+		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole, Codec: codec,
+		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session
+		// that did not, and Autobahn/Crossbar ignore unknown features (wire.md §1.8).
+		Features: map[string]bool{"payload_passthru_mode": true, "payload_encryption_cryptobox": true},
+	}
+	if o.ticket != "" {
+		b, _, err := f.readSecret(o.ticket, "--ticket")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Ticket = strings.TrimRight(string(b), "\r\n")
+	}
+	if o.wampcra != "" {
+		b, _, err := f.readSecret(o.wampcra, "--wampcra-secret")
+		if err != nil {
+			return nil, err
+		}
+		cfg.WampcraSecret = strings.TrimRight(string(b), "\r\n")
+	}
+	if o.cryptosign != "" {
+		b, where, err := f.readSecret(o.cryptosign, "--cryptosign-key")
+		if err != nil {
+			return nil, err
+		}
+		k, err := parseEd25519(b)
+		if err != nil {
+			return nil, withCode(exitKey, fmt.Errorf("--cryptosign-key from %s: %w", where, err))
+		}
+		cfg.CryptosignKey = k
+	}
+	tlsCfg, err := wamp.ParseTLSConfig(o.ca, o.insecure)
+	if err != nil {
+		return nil, withCode(exitConnection, err)
+	}
+	ser, _ := wamp.SerializerByName(o.serializer)
+	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: tlsCfg})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, withCode(exitConnection, err, "is a router listening there? `cbx router` starts one on "+defaultURL)
+	}
+	sess, err := wamp.Join(ctx, c, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, withCode(exitConnection, err)
+	}
+	codec.wire = chooseWire(o.wire, sess)
+	if o.verbose {
+		f.ui.noticef("joined realm %q at %s as session %d (%s, sealed payloads as %s)", o.realm, o.url, sess.ID(), o.serializer, codec.wire)
+	}
+	return &conn{sess: sess, codec: codec, opts: o}, nil
+}
+
+// chooseWire picks the sealed form: the legacy cryptobox form unless the router shows it
+// cannot carry it, i.e. it announces payload_passthru_mode but not payload_transparency
+// (plain nexus). A router that announces neither gets the legacy form: that is what
+// Autobahn sends to any router.
+func chooseWire(flag string, s *wamp.Session) wireForm {
+	switch flag {
+	case "legacy":
+		return wireLegacy
+	case "ppt":
+		return wirePPT
+	}
+	has := func(feature string) bool {
+		return s.RouterFeature("broker", feature) || s.RouterFeature("dealer", feature)
+	}
+	if !has("payload_transparency") && has("payload_passthru_mode") {
+		return wirePPT
+	}
+	return wireLegacy
+}
+
+// close says GOODBYE, bounded so that a dead router cannot hang cbx on exit.
+func (c *conn) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	c.sess.Close(ctx)
+}
+
+// withTimeout applies --timeout to ctx.
+func (o *connOptions) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.timeout > 0 {
+		return context.WithTimeout(ctx, o.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// parseEd25519 reads an Ed25519 private key: the 32-byte seed or the 64-byte private key,
+// in hex (Autobahn's cryptosign key files hold the seed in hex) or base64; "#" comment
+// lines are ignored.
+func parseEd25519(data []byte) (ed25519.PrivateKey, error) {
+	var text string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			if text != "" {
+				return nil, errors.New("more than one key line")
+			}
+			text = l
+		}
+	}
+	raw, err := hex.DecodeString(text)
+	if err != nil {
+		if raw, err = base64.StdEncoding.DecodeString(text); err != nil {
+			return nil, errors.New("not hex or base64")
+		}
+	}
+	switch len(raw) {
+	case ed25519.SeedSize:
+		return ed25519.NewKeyFromSeed(raw), nil
+	case ed25519.PrivateKeySize:
+		k := ed25519.PrivateKey(raw)
+		if !ed25519.NewKeyFromSeed(raw[:32]).Equal(k) {
+			return nil, errors.New("the public half does not match the seed")
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("%d bytes; an Ed25519 key is a 32-byte seed or a 64-byte private key", len(raw))
+}
+
+// sessionError maps a session failure to an exit code.
+func sessionError(err error) error {
+	var ab *wamp.AbortError
+	var gb *wamp.GoodbyeError
+	if errors.As(err, &ab) || errors.As(err, &gb) || wamp.IsProtocolError(err) {
+		return withCode(exitConnection, err)
+	}
+	return err
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/spf13/cobra"
+)
+
+type registerOptions struct {
+	conn     connOptions
+	proc     string
+	match    string
+	count    int
+	execCmd  string
+	echo     bool
+	errorURI string
+}
+
+const defaultErrorURI = "cbx.error.command_failed"
+
+func newCmdRegister(f *factory) *cobra.Command {
+	o := &registerOptions{}
+	cmd := &cobra.Command{
+		Use:   "register PROC {--exec CMD | --echo} [--count N] [--match {exact | prefix | wildcard}]",
+		Short: "Answer calls to a procedure, opening and sealing payloads with the keystore",
+		Long: `register registers PROC and answers its calls until --count calls were answered, the
+--timeout deadline, or SIGINT.
+
+With --exec, each call runs CMD with "sh -c". CMD reads the call as one JSON line on
+stdin, {"procedure":"…","sealed":true,"args":[…],"kwargs":{…}}, and finds the same in the
+environment: CBX_PROCEDURE, CBX_ARGS and CBX_KWARGS (JSON) and CBX_SEALED. Its stdout is
+the result: JSON where it is valid JSON, else the text, as the single result argument
+(no output: no arguments). A non-zero exit becomes a WAMP error: if stdout is a JSON
+object {"error":"URI","args":[…],"kwargs":{…}} that is the error, else --error-uri with
+CMD's stderr and exit status as arguments. With --echo the call's args and kwargs are the
+result.
+
+Sealing follows Autobahn: a sealed call is opened as the responder and must name PROC (or
+the concrete procedure of a pattern registration) inside, else the caller gets
+wamp.error.encryption.trusted_uri_mismatch; the result is sealed only when the call was;
+an error is sealed when the keystore covers the error URI.`,
+		Example: `  $ cbx register com.example.secure.add2 --exec 'jq -c "[.args[0] + .args[1]] | .[0]"'
+  $ cbx register com.example.secure.echo --echo --count 1`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.proc = args[0]
+			return registerRun(cmd, f, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.execCmd, "exec", "", "run `CMD` (with sh -c) for each call")
+	cmd.Flags().BoolVar(&o.echo, "echo", false, "return each call's arguments")
+	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after answering `N` calls (0: no limit)")
+	cmd.Flags().StringVar(&o.match, "match", "exact", "procedure matching: exact, prefix or wildcard")
+	cmd.Flags().StringVar(&o.errorURI, "error-uri", defaultErrorURI, "error `URI` for a failed --exec command")
+	addConnFlags(cmd, &o.conn)
+	return cmd
+}
+
+func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
+	switch {
+	case o.echo == (o.execCmd != ""):
+		return &usageError{errors.New("give exactly one of --exec CMD and --echo")}
+	case o.count < 0:
+		return &usageError{errors.New("--count must not be negative")}
+	}
+	switch o.match {
+	case "exact", "prefix", "wildcard":
+	default:
+		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
+	}
+	ctx, cancel := o.conn.withTimeout(cmd.Context())
+	defer cancel()
+	c, err := f.connect(ctx, &o.conn)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+
+	var (
+		mu       sync.Mutex
+		answered int
+		finished = make(chan struct{})
+		once     sync.Once
+		failed   error
+	)
+	finish := func(err error) {
+		once.Do(func() { failed = err; close(finished) })
+	}
+	handler := func(hctx context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
+		if err := checkIncoming(c, inv.Procedure, inv.Sealed, nil, "call"); err != nil {
+			f.ui.warnf("refused a call to %q: %v", inv.Procedure, err)
+			return nil, &wamp.RPCError{URI: "wamp.error.encryption.plaintext_refused", Args: wamp.List{err.Error()}}
+		}
+		var res *wamp.YieldResult
+		var herr error
+		if o.echo {
+			res = &wamp.YieldResult{Args: inv.Args, Kwargs: inv.Kwargs}
+		} else {
+			res, herr = runExec(hctx, o, inv)
+		}
+		mu.Lock()
+		answered++
+		done := o.count > 0 && answered >= o.count
+		mu.Unlock()
+		if o.conn.verbose {
+			f.ui.noticef("answered a call to %q (sealed: %v)", inv.Procedure, inv.Sealed)
+		}
+		if done {
+			// Let the reply go out before the session closes.
+			defer finish(nil)
+		}
+		return res, herr
+	}
+	opts := wamp.Dict{}
+	if o.match != "exact" {
+		opts["match"] = o.match
+	}
+	if _, err := c.sess.Register(ctx, o.proc, opts, handler); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("registering %q: %w", o.proc, sessionError(err))
+	}
+	if o.conn.verbose {
+		f.ui.noticef("registered %q (match %s)", o.proc, o.match)
+	}
+	select {
+	case <-finished:
+		return failed
+	case <-c.sess.Done():
+		return fmt.Errorf("the session ended: %w", sessionError(c.sess.Err()))
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && o.count == 0 {
+			return nil
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			mu.Lock()
+			defer mu.Unlock()
+			return withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d calls", answered, o.count))
+		}
+		return ctx.Err()
+	}
+}
+
+// runExec runs --exec for one invocation.
+func runExec(ctx context.Context, o *registerOptions, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
+	input, err := objectLine(field{"procedure", inv.Procedure}, field{"sealed", inv.Sealed},
+		field{"args", argsOrEmpty(inv.Args)}, field{"kwargs", kwargsOrEmpty(inv.Kwargs)})
+	if err != nil {
+		return nil, err
+	}
+	argsJSON, _ := marshalOutput(argsOrEmpty(inv.Args))
+	kwargsJSON, _ := marshalOutput(kwargsOrEmpty(inv.Kwargs))
+	cmd := exec.CommandContext(ctx, "sh", "-c", o.execCmd)
+	cmd.Env = append(os.Environ(),
+		"CBX_PROCEDURE="+inv.Procedure, "CBX_ARGS="+string(argsJSON), "CBX_KWARGS="+string(kwargsJSON),
+		"CBX_SEALED="+strconv.FormatBool(inv.Sealed))
+	killGroupOnCancel(cmd)
+	cmd.Stdin = bytes.NewReader(input)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	out := strings.TrimRight(stdout.String(), "\r\n")
+	if runErr != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if e, ok := commandError(out); ok {
+			return nil, e
+		}
+		status := -1
+		var ee *exec.ExitError
+		if errors.As(runErr, &ee) {
+			status = ee.ExitCode()
+		}
+		return nil, &wamp.RPCError{URI: o.errorURI,
+			Args:   wamp.List{strings.TrimRight(stderr.String(), "\r\n")},
+			Kwargs: wamp.Dict{"exit_status": int64(status)}}
+	}
+	if out == "" {
+		return &wamp.YieldResult{}, nil
+	}
+	return &wamp.YieldResult{Args: wamp.List{parseValue(out)}}, nil
+}
+
+// commandError reads {"error":"URI","args":[…],"kwargs":{…}} from a failed command's stdout.
+func commandError(out string) (*wamp.RPCError, bool) {
+	v, err := box.UnmarshalValue([]byte(out))
+	if err != nil {
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	uri, ok := m["error"].(string)
+	if !ok || uri == "" {
+		return nil, false
+	}
+	e := &wamp.RPCError{URI: uri}
+	e.Args, _ = m["args"].([]any)
+	e.Kwargs, _ = m["kwargs"].(map[string]any)
+	return e, true
+}

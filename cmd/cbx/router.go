@@ -1,0 +1,197 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/cbx-wamp/cbx/internal/router"
+	"github.com/spf13/cobra"
+)
+
+type routerOptions struct {
+	listen         string
+	realms         []string
+	tickets        []string
+	wampcra        []string
+	authorizedKeys string
+	anonymous      bool
+	tlsCert        string
+	tlsKey         string
+	trace          bool
+	maxMessageSize int64
+	queueSize      int
+}
+
+func newCmdRouter(f *factory) *cobra.Command {
+	o := &routerOptions{}
+	cmd := &cobra.Command{
+		Use:   "router [--listen ADDR] [--realm REALM...] [--trace] [auth flags]",
+		Short: "Run a local WAMP router that carries sealed payloads as Crossbar.io does",
+		Long: `router runs a WAMP router for local work, demos and CI: the gammazero/nexus engine with
+cbx's adapter, which carries Autobahn's cryptobox payloads (enc_algo and a bare binary
+payload) through unchanged and delivers them to each client in its own serializer, as
+Crossbar.io does. It never holds a key: it cannot read sealed payloads, and --trace
+shows exactly what it sees.
+
+WAMP is served over WebSocket at any path (ws://ADDR/ws by convention), with the json,
+msgpack and cbor serializers. Anonymous by default; --ticket, --wampcra and
+--cryptosign-authorized-keys enable those methods (and then anonymous only with
+--anonymous). Secrets are read from files (or - / env:NAME), never argv.
+
+--cryptosign-authorized-keys FILE has one "AUTHID PUBKEY" a line (PUBKEY: Ed25519, 64 hex
+digits or base64); "#" starts a comment.
+
+Limits: one incoming message may be at most --max-message-size bytes (larger: the
+connection is closed with 1009), and at most --queue-size messages wait for a slow
+client; when its queue is full, further events for it are dropped, counted and logged
+(a warning on stderr and, with --trace, a trace line), never silently.`,
+		Example: `  $ cbx router --trace
+  $ cbx router --listen 127.0.0.1:9000 --realm realm1 --realm other --ticket alice=alice.ticket`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return routerRun(cmd, f, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`address` to listen on")
+	fl.StringArrayVar(&o.realms, "realm", nil, "`realm` to serve (repeatable; default realm1)")
+	fl.StringArrayVar(&o.tickets, "ticket", nil, "allow ticket authentication for `AUTHID=SRC` (the ticket is read from SRC; repeatable)")
+	fl.StringArrayVar(&o.wampcra, "wampcra", nil, "allow WAMP-CRA authentication for `AUTHID=SRC` (the secret is read from SRC; repeatable)")
+	fl.StringVar(&o.authorizedKeys, "cryptosign-authorized-keys", "", "allow WAMP-cryptosign for the keys in `FILE`")
+	fl.BoolVar(&o.anonymous, "anonymous", false, "also allow anonymous sessions when another method is configured")
+	fl.StringVar(&o.tlsCert, "tls-cert", "", "serve wss:// with this PEM certificate `file`")
+	fl.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `file` for --tls-cert")
+	fl.BoolVar(&o.trace, "trace", false, "print every message as the router sees it on stdout, one line each")
+	fl.Int64Var(&o.maxMessageSize, "max-message-size", router.DefaultMaxMessageSize, "largest incoming message in `bytes`")
+	fl.IntVar(&o.queueSize, "queue-size", router.DefaultOutQueueSize, "outgoing messages that may wait for one client")
+	return cmd
+}
+
+func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
+	cfg := router.Config{
+		Realms: o.realms, Anonymous: o.anonymous, MaxMessageSize: o.maxMessageSize, OutQueueSize: o.queueSize,
+		Logger: log.New(f.io.ErrOut, "cbx router: ", 0),
+	}
+	if o.maxMessageSize <= 0 || o.queueSize <= 0 {
+		return &usageError{errors.New("--max-message-size and --queue-size must be positive")}
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return &usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	var err error
+	if cfg.Tickets, err = f.readAuthSecrets(o.tickets, "--ticket"); err != nil {
+		return err
+	}
+	if cfg.WampcraSecrets, err = f.readAuthSecrets(o.wampcra, "--wampcra"); err != nil {
+		return err
+	}
+	if o.authorizedKeys != "" {
+		if cfg.CryptosignKeys, err = readAuthorizedKeys(o.authorizedKeys); err != nil {
+			return withCode(exitKey, err)
+		}
+	}
+	if o.trace {
+		cfg.Trace = f.io.Out
+	}
+	srv, err := router.New(cfg)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return withCode(exitConnection, fmt.Errorf("listening on %s: %w", o.listen, err))
+	}
+	scheme := "ws"
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			l.Close()
+			return withCode(exitKey, fmt.Errorf("loading --tls-cert/--tls-key: %w", err))
+		}
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "wss"
+	}
+	realms := o.realms
+	if len(realms) == 0 {
+		realms = []string{router.DefaultRealm}
+	}
+	f.ui.noticef("router listening on %s://%s/ws (realms: %s)", scheme, l.Addr(), strings.Join(realms, ", "))
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		srv.Close()
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return withCode(exitConnection, err)
+	case <-cmd.Context().Done():
+		// SIGINT/SIGTERM: a router's normal way to stop; sessions get GOODBYE.
+		srv.Close()
+		st := srv.Stats()
+		f.ui.noticef("router stopped: %d connections, %d messages in, %d out, %d sealed, %d dropped",
+			st.Connections, st.Received, st.Sent, st.Sealed+st.PPT, st.Dropped)
+		return nil
+	}
+}
+
+// readAuthSecrets reads AUTHID=SRC flags into authid → secret.
+func (f *factory) readAuthSecrets(flags []string, what string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, fl := range flags {
+		id, src, ok := strings.Cut(fl, "=")
+		if !ok || id == "" || src == "" {
+			return nil, &usageError{fmt.Errorf("%s %q: want AUTHID=SRC (SRC a file, - or env:NAME)", what, fl)}
+		}
+		b, _, err := f.readSecret(src, what+" "+id)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = strings.TrimRight(string(b), "\r\n")
+	}
+	return out, nil
+}
+
+// readAuthorizedKeys reads "AUTHID PUBKEY" lines. Public keys are not secret, so the
+// file's permissions are not checked.
+func readAuthorizedKeys(path string) (map[string][]ed25519.PublicKey, error) {
+	data, err := readFileLimited(path, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("--cryptosign-authorized-keys: %w", err)
+	}
+	out := map[string][]ed25519.PublicKey{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("%s:%d: want \"AUTHID PUBKEY\"", path, i+1)
+		}
+		raw, err := hex.DecodeString(fields[1])
+		if err != nil {
+			raw, err = base64.StdEncoding.DecodeString(fields[1])
+		}
+		if err != nil || len(raw) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%s:%d: the public key is not 32 bytes of hex or base64", path, i+1)
+		}
+		out[fields[0]] = append(out[fields[0]], ed25519.PublicKey(raw))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no keys", path)
+	}
+	return out, nil
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/spf13/cobra"
+)
+
+type subscribeOptions struct {
+	conn    connOptions
+	topic   string
+	match   string
+	count   int
+	details bool
+}
+
+func newCmdSubscribe(f *factory) *cobra.Command {
+	o := &subscribeOptions{}
+	cmd := &cobra.Command{
+		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D]",
+		Short: "Print events as JSON lines, opening sealed payloads with the keystore",
+		Long: `subscribe prints one JSON line per event on stdout:
+
+  {"topic":"…","publication":123,"sealed":true,"args":[…],"kwargs":{…}}
+
+"topic" is the event's own topic (for pattern subscriptions, the one the router names in
+details.topic), and the key that opens a sealed payload is looked up for that topic.
+"sealed" says whether the payload arrived sealed. Absent args and kwargs print as [] and
+{}. Binary values print as the string "\u0000" followed by base64 (WAMP's JSON
+convention), which is lossless and what cbx publish reads back.
+
+An event that cannot be opened (wrong key, tampered, sealed for another topic) is
+reported on stderr and skipped, as Autobahn drops it; with --require-encrypted it ends
+cbx with exit 3 or 4, and so does a plaintext event on a topic the keystore covers.
+
+subscribe ends after --count events (exit 0), at the --timeout deadline (exit 8 when
+fewer than --count events came, else 0), or on SIGINT (exit 130).`,
+		Example: `  $ cbx subscribe com.example.secure.orders --count 1
+  $ cbx subscribe com.example.secure. --match prefix --timeout 30s`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.topic = args[0]
+			return subscribeRun(cmd, f, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.match, "match", "exact", "topic matching: exact, prefix or wildcard")
+	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after `N` events (0: no limit)")
+	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
+	addConnFlags(cmd, &o.conn)
+	return cmd
+}
+
+func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
+	switch o.match {
+	case "exact", "prefix", "wildcard":
+	default:
+		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
+	}
+	if o.count < 0 {
+		return &usageError{errors.New("--count must not be negative")}
+	}
+	ctx, cancel := o.conn.withTimeout(cmd.Context())
+	defer cancel()
+	c, err := f.connect(ctx, &o.conn)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+
+	var (
+		mu       sync.Mutex
+		received int
+		failed   error
+		finished = make(chan struct{})
+		once     sync.Once
+	)
+	finish := func(err error) {
+		once.Do(func() {
+			failed = err
+			close(finished)
+		})
+	}
+	handler := func(ev *wamp.EventInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed != nil || (o.count > 0 && received >= o.count) {
+			return
+		}
+		if err := checkIncoming(c, ev.Topic, ev.Sealed, ev.Err, "event"); err != nil {
+			if o.conn.requireEncrypted {
+				finish(err)
+				return
+			}
+			f.ui.warnf("skipped an event on %q: %v", ev.Topic, err)
+			return
+		}
+		fields := []field{
+			{"topic", ev.Topic}, {"publication", uint64(ev.Publication)}, {"sealed", ev.Sealed},
+			{"args", argsOrEmpty(ev.Args)}, {"kwargs", kwargsOrEmpty(ev.Kwargs)},
+		}
+		if o.details {
+			fields = append(fields, field{"details", ev.Details})
+		}
+		line, err := objectLine(fields...)
+		if err != nil {
+			f.ui.warnf("skipped an event on %q: %v", ev.Topic, err)
+			return
+		}
+		if _, err := f.io.Out.Write(line); err != nil {
+			finish(fmt.Errorf("writing to stdout: %w", err))
+			return
+		}
+		received++
+		if o.count > 0 && received >= o.count {
+			finish(nil)
+		}
+	}
+	opts := wamp.Dict{}
+	if o.match != "exact" {
+		opts["match"] = o.match
+	}
+	if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("subscribing to %q: %w", o.topic, sessionError(err))
+	}
+	if o.conn.verbose {
+		f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)
+	}
+	select {
+	case <-finished:
+		mu.Lock()
+		defer mu.Unlock()
+		return failed
+	case <-c.sess.Done():
+		return fmt.Errorf("the session ended: %w", sessionError(c.sess.Err()))
+	case <-ctx.Done():
+		mu.Lock()
+		defer mu.Unlock()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			if o.count > 0 {
+				return withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d events", received, o.count))
+			}
+			return nil // no --count: the deadline is the planned end
+		}
+		return ctx.Err()
+	}
+}
+
+// checkIncoming applies cbx's receiving rules to a payload: one that could not be opened is
+// an error, and with --require-encrypted so is a plaintext payload on a URI the keystore
+// covers (a downgrade, possibly by the router).
+func checkIncoming(c *conn, uri string, sealed bool, openErr error, what string) error {
+	if openErr != nil {
+		return openErr
+	}
+	if c.opts.requireEncrypted && !sealed {
+		if _, ok := c.codec.ks.Lookup(uri); ok {
+			return withCode(exitDecrypt, fmt.Errorf("plaintext %s on %q, which the keystore covers (--require-encrypted)", what, uri))
+		}
+	}
+	return nil
+}
