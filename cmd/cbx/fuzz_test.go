@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
+)
+
+// FuzzParseEventLine: --stdin lines either parse into args/kwargs or give an error.
+func FuzzParseEventLine(f *testing.F) {
+	for _, s := range []string{`[1,"a"]`, `{"args":[1],"kwargs":{"k":"\u0000AA=="}}`, `{"x":1}`, `42`, `[`, `{"args":{}}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		ev, err := parseEventLine(line)
+		if err != nil {
+			return
+		}
+		// What parsed must be sealable: the plaintext encoder accepts it.
+		if _, err := box.EncodePlaintext(box.Message{URI: "u", Args: ev.args, Kwargs: ev.kwargs}); err != nil {
+			t.Fatalf("%q parsed but does not encode: %v", line, err)
+		}
+	})
+}
+
+// FuzzParseEd25519 never panics and every key it accepts signs and verifies.
+func FuzzParseEd25519(f *testing.F) {
+	f.Add([]byte("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+	f.Add([]byte("# comment\nnWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=\n"))
+	f.Add([]byte("zz"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := parseEd25519(data)
+		if err != nil {
+			return
+		}
+		if len(k) != 64 {
+			t.Fatalf("key of %d bytes", len(k))
+		}
+	})
+}
+
+// FuzzCodecOpen feeds arbitrary PPT and legacy payloads to the keystore codec: never a
+// panic, never an untyped success for bytes that were not sealed with the key.
+func FuzzCodecOpen(f *testing.F) {
+	ks := keystore.New()
+	single := box.PrivateKey{1, 2, 3}
+	if err := ks.Put(&keystore.Entry{Prefix: "", Single: &single}); err != nil {
+		f.Fatal(err)
+	}
+	c := &keystoreCodec{ks: ks, path: "test"}
+	for _, wire := range []wireForm{wireLegacy, wirePPT} {
+		c.wire = wire
+		p, opts, ok, err := c.Seal(true, "a.b", wamp.List{"x", []byte{1}}, wamp.Dict{"k": int64(1)})
+		if err != nil || !ok {
+			f.Fatal(err)
+		}
+		sealed := p.Bare
+		if wire == wirePPT {
+			sealed = p.Args[0].([]byte)
+		}
+		f.Add(sealed, wire == wirePPT, opts[optPPTSerializer] != nil)
+	}
+	f.Add([]byte{}, false, false)
+	f.Fuzz(func(t *testing.T, payload []byte, ppt, goodSerializer bool) {
+		var p wamp.Payload
+		details := wamp.Dict{optEncAlgo: encAlgoCryptobox, optEncSerializer: "json"}
+		if ppt {
+			p = wamp.Payload{Args: wamp.List{payload}}
+			details = wamp.Dict{optPPTScheme: "wamp", optPPTCipher: pptCipherNaCl, optPPTSerializer: "json"}
+			if goodSerializer {
+				details[optPPTSerializer] = "cbor"
+			}
+		} else {
+			p = wamp.Payload{Bare: append([]byte{}, payload...)}
+		}
+		if !isSealed(p, details) {
+			t.Fatalf("payload not recognised as sealed")
+		}
+		args, kwargs, err := c.Open(false, "a.b", p, details)
+		if err != nil {
+			var ce *codecError
+			if !errors.As(err, &ce) || ce.WAMPErrorURI() == "" {
+				t.Fatalf("open error without a WAMP error URI: %v", err)
+			}
+			return
+		}
+		// It opened, so it was sealed with this key: re-sealing what came out and opening
+		// it again must give the same payload.
+		c2 := &keystoreCodec{ks: ks, path: "test", wire: wireLegacy}
+		p2, opts2, _, err := c2.Seal(true, "a.b", args, kwargs)
+		if err != nil {
+			t.Fatalf("opened payload does not re-seal: %v", err)
+		}
+		a2, k2, err := c2.Open(false, "a.b", p2, opts2)
+		if err != nil || !reflect.DeepEqual(a2, args) || !reflect.DeepEqual(k2, kwargs) {
+			t.Fatalf("round trip changed the payload: %v", err)
+		}
+	})
+}
