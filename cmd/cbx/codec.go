@@ -169,6 +169,11 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 		sealed = p.Bare
 	}
 	e, ok := c.ks.Lookup(uri)
+	if !ok && len(c.ks.Entries()) == 0 {
+		// No keys at all: Autobahn's answer when no keyring is active (protocol.py).
+		return nil, nil, &codecError{uriNoPayloadCodec, withCode(exitKey,
+			fmt.Errorf("%w: a sealed payload arrived on %q but keystore %q holds no keys", errNoKey, uri, c.path))}
+	}
 	if !ok {
 		return nil, nil, &codecError{uriDecryptError, withCode(exitKey,
 			fmt.Errorf("%w to open the sealed payload on %q in keystore %q", errNoKey, uri, c.path))}
