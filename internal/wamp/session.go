@@ -217,6 +217,9 @@ type Session struct {
 	done    chan struct{}
 	err     error
 	wg      sync.WaitGroup
+	// replying counts invocations whose handler runs or whose reply is not sent yet;
+	// Close waits for them before GOODBYE.
+	replying sync.WaitGroup
 }
 
 func newSession(c *Conn, cfg Config, w *Welcome) *Session {
@@ -866,8 +869,10 @@ func (s *Session) onInvocation(m *Invocation) {
 	}
 
 	s.wg.Add(1)
+	s.replying.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer s.replying.Done()
 		defer cancel()
 		res, err := s.runHandler(ctx, reg.handler, info)
 		finished.Store(true)
@@ -914,7 +919,9 @@ func (s *Session) runHandler(ctx context.Context, h Handler, info *InvocationInf
 func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwargs Dict) {
 	p, details, err := s.seal(false, uri, args, kwargs, nil)
 	if err != nil {
-		p, details = Payload{Args: args, Kwargs: kwargs}, Dict{}
+		// The codec wanted this error sealed but could not seal it: send the URI alone
+		// rather than the payload in plaintext, or nothing at all.
+		p, details = Payload{Args: List{"the error's payload could not be sealed"}}, Dict{}
 	}
 	err = s.send(&Error{Type: typ, Request: req, Details: details, Error: uri, Payload: p})
 	if err != nil && s.Err() == nil && uri != ErrURIRuntime {
@@ -936,6 +943,18 @@ func (s *Session) Close(ctx context.Context) error {
 		defer cancel()
 	}
 	var err error
+	// Invocations being answered get to send their YIELD or ERROR before our GOODBYE: a
+	// callee that closes right after its last handler returns must not lose that reply.
+	replied := make(chan struct{})
+	go func() {
+		s.replying.Wait()
+		close(replied)
+	}()
+	select {
+	case <-replied:
+	case <-s.done:
+	case <-ctx.Done():
+	}
 	select {
 	case <-s.done:
 	default:

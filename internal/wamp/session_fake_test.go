@@ -62,6 +62,9 @@ func (f *fakeCodec) Seal(originating bool, uri string, args List, kwargs Dict) (
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seals = append(f.seals, fakeCall{originating, uri})
+	if strings.HasPrefix(uri, "sec.broken.") {
+		return Payload{}, nil, false, errors.New("fake: this URI is keyed but cannot be sealed")
+	}
 	if !strings.HasPrefix(uri, "sec.") {
 		return Payload{}, nil, false, nil
 	}
@@ -467,6 +470,7 @@ func TestFakeErrorSealedByErrorURI(t *testing.T) {
 		{"keyed error URI, sealed call", true, "sec.error.bad", true},
 		{"unkeyed error URI, sealed call", true, "app.error.bad", false},
 		{"unkeyed error URI, plaintext call", false, "app.error.bad", false},
+		{"keyed error URI that cannot be sealed", true, "sec.broken.error", false},
 	}
 	for i, c := range cases {
 		inv := &Invocation{Request: ID(i + 1), Registration: 7, Details: Dict{}, Payload: Payload{Kwargs: Dict{"uri": c.uri}}}
@@ -478,6 +482,13 @@ func TestFakeErrorSealedByErrorURI(t *testing.T) {
 		e := expectType[*Error](r)
 		if e.Type != INVOCATION || e.Request != inv.Request || e.Error != c.uri {
 			t.Fatalf("%s: ERROR %+v", c.name, e)
+		}
+		if c.uri == "sec.broken.error" {
+			// Keyed but unsealable: the URI goes alone, never the payload in plaintext.
+			if e.IsBare() || e.Details["enc_algo"] != nil || len(e.Kwargs) != 0 || reflect.DeepEqual(e.Args, List{"nope"}) {
+				t.Fatalf("%s: the payload leaked or the error was sealed: %+v", c.name, e)
+			}
+			continue
 		}
 		if !c.wantSealed {
 			if e.IsBare() || !reflect.DeepEqual(e.Args, List{"nope"}) || e.Details["enc_algo"] != nil {

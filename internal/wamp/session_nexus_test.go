@@ -757,3 +757,37 @@ func TestNexusHandlersMayCallSession(t *testing.T) {
 		t.Fatalf("results %v", got)
 	}
 }
+
+// A callee that closes while a handler is still finishing must send that handler's YIELD
+// before its GOODBYE: `cbx register --count 1` closes right after its last call.
+func TestNexusCloseSendsPendingReplyFirst(t *testing.T) {
+	url := startNexus(t)
+	ctx := testCtx(t)
+	callee := joinWith(t, url, JSON, Config{})
+	caller := joinWith(t, url, JSON, Config{})
+	started := make(chan struct{})
+	if _, err := callee.Register(ctx, "com.example.last", nil, func(ctx context.Context, inv *InvocationInfo) (*YieldResult, error) {
+		close(started)
+		time.Sleep(100 * time.Millisecond) // still working when Close is called
+		return &YieldResult{Args: List{"last answer"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		res *ResultInfo
+		err error
+	}
+	got := make(chan outcome, 1)
+	go func() {
+		res, err := caller.Call(ctx, "com.example.last", nil, nil, nil, nil)
+		got <- outcome{res, err}
+	}()
+	recvWithin(t, started, "the invocation")
+	if err := callee.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	o := recvWithin(t, got, "the call's outcome")
+	if o.err != nil || !reflect.DeepEqual(o.res.Args, List{"last answer"}) {
+		t.Fatalf("the caller got %+v, %v; want the handler's result", o.res, o.err)
+	}
+}
