@@ -53,13 +53,11 @@ func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := o.conn.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := f.connect(ctx, &o.conn)
+	ctx, c, done, err := f.session(cmd, &o.conn)
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer done()
 
 	var printErr error
 	printResult := func(r *wamp.ResultInfo) error {

@@ -70,13 +70,11 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 		}
 		single = &eventPayload{args, kwargs}
 	}
-	ctx, cancel := o.conn.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := f.connect(ctx, &o.conn)
+	ctx, c, done, err := f.session(cmd, &o.conn)
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer done()
 	opts := wamp.Dict{}
 	if o.ack {
 		opts["acknowledge"] = true

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/wamp"
@@ -78,24 +77,13 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 	default:
 		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
 	}
-	ctx, cancel := o.conn.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := f.connect(ctx, &o.conn)
+	ctx, c, done, err := f.session(cmd, &o.conn)
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer done()
 
-	var (
-		mu       sync.Mutex
-		answered int
-		finished = make(chan struct{})
-		once     sync.Once
-		failed   error
-	)
-	finish := func(err error) {
-		once.Do(func() { failed = err; close(finished) })
-	}
+	life := newLifetime("calls", o.count)
 	handler := func(hctx context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
 		if err := checkIncoming(c, inv.Procedure, inv.Sealed, nil, "call"); err != nil {
 			f.ui.warnf("refused a call to %q: %v", inv.Procedure, err)
@@ -108,16 +96,12 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		} else {
 			res, herr = runExec(hctx, o, inv)
 		}
-		mu.Lock()
-		answered++
-		done := o.count > 0 && answered >= o.count
-		mu.Unlock()
 		if o.conn.verbose {
 			f.ui.noticef("answered a call to %q (sealed: %v)", inv.Procedure, inv.Sealed)
 		}
-		if done {
-			// Let the reply go out before the session closes.
-			defer finish(nil)
+		if life.done() {
+			// The session's Close sends this reply before its GOODBYE.
+			life.fail(nil)
 		}
 		return res, herr
 	}
@@ -134,22 +118,7 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 	if o.conn.verbose {
 		f.ui.noticef("registered %q (match %s)", o.proc, o.match)
 	}
-	select {
-	case <-finished:
-		return failed
-	case <-c.sess.Done():
-		return fmt.Errorf("the session ended: %w", sessionError(c.sess.Err()))
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) && o.count == 0 {
-			return nil
-		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			mu.Lock()
-			defer mu.Unlock()
-			return withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d calls", answered, o.count))
-		}
-		return ctx.Err()
-	}
+	return life.wait(ctx, c)
 }
 
 // runExec runs --exec for one invocation.

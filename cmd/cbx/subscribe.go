@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
@@ -63,36 +61,21 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	if o.count < 0 {
 		return &usageError{errors.New("--count must not be negative")}
 	}
-	ctx, cancel := o.conn.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := f.connect(ctx, &o.conn)
+	ctx, c, done, err := f.session(cmd, &o.conn)
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer done()
 
-	var (
-		mu       sync.Mutex
-		received int
-		failed   error
-		finished = make(chan struct{})
-		once     sync.Once
-	)
-	finish := func(err error) {
-		once.Do(func() {
-			failed = err
-			close(finished)
-		})
-	}
+	life := newLifetime("events", o.count)
+	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
 	handler := func(ev *wamp.EventInfo) {
-		mu.Lock()
-		defer mu.Unlock()
-		if failed != nil || (o.count > 0 && received >= o.count) {
+		if life.over() {
 			return
 		}
 		if err := checkIncoming(c, ev.Topic, ev.Sealed, ev.Err, "event"); err != nil {
 			if o.conn.requireEncrypted {
-				finish(err)
+				life.fail(err)
 				return
 			}
 			f.ui.warnf("skipped an event on %q: %v", ev.Topic, err)
@@ -111,12 +94,11 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 			return
 		}
 		if _, err := f.io.Out.Write(line); err != nil {
-			finish(fmt.Errorf("writing to stdout: %w", err))
+			life.fail(fmt.Errorf("writing to stdout: %w", err))
 			return
 		}
-		received++
-		if o.count > 0 && received >= o.count {
-			finish(nil)
+		if life.done() {
+			life.fail(nil)
 		}
 	}
 	opts := wamp.Dict{}
@@ -132,24 +114,7 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	if o.conn.verbose {
 		f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)
 	}
-	select {
-	case <-finished:
-		mu.Lock()
-		defer mu.Unlock()
-		return failed
-	case <-c.sess.Done():
-		return fmt.Errorf("the session ended: %w", sessionError(c.sess.Err()))
-	case <-ctx.Done():
-		mu.Lock()
-		defer mu.Unlock()
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			if o.count > 0 {
-				return withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d events", received, o.count))
-			}
-			return nil // no --count: the deadline is the planned end
-		}
-		return ctx.Err()
-	}
+	return life.wait(ctx, c)
 }
 
 // checkIncoming applies cbx's receiving rules to a payload: one that could not be opened is
