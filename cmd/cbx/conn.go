@@ -180,6 +180,13 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		return nil, withCode(exitConnection, err)
 	}
 	codec.wire = chooseWire(o.wire, sess)
+	if codec.wire == wireLegacy && chooseWire("auto", sess) == wirePPT {
+		// Plain nexus drops (json) or turns into a list of integers (msgpack, cbor) a bare
+		// binary in the Arguments slot (wire.md §3 "nexus"): refuse rather than fail silently.
+		(&conn{sess: sess}).close()
+		return nil, withCode(exitConnection, errors.New("--wire legacy: the router announces payload_passthru_mode but not payload_transparency, so it cannot carry the legacy sealed form"),
+			"use --wire auto or --wire ppt with this router")
+	}
 	if o.verbose {
 		f.ui.noticef("joined realm %q at %s as session %d (%s, sealed payloads as %s)", o.realm, o.url, sess.ID(), o.serializer, codec.wire)
 	}
