@@ -675,6 +675,26 @@ func TestInteropCbxCallAutobahnCallee(t *testing.T) {
 	assertNoPlaintext(t, tr, "failed on purpose", "sealed-error", "liftoff")
 }
 
+// TestInteropAutobahnCallerEcho is L3 with cbx register --echo: Autobahn's sealed call
+// with binary and nested kwargs comes back intact in a sealed result.
+func TestInteropAutobahnCallerEcho(t *testing.T) {
+	requireAutobahn(t)
+	t.Parallel()
+	keys := newInteropKeys(t)
+	url, trace := startInteropRouter(t)
+	proc := secureNS + ".echo"
+	reg := startCbx(t, "--keystore", keys.respKS, "register", proc, "--echo", "--count", "1", "--timeout", "30s", "-v", "--url", url)
+	reg.waitStderr(t, `cbx: registered "`+proc+`"`)
+	caller := startPeer(t, url, "json", keys.pyOriginator(), "--call", `{"proc":"`+proc+`","args":`+plainArgsJSON+`,"kwargs":`+plainKwargsJSON+`}`)
+	finishPeer(t, caller)
+	reg.waitExit(t, 0)
+	res := onlyPeerLine(t, caller, "result")
+	assertPayload(t, "echo result", res["args"], res["kwargs"], wantPlainArgs(), wantPlainKwargs())
+	assertRawSealed(t, caller, "RESULT", 1)
+	assertSealedTrace(t, waitTrace(t, trace, 1, "rx", "json", "YIELD")[0])
+	assertNoPlaintext(t, trace.String(), plaintextMarkers...)
+}
+
 // errorLine decodes the JSON error line cbx call prints on stderr.
 func errorLine(t *testing.T, stderr string) map[string]any {
 	t.Helper()

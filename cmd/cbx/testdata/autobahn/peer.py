@@ -16,8 +16,9 @@ is one WAMP session; the roles it plays are chosen by flags and may be combined:
 
 A subscriber/callee prints {"event": "ready"} once every subscription and registration is
 in place; then publications and calls run; then the process leaves after --count events
-plus replies to invocations (immediately when it subscribes/registers nothing), or after --timeout
-seconds ({"event": "timeout"}). {"event": "done"} is the last line of a clean run.
+plus replies sent to invocations (immediately when it subscribes/registers nothing), or
+after --timeout seconds ({"event": "timeout"}). {"event": "done"} is the last line of a
+clean run.
 
 Keys never come from argv: CBX_PY_KEYS holds a JSON list of
 {"prefix": P, "mode": "originator"|"responder"|"single", "priv": B64, "peer": B64}, the way
