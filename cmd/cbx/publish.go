@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -87,6 +88,9 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 		count++
 		id, err := c.sess.Publish(ctx, o.topic, copyDict(opts), ev.args, ev.kwargs)
 		if err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return withCode(exitTimeout, fmt.Errorf("event %d to %q: no acknowledgement before the deadline", count, o.topic))
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
