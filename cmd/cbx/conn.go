@@ -28,6 +28,9 @@ type connOptions struct {
 	wire                   string // auto, legacy, ppt
 	requireEncrypted       bool
 	verbose                bool
+
+	// onRefused hears of calls the session refused before any handler ran (register).
+	onRefused func(procedure, uri string, err error)
 }
 
 const (
@@ -133,7 +136,8 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole, Codec: codec,
 		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session
 		// that did not, and Autobahn/Crossbar ignore unknown features (wire.md §1.8).
-		Features: map[string]bool{"payload_passthru_mode": true, "payload_encryption_cryptobox": true},
+		Features:  map[string]bool{"payload_passthru_mode": true, "payload_encryption_cryptobox": true},
+		OnRefused: o.onRefused,
 	}
 	if o.ticket != "" {
 		b, _, err := f.readSecret(o.ticket, "--ticket")

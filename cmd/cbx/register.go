@@ -77,6 +77,10 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 	default:
 		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
 	}
+	// The session answers calls it cannot open itself; the operator should still hear.
+	o.conn.onRefused = func(proc, uri string, err error) {
+		f.ui.warnf("refused a call to %q with %s: %v", proc, uri, err)
+	}
 	ctx, c, done, err := f.session(cmd, &o.conn)
 	if err != nil {
 		return err

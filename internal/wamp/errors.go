@@ -79,9 +79,12 @@ type CodecError interface {
 const (
 	ErrURINoPayloadCodec = "wamp.error.no_payload_codec"
 	ErrURIDecrypt        = "wamp.error.encryption.decrypt_error"
-	ErrURIRuntime        = "wamp.error.runtime_error"
-	ErrURICanceled       = "wamp.error.canceled"
-	ErrURIProtocol       = "wamp.error.protocol_violation"
+	// ErrURITrustedMismatch: the payload, or the router, names another URI than the one
+	// the message is trusted for (Autobahn ENC_TRUSTED_URI_MISMATCH).
+	ErrURITrustedMismatch = "wamp.error.encryption.trusted_uri_mismatch"
+	ErrURIRuntime         = "wamp.error.runtime_error"
+	ErrURICanceled        = "wamp.error.canceled"
+	ErrURIProtocol        = "wamp.error.protocol_violation"
 )
 
 type codecURIError struct {

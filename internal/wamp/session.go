@@ -46,6 +46,10 @@ type Config struct {
 	// Trace, if set, sees every message: dir is "tx" or "rx". It may be called from
 	// several goroutines at once.
 	Trace func(dir string, m Message)
+	// OnRefused, if set, is told of every INVOCATION the session answered with an error
+	// itself, before any handler ran: a payload that could not be opened, or a procedure
+	// the router named that the registration does not cover. uri is the error sent.
+	OnRefused func(procedure, uri string, err error)
 }
 
 // defaultFeatures are announced in HELLO (advanced/*.md feature names): what this
@@ -217,9 +221,11 @@ type Session struct {
 	done    chan struct{}
 	err     error
 	wg      sync.WaitGroup
-	// replying counts invocations whose handler runs or whose reply is not sent yet;
-	// Close waits for them before GOODBYE.
-	replying sync.WaitGroup
+	// replyN counts invocations whose handler runs or whose reply is not sent yet, and
+	// replyIdle is closed whenever it is zero; Close waits for it before GOODBYE. (A
+	// WaitGroup would not do: invocations may start while Close waits.) Both under mu.
+	replyN    int
+	replyIdle chan struct{}
 }
 
 func newSession(c *Conn, cfg Config, w *Welcome) *Session {
@@ -637,12 +643,11 @@ func (s *Session) onEvent(m *Event) {
 	s.mu.Unlock()
 	for _, sub := range subs {
 		s.events.push(func() {
-			topic := sub.Topic
-			if t, ok := m.Details["topic"].(string); ok && t != "" {
-				topic = t
+			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details["topic"])
+			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err}
+			if err == nil {
+				ev.Args, ev.Kwargs, ev.Sealed, ev.Err = s.open(false, topic, m.Payload, m.Details)
 			}
-			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details}
-			ev.Args, ev.Kwargs, ev.Sealed, ev.Err = s.open(false, topic, m.Payload, m.Details)
 			sub.handler(ev)
 		})
 	}
@@ -823,13 +828,14 @@ func (s *Session) onInvocation(m *Invocation) {
 			List{fmt.Sprintf("no registration %d in this session", m.Registration)}, nil)
 		return
 	}
-	proc := reg.Procedure
-	if p, ok := m.Details["procedure"].(string); ok && p != "" {
-		proc = p
+	proc, err := envelopeURI(reg.Procedure, reg.Options, m.Details["procedure"])
+	if err != nil {
+		s.refuse(m.Request, proc, ErrURITrustedMismatch, err)
+		return
 	}
 	args, kwargs, sealed, err := s.open(false, proc, m.Payload, m.Details)
 	if err != nil {
-		s.sendError(INVOCATION, m.Request, codecErrorURI(err), List{err.Error()}, nil)
+		s.refuse(m.Request, proc, codecErrorURI(err), err)
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -869,10 +875,10 @@ func (s *Session) onInvocation(m *Invocation) {
 	}
 
 	s.wg.Add(1)
-	s.replying.Add(1)
+	s.beginReply()
 	go func() {
 		defer s.wg.Done()
-		defer s.replying.Done()
+		defer s.endReply()
 		defer cancel()
 		res, err := s.runHandler(ctx, reg.handler, info)
 		finished.Store(true)
@@ -899,6 +905,45 @@ func (s *Session) onInvocation(m *Invocation) {
 			}
 		}
 	}()
+}
+
+func (s *Session) beginReply() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replyN == 0 {
+		s.replyIdle = make(chan struct{})
+	}
+	s.replyN++
+}
+
+func (s *Session) endReply() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replyN--
+	if s.replyN == 0 {
+		close(s.replyIdle)
+	}
+}
+
+// repliesIdle is ready when no invocation is being answered.
+func (s *Session) repliesIdle() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replyN == 0 {
+		idle := make(chan struct{})
+		close(idle)
+		return idle
+	}
+	return s.replyIdle
+}
+
+// refuse answers an INVOCATION that cannot be handed to its handler, and tells the
+// application (Config.OnRefused), which would otherwise never learn of it.
+func (s *Session) refuse(req ID, proc, uri string, err error) {
+	s.sendError(INVOCATION, req, uri, List{err.Error()}, nil)
+	if s.cfg.OnRefused != nil {
+		s.cfg.OnRefused(proc, uri, err)
+	}
 }
 
 // runHandler calls h, turning a panic into an error so that one bad handler does not take
@@ -945,13 +990,8 @@ func (s *Session) Close(ctx context.Context) error {
 	var err error
 	// Invocations being answered get to send their YIELD or ERROR before our GOODBYE: a
 	// callee that closes right after its last handler returns must not lose that reply.
-	replied := make(chan struct{})
-	go func() {
-		s.replying.Wait()
-		close(replied)
-	}()
 	select {
-	case <-replied:
+	case <-s.repliesIdle():
 	case <-s.done:
 	case <-ctx.Done():
 	}

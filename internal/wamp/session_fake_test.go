@@ -864,3 +864,71 @@ func TestFakeJoinFailures(t *testing.T) {
 		}
 	})
 }
+
+// A router cannot move a sealed payload to a URI the subscription or registration does not
+// cover by naming that URI in Details: the event carries an error, the invocation is
+// refused with trusted_uri_mismatch, and OnRefused hears of it.
+func TestFakeRouterCannotRenameEnvelope(t *testing.T) {
+	codec := newFakeCodec()
+	refused := make(chan string, 1)
+	s, r := fakeSession(t, JSON, Config{Codec: codec, OnRefused: func(proc, uri string, err error) { refused <- proc + " " + uri }})
+	ctx := testCtx(t)
+	events := make(chan *EventInfo, 4)
+	subDone := make(chan error, 1)
+	go func() {
+		_, err := s.Subscribe(ctx, "sec.a", nil, func(ev *EventInfo) { events <- ev })
+		subDone <- err
+	}()
+	sub := expectType[*Subscribe](r)
+	r.send(&Subscribed{Request: sub.Request, Subscription: 5})
+	if err := recvWithin(t, subDone, "subscription"); err != nil {
+		t.Fatal(err)
+	}
+	// Sealed for sec.b, delivered to the exact subscriber of sec.a with topic sec.b.
+	r.send(&Event{Subscription: 5, Publication: 1, Details: merged(fakeOpts, Dict{"topic": "sec.b"}),
+		Payload: codec.sealAs(true, "sec.b", List{"moved"}, nil)})
+	ev := recvWithin(t, events, "event")
+	if ev.Err == nil || ev.Args != nil || ev.Sealed || ev.Topic != "sec.a" || !strings.Contains(ev.Err.Error(), `delivered "sec.b" to "sec.a"`) {
+		t.Fatalf("renamed event accepted: %+v", ev)
+	}
+
+	regDone := make(chan error, 1)
+	go func() {
+		_, err := s.Register(ctx, "sec.p.", Dict{"match": "prefix"}, func(ctx context.Context, inv *InvocationInfo) (*YieldResult, error) {
+			t.Error("the handler ran for a procedure the registration does not cover")
+			return nil, nil
+		})
+		regDone <- err
+	}()
+	reg := expectType[*Register](r)
+	r.send(&Registered{Request: reg.Request, Registration: 8})
+	if err := recvWithin(t, regDone, "registration"); err != nil {
+		t.Fatal(err)
+	}
+	r.send(&Invocation{Request: 3, Registration: 8, Details: merged(fakeOpts, Dict{"procedure": "sec.other"}),
+		Payload: codec.sealAs(true, "sec.other", List{"x"}, nil)})
+	e := expectType[*Error](r)
+	if e.Error != ErrURITrustedMismatch || e.Request != 3 {
+		t.Fatalf("ERROR %+v", e)
+	}
+	if got := recvWithin(t, refused, "OnRefused"); got != "sec.p. "+ErrURITrustedMismatch {
+		t.Fatalf("OnRefused got %q", got)
+	}
+}
+
+func TestURIMatches(t *testing.T) {
+	cases := []struct {
+		pattern, match, uri string
+		want                bool
+	}{
+		{"a.b", "", "a.b", true}, {"a.b", "exact", "a.bc", false},
+		{"a.", "prefix", "a.b.c", true}, {"a.", "prefix", "b.a", false},
+		{"a..c", "wildcard", "a.b.c", true}, {"a..c", "wildcard", "a.b.d", false},
+		{"a..c", "wildcard", "a.b.x.c", false}, {"a.b", "bogus", "a.b", false},
+	}
+	for _, c := range cases {
+		if got := URIMatches(c.pattern, c.match, c.uri); got != c.want {
+			t.Errorf("URIMatches(%q, %q, %q) = %v", c.pattern, c.match, c.uri, got)
+		}
+	}
+}
