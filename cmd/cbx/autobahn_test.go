@@ -168,6 +168,16 @@ func TestAutobahnInterop(t *testing.T) {
 		if strings.TrimSpace(out) != `{"uri":"org.other.anything","args":[],"kwargs":{}}` {
 			t.Fatalf("cbx opened %s", out)
 		}
+		// Autobahn seals its own wamp.error.* replies under the default key; cbx never
+		// seals wamp.* with it, but opens them.
+		enc = autobahn(t, single.privB64, "", `{"args":["boom"],"kwargs":null}`, "encode", "single", "false", "wamp.error.runtime_error")
+		out = cbxOK(t, enc["payload"].(string), "--keystore", single.keystore, "open", "--reply", "wamp.error.runtime_error")
+		if strings.TrimSpace(out) != `{"uri":"wamp.error.runtime_error","args":["boom"],"kwargs":null}` {
+			t.Fatalf("cbx opened %s", out)
+		}
+		if _, errOut, code := cbxRun(t, "", "--keystore", single.keystore, "seal", "wamp.error.runtime_error", "x"); code != exitKey || !strings.Contains(errOut, "no key for URI") {
+			t.Fatalf("cbx sealed a wamp.* URI with the default key: exit %d %s", code, errOut)
+		}
 		sealed := cbxOK(t, "", "--keystore", single.keystore, "seal", "org.other.anything", "x")
 		got := autobahn(t, single.privB64, "", sealed, "decode", "single", "false", "org.other.anything")
 		if !reflect.DeepEqual(got["args"], []any{"x"}) {

@@ -87,10 +87,9 @@ func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwarg
 	if !ok {
 		return wamp.Payload{}, nil, false, nil
 	}
-	k := e.Key(originating)
-	if k == nil {
-		return wamp.Payload{}, nil, false, withCode(exitKey,
-			fmt.Errorf("keystore entry %s covers %q but has no %s keys; refusing to send it in plaintext", displayPrefix(e.Prefix), uri, sideName(originating)))
+	k, err := keyFor(c.ks, c.path, uri, originating, false)
+	if err != nil {
+		return wamp.Payload{}, nil, false, fmt.Errorf("refusing to send %q in plaintext: %w", uri, err)
 	}
 	if c.wire == wirePPT {
 		pt, err := encodePPTPlaintext(box.Message{URI: uri, Args: args, Kwargs: kwargs})
@@ -110,6 +109,13 @@ func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwarg
 		return wamp.Payload{}, nil, false, err
 	}
 	return wamp.Payload{Bare: sealed}, wamp.Dict{optEncAlgo: encAlgoCryptobox, optEncSerializer: "json"}, true, nil
+}
+
+// canSeal reports whether Seal would seal uri on this side (and not refuse or send it in
+// plaintext).
+func (c *keystoreCodec) canSeal(originating bool, uri string) bool {
+	e, ok := c.ks.Lookup(uri)
+	return ok && e.Key(originating) != nil
 }
 
 // keyID names the key pair in ppt_keyid: the originator's public key (not secret).
@@ -168,23 +174,16 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 		}
 		sealed = p.Bare
 	}
-	e, ok := c.ks.Lookup(uri)
-	if !ok && len(c.ks.Entries()) == 0 {
+	if len(c.ks.Entries()) == 0 {
 		// No keys at all: Autobahn's answer when no keyring is active (protocol.py).
 		return nil, nil, &codecError{uriNoPayloadCodec, withCode(exitKey,
 			fmt.Errorf("%w: a sealed payload arrived on %q but keystore %q holds no keys", errNoKey, uri, c.path))}
 	}
-	if !ok {
-		return nil, nil, &codecError{uriDecryptError, withCode(exitKey,
-			fmt.Errorf("%w to open the sealed payload on %q in keystore %q", errNoKey, uri, c.path))}
-	}
-	k := e.Key(originating)
-	if k == nil {
-		return nil, nil, &codecError{uriDecryptError, withCode(exitKey,
-			fmt.Errorf("keystore entry %s covers %q but has no %s keys to open it", displayPrefix(e.Prefix), uri, sideName(originating)))}
+	k, err := keyFor(c.ks, c.path, uri, originating, true)
+	if err != nil {
+		return nil, nil, &codecError{uriDecryptError, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
 	}
 	var m box.Message
-	var err error
 	if ppt {
 		var pt []byte
 		if pt, err = k.Open(sealed); err == nil {

@@ -31,6 +31,7 @@ type lifetime struct {
 
 	mu       sync.Mutex
 	handled  int
+	reserved int
 	once     sync.Once
 	finished chan struct{}
 	err      error
@@ -67,6 +68,19 @@ func (l *lifetime) done() bool {
 	return l.count > 0 && l.handled >= l.count
 }
 
+// reserve claims one of the --count slots before a message is handled, for handlers that
+// run concurrently (register): ok is false when all slots are taken, last is true for
+// the final one. Without --count every message gets a slot.
+func (l *lifetime) reserve() (ok, last bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.count > 0 && l.reserved >= l.count {
+		return false, false
+	}
+	l.reserved++
+	return true, l.count > 0 && l.reserved == l.count
+}
+
 // wait blocks until the command ends and returns its outcome: reaching the deadline is the
 // planned end without --count (exit 0) and exit 8 with fewer than --count messages.
 func (l *lifetime) wait(ctx context.Context, c *conn) error {
@@ -74,7 +88,7 @@ func (l *lifetime) wait(ctx context.Context, c *conn) error {
 	case <-l.finished:
 		return l.err
 	case <-c.sess.Done():
-		return fmt.Errorf("the session ended: %w", sessionError(c.sess.Err()))
+		return withCode(exitConnection, fmt.Errorf("the session ended: %w", c.sess.Err()))
 	case <-ctx.Done():
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return ctx.Err()

@@ -65,7 +65,7 @@ func openRun(f *factory, o *openOptions) error {
 	if err != nil {
 		return err
 	}
-	k, err := keyFor(ks, path, o.uri, o.reply)
+	k, err := keyFor(ks, path, o.uri, o.reply, true)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -93,19 +92,25 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 			f.ui.warnf("refused a call to %q: %v", inv.Procedure, err)
 			return nil, &wamp.RPCError{URI: "wamp.error.encryption.plaintext_refused", Args: wamp.List{err.Error()}}
 		}
+		// Calls run concurrently: claim a --count slot first, so no more than N run.
+		ok, last := life.reserve()
+		if !ok {
+			return nil, &wamp.RPCError{URI: "wamp.error.no_available_callee",
+				Args: wamp.List{fmt.Sprintf("this cbx register answers %d calls (--count) and is closing", o.count)}}
+		}
+		if last {
+			// The session's Close sends this call's reply before its GOODBYE.
+			defer life.fail(nil)
+		}
 		var res *wamp.YieldResult
 		var herr error
 		if o.echo {
 			res = &wamp.YieldResult{Args: inv.Args, Kwargs: inv.Kwargs}
 		} else {
-			res, herr = runExec(hctx, o, inv)
+			res, herr = f.runExec(hctx, c, o, inv)
 		}
 		if o.conn.verbose {
 			f.ui.noticef("answered a call to %q (sealed: %v)", inv.Procedure, inv.Sealed)
-		}
-		if life.done() {
-			// The session's Close sends this reply before its GOODBYE.
-			life.fail(nil)
 		}
 		return res, herr
 	}
@@ -125,45 +130,78 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 	return life.wait(ctx, c)
 }
 
+// maxEnvPayload bounds CBX_ARGS and CBX_KWARGS: the kernel limits the environment, and
+// the whole call is on standard input anyway.
+const maxEnvPayload = 64 << 10
+
 // runExec runs --exec for one invocation.
-func runExec(ctx context.Context, o *registerOptions, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
+func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
 	input, err := objectLine(field{"procedure", inv.Procedure}, field{"sealed", inv.Sealed},
 		field{"args", argsOrEmpty(inv.Args)}, field{"kwargs", kwargsOrEmpty(inv.Kwargs)})
 	if err != nil {
 		return nil, err
 	}
+	env := append(f.childEnv(), "CBX_PROCEDURE="+inv.Procedure, "CBX_SEALED="+strconv.FormatBool(inv.Sealed))
 	argsJSON, _ := marshalOutput(argsOrEmpty(inv.Args))
 	kwargsJSON, _ := marshalOutput(kwargsOrEmpty(inv.Kwargs))
+	if len(argsJSON)+len(kwargsJSON) <= maxEnvPayload {
+		env = append(env, "CBX_ARGS="+string(argsJSON), "CBX_KWARGS="+string(kwargsJSON))
+	}
 	cmd := exec.CommandContext(ctx, "sh", "-c", o.execCmd)
-	cmd.Env = append(os.Environ(),
-		"CBX_PROCEDURE="+inv.Procedure, "CBX_ARGS="+string(argsJSON), "CBX_KWARGS="+string(kwargsJSON),
-		"CBX_SEALED="+strconv.FormatBool(inv.Sealed))
+	cmd.Env = env
 	killGroupOnCancel(cmd)
 	cmd.Stdin = bytes.NewReader(input)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
+	if errors.Is(runErr, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
+		// The shell succeeded but left a background child holding its output; that
+		// child was killed with the process group, and the output so far is the result.
+		runErr = nil
+	}
 	out := strings.TrimRight(stdout.String(), "\r\n")
-	if runErr != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	if runErr == nil {
+		if out == "" {
+			return &wamp.YieldResult{}, nil
 		}
-		if e, ok := commandError(out); ok {
-			return nil, e
-		}
+		return &wamp.YieldResult{Args: wamp.List{parseValue(out)}}, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	errOut := strings.TrimRight(stderr.String(), "\r\n")
+	rpcErr, chosen := commandError(out)
+	if !chosen {
 		status := -1
 		var ee *exec.ExitError
 		if errors.As(runErr, &ee) {
 			status = ee.ExitCode()
 		}
-		return nil, &wamp.RPCError{URI: o.errorURI,
-			Args:   wamp.List{strings.TrimRight(stderr.String(), "\r\n")},
-			Kwargs: wamp.Dict{"exit_status": int64(status)}}
+		rpcErr = &wamp.RPCError{URI: o.errorURI, Args: wamp.List{errOut}, Kwargs: wamp.Dict{"exit_status": int64(status)}}
+		if status == -1 {
+			rpcErr.Kwargs["error"] = runErr.Error()
+		}
 	}
-	if out == "" {
-		return &wamp.YieldResult{}, nil
+	f.ui.warnf("--exec failed for a call to %q: %v%s", inv.Procedure, runErr, indentStderr(errOut))
+	// A reply to a sealed call never carries data in plaintext: when the error URI is not
+	// one this side can seal (Autobahn seals errors under the error URI's key), only the
+	// URI and the exit status go back.
+	if inv.Sealed && !c.codec.canSeal(false, rpcErr.URI) {
+		rpcErr.Args = wamp.List{"the command failed; its output is not sent unsealed for a sealed call"}
+		status := rpcErr.Kwargs["exit_status"]
+		rpcErr.Kwargs = wamp.Dict{}
+		if status != nil {
+			rpcErr.Kwargs["exit_status"] = status
+		}
 	}
-	return &wamp.YieldResult{Args: wamp.List{parseValue(out)}}, nil
+	return nil, rpcErr
+}
+
+func indentStderr(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "; its stderr: " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
 // commandError reads {"error":"URI","args":[…],"kwargs":{…}} from a failed command's stdout.

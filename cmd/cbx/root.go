@@ -17,6 +17,7 @@ type factory struct {
 	ui           *ui
 	keystorePath string // --keystore, else CBX_KEYSTORE, else the default path
 	getenv       func(string) string
+	secretEnv    []string // variables secrets were read from (env:NAME), kept from children
 }
 
 // run is cbx: it parses args, runs the command and returns the exit code.

@@ -50,7 +50,7 @@ func sealRun(f *factory, o *sealOptions) error {
 	if err != nil {
 		return err
 	}
-	k, err := keyFor(ks, path, o.uri, !o.reply)
+	k, err := keyFor(ks, path, o.uri, !o.reply, false)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/cbx-wamp/cbx/internal/box"
@@ -30,6 +31,7 @@ func (f *factory) readSecret(src, what string) ([]byte, string, error) {
 		return data, "standard input", nil
 	case strings.HasPrefix(src, "env:"):
 		name := strings.TrimPrefix(src, "env:")
+		f.secretEnv = append(f.secretEnv, name)
 		v := f.getenv(name)
 		if v == "" {
 			return nil, "", withCode(exitKey, fmt.Errorf("%s: environment variable %s is empty or unset", what, name))
@@ -107,4 +109,18 @@ func readFileLimited(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%q is larger than %d bytes", path, max)
 	}
 	return data, nil
+}
+
+// childEnv is the environment for commands cbx runs (register --exec): cbx's own, less
+// every variable a secret was read from (env:NAME), which the command has no business
+// seeing and could echo back to a caller.
+func (f *factory) childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(f.secretEnv, name) {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

@@ -316,3 +316,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Explain and Lookup must agree, and LookupOpen differs only for wamp.* URIs, where it is
+// plain Autobahn KeyRing lookup.
+func TestLookupOpenAndExplainAgree(t *testing.T) {
+	ks := New()
+	for _, p := range []string{"", "com.", "com.app.", "wamp.session."} {
+		if err := ks.Put(&Entry{Prefix: p, Single: priv(t, singlePriv)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prefix := func(e *Entry, ok bool) string {
+		if !ok {
+			return "-"
+		}
+		return e.Prefix
+	}
+	cases := []struct{ uri, seal, open string }{
+		{"com.app.x", "com.app.", "com.app."},
+		{"org.x", "", ""},
+		{"wamp.session.get", "wamp.session.", "wamp.session."},
+		{"wamp.error.runtime_error", "-", ""}, // Autobahn seals it under the default key
+	}
+	for _, c := range cases {
+		if got := prefix(ks.Lookup(c.uri)); got != c.seal {
+			t.Errorf("Lookup(%q) = %q, want %q", c.uri, got, c.seal)
+		}
+		r := ks.Explain(c.uri)
+		if got := prefix(r.Entry, r.Entry != nil); got != c.seal {
+			t.Errorf("Explain(%q) chose %q, Lookup %q", c.uri, got, c.seal)
+		}
+		if got := prefix(ks.LookupOpen(c.uri)); got != c.open {
+			t.Errorf("LookupOpen(%q) = %q, want %q", c.uri, got, c.open)
+		}
+	}
+}

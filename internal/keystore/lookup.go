@@ -9,11 +9,42 @@ import (
 // metaPrefix is the router's meta API namespace, never covered by the default key.
 const metaPrefix = "wamp."
 
-// Lookup returns the entry that covers uri: the longest prefix, else the default (empty
-// prefix) entry, else nothing. See the package comment for the "wamp." rule.
+// Lookup returns the entry that covers uri for sealing: the longest prefix, else the
+// default (empty prefix) entry, else nothing, with the "wamp." rule of the package
+// comment. It is also what decides whether a URI counts as keyed.
 func (ks *Keystore) Lookup(uri string) (*Entry, bool) {
-	r := ks.Explain(uri)
-	return r.Entry, r.Entry != nil
+	meta := strings.HasPrefix(uri, metaPrefix)
+	if e := ks.longest(uri, func(p string) bool { return !meta || strings.HasPrefix(p, metaPrefix) }); e != nil {
+		return e, true
+	}
+	if meta {
+		return nil, false
+	}
+	e, ok := ks.entries[""]
+	return e, ok
+}
+
+// LookupOpen returns the entry that opens a sealed payload that arrived on uri: exactly
+// Autobahn's KeyRing lookup, without the "wamp." rule, because Autobahn seals its own
+// wamp.error.* replies (an uncaught exception becomes wamp.error.runtime_error) under
+// the default key, and those must still open.
+func (ks *Keystore) LookupOpen(uri string) (*Entry, bool) {
+	if e := ks.longest(uri, func(string) bool { return true }); e != nil {
+		return e, true
+	}
+	e, ok := ks.entries[""]
+	return e, ok
+}
+
+// longest is the entry with the longest non-empty prefix of uri that allow accepts.
+func (ks *Keystore) longest(uri string, allow func(string) bool) *Entry {
+	var best *Entry
+	for p, e := range ks.entries {
+		if p != "" && strings.HasPrefix(uri, p) && allow(p) && (best == nil || len(p) > len(best.Prefix)) {
+			best = e
+		}
+	}
+	return best
 }
 
 // Resolution says which entry covers a URI and why; `cbx keys explain` prints it.
@@ -29,7 +60,7 @@ type Resolution struct {
 	Warnings []string
 }
 
-// Explain resolves uri and records the reasoning.
+// Explain resolves uri as Lookup does and records the reasoning.
 func (ks *Keystore) Explain(uri string) Resolution {
 	r := Resolution{URI: uri}
 	meta := strings.HasPrefix(uri, metaPrefix)
