@@ -89,7 +89,12 @@ func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwarg
 	}
 	k, err := keyFor(c.ks, c.path, uri, originating, false)
 	if err != nil {
-		return wamp.Payload{}, nil, false, fmt.Errorf("refusing to send %q in plaintext: %w", uri, err)
+		var ce *codedError
+		if errors.As(err, &ce) {
+			err = ce.err // keyFor's hints are about cbx seal/open
+		}
+		return wamp.Payload{}, nil, false, withCode(exitKey, fmt.Errorf("refusing to send %q in plaintext: %w", uri, err),
+			"publishing and calling need originator-private and the responder's key for the URI (`cbx keys explain URI`)")
 	}
 	if c.wire == wirePPT {
 		pt, err := encodePPTPlaintext(box.Message{URI: uri, Args: args, Kwargs: kwargs})

@@ -1021,7 +1021,7 @@ func TestInteropNoKey(t *testing.T) {
 		sub := startCbx(t, "--keystore", ks, "subscribe", topic, "--count", "1", "--timeout", "30s", "-v", "--url", url)
 		sub.waitStderr(t, `cbx: subscribed to "`+topic+`"`)
 		finishPeer(t, startPeer(t, url, "json", keys.pyOriginator(), "--publish", `{"topic":"`+topic+`","args":["sealed"]}`))
-		sub.waitStderr(t, `cbx: warning: skipped an event on "`+topic+`": no key to open the sealed payload on "`+topic+`"`)
+		sub.waitStderr(t, `cbx: warning: skipped an event on "`+topic+`": cannot open the sealed payload on "`+topic+`": no key for URI "`+topic+`"`)
 		cbxExit(t, 0, "--keystore", ks, "publish", topic, "plain", "--ack", "--url", url)
 		sub.waitExit(t, 0)
 		ev := oneLine(t, sub.stdout.String())
@@ -1042,7 +1042,7 @@ func TestInteropNoKey(t *testing.T) {
 		// Keys, but none for this procedure: Autobahn's KeyRing "can't find key" is a
 		// decryption failure.
 		{"autobahn_caller_cbx_register_without_key_for_uri", otherKS,
-			"wamp.error.encryption.decrypt_error", "no key to open the sealed payload"},
+			"wamp.error.encryption.decrypt_error", "cannot open the sealed payload on \"com.example.secure.echo\": no key for URI"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
