@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"strings"
 
 	"github.com/cbx-wamp/cbx/internal/box"
@@ -77,6 +76,7 @@ func exitCodeFor(err error) int {
 	var pe *keystore.PermissionError
 	var pae *keystore.ParseError
 	var nf *keystore.NotFoundError
+	var nr *keystore.NotRegularError
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage
@@ -88,12 +88,10 @@ func exitCodeFor(err error) int {
 		return exitURIMismatch
 	case errors.Is(err, box.ErrDecrypt), errors.Is(err, box.ErrTooShort), errors.Is(err, box.ErrPlaintext):
 		return exitDecrypt
-	case errors.As(err, &pe), errors.As(err, &pae), errors.As(err, &nf),
+	case errors.As(err, &pe), errors.As(err, &pae), errors.As(err, &nf), errors.As(err, &nr),
 		errors.Is(err, keygen.ErrMalformed), errors.Is(err, keystore.ErrInvalidEntry),
 		errors.Is(err, errNoKey):
 		return exitKey
-	case errors.Is(err, fs.ErrNotExist):
-		return exitError
 	}
 	return exitError
 }

@@ -105,7 +105,7 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 		err = publish(*single)
 	} else {
 		// Events are published as lines arrive, so `tail -f log | cbx publish --stdin` works.
-		err = eachEventLine(f, publish)
+		err = eachEventLine(ctx, f, publish)
 	}
 	if err != nil {
 		return err
@@ -125,18 +125,53 @@ func copyDict(d wamp.Dict) wamp.Dict {
 }
 
 // eachEventLine reads --stdin input, one JSON array or {"args","kwargs"} object a line,
-// and hands each event to fn as soon as its line is read.
-func eachEventLine(f *factory, fn func(eventPayload) error) error {
-	sc := bufio.NewScanner(f.io.In)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+// and hands each event to fn as soon as its line is read. Lines are read on their own
+// goroutine so that a signal ends cbx even while standard input is silent.
+func eachEventLine(ctx context.Context, f *factory, fn func(eventPayload) error) error {
+	type line struct {
+		text string
+		err  error
+	}
+	lines := make(chan line)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(f.io.In)
+		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+		for sc.Scan() {
+			select {
+			case lines <- line{text: sc.Text()}:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			select {
+			case lines <- line{err: err}:
+			case <-ctx.Done():
+			}
+		}
+	}()
 	n, events := 0, 0
-	for sc.Scan() {
+	for {
+		var l line
+		var ok bool
+		select {
+		case l, ok = <-lines:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			break
+		}
+		if l.err != nil {
+			return fmt.Errorf("reading standard input: %w", l.err)
+		}
 		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
+		text := strings.TrimSpace(l.text)
+		if text == "" {
 			continue
 		}
-		ev, err := parseEventLine(line)
+		ev, err := parseEventLine(text)
 		if err != nil {
 			return &usageError{fmt.Errorf("stdin line %d: %v", n, err)}
 		}
@@ -144,9 +179,6 @@ func eachEventLine(f *factory, fn func(eventPayload) error) error {
 		if err := fn(ev); err != nil {
 			return err
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading standard input: %w", err)
 	}
 	if events == 0 {
 		return &usageError{errors.New("--stdin: no events on standard input")}

@@ -20,6 +20,17 @@ type factory struct {
 	secretEnv    []string // variables secrets were read from (env:NAME), kept from children
 }
 
+// annotationGraceful marks commands that end on SIGINT/SIGTERM by closing their session.
+const annotationGraceful = "cbx/graceful-signals"
+
+func graceful(c *cobra.Command) *cobra.Command {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[annotationGraceful] = "yes"
+	return c
+}
+
 // run is cbx: it parses args, runs the command and returns the exit code.
 func run(args []string, streams *ioStreams) int {
 	f := &factory{io: streams, ui: newUI(streams), getenv: os.Getenv}
@@ -29,8 +40,18 @@ func run(args []string, streams *ioStreams) int {
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Commands that hold a session catch SIGINT/SIGTERM to end it politely (GOODBYE, exit
+	// 130); a second signal, and any signal to the offline commands, acts as usual.
+	ctx := context.Background()
+	if c, _, err := root.Find(args); err == nil && c.Annotations[annotationGraceful] != "" {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		go func() {
+			<-ctx.Done()
+			stop()
+		}()
+	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -87,11 +108,11 @@ Environment:
 		newCmdKeys(f),
 		newCmdSeal(f),
 		newCmdOpen(f),
-		newCmdPublish(f),
-		newCmdSubscribe(f),
-		newCmdCall(f),
-		newCmdRegister(f),
-		newCmdRouter(f),
+		graceful(newCmdPublish(f)),
+		graceful(newCmdSubscribe(f)),
+		graceful(newCmdCall(f)),
+		graceful(newCmdRegister(f)),
+		graceful(newCmdRouter(f)),
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
 	)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // DefaultPath is where the keystore lives when neither --keystore nor CBX_KEYSTORE names
@@ -31,6 +32,12 @@ func (e *PermissionError) Error() string {
 	return fmt.Sprintf("%q has mode %04o: a file holding private keys must not be accessible by group or others", e.Path, uint32(e.Mode.Perm()))
 }
 
+// NotRegularError means a key or keystore path names something other than a regular file
+// (a directory, a FIFO, a device).
+type NotRegularError struct{ Path string }
+
+func (e *NotRegularError) Error() string { return fmt.Sprintf("%q is not a regular file", e.Path) }
+
 // NotFoundError means the keystore file does not exist yet.
 type NotFoundError struct{ Path string }
 
@@ -53,7 +60,9 @@ const maxSecretFile = 4 << 20
 // ReadSecretFile reads a file that holds private keys after checking, on the opened file,
 // that neither group nor others have any access to it.
 func ReadSecretFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO (or a device) must not hang cbx; it is refused below as
+	// not a regular file. It has no effect on reading regular files.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +72,7 @@ func ReadSecretFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%q is not a regular file", path)
+		return nil, &NotRegularError{Path: path}
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, &PermissionError{Path: path, Mode: st.Mode()}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// SIGINT ends a subscriber politely: exit 130, no error message.
+func TestSignalEndsSubscribe(t *testing.T) {
+	url, _ := startInteropRouter(t)
+	sub := startCbx(t, "subscribe", "com.example.t", "--url", url, "--keystore", filepath.Join(t.TempDir(), "none"), "-v")
+	sub.waitStderr(t, "subscribed to")
+	sub.interrupt(t)
+	if strings.Contains(sub.stderr.String(), "error") {
+		t.Fatalf("an interrupt printed an error:\n%s", sub.stderr)
+	}
+}
+
+// publish --stdin waiting on a silent standard input still ends on SIGTERM (exit 130).
+func TestSignalEndsPublishStdinWhileReading(t *testing.T) {
+	url, _ := startInteropRouter(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cmd := exec.Command(cbxPath(t), "publish", "com.example.t", "--stdin", "--url", url,
+		"--keystore", filepath.Join(t.TempDir(), "none"), "-v")
+	cmd.Env = interopEnv()
+	cmd.Stdin = r
+	stderr := newWatchedBuffer()
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // the code is read below
+	waitFor(t, stderr, exited, "the joined line", func(s string) bool { return strings.Contains(s, "joined realm") })
+	if _, err := w.Write([]byte("[1]\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("publish --stdin ignored SIGTERM while reading; stderr:\n%s", stderr)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
+	}
+}
+
+// A keystore path that names a FIFO is refused at once (exit 5), not waited on.
+func TestKeystoreFIFOIsRefused(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "keystore")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan struct{})
+	var out, errOut string
+	var code int
+	go func() {
+		out, errOut, code = cbxRun(t, "", "--keystore", fifo, "keys", "ls")
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		// Unblock the open so the goroutine can end, then fail.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("cbx keys ls hangs on a FIFO keystore")
+	}
+	if code != exitKey || !strings.Contains(errOut, "is not a regular file") || out != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
