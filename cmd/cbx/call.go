@@ -111,5 +111,5 @@ func callError(f *factory, c *conn, proc string, err error, ctx context.Context)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return sessionError(err)
+	return c.failure(err)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -96,8 +97,11 @@ func (o *connOptions) resolve(getenv func(string) string) error {
 	if (o.ticket != "" || o.wampcra != "") && o.authID == "" {
 		return &usageError{errors.New("--ticket and --wampcra-secret need --authid")}
 	}
-	if !strings.HasPrefix(o.url, "ws://") && !strings.HasPrefix(o.url, "wss://") {
+	if u, err := url.Parse(o.url); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return &usageError{fmt.Errorf("--url %q: want a ws:// or wss:// URL", o.url)}
+	}
+	if o.timeout < 0 {
+		return &usageError{fmt.Errorf("--timeout %v: must not be negative", o.timeout)}
 	}
 	return nil
 }
@@ -262,6 +266,17 @@ func parseEd25519(data []byte) (ed25519.PrivateKey, error) {
 		return k, nil
 	}
 	return nil, fmt.Errorf("%d bytes; an Ed25519 key is a 32-byte seed or a 64-byte private key", len(raw))
+}
+
+// failure maps an error from a session call: once the session has ended (the router went
+// away, the connection broke) it is a connection problem, exit 6.
+func (c *conn) failure(err error) error {
+	select {
+	case <-c.sess.Done():
+		return withCode(exitConnection, err)
+	default:
+		return sessionError(err)
+	}
 }
 
 // sessionError maps a session failure to an exit code.

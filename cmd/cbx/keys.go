@@ -236,7 +236,7 @@ func newCmdKeysLs(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var list []entryJSON
+			list := []entryJSON{}
 			for _, e := range ks.Entries() {
 				list = append(list, describe(e))
 			}
@@ -355,9 +355,6 @@ another copy. It asks first on a terminal; elsewhere it needs --yes.`,
 			if err != nil {
 				return err
 			}
-			if _, err := keystore.Load(path); err != nil {
-				return err
-			}
 			err = keystore.Update(path, func(ks *keystore.Keystore) error {
 				if !ks.Remove(prefix) {
 					return withCode(exitKey, fmt.Errorf("no entry for prefix %q in keystore %q", prefix, path))
@@ -397,7 +394,7 @@ func newCmdKeysExplain(f *factory) *cobra.Command {
 				fmt.Fprintf(tw, "also matches:\t%q (shorter, so it loses)\n", s)
 			}
 			if r.Entry != nil {
-				fmt.Fprintf(tw, "publish, call:\t%s\n", sealState(r.Entry.CanOriginate(), "sealed with the originator box", "plaintext: the entry has no originator-private key and responder key"))
+				fmt.Fprintf(tw, "publish, call:\t%s\n", sealState(r.Entry.CanOriginate(), "sealed with the originator box", "refused (exit 5), never sent in plaintext: the entry has no originator-private key and responder key"))
 				fmt.Fprintf(tw, "subscribe, register:\t%s\n", sealState(r.Entry.CanRespond(), "opened with the responder box", "cannot open sealed payloads: the entry has no responder-private key and originator key"))
 			} else {
 				fmt.Fprintf(tw, "publish, call:\tplaintext\n")

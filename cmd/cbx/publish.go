@@ -94,7 +94,7 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("publishing event %d to %q: %w", count, o.topic, sessionError(err))
+			return fmt.Errorf("publishing event %d to %q: %w", count, o.topic, c.failure(err))
 		}
 		if o.ack {
 			fmt.Fprintf(f.io.Out, "%d\n", id)

@@ -77,6 +77,9 @@ func parsePublicKeyArg(s, what string) (box.PublicKey, error) {
 		if rerr != nil {
 			return k, fmt.Errorf("%s: %w", what, rerr)
 		}
+		if strings.Contains(string(data), "# cbx private key") || strings.Contains(string(data), "# public key:") {
+			return k, fmt.Errorf("%s: %q is a private key file; give its public key (cbx keygen -y %s)", what, s, shellQuote(s))
+		}
 		var lines []string
 		for _, l := range strings.Split(string(data), "\n") {
 			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {

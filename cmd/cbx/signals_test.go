@@ -1,6 +1,11 @@
 package main
 
 import (
+	"io"
+	"log"
+	"net/http/httptest"
+
+	"github.com/cbx-wamp/cbx/internal/router"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,4 +89,25 @@ func TestKeystoreFIFOIsRefused(t *testing.T) {
 	if code != exitKey || !strings.Contains(errOut, "is not a regular file") || out != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
+}
+
+// When the router goes away, a subscriber and a callee end with exit 6 (connection
+// problem), not a generic failure.
+func TestRouterGoneIsExit6(t *testing.T) {
+	srv, err := router.New(router.Config{Logger: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	ks := filepath.Join(t.TempDir(), "none")
+	sub := startCbx(t, "subscribe", "com.example.t", "--url", url, "--keystore", ks, "-v")
+	reg := startCbx(t, "register", "com.example.p", "--echo", "--url", url, "--keystore", ks, "-v")
+	sub.waitStderr(t, "subscribed to")
+	reg.waitStderr(t, "registered")
+	srv.Close()
+	hs.CloseClientConnections()
+	sub.waitExit(t, exitConnection)
+	reg.waitExit(t, exitConnection)
 }

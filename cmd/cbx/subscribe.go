@@ -109,7 +109,7 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("subscribing to %q: %w", o.topic, sessionError(err))
+		return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(err))
 	}
 	if o.conn.verbose {
 		f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)

@@ -122,6 +122,12 @@ func LoadOrEmpty(path string) (*Keystore, error) {
 // a torn one. A new directory is made mode 0700 and the file is always mode 0600. If fn
 // returns an error nothing is written.
 func Update(path string, fn func(*Keystore) error) error {
+	// A keystore reached through a symlink is updated where it lives: renaming over the
+	// link would replace it with a file and leave the real keystore stale, and the lock
+	// must be the same whichever name is used.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("keystore: creating %q: %w", dir, err)

@@ -351,3 +351,25 @@ func TestLookupOpenAndExplainAgree(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real", "keystore")
+	if err := Update(real, func(ks *Keystore) error { return ks.Put(&Entry{Prefix: "a.", Single: priv(t, singlePriv)}) }); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Update(link, func(ks *Keystore) error { return ks.Put(&Entry{Prefix: "b.", Single: priv(t, singlePriv)}) }); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced: %v %v", st.Mode(), err)
+	}
+	ks, err := Load(real)
+	if err != nil || len(ks.Entries()) != 2 {
+		t.Fatalf("the real keystore was not updated: %v", err)
+	}
+}
