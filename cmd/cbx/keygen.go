@@ -68,13 +68,10 @@ func formatKey(k [box.KeySize]byte, hex bool) string {
 }
 
 func privateKeyFile(k box.PrivateKey, hex bool) []byte {
-	data := keygen.MarshalPrivateKeyFile(k, time.Now())
-	if !hex {
-		return data
+	if hex {
+		return keygen.MarshalPrivateKeyFileHex(k, time.Now())
 	}
-	pub := k.Public()
-	return fmt.Appendf(nil, "# cbx private key (Curve25519, NaCl box), created %s\n# public key: %s\n%s\n",
-		time.Now().UTC().Format(time.RFC3339), keygen.Hex(pub), keygen.Hex(k))
+	return keygen.MarshalPrivateKeyFile(k, time.Now())
 }
 
 func keygenRun(f *factory, o *keygenOptions) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/cbx-wamp/cbx/internal/keystore"
 	"os"
 	"os/signal"
 	"strings"
@@ -148,5 +149,5 @@ func (f *factory) keystoreLocation() (string, error) {
 	if p := f.getenv("CBX_KEYSTORE"); p != "" {
 		return p, nil
 	}
-	return defaultKeystorePath()
+	return keystore.DefaultPath()
 }

@@ -16,8 +16,6 @@ import (
 
 var errNoKey = errors.New("no key")
 
-func defaultKeystorePath() (string, error) { return keystore.DefaultPath() }
-
 // readSecret reads a secret from a source that is never the secret itself, so that
 // secrets stay off argv (and out of shell history and ps): a file path, "-" for standard
 // input, or "env:NAME". Files that group or others can access are refused.

@@ -91,11 +91,20 @@ const publicComment = "# public key: "
 // revealing anything new) followed by the private key in base64 on a line of its own.
 // The key line alone is what Autobahn's KeyRing(priv) or Key(originator_priv=…) takes.
 func MarshalPrivateKeyFile(k box.PrivateKey, created time.Time) []byte {
+	return marshalPrivateKeyFile(k, created, Base64)
+}
+
+// MarshalPrivateKeyFileHex is MarshalPrivateKeyFile with both keys in hex.
+func MarshalPrivateKeyFileHex(k box.PrivateKey, created time.Time) []byte {
+	return marshalPrivateKeyFile(k, created, Hex)
+}
+
+func marshalPrivateKeyFile(k box.PrivateKey, created time.Time, format func([box.KeySize]byte) string) []byte {
 	pub := k.Public()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# cbx private key (Curve25519, NaCl box), created %s\n", created.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "%s%s\n", publicComment, Base64(pub))
-	fmt.Fprintf(&b, "%s\n", Base64(k))
+	fmt.Fprintf(&b, "%s%s\n", publicComment, format(pub))
+	fmt.Fprintf(&b, "%s\n", format(k))
 	return b.Bytes()
 }
 

@@ -69,6 +69,13 @@ func TestPrivateKeyFileRoundTrip(t *testing.T) {
 	if err != nil || got != k {
 		t.Fatalf("round trip: %x, %v", got, err)
 	}
+	hexFile := MarshalPrivateKeyFileHex(k, time.Unix(0, 0))
+	if !strings.Contains(string(hexFile), "# public key: "+Hex(pub)+"\n") || !strings.HasSuffix(string(hexFile), Hex(k)+"\n") {
+		t.Fatalf("unexpected hex file:\n%s", hexFile)
+	}
+	if got, err := ParsePrivateKeyFile(hexFile); err != nil || got != k {
+		t.Fatalf("hex round trip: %x, %v", got, err)
+	}
 	// A bare key as Autobahn's examples keep it.
 	got, err = ParsePrivateKeyFile([]byte(alicePrivB64))
 	if err != nil || Base64(got) != alicePrivB64 {
