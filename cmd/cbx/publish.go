@@ -192,6 +192,9 @@ func parseEventLine(line string) (eventPayload, error) {
 	if err != nil {
 		return eventPayload{}, errors.New("not JSON: " + want)
 	}
+	if err := checkIntegers(line); err != nil {
+		return eventPayload{}, err
+	}
 	switch x := v.(type) {
 	case []any:
 		return eventPayload{args: x}, nil

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cbx-wamp/cbx/internal/box"
@@ -20,10 +22,37 @@ func parseValue(s string) any {
 	return v
 }
 
+// checkIntegers refuses JSON integers that do not fit in 64 bits: they would silently
+// become floats and lose digits (msgpack and CBOR cannot carry them as integers either).
+func checkIntegers(s string) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // not JSON (a string argument) or the end
+		}
+		n, ok := tok.(json.Number)
+		if !ok || strings.ContainsAny(string(n), ".eE") {
+			continue
+		}
+		if _, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+			continue
+		}
+		if _, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+			continue
+		}
+		return fmt.Errorf("integer %s does not fit in 64 bits; quote it to send a string", n)
+	}
+}
+
 // parseArgsKwargs builds a payload from positional ARGs and -k KEY=VALUE pairs.
 func parseArgsKwargs(args, kv []string) ([]any, map[string]any, error) {
 	list := make([]any, 0, len(args))
 	for _, a := range args {
+		if err := checkIntegers(a); err != nil {
+			return nil, nil, &usageError{fmt.Errorf("argument %q: %v", a, err)}
+		}
 		list = append(list, parseValue(a))
 	}
 	dict := make(map[string]any, len(kv))
@@ -31,6 +60,9 @@ func parseArgsKwargs(args, kv []string) ([]any, map[string]any, error) {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
 			return nil, nil, &usageError{fmt.Errorf("-k/--kwarg %q: want KEY=VALUE", p)}
+		}
+		if err := checkIntegers(v); err != nil {
+			return nil, nil, &usageError{fmt.Errorf("-k/--kwarg %q: %v", k, err)}
 		}
 		if _, dup := dict[k]; dup {
 			return nil, nil, &usageError{fmt.Errorf("-k/--kwarg: key %q given twice", k)}
