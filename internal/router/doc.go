@@ -62,9 +62,20 @@
 // enough and its queue is full, nexus does not wait: an EVENT for it is dropped; an
 // INVOCATION is refused and the caller gets ERROR wamp.error.network_failure; a RESULT is
 // retried with growing delays for up to a minute (meanwhile nexus handles nothing else
-// from that callee) and then dropped, with the call cancelled. Every such drop is counted in Stats.Dropped, written to the trace as a "drop"
-// line and logged as a warning (at most one log line per session per second, with the
-// count). A receiver whose connection accepts nothing for 30 seconds is disconnected
+// from that callee) and then dropped, with the call cancelled. Every such drop is counted
+// in Stats.Dropped and written to the trace as a "drop" line; a drop for a known session
+// carries that session's running total (dropped_total=N).
+//
+// Drops are logged as warnings, at most one line per session per second, and every drop
+// is reported exactly once, so that the counts in a session's warnings add up to the
+// messages it lost: the first drop is reported at once and opens a one-second window;
+// drops within the window are counted and reported together in one line when the window
+// ends, whether or not more drops come, or when the session ends if that is sooner (that
+// line says "closed"); the next drop after a report opens a new window. An INVOCATION
+// nexus refuses is not attributed to a session (nexus does not say which callee it was
+// for): it is counted, traced and logged on its own.
+//
+// A receiver whose connection accepts nothing for 30 seconds is disconnected
 // (internal/wamp's write timeout). Publishers are not slowed down by slow subscribers.
 //
 // # Authentication

@@ -70,9 +70,14 @@ type peer struct {
 	done     sync.WaitGroup // reader and writer
 	attached atomic.Bool    // nexus.AttachClient succeeded
 
-	warnMu   sync.Mutex
-	lastWarn time.Time
-	unwarned uint64 // drops not yet reported in the log
+	// Drop accounting for this session (see "Bounded resources" in doc.go), under dropMu.
+	dropMu       sync.Mutex
+	dropTotal    uint64      // messages dropped for this session so far
+	unwarned     uint64      // of those, not yet reported in the log
+	lastDropType string      // type of the last dropped message, for the log
+	lastWarn     time.Time   // when the last drop warning was logged; zero before the first
+	warnTimer    *time.Timer // pending report at the end of the current window, if any
+	dropsClosed  bool        // the session is over: no drop is counted any more
 }
 
 var _ nx.Peer = (*peer)(nil)
@@ -357,17 +362,91 @@ func isCalleeBlocked(m wamp.Message) bool {
 	return s == nexusCalleeBlocked
 }
 
-// noteDrop counts a dropped message for the log: it reports how many drops to report now,
-// and whether to, at most once per dropWarnInterval.
-func (p *peer) noteDrop(now time.Time) (uint64, bool) {
-	p.warnMu.Lock()
-	defer p.warnMu.Unlock()
-	p.unwarned++
-	if !p.lastWarn.IsZero() && now.Sub(p.lastWarn) < dropWarnInterval {
-		return 0, false
+// noteDrop accounts for one message nexus could not queue for this session because its
+// outbound queue was full: Stats.Dropped, a trace line with the session's running total,
+// and the rate-limited warning. The warning policy (doc.go, "Bounded resources") is that
+// every drop ends up in exactly one warning line: the first drop of a burst is reported at
+// once and opens a window of srv.dropWarnEvery; drops inside the window are only counted,
+// and reported together when the window ends (warnTimer) or when the session ends
+// (closeDrops), whichever is first. A drop that arrives after closeDrops is not counted
+// at all, like one for a session that is already forgotten, so that Stats.Dropped and the
+// log agree.
+//
+// Everything happens under dropMu, the trace line and the log line included, so that the
+// trace's running totals and the log's lines for one session come out in order.
+func (p *peer) noteDrop(msgType string) {
+	p.dropMu.Lock()
+	defer p.dropMu.Unlock()
+	if p.dropsClosed {
+		return
 	}
-	n := p.unwarned
+	p.srv.stats.dropped.Add(1)
+	p.dropTotal++
+	p.unwarned++
+	p.lastDropType = msgType
+	p.srv.tracer.line(fmt.Sprintf("drop conn=%d session=%d %s outbound queue full (%d messages) dropped_total=%d",
+		p.conn, p.sess.Load(), msgType, p.srv.cfg.OutQueueSize, p.dropTotal))
+	now := time.Now()
+	if p.lastWarn.IsZero() || now.Sub(p.lastWarn) >= p.srv.dropWarnEvery {
+		p.warnDropsLocked(now, false)
+		return
+	}
+	// Inside the window: report when it ends, even if no further drop comes.
+	if p.warnTimer == nil {
+		p.warnTimer = time.AfterFunc(p.lastWarn.Add(p.srv.dropWarnEvery).Sub(now), p.dropWindowEnded)
+	}
+}
+
+// dropWindowEnded runs on warnTimer: it reports the drops counted since the last
+// warning. There is at most one warnTimer at a time (it is armed only while nil and set
+// back to nil here or in closeDrops), so a report may be due although a drop logged in
+// the meantime started a new window; then the timer is armed again for that window's end.
+func (p *peer) dropWindowEnded() {
+	p.dropMu.Lock()
+	defer p.dropMu.Unlock()
+	p.warnTimer = nil
+	if p.dropsClosed || p.unwarned == 0 {
+		return
+	}
+	now := time.Now()
+	if wait := p.lastWarn.Add(p.srv.dropWarnEvery).Sub(now); wait > 0 {
+		p.warnTimer = time.AfterFunc(wait, p.dropWindowEnded)
+		return
+	}
+	p.warnDropsLocked(now, false)
+}
+
+// closeDrops ends the drop accounting when the session ends: drops not yet reported are
+// logged now instead of at the end of the window, and later ones are not counted. It may
+// be called more than once.
+func (p *peer) closeDrops() {
+	p.dropMu.Lock()
+	defer p.dropMu.Unlock()
+	if p.dropsClosed {
+		return
+	}
+	p.dropsClosed = true
+	if p.warnTimer != nil {
+		p.warnTimer.Stop()
+		p.warnTimer = nil
+	}
+	if p.unwarned > 0 {
+		p.warnDropsLocked(time.Now(), true)
+	}
+}
+
+// warnDropsLocked logs the drops not yet reported and starts a new window. Both forms of
+// the line say "N message(s) dropped" with N the drops since the previous line, so that a
+// session's lines add up to its drops; "in total" is the running total at that moment.
+func (p *peer) warnDropsLocked(now time.Time, closing bool) {
+	cfg := p.srv.cfg
+	if closing {
+		cfg.Logger.Printf("warning: conn %d (session %d) closed: %d message(s) dropped since the last warning, outbound queue full (%d messages); last dropped: %s; %d dropped in total",
+			p.conn, p.sess.Load(), p.unwarned, cfg.OutQueueSize, p.lastDropType, p.dropTotal)
+	} else {
+		cfg.Logger.Printf("warning: conn %d (session %d) is not reading fast enough: %d message(s) dropped, outbound queue full (%d messages); last dropped: %s; %d dropped in total",
+			p.conn, p.sess.Load(), p.unwarned, cfg.OutQueueSize, p.lastDropType, p.dropTotal)
+	}
 	p.unwarned = 0
 	p.lastWarn = now
-	return n, true
 }

@@ -24,8 +24,9 @@ type Server struct {
 	stats  counters
 	tracer *tracer
 
-	connSeq    atomic.Uint64
-	closeGrace time.Duration
+	connSeq       atomic.Uint64
+	closeGrace    time.Duration
+	dropWarnEvery time.Duration // rate limit of a session's drop warnings (dropWarnInterval)
 
 	mu        sync.Mutex
 	closed    bool
@@ -48,7 +49,8 @@ func New(cfg Config) (*Server, error) {
 		peers:    map[*peer]struct{}{},
 		sessions: map[uint64]*peer{},
 
-		closeGrace: defaultCloseGrace,
+		closeGrace:    defaultCloseGrace,
+		dropWarnEvery: dropWarnInterval,
 	}
 	nxcfg := &nxrouter.Config{}
 	for _, realm := range cfg.Realms {
@@ -187,45 +189,41 @@ func (s *Server) register(p *peer) {
 }
 
 // forget removes a session that is closing: what nexus fails to queue for it from now
-// on is not a slow receiver's drop.
+// on is not a slow receiver's drop. Drops not yet reported in the log are reported now.
 func (s *Server) forget(p *peer) {
 	id := p.sess.Load()
 	if id == 0 {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.sessions[id] == p {
 		delete(s.sessions, id)
 	}
+	s.mu.Unlock()
+	p.closeDrops()
 }
 
-// dropWarnInterval limits the drop warnings in the log to one per session per interval.
+// dropWarnInterval is the default rate limit of the drop warnings in the log: at most one
+// line per session per interval (see peer.noteDrop).
 const dropWarnInterval = time.Second
 
 // dropped accounts for a message nexus could not queue for session sess (0 if nexus did
-// not say which): Stats.Dropped, a trace line and a rate-limited warning.
+// not say which): Stats.Dropped, a trace line and a warning. A session's drops are
+// accounted by its peer (peer.noteDrop), with a running total and a rate-limited
+// warning; a drop for a session that is already forgotten is not counted.
 func (s *Server) dropped(msgType string, sess uint64) {
-	var p *peer
-	if sess != 0 {
-		s.mu.Lock()
-		p = s.sessions[sess]
-		s.mu.Unlock()
-		if p == nil {
-			return // the session is already gone
-		}
-	}
-	s.stats.dropped.Add(1)
-	if p == nil {
+	if sess == 0 {
+		s.stats.dropped.Add(1)
 		s.tracer.line(fmt.Sprintf("drop conn=? session=? %s callee's outbound queue full (%d messages); caller got wamp.error.network_failure",
 			msgType, s.cfg.OutQueueSize))
 		s.cfg.Logger.Printf("warning: an INVOCATION was refused because the callee's outbound queue is full (%d messages)", s.cfg.OutQueueSize)
 		return
 	}
-	s.tracer.line(fmt.Sprintf("drop conn=%d session=%d %s outbound queue full (%d messages)", p.conn, sess, msgType, s.cfg.OutQueueSize))
-	if n, ok := p.noteDrop(time.Now()); ok {
-		s.cfg.Logger.Printf("warning: conn %d (session %d) is not reading fast enough: %d message(s) dropped, outbound queue full (%d messages); last dropped: %s",
-			p.conn, sess, n, s.cfg.OutQueueSize, msgType)
+	s.mu.Lock()
+	p := s.sessions[sess]
+	s.mu.Unlock()
+	if p != nil {
+		p.noteDrop(msgType)
 	}
 }
 
