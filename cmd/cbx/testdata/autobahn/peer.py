@@ -27,7 +27,12 @@ Key(originator_priv=priv, responder_pub=peer), responder Key(originator_pub=peer
 responder_priv=priv), single KeyRing(priv) for prefix "" (the default key) or
 set_key(prefix, priv). An empty or missing list means no payload codec at all.
 --liar URI seals every outgoing payload as if for URI (a KeyRing whose encode is handed
-another URI), for the trusted-URI mismatch cases.
+another URI), for the trusted-URI mismatch cases. Two more misbehaviours concern only the
+callee's replies (YIELD and ERROR, KeyRing.encode with is_originating false) and leave
+opening the INVOCATION alone: --plain-replies makes encode return None, so Autobahn sends
+the reply in plaintext (protocol.py falls back to args/kwargs); CBX_PY_REPLY_KEYS (same
+format as CBX_PY_KEYS) names another KeyRing that seals the replies, i.e. with a key the
+caller does not expect.
 
 Every stdout line is one JSON object written with Autobahn's own JSON encoder, so bytes
 appear as "\\u0000" + base64 (wire.md §1.7). Before Autobahn opens an incoming EVENT,
@@ -62,18 +67,28 @@ def out(**kw):
     sys.stdout.flush()
 
 
-class LiarKeyRing(KeyRing):
-    """A KeyRing that seals every payload for another URI than the one it travels on."""
+class PeerKeyRing(KeyRing):
+    """A KeyRing with the test-only misbehaviours of the module docstring: sealing for
+    another URI (liar_uri), replies in plaintext (plain_replies) or replies sealed by
+    another KeyRing (reply_ring). Decoding is Autobahn's own."""
 
-    def __init__(self, liar_uri, default_key=None):
+    def __init__(self, default_key=None, liar_uri="", plain_replies=False, reply_ring=None):
         super().__init__(default_key)
         self.liar_uri = liar_uri
+        self.plain_replies = plain_replies
+        self.reply_ring = reply_ring
 
     def encode(self, is_originating, uri, args=None, kwargs=None):
-        return super().encode(is_originating, self.liar_uri, args, kwargs)
+        uri = self.liar_uri or uri
+        if not is_originating:
+            if self.plain_replies:
+                return None
+            if self.reply_ring is not None:
+                return self.reply_ring.encode(is_originating, uri, args, kwargs)
+        return super().encode(is_originating, uri, args, kwargs)
 
 
-def build_keyring(spec, liar):
+def build_keyring(spec, liar="", plain_replies=False, reply_spec=None):
     """The KeyRing described by CBX_PY_KEYS (see the module docstring), or None."""
     if not spec:
         return None
@@ -92,7 +107,8 @@ def build_keyring(spec, liar):
             default = key
         else:
             prefixed.append((e["prefix"], key))
-    ring = LiarKeyRing(liar, default) if liar else KeyRing(default)
+    reply_ring = build_keyring(reply_spec) if reply_spec else None
+    ring = PeerKeyRing(default, liar, plain_replies, reply_ring)
     for prefix, key in prefixed:
         ring.set_key(prefix, key)
     return ring
@@ -119,7 +135,7 @@ class Peer(ApplicationSession):
         self.remaining = cfg["count"]
         self.finished = asyncio.get_event_loop().create_future()
         try:
-            ring = build_keyring(cfg["keys"], cfg["liar"])
+            ring = build_keyring(cfg["keys"], cfg["liar"], cfg["plain_replies"], cfg["reply_keys"])
             if ring is not None:
                 self.set_payload_codec(ring)
             for topic in cfg["subscribe"]:
@@ -235,6 +251,7 @@ def main():
     ap.add_argument("--publish", action="append", default=[], type=_loads)
     ap.add_argument("--call", action="append", default=[], type=_loads)
     ap.add_argument("--liar", default="", help="seal every outgoing payload for this URI")
+    ap.add_argument("--plain-replies", action="store_true", help="send YIELD and ERROR payloads unsealed")
     ap.add_argument("--count", type=int, default=0, help="events + invocations to wait for")
     ap.add_argument("--timeout", type=float, default=20.0)
     a = ap.parse_args()
@@ -244,6 +261,8 @@ def main():
     extra = {
         "keys": json.loads(os.environ.get("CBX_PY_KEYS") or "[]"),
         "liar": a.liar,
+        "plain_replies": a.plain_replies,
+        "reply_keys": json.loads(os.environ.get("CBX_PY_REPLY_KEYS") or "[]"),
         "subscribe": a.subscribe,
         "match": None if a.match == "exact" else a.match,
         "register": a.register,
