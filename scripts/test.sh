@@ -26,6 +26,13 @@ if ((${#need_apt[@]})); then
 fi
 
 
+# AutobahnJS needs a WebSocket in Node.js: Node 20 has one behind --experimental-websocket,
+# 22 and later by default; Debian 12's own nodejs (18) has none.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "scripts/test.sh: error: Node.js $(node --version) is too old for the AutobahnJS interop test; Node.js 20 or newer is needed" >&2
+  exit 1
+fi
+
 js=testdata/js
 if [ ! -d "$js/node_modules/autobahn" ]; then
   echo "scripts/test.sh: installing AutobahnJS from npm into $js" >&2

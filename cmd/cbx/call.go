@@ -72,20 +72,26 @@ func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
 		_, err = f.io.Out.Write(line)
 		return err
 	}
+	// A progressive result that is refused (--require-encrypted) or cannot be printed ends
+	// the call at once: the CANCEL goes out rather than waiting for the final result.
+	callCtx, stopCall := context.WithCancel(ctx)
+	defer stopCall()
 	var onProgress func(*wamp.ResultInfo)
 	if o.progress {
 		onProgress = func(r *wamp.ResultInfo) {
 			if printErr == nil {
-				printErr = printResult(r)
+				if printErr = printResult(r); printErr != nil {
+					stopCall()
+				}
 			}
 		}
 	}
-	res, err := c.sess.Call(ctx, o.proc, nil, args, kwargs, onProgress)
-	if err != nil {
-		return callError(f, c, o.proc, err, ctx)
-	}
+	res, err := c.sess.Call(callCtx, o.proc, nil, args, kwargs, onProgress)
 	if printErr != nil {
 		return printErr
+	}
+	if err != nil {
+		return callError(f, c, o.proc, err, ctx)
 	}
 	return printResult(res)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,15 +51,15 @@ func addConnFlags(cmd *cobra.Command, o *connOptions) {
 	fl.StringVar(&o.wampcra, "wampcra-secret", "", "WAMP-CRA authentication: the secret's `SRC` (env CBX_WAMPCRA_SECRET names the SRC)")
 	fl.StringVar(&o.cryptosign, "cryptosign-key", "", "WAMP-cryptosign authentication: Ed25519 private key `SRC` (env CBX_CRYPTOSIGN_KEY names the SRC)")
 	fl.StringVar(&o.ca, "ca", "", "PEM `file` of CA certificates to trust for wss:// (env CBX_CA)")
-	fl.BoolVar(&o.insecure, "insecure", false, "do not verify the router's TLS certificate")
-	fl.DurationVar(&o.timeout, "timeout", 0, "give up after this `duration` (e.g. 10s); 0 means no limit")
+	fl.BoolVar(&o.insecure, "insecure", false, "do not verify the router's TLS certificate (env CBX_INSECURE)")
+	fl.DurationVar(&o.timeout, "timeout", 0, "give up after this `duration` (e.g. 10s); 0 means no limit (env CBX_TIMEOUT)")
 	fl.StringVar(&o.wire, "wire", "", "sealed payload form: auto, legacy (Autobahn/Crossbar enc_algo) or ppt (Payload PassThru Mode) (env CBX_WIRE; default auto)")
-	fl.BoolVar(&o.requireEncrypted, "require-encrypted", false, "refuse plaintext payloads on URIs the keystore covers")
+	fl.BoolVar(&o.requireEncrypted, "require-encrypted", false, "refuse plaintext payloads on URIs the keystore covers (env CBX_REQUIRE_ENCRYPTED)")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "report connection and subscription progress on stderr")
 }
 
 // resolve fills unset flags from the environment and the defaults, and checks values.
-func (o *connOptions) resolve(getenv func(string) string) error {
+func (o *connOptions) resolve(getenv func(string) string) (err error) {
 	def := func(v *string, env, fallback string) {
 		if *v == "" {
 			*v = getenv(env)
@@ -77,6 +78,21 @@ func (o *connOptions) resolve(getenv func(string) string) error {
 	def(&o.cryptosign, "CBX_CRYPTOSIGN_KEY", "")
 	def(&o.ca, "CBX_CA", "")
 	def(&o.wire, "CBX_WIRE", "auto")
+	if !o.insecure {
+		if o.insecure, err = envBool(getenv, "CBX_INSECURE"); err != nil {
+			return err
+		}
+	}
+	if !o.requireEncrypted {
+		if o.requireEncrypted, err = envBool(getenv, "CBX_REQUIRE_ENCRYPTED"); err != nil {
+			return err
+		}
+	}
+	if v := getenv("CBX_TIMEOUT"); o.timeout == 0 && v != "" {
+		if o.timeout, err = time.ParseDuration(v); err != nil {
+			return &usageError{fmt.Errorf("CBX_TIMEOUT %q: not a duration (e.g. 10s)", v)}
+		}
+	}
 	if _, err := wamp.SerializerByName(o.serializer); err != nil {
 		return &usageError{fmt.Errorf("--serializer %q: want json, msgpack or cbor", o.serializer)}
 	}
@@ -104,6 +120,19 @@ func (o *connOptions) resolve(getenv func(string) string) error {
 		return &usageError{fmt.Errorf("--timeout %v: must not be negative", o.timeout)}
 	}
 	return nil
+}
+
+// envBool reads a boolean environment variable: unset or empty is false.
+func envBool(getenv func(string) string, name string) (bool, error) {
+	v := getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &usageError{fmt.Errorf("%s %q: want true or false", name, v)}
+	}
+	return b, nil
 }
 
 // conn is a joined session with cbx's codec.

@@ -25,7 +25,7 @@ const (
 	exitInterrupted = 130 // interrupted by SIGINT or SIGTERM
 )
 
-var exitCodeTable = strings.TrimSpace(`
+var exitCodeTable = strings.Trim(`
   0    success
   1    failure not covered below
   2    usage error: unknown command or flag, missing or bad argument
@@ -39,7 +39,7 @@ var exitCodeTable = strings.TrimSpace(`
   7    the called procedure answered with a WAMP error (cbx call)
   8    deadline reached (--timeout) before enough events or the result arrived
   130  interrupted (SIGINT, SIGTERM)
-`)
+`, "\n")
 
 // codedError carries an exit code and hints alongside an error; commands return it when the
 // code or the hint is not implied by the error's type.

@@ -12,6 +12,10 @@ import (
 // session connects for a command with --timeout applied; done closes the session and
 // releases the deadline.
 func (f *factory) session(cmd *cobra.Command, o *connOptions) (context.Context, *conn, func(), error) {
+	// Resolve the environment first: CBX_TIMEOUT sets the deadline below.
+	if err := o.resolve(f.getenv); err != nil {
+		return nil, nil, nil, err
+	}
 	ctx, cancel := o.withTimeout(cmd.Context())
 	c, err := f.connect(ctx, o)
 	if err != nil {
@@ -60,7 +64,8 @@ func (l *lifetime) fail(err error) {
 }
 
 // done counts one handled message and reports whether that was the last one wanted; the
-// caller then ends the command with fail(nil) when it is ready to.
+// caller then ends the command with fail(nil) when it is ready to. Handlers that claimed a
+// slot with reserve call it too, for the count in the deadline message.
 func (l *lifetime) done() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -109,8 +109,13 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		} else {
 			res, herr = f.runExec(hctx, c, o, inv)
 		}
+		life.done() // counts answered calls, for the deadline message
 		if o.conn.verbose {
-			f.ui.noticef("answered a call to %q (sealed: %v)", inv.Procedure, inv.Sealed)
+			if hctx.Err() != nil {
+				f.ui.noticef("a call to %q was cancelled", inv.Procedure)
+			} else {
+				f.ui.noticef("answered a call to %q (sealed: %v)", inv.Procedure, inv.Sealed)
+			}
 		}
 		return res, herr
 	}

@@ -100,6 +100,8 @@ Environment:
 		Version:       versionString(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
+	// --version without -v: -v is --verbose on the session commands.
+	root.Flags().Bool("version", false, "print cbx's version")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().StringVar(&f.keystorePath, "keystore", "", "keystore `file` (env CBX_KEYSTORE; default $XDG_CONFIG_HOME/cbx/keystore)")
 

@@ -49,6 +49,9 @@ msgpack and cbor serializers. Anonymous by default; --ticket, --wampcra and
 --cryptosign-authorized-keys FILE has one "AUTHID PUBKEY" a line (PUBKEY: Ed25519, 64 hex
 digits or base64); "#" starts a comment.
 
+It runs until SIGINT or SIGTERM, then closes every session (GOODBYE) and exits 0: that is
+its normal way to stop.
+
 Limits: one incoming message may be at most --max-message-size bytes (larger: the
 connection is closed with 1009), and at most --queue-size messages wait for a slow
 client; when its queue is full, further events for it are dropped, counted and logged
@@ -72,6 +75,9 @@ client; when its queue is full, further events for it are dropped, counted and l
 	fl.BoolVar(&o.trace, "trace", false, "print every message as the router sees it on stdout, one line each")
 	fl.Int64Var(&o.maxMessageSize, "max-message-size", router.DefaultMaxMessageSize, "largest incoming message in `bytes`")
 	fl.IntVar(&o.queueSize, "queue-size", router.DefaultOutQueueSize, "outgoing messages that may wait for one client")
+	// The router holds no keys: hide the inherited --keystore from its flags and help.
+	fl.String("keystore", "", "")
+	fl.MarkHidden("keystore")
 	return cmd
 }
 
