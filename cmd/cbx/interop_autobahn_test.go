@@ -561,18 +561,36 @@ func TestInteropSerializerMatrix(t *testing.T) {
 			t.Run("L4_cbx_call_autobahn_callee", func(t *testing.T) {
 				t.Parallel()
 				url, trace := startInteropRouter(t)
-				callee := startPeer(t, url, to, keys.pyResponder(), "--register", secureNS, "--count", "1")
+				callee := startPeer(t, url, to, keys.pyResponder(), "--register", secureNS, "--count", "3")
 				waitPeer(t, callee, "ready")
 				out, _ := cbxExit(t, 0, "--keystore", keys.origKS, "call", secureNS+".add2", "23", "7", "--url", url, "--serializer", from)
 				if got := strings.TrimSpace(out); got != `{"sealed":true,"progress":false,"args":[30],"kwargs":{}}` {
 					t.Errorf("cbx call printed %s", got)
 				}
+				// The sealed error and the progressive results (L4, L5) on this pair too.
+				_, errOut := cbxExit(t, exitWAMPError, "--keystore", keys.origKS, "call", secureNS+".failme", "x", "--url", url, "--serializer", from)
+				if e := errorLine(t, errOut); e["error"] != secureNS+".error.x" || e["sealed"] != true {
+					t.Errorf("failme: error line %v, want %s sealed", e, secureNS+".error.x")
+				}
+				out, _ = cbxExit(t, 0, "--keystore", keys.origKS, "call", secureNS+".countdown", "--progress", "--url", url, "--serializer", from)
+				lines := stdoutLines(out)
+				if len(lines) != 4 {
+					t.Fatalf("countdown --progress: want 4 lines, got:\n%s", out)
+				}
+				for i, l := range lines {
+					if r := decodeLine(t, []byte(l)); r["sealed"] != true || r["progress"] != (i < 3) {
+						t.Errorf("countdown line %d = %v: want sealed, progress %v", i, r, i < 3)
+					}
+				}
 				finishPeer(t, callee)
-				inv := onlyPeerLine(t, callee, "invocation")
-				if inv["enc_algo"] != "cryptobox" {
+				invs := peerLines(t, callee, "invocation")
+				if len(invs) != 3 {
+					t.Fatalf("Autobahn callee saw %d invocations, want 3", len(invs))
+				}
+				if inv := invs[0]; inv["enc_algo"] != "cryptobox" {
 					t.Errorf("Autobahn callee got %v, want a sealed invocation", inv)
 				}
-				assertRawSealed(t, callee, "INVOCATION", 1)
+				assertRawSealed(t, callee, "INVOCATION", 3)
 				assertSealedTrace(t, waitTrace(t, trace, 1, "rx", from, "CALL")[0])
 				assertSealedTrace(t, waitTrace(t, trace, 1, "tx", from, "RESULT")[0])
 			})
