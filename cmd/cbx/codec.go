@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keygen"
@@ -210,10 +211,12 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 	return m.Args, m.Kwargs, nil
 }
 
-// The PPT plaintext is CBOR (ppt_serializer "cbor"), binary values as byte strings.
+// The PPT plaintext is CBOR (ppt_serializer "cbor"), binary values as byte strings. Maps
+// decode with string keys only; the values are then brought into the WAMP value model by
+// internal/wamp's Normalize, the same rules the session's own CBOR serializer follows.
 var (
 	cborEnc, _ = cbor.CoreDetEncOptions().EncMode()
-	cborDec, _ = cbor.DecOptions{DefaultMapType: nil, MaxNestedLevels: 64}.DecMode()
+	cborDec, _ = cbor.DecOptions{DefaultMapType: reflect.TypeOf(map[string]any(nil)), MaxNestedLevels: 64}.DecMode()
 )
 
 type pptPlaintext struct {
@@ -227,72 +230,24 @@ func encodePPTPlaintext(m box.Message) ([]byte, error) {
 }
 
 func decodePPTPlaintext(b []byte) (box.Message, error) {
-	var pt struct {
-		URI    string      `cbor:"uri"`
-		Args   []any       `cbor:"args"`
-		Kwargs map[any]any `cbor:"kwargs"`
-	}
+	var pt pptPlaintext
 	if err := cborDec.Unmarshal(b, &pt); err != nil {
 		return box.Message{}, fmt.Errorf("%w: %v", box.ErrPlaintext, err)
 	}
 	m := box.Message{URI: pt.URI}
-	var err error
 	if pt.Args != nil {
-		if m.Args, err = cborValues(pt.Args); err != nil {
-			return m, err
+		v, err := wamp.Normalize(pt.Args)
+		if err != nil {
+			return m, fmt.Errorf("%w: %v", box.ErrPlaintext, err)
 		}
+		m.Args = v.([]any)
 	}
 	if pt.Kwargs != nil {
-		v, err := cborValue(pt.Kwargs)
+		v, err := wamp.Normalize(pt.Kwargs)
 		if err != nil {
-			return m, err
+			return m, fmt.Errorf("%w: %v", box.ErrPlaintext, err)
 		}
 		m.Kwargs = v.(map[string]any)
 	}
 	return m, nil
-}
-
-func cborValues(l []any) ([]any, error) {
-	out := make([]any, len(l))
-	for i, v := range l {
-		c, err := cborValue(v)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = c
-	}
-	return out, nil
-}
-
-// cborValue maps decoded CBOR onto the WAMP value model.
-func cborValue(v any) (any, error) {
-	switch x := v.(type) {
-	case nil, bool, string, []byte, int64, float64:
-		return x, nil
-	case uint64:
-		if x <= 1<<63-1 {
-			return int64(x), nil
-		}
-		return x, nil
-	case float32:
-		return float64(x), nil
-	case []any:
-		return cborValues(x)
-	case map[any]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			ks, ok := k.(string)
-			if !ok {
-				return nil, fmt.Errorf("%w: map key of type %T", box.ErrPlaintext, k)
-			}
-			c, err := cborValue(e)
-			if err != nil {
-				return nil, err
-			}
-			out[ks] = c
-		}
-		return out, nil
-	default:
-		return nil, fmt.Errorf("%w: CBOR value of type %T", box.ErrPlaintext, v)
-	}
 }
