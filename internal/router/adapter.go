@@ -333,20 +333,30 @@ func rewriteHello(h *wamp.Hello) (*wamp.Hello, map[string]bool) {
 		if b, _ := features[featurePPT].(bool); b {
 			announced[name] = true
 		}
-		nf := make(map[string]any, len(features)+1)
-		for k, v := range features {
-			nf[k] = v
-		}
-		nf[featurePPT] = true
-		nrd := make(map[string]any, len(rd)+1)
-		for k, v := range rd {
-			nrd[k] = v
-		}
-		nrd["features"] = nf
-		newRoles[name] = nrd
+		newRoles[name] = withFeatures(rd, featurePPT)
 	}
 	details["roles"] = newRoles
 	return &wamp.Hello{Realm: h.Realm, Details: details}, announced
+}
+
+// withFeatures returns a copy of a role's details (HELLO or WELCOME) whose "features"
+// also announce names; neither rd nor its features map is modified, since nexus and other
+// sessions may share them.
+func withFeatures(rd map[string]any, names ...string) map[string]any {
+	features, _ := rd["features"].(map[string]any)
+	nf := make(map[string]any, len(features)+len(names))
+	for k, v := range features {
+		nf[k] = v
+	}
+	for _, n := range names {
+		nf[n] = true
+	}
+	nrd := make(map[string]any, len(rd)+1)
+	for k, v := range rd {
+		nrd[k] = v
+	}
+	nrd["features"] = nf
+	return nrd
 }
 
 // rewriteWelcomeDetails adds the payload features to the broker and dealer roles of a
@@ -365,20 +375,7 @@ func rewriteWelcomeDetails(d wamp.Dict) wamp.Dict {
 	}
 	for _, name := range []string{"broker", "dealer"} {
 		rd, _ := roles[name].(map[string]any)
-		features, _ := rd["features"].(map[string]any)
-		nf := make(map[string]any, len(features)+3)
-		for k, v := range features {
-			nf[k] = v
-		}
-		nf[featureTransparency] = true
-		nf[featureCryptobox] = true
-		nf[featurePPT] = true
-		nrd := make(map[string]any, len(rd)+1)
-		for k, v := range rd {
-			nrd[k] = v
-		}
-		nrd["features"] = nf
-		newRoles[name] = nrd
+		newRoles[name] = withFeatures(rd, featureTransparency, featureCryptobox, featurePPT)
 	}
 	out["roles"] = newRoles
 	return out
