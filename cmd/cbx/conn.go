@@ -142,7 +142,8 @@ type conn struct {
 	opts  *connOptions
 }
 
-// connect loads the keystore (a missing one means no keys: everything plaintext), dials,
+// connect loads the keystore (a missing one at the default location means no keys:
+// everything plaintext; a missing one that was named is an error), dials,
 // joins and chooses the wire form. Errors are exit code 6 unless they are key problems.
 func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	if err := o.resolve(f.getenv); err != nil {
@@ -155,6 +156,8 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	ks, err := keystore.Load(path)
 	var nf *keystore.NotFoundError
 	switch {
+	case errors.As(err, &nf) && f.keystoreNamedBy() != "":
+		return nil, f.missingKeystore(nf)
 	case errors.As(err, &nf):
 		ks = keystore.New()
 		if o.verbose {

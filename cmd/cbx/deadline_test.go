@@ -70,7 +70,7 @@ func expectMessage[T wamp.Message](t *testing.T, got <-chan wamp.Message) T {
 func TestPublishAckDeadline(t *testing.T) {
 	url, _ := silentRouter(t)
 	_, errOut := cbxExit(t, exitTimeout, "publish", "com.example.t", "x", "--ack", "--timeout", "300ms",
-		"--url", url, "--keystore", filepath.Join(t.TempDir(), "none"))
+		"--url", url, "--keystore", emptyKeystore(t))
 	if !strings.Contains(errOut, `event 1 to "com.example.t": no acknowledgement before the deadline`) {
 		t.Fatalf("stderr: %s", errOut)
 	}
@@ -80,7 +80,7 @@ func TestPublishAckDeadline(t *testing.T) {
 func TestCallDeadlineSendsCancel(t *testing.T) {
 	url, got := silentRouter(t)
 	_, errOut := cbxExit(t, exitTimeout, "call", "com.example.slow", "--timeout", "300ms",
-		"--url", url, "--keystore", filepath.Join(t.TempDir(), "none"))
+		"--url", url, "--keystore", emptyKeystore(t))
 	if !strings.Contains(errOut, "no result from com.example.slow before the deadline; the call was cancelled") {
 		t.Fatalf("stderr: %s", errOut)
 	}
@@ -97,7 +97,7 @@ func TestRegisterCancelKillsCommand(t *testing.T) {
 	url, _ := startInteropRouter(t)
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
-	ks := filepath.Join(dir, "none")
+	ks := emptyKeystore(t)
 	reg := startCbx(t, "register", "org.plain.slow", "--exec", "sleep 30 & echo $! >"+pidFile+"; wait",
 		"--url", url, "--keystore", ks, "-v")
 	reg.waitStderr(t, "registered")

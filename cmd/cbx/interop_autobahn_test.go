@@ -1055,7 +1055,7 @@ func TestInteropNoKey(t *testing.T) {
 		name, keystore, wantURI, wantText string
 	}{
 		// No keystore file: no keys at all, Autobahn's "no keyring active" answer.
-		{"autobahn_caller_cbx_register_without_keystore", filepath.Join(keys.dir, "missing.keystore"),
+		{"autobahn_caller_cbx_register_with_an_empty_keystore", emptyKeystore(t),
 			"wamp.error.no_payload_codec", "holds no keys"},
 		// Keys, but none for this procedure: Autobahn's KeyRing "can't find key" is a
 		// decryption failure.

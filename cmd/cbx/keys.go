@@ -25,7 +25,7 @@ rules of Autobahn's KeyRing (see ` + "`cbx help keystore`" + `). Listing command
 private keys.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newCmdKeysAdd(f), newCmdKeysLs(f), newCmdKeysShow(f), newCmdKeysRm(f), newCmdKeysExplain(f))
+	cmd.AddCommand(newCmdKeysInit(f), newCmdKeysAdd(f), newCmdKeysLs(f), newCmdKeysShow(f), newCmdKeysRm(f), newCmdKeysExplain(f))
 	return cmd
 }
 
@@ -143,6 +143,38 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 	return nil
 }
 
+func newCmdKeysInit(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "init",
+		Short: "Create an empty keystore (if there is none)",
+		Long: `init creates the keystore file, empty, mode 0600 in a 0700 directory, unless it exists
+already (then it is only checked). A keystore named with --keystore or CBX_KEYSTORE must
+exist for the session commands to run; an empty one means nothing is sealed or opened,
+on purpose.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			path, err := f.keystoreLocation()
+			if err != nil {
+				return err
+			}
+			_, err = keystore.Load(path)
+			var nf *keystore.NotFoundError
+			switch {
+			case err == nil:
+				f.ui.infof("keystore %s exists already", path)
+				return nil
+			case !errors.As(err, &nf):
+				return err
+			}
+			if err := keystore.Update(path, func(*keystore.Keystore) error { return nil }); err != nil {
+				return err
+			}
+			f.ui.infof("created an empty keystore at %s", path)
+			return nil
+		},
+	}
+}
+
 func countStdin(srcs ...string) int {
 	n := 0
 	for _, s := range srcs {
@@ -218,7 +250,7 @@ func (f *factory) loadKeystore() (*keystore.Keystore, string, error) {
 	if err != nil {
 		var nf *keystore.NotFoundError
 		if errors.As(err, &nf) {
-			return nil, path, withCode(exitKey, err, "add keys with `cbx keys add PREFIX …`, or name another keystore with --keystore or CBX_KEYSTORE")
+			return nil, path, f.missingKeystore(nf)
 		}
 		return nil, path, err
 	}

@@ -85,6 +85,9 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		return err
 	}
 	defer done()
+	if err := checkCanReceive(c.codec.ks, o.proc, o.match, "calls"); err != nil {
+		return err
+	}
 
 	life := newLifetime("calls", o.count)
 	handler := func(hctx context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"github.com/cbx-wamp/cbx/internal/keystore"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
+	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/spf13/cobra"
 )
 
@@ -142,8 +143,8 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 	return out
 }
 
-// keystorePathOrDefault resolves the keystore location: --keystore, else CBX_KEYSTORE,
-// else the user's config directory.
+// keystoreLocation resolves the keystore location: --keystore, else CBX_KEYSTORE, else the
+// user's config directory.
 func (f *factory) keystoreLocation() (string, error) {
 	if f.keystorePath != "" {
 		return f.keystorePath, nil
@@ -152,4 +153,28 @@ func (f *factory) keystoreLocation() (string, error) {
 		return p, nil
 	}
 	return keystore.DefaultPath()
+}
+
+// keystoreNamedBy says who chose the keystore: "--keystore", "CBX_KEYSTORE", or "" for the
+// default location. A keystore somebody named must exist; only the default may be absent
+// (then cbx is a plain WAMP client), so that a typo in a name never sends plaintext.
+func (f *factory) keystoreNamedBy() string {
+	switch {
+	case f.keystorePath != "":
+		return "--keystore"
+	case f.getenv("CBX_KEYSTORE") != "":
+		return "CBX_KEYSTORE"
+	}
+	return ""
+}
+
+// missingKeystore is the error for a keystore file that does not exist.
+func (f *factory) missingKeystore(nf *keystore.NotFoundError) error {
+	hints := []string{"add keys with `cbx keys add PREFIX …`, or make an empty keystore with `cbx keys init`"}
+	if by := f.keystoreNamedBy(); by != "" {
+		hints = append(hints, "check the name; to run without any keys, leave out --keystore and CBX_KEYSTORE")
+		return withCode(exitKey, fmt.Errorf("keystore %q (named by %s) does not exist", nf.Path, by), hints...)
+	}
+	hints = append(hints, "or name another keystore with --keystore or CBX_KEYSTORE")
+	return withCode(exitKey, nf, hints...)
 }

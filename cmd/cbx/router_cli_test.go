@@ -55,7 +55,7 @@ func TestRouterCommandAuthentication(t *testing.T) {
 		"--ticket", "alice="+writeSecret(t, dir, "alice.ticket", "alice-ticket"),
 		"--wampcra", "bob="+writeSecret(t, dir, "bob.secret", "bob-secret"),
 		"--cryptosign-authorized-keys", authorized)
-	ks := filepath.Join(dir, "none.ks")
+	ks := emptyKeystore(t)
 	base := []string{"--url", url, "--keystore", ks}
 	cases := []struct {
 		name string
@@ -97,7 +97,7 @@ func TestRouterCommandTLS(t *testing.T) {
 	if url[:6] != "wss://" {
 		t.Fatalf("router URL %q is not wss://", url)
 	}
-	ks := filepath.Join(dir, "none.ks")
+	ks := emptyKeystore(t)
 	cbxExit(t, exitOK, "publish", "com.example.t", "x", "--ack", "--url", url, "--keystore", ks, "--ca", certFile)
 	cbxExit(t, exitOK, "publish", "com.example.t", "x", "--ack", "--url", url, "--keystore", ks, "--insecure")
 	_, errOut := cbxExit(t, exitConnection, "publish", "com.example.t", "x", "--url", url, "--keystore", ks)

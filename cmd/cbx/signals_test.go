@@ -18,7 +18,7 @@ import (
 // SIGINT ends a subscriber politely: exit 130, no error message.
 func TestSignalEndsSubscribe(t *testing.T) {
 	url, _ := startInteropRouter(t)
-	sub := startCbx(t, "subscribe", "com.example.t", "--url", url, "--keystore", filepath.Join(t.TempDir(), "none"), "-v")
+	sub := startCbx(t, "subscribe", "com.example.t", "--url", url, "--keystore", emptyKeystore(t), "-v")
 	sub.waitStderr(t, "subscribed to")
 	sub.interrupt(t)
 	if strings.Contains(sub.stderr.String(), "error") {
@@ -35,7 +35,7 @@ func TestSignalEndsPublishStdinWhileReading(t *testing.T) {
 	}
 	defer w.Close()
 	cmd := exec.Command(cbxPath(t), "publish", "com.example.t", "--stdin", "--url", url,
-		"--keystore", filepath.Join(t.TempDir(), "none"), "-v")
+		"--keystore", emptyKeystore(t), "-v")
 	cmd.Env = interopEnv()
 	cmd.Stdin = r
 	stderr := newWatchedBuffer()
@@ -101,7 +101,7 @@ func TestRouterGoneIsExit6(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
-	ks := filepath.Join(t.TempDir(), "none")
+	ks := emptyKeystore(t)
 	sub := startCbx(t, "subscribe", "com.example.t", "--url", url, "--keystore", ks, "-v")
 	reg := startCbx(t, "register", "com.example.p", "--echo", "--url", url, "--keystore", ks, "-v")
 	sub.waitStderr(t, "subscribed to")

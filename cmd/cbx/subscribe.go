@@ -66,6 +66,9 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		return err
 	}
 	defer done()
+	if err := checkCanReceive(c.codec.ks, o.topic, o.match, "events"); err != nil {
+		return err
+	}
 
 	life := newLifetime("events", o.count)
 	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
