@@ -43,6 +43,9 @@ object {"error":"URI","args":[…],"kwargs":{…}} that is the error, else --err
 CMD's stderr and exit status as arguments. With --echo the call's args and kwargs are the
 result.
 
+A result (or error) larger than --max-message-size once encoded is not sent: the caller
+gets wamp.error.payload_size_exceeded and register goes on.
+
 Sealing follows Autobahn: a sealed call is opened as the responder and must name PROC (or
 the concrete procedure of a pattern registration) inside, else the caller gets
 wamp.error.encryption.trusted_uri_mismatch; the result is sealed only when the call was;
