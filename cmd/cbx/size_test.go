@@ -1,15 +1,75 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"log"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/router"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 )
+
+// execAllocated runs --exec CMD for one plaintext call through runExec and returns what it
+// answered and how many bytes the process allocated meanwhile (runtime.MemStats
+// TotalAlloc: every allocation counts, whether or not it was freed since).
+func execAllocated(t *testing.T, command string) (*wamp.YieldResult, error, uint64, string) {
+	t.Helper()
+	var errOut bytes.Buffer
+	streams := &ioStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut}
+	f := &factory{io: streams, ui: newUI(streams), getenv: os.Getenv}
+	o := &registerOptions{execCmd: command, errorURI: defaultErrorURI}
+	o.conn.maxMessageSize = byteCount{n: defaultMaxMessageSize, set: true}
+	inv := &wamp.InvocationInfo{Procedure: "org.plain.flood"}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := f.runExec(context.Background(), nil, o, inv)
+	runtime.ReadMemStats(&after)
+	return res, err, after.TotalAlloc - before.TotalAlloc, errOut.String()
+}
+
+// A command that writes 100 MiB does not make cbx register allocate anything like it:
+// stdout is read up to 4 × --max-message-size (then the command is stopped), stderr up to
+// 64 KiB (the rest is read and discarded). The bound checked, 32 MiB, is far below the
+// output and far above what the capped buffers need.
+func TestExecOutputBounded(t *testing.T) {
+	const flood = 100 << 20
+	const bound = 32 << 20
+
+	res, err, alloc, warn := execAllocated(t, fmt.Sprintf("head -c %d /dev/zero", flood))
+	if alloc > bound {
+		t.Errorf("100 MiB on stdout: %d bytes allocated, want at most %d", alloc, bound)
+	}
+	var rpc *wamp.RPCError
+	if res != nil || !errors.As(err, &rpc) || rpc.URI != wamp.ErrURIPayloadSizeExceeded {
+		t.Fatalf("100 MiB on stdout: result %v, error %v; want %s", res != nil, err, wamp.ErrURIPayloadSizeExceeded)
+	}
+	if !strings.Contains(warn, "the command was stopped") {
+		t.Errorf("no warning on register's stderr: %q", warn)
+	}
+
+	res, err, alloc, _ = execAllocated(t, fmt.Sprintf("head -c %d /dev/zero | tr '\\0' e >&2; exit 3", flood))
+	if alloc > bound {
+		t.Errorf("100 MiB on stderr: %d bytes allocated, want at most %d", alloc, bound)
+	}
+	if res != nil || !errors.As(err, &rpc) || rpc.URI != defaultErrorURI || len(rpc.Args) != 1 {
+		t.Fatalf("100 MiB on stderr: result %v, error %v; want %s", res != nil, err, defaultErrorURI)
+	}
+	text, _ := rpc.Args[0].(string)
+	if len(text) > maxExecStderr+100 || !strings.HasPrefix(text, "eeee") ||
+		!strings.HasSuffix(text, fmt.Sprintf(" [cbx: stderr cut after %d bytes, of %d]", maxExecStderr, flood)) {
+		t.Errorf("100 MiB on stderr: the error's text is %d bytes ending %q", len(text), text[max(0, len(text)-80):])
+	}
+}
 
 // cbx router's message limit applies to what it sends as well: a msgpack caller's ~960 KB
 // binary argument fits its CALL, but a JSON callee's INVOCATION carries it in base64,
