@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/router"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -33,6 +34,8 @@ type connOptions struct {
 
 	// onRefused hears of calls the session refused before any handler ran (register).
 	onRefused func(procedure, uri string, err error)
+
+	maxMessageSize byteCount // largest message sent; resolve fills in the default
 }
 
 const (
@@ -56,6 +59,7 @@ func addConnFlags(cmd *cobra.Command, o *connOptions) {
 	fl.StringVar(&o.wire, "wire", "", "sealed payload form: auto, legacy (Autobahn/Crossbar enc_algo) or ppt (Payload PassThru Mode) (env CBX_WIRE; default auto)")
 	fl.BoolVar(&o.requireEncrypted, "require-encrypted", false, "refuse plaintext payloads on URIs the keystore covers (env CBX_REQUIRE_ENCRYPTED)")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "report connection and subscription progress on stderr")
+	fl.Var(&o.maxMessageSize, "max-message-size", "largest message to send, in `bytes`; larger ones are refused before sending (register answers wamp.error.payload_size_exceeded) (env CBX_MAX_MESSAGE_SIZE; default 1048576, cbx router's limit)")
 }
 
 // resolve fills unset flags from the environment and the defaults, and checks values.
@@ -119,8 +123,56 @@ func (o *connOptions) resolve(getenv func(string) string) (err error) {
 	if o.timeout < 0 {
 		return &usageError{fmt.Errorf("--timeout %v: must not be negative", o.timeout)}
 	}
+	return o.resolveMaxMessageSize(getenv)
+}
+
+// defaultMaxMessageSize is cbx router's default limit: a router does not announce its
+// limit in WAMP, and closes the connection (1009) on a message over it.
+const defaultMaxMessageSize = router.DefaultMaxMessageSize
+
+// resolveMaxMessageSize applies CBX_MAX_MESSAGE_SIZE and the default to an unset
+// --max-message-size.
+func (o *connOptions) resolveMaxMessageSize(getenv func(string) string) error {
+	if o.maxMessageSize.set {
+		if o.maxMessageSize.n <= 0 {
+			return &usageError{fmt.Errorf("--max-message-size %d: must be positive", o.maxMessageSize.n)}
+		}
+		return nil
+	}
+	o.maxMessageSize.n = defaultMaxMessageSize
+	if v := getenv("CBX_MAX_MESSAGE_SIZE"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return &usageError{fmt.Errorf("CBX_MAX_MESSAGE_SIZE %q: want a positive number of bytes", v)}
+		}
+		o.maxMessageSize.n = n
+	}
 	return nil
 }
+
+// byteCount is a flag holding a number of bytes that remembers whether it was given.
+type byteCount struct {
+	n   int64
+	set bool
+}
+
+func (b *byteCount) String() string {
+	if !b.set {
+		return ""
+	}
+	return strconv.FormatInt(b.n, 10)
+}
+
+func (b *byteCount) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("want a number of bytes")
+	}
+	b.n, b.set = n, true
+	return nil
+}
+
+func (b *byteCount) Type() string { return "bytes" }
 
 // envBool reads a boolean environment variable: unset or empty is false.
 func envBool(getenv func(string) string, name string) (bool, error) {
@@ -174,6 +226,8 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		// that did not, and Autobahn/Crossbar ignore unknown features (wire.md §1.8).
 		Features:  map[string]bool{"payload_passthru_mode": true, "payload_encryption_cryptobox": true},
 		OnRefused: o.onRefused,
+		// Checked on every message as serialized, after sealing (internal/wamp).
+		MaxMessageSize: o.maxMessageSize.n,
 	}
 	if o.ticket != "" {
 		b, _, err := f.readSecret(o.ticket, "--ticket")
@@ -205,7 +259,9 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		return nil, withCode(exitConnection, err)
 	}
 	ser, _ := wamp.SerializerByName(o.serializer)
-	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: tlsCfg})
+	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: tlsCfg,
+		// The connection's own limit (reading too) must not be the lower one.
+		MaxMessageSize: max(wamp.DefaultMaxMessageSize, o.maxMessageSize.n)})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

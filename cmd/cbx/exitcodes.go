@@ -8,6 +8,7 @@ import (
 	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 // Exit codes. They are part of cbx's interface: scripts branch on them, so a code never
@@ -113,6 +114,10 @@ func hintsFor(err error) []string {
 	}
 	if errors.Is(err, box.ErrDecrypt) {
 		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI and direction (--reply)")
+	}
+	var tl *wamp.MessageTooLargeError
+	if errors.As(err, &tl) {
+		hints = append(hints, "nothing was sent; raise --max-message-size (env CBX_MAX_MESSAGE_SIZE) if the router takes larger messages")
 	}
 	return hints
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -42,6 +43,12 @@ the result: JSON where it is valid JSON, else the text, as the single result arg
 object {"error":"URI","args":[…],"kwargs":{…}} that is the error, else --error-uri with
 CMD's stderr and exit status as arguments. With --echo the call's args and kwargs are the
 result.
+
+A result (or error) larger than --max-message-size once encoded is not sent: the caller
+gets wamp.error.payload_size_exceeded and register goes on. Of CMD's stdout at most
+4 × --max-message-size is read: a command that writes more is killed (its process group)
+and the caller gets that error. Of its stderr the first 64 KiB are kept, the rest is
+read and discarded.
 
 Sealing follows Autobahn: a sealed call is opened as the responder and must name PROC (or
 the concrete procedure of a pattern registration) inside, else the caller gets
@@ -142,7 +149,46 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 // the whole call is on standard input anyway.
 const maxEnvPayload = 64 << 10
 
-// runExec runs --exec for one invocation.
+// execStdoutFactor bounds how much of a command's stdout runExec reads, as a multiple of
+// --max-message-size. The result is encoded anew before it is sent (JSON output compactly,
+// and msgpack or CBOR can be smaller than JSON text), so output somewhat larger than the
+// limit may still fit in a message; four times the limit leaves room for that.
+const execStdoutFactor = 4
+
+// maxExecStderr bounds what is kept of a command's stderr (it is only a diagnostic: the
+// error's argument and register's warning).
+const maxExecStderr = 64 << 10
+
+// cappedBuffer keeps the first max bytes written to it and counts, but discards, the rest;
+// onOverflow (if set) runs once, at the first byte beyond max. Writes never fail, so the
+// command's pipe keeps being drained until it is stopped or ends.
+type cappedBuffer struct {
+	buf        bytes.Buffer
+	max        int
+	total      int64
+	onOverflow func()
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	b.total += int64(len(p))
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(room, len(p))])
+	}
+	if b.overflowed() && b.onOverflow != nil {
+		stop := b.onOverflow
+		b.onOverflow = nil
+		stop()
+	}
+	return len(p), nil
+}
+
+func (b *cappedBuffer) overflowed() bool { return b.total > int64(b.max) }
+
+// runExec runs --exec for one invocation. Its stdout is read up to execStdoutFactor ×
+// --max-message-size: a command that writes more is stopped (its process group killed)
+// and the call answered with wamp.error.payload_size_exceeded, since its result could
+// not be sent anyway. Of its stderr the first maxExecStderr bytes are kept, the rest is
+// read and discarded (the text says so).
 func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
 	input, err := objectLine(field{"procedure", inv.Procedure}, field{"sealed", inv.Sealed},
 		field{"args", argsOrEmpty(inv.Args)}, field{"kwargs", kwargsOrEmpty(inv.Kwargs)})
@@ -155,19 +201,33 @@ func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv 
 	if len(argsJSON)+len(kwargsJSON) <= maxEnvPayload {
 		env = append(env, "CBX_ARGS="+string(argsJSON), "CBX_KWARGS="+string(kwargsJSON))
 	}
-	cmd := exec.CommandContext(ctx, "sh", "-c", o.execCmd)
+	cmdCtx, stopCmd := context.WithCancel(ctx)
+	defer stopCmd()
+	cmd := exec.CommandContext(cmdCtx, "sh", "-c", o.execCmd)
 	cmd.Env = env
 	killGroupOnCancel(cmd)
 	cmd.Stdin = bytes.NewReader(input)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	limit := o.conn.maxMessageSize.n
+	stdout := &cappedBuffer{max: int(min(execStdoutFactor*limit, math.MaxInt32)), onOverflow: stopCmd}
+	stderr := &cappedBuffer{max: maxExecStderr}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	runErr := cmd.Run()
+	if stdout.overflowed() {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		f.ui.warnf("--exec output for a call to %q is over %d bytes: the command was stopped and the caller told %s",
+			inv.Procedure, stdout.max, wamp.ErrURIPayloadSizeExceeded)
+		return nil, &wamp.RPCError{URI: wamp.ErrURIPayloadSizeExceeded, Args: wamp.List{fmt.Sprintf(
+			"the output of the command for %s is over %d bytes (%d × the callee's %d-byte message limit); the command was stopped",
+			inv.Procedure, stdout.max, execStdoutFactor, limit)}}
+	}
 	if errors.Is(runErr, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
 		// The shell succeeded but left a background child holding its output; that
 		// child was killed with the process group, and the output so far is the result.
 		runErr = nil
 	}
-	out := strings.TrimRight(stdout.String(), "\r\n")
+	out := strings.TrimRight(stdout.buf.String(), "\r\n")
 	if runErr == nil {
 		if out == "" {
 			return &wamp.YieldResult{}, nil
@@ -177,7 +237,10 @@ func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv 
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	errOut := strings.TrimRight(stderr.String(), "\r\n")
+	errOut := strings.TrimRight(stderr.buf.String(), "\r\n")
+	if stderr.overflowed() {
+		errOut += fmt.Sprintf(" [cbx: stderr cut after %d bytes, of %d]", stderr.max, stderr.total)
+	}
 	rpcErr, chosen := commandError(out)
 	if !chosen {
 		status := -1

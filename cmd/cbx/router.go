@@ -55,7 +55,11 @@ its normal way to stop.
 Limits: one incoming message may be at most --max-message-size bytes (larger: the
 connection is closed with 1009), and at most --queue-size messages wait for a slow
 client; when its queue is full, further events for it are dropped, counted and logged
-(a warning on stderr and, with --trace, a trace line), never silently.`,
+(a warning on stderr and, with --trace, a trace line), never silently. The same size
+limit holds for what the router sends, and a message may grow past it once encoded for
+its receiver (JSON's base64 of binary): a call that cannot be delivered, or whose result
+cannot, ends for the caller with ERROR wamp.error.payload_size_exceeded, and such an
+event is dropped for that subscriber like the drops above.`,
 		Example: `  $ cbx router --trace
   $ cbx router --listen 127.0.0.1:9000 --realm realm1 --realm other --ticket alice=alice.ticket`,
 		Args: cobra.NoArgs,
@@ -73,7 +77,7 @@ client; when its queue is full, further events for it are dropped, counted and l
 	fl.StringVar(&o.tlsCert, "tls-cert", "", "serve wss:// with this PEM certificate `file`")
 	fl.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `file` for --tls-cert")
 	fl.BoolVar(&o.trace, "trace", false, "print every message as the router sees it on stdout, one line each")
-	fl.Int64Var(&o.maxMessageSize, "max-message-size", router.DefaultMaxMessageSize, "largest incoming message in `bytes`")
+	fl.Int64Var(&o.maxMessageSize, "max-message-size", router.DefaultMaxMessageSize, "largest message in `bytes`, received or sent")
 	fl.IntVar(&o.queueSize, "queue-size", router.DefaultOutQueueSize, "outgoing messages that may wait for one client")
 	// The router holds no keys: hide the inherited --keystore from its flags and help.
 	fl.String("keystore", "", "")

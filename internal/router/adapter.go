@@ -34,6 +34,7 @@ const (
 
 	errProtocolViolation   = "wamp.error.protocol_violation"
 	errFeatureNotSupported = "wamp.error.feature_not_supported"
+	errPayloadSizeExceeded = "wamp.error.payload_size_exceeded"
 )
 
 // pptKeys are the PPT attributes nexus copies from Options into Details
@@ -92,12 +93,23 @@ func violationf(format string, args ...any) *violation {
 type adapter struct {
 	mu       sync.Mutex
 	helloed  bool
-	pptRoles map[string]bool  // client roles whose original HELLO announced payload_passthru_mode
-	refused  map[wamp.ID]bool // this session's CALL requests already failed with feature_not_supported
+	pptRoles map[string]bool // client roles whose original HELLO announced payload_passthru_mode
+	// refused holds this session's CALL requests the router has already failed (ERROR
+	// feature_not_supported or payload_size_exceeded) while the callee may still answer:
+	// what nexus delivers later for them is not passed on.
+	refused map[wamp.ID]bool
 }
 
 func newAdapter() *adapter {
 	return &adapter{pptRoles: map[string]bool{}, refused: map[wamp.ID]bool{}}
+}
+
+// failCall records that the router has failed this session's call req itself, after a
+// progressive result: see refused.
+func (a *adapter) failCall(req wamp.ID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refused[req] = true
 }
 
 func (a *adapter) announcedPPT(role string) bool {

@@ -51,11 +51,20 @@
 // # Bounded resources
 //
 // A WebSocket message larger than Config.MaxMessageSize (default 1 MiB) is refused and
-// the connection closed with 1009 (counted in Stats.TooBig and logged). A message that
-// grows beyond the limit once encoded for a receiver (JSON's base64) is not delivered to
-// that receiver; it is counted in Stats.Undeliverable and logged, and the connection
-// stays up. A message that is malformed, or that breaks the rules
-// above, ends the session with ABORT wamp.error.protocol_violation and close code 1002.
+// the connection closed with 1009 (counted in Stats.TooBig and logged). The same limit
+// applies to what the router sends, and a message can grow beyond it once encoded for
+// its receiver: JSON's base64 makes binary a third larger than msgpack or CBOR do, and
+// an INVOCATION or EVENT carries more than the CALL or PUBLISH it came from. Such a
+// message is never written, the connection stays up, it is counted in Stats.TooLarge,
+// and no caller is left waiting: an INVOCATION fails the call (the caller gets ERROR
+// wamp.error.payload_size_exceeded, the spec's error for a message that "could not be
+// delivered due to transport payload size limits"), a RESULT or ERROR for a caller is
+// replaced by that ERROR (after a progressive RESULT the call is also cancelled), and an
+// EVENT is dropped for that subscriber and accounted for like the drops below. The call
+// cases are logged and traced as "toolarge" lines. A message that cannot be encoded for
+// its receiver at all is logged, counted in Stats.Undeliverable and skipped. A message
+// that is malformed, or that breaks the rules above, ends the session with ABORT
+// wamp.error.protocol_violation and close code 1002.
 //
 // Each session has an outbound queue of Config.OutQueueSize messages (default 64, nexus's
 // default) between nexus and the connection's writer. When a receiver does not read fast
@@ -65,6 +74,10 @@
 // from that callee) and then dropped, with the call cancelled. Every such drop is counted
 // in Stats.Dropped and written to the trace as a "drop" line; a drop for a known session
 // carries that session's running total (dropped_total=N).
+//
+// An EVENT too large for a subscriber (above) is such a drop too: counted in Stats.Dropped,
+// traced as a "drop" line with the running total, and reported in the same warnings,
+// which say how many of the drops were too large.
 //
 // Drops are logged as warnings, at most one line per session per second, and every drop
 // is reported exactly once, so that the counts in a session's warnings add up to the

@@ -15,7 +15,7 @@ import (
 // trace's drop lines carry the session's running total.
 
 // dropWarningRE matches both forms of the drop warning (peer.warnDropsLocked).
-var dropWarningRE = regexp.MustCompile(`\(session (\d+)\) (?:is not reading fast enough|closed): (\d+) message\(s\) dropped`)
+var dropWarningRE = regexp.MustCompile(`\(session (\d+)\) (?:is not reading fast enough|was sent messages too large for it|closed): (\d+) message\(s\) dropped`)
 
 // loggedDrops adds up the counts in the drop warnings for session sess and counts the
 // warning lines.
@@ -56,7 +56,7 @@ func waitLoggedDrops(t testing.TB, logs *syncBuffer, sess wamp.ID, want uint64) 
 	}
 }
 
-var traceDropRE = regexp.MustCompile(`^drop conn=\d+ session=(\d+) \S+ outbound queue full \(\d+ messages\) dropped_total=(\d+)$`)
+var traceDropRE = regexp.MustCompile(`^drop conn=\d+ session=(\d+) \S+ (?:outbound queue full \(\d+ messages\)|too large: \d+ bytes as \S+ exceed the \d+-byte message limit) dropped_total=(\d+)$`)
 
 // traceDropTotal checks that the trace's drop lines for session sess carry the running
 // totals 1, 2, 3, … in order, and returns the last one (0 if there is none).

@@ -34,6 +34,9 @@ type pipe struct {
 	closed     chan struct{}
 	once       sync.Once
 	code       atomic.Int32
+	// limit, when set, is a message size limit in bytes for what the router sends,
+	// measured in JSON, like the WebSocket transport's (wamp.MessageTooLargeError).
+	limit atomic.Int64
 }
 
 func newPipe() *pipe {
@@ -44,6 +47,15 @@ func (p *pipe) Send(m wamp.Message) error {
 	// Like the WebSocket transport, refuse what cannot be encoded.
 	if _, err := wamp.Encode(m); err != nil {
 		return err
+	}
+	if limit := p.limit.Load(); limit > 0 {
+		b, err := wamp.JSON.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if int64(len(b)) > limit {
+			return &wamp.MessageTooLargeError{Type: m.MessageType(), Size: int64(len(b)), Limit: limit, Serializer: "json"}
+		}
 	}
 	select {
 	case p.fromRouter <- m:

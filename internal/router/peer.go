@@ -72,12 +72,14 @@ type peer struct {
 
 	// Drop accounting for this session (see "Bounded resources" in doc.go), under dropMu.
 	dropMu       sync.Mutex
-	dropTotal    uint64      // messages dropped for this session so far
-	unwarned     uint64      // of those, not yet reported in the log
-	lastDropType string      // type of the last dropped message, for the log
-	lastWarn     time.Time   // when the last drop warning was logged; zero before the first
-	warnTimer    *time.Timer // pending report at the end of the current window, if any
-	dropsClosed  bool        // the session is over: no drop is counted any more
+	dropTotal    uint64                     // messages dropped for this session so far
+	unwarned     uint64                     // of those, not yet reported in the log
+	unwarnedBig  uint64                     // of those, dropped as too large (the rest: queue full)
+	lastBig      *wamp.MessageTooLargeError // the last too-large drop, for the log
+	lastDropType string                     // type of the last dropped message, for the log
+	lastWarn     time.Time                  // when the last drop warning was logged; zero before the first
+	warnTimer    *time.Timer                // pending report at the end of the current window, if any
+	dropsClosed  bool                       // the session is over: no drop is counted any more
 }
 
 var _ nx.Peer = (*peer)(nil)
@@ -311,9 +313,9 @@ func (p *peer) deliver(m nx.Message) bool {
 }
 
 // send writes m to the client. It reports false when the connection failed. A message
-// that cannot be encoded for this client, or that exceeds the size limit once encoded
-// (JSON's base64 makes binary a third larger than msgpack or CBOR do), is logged,
-// counted as undeliverable and skipped; the connection stays up.
+// that exceeds the size limit once encoded for this client is handled by tooLarge; one
+// that cannot be encoded for it at all is logged, counted as undeliverable and skipped.
+// Either way the connection stays up.
 func (p *peer) send(m wamp.Message) bool {
 	p.srv.trace("tx", p, m)
 	err := p.ep.Send(m)
@@ -324,9 +326,79 @@ func (p *peer) send(m wamp.Message) bool {
 	if connBroken(err) {
 		return false
 	}
+	var tl *wamp.MessageTooLargeError
+	if errors.As(err, &tl) {
+		return p.tooLarge(m, tl)
+	}
 	p.srv.stats.undeliverable.Add(1)
 	p.srv.cfg.Logger.Printf("warning: conn %d (session %s): %v not delivered: %v",
 		p.conn, traceSession(p.sess.Load()), m.MessageType(), err)
+	return true
+}
+
+// tooLarge deals with a message that fits the limit as its sender encoded it (the router
+// read it) but not as encoded for this client: JSON's base64 makes binary a third larger
+// than msgpack or CBOR do, and an INVOCATION or EVENT carries more than the CALL or
+// PUBLISH it came from. Nothing of it was written. Nexus has already routed it, and a
+// caller must not wait for ever for a reply that cannot come, so:
+//
+//   - INVOCATION: the call fails; the callee is made to answer ERROR
+//     wamp.error.payload_size_exceeded (the spec's error for a message that "could not
+//     be delivered due to transport payload size limits", basic/uri_reference.md), which
+//     nexus passes on to the caller. The callee never learns of the call.
+//   - RESULT, or ERROR for a CALL: this client, the caller, gets ERROR
+//     payload_size_exceeded in its place. After a progressive RESULT the rest of the call
+//     is cancelled (CANCEL killnowait on the caller's behalf, so the callee gets
+//     INTERRUPT) and nothing more of it is delivered.
+//   - EVENT: it is dropped for this subscriber and accounted for as a drop (Stats.Dropped,
+//     a trace line with the running total, the rate-limited warning; see noteDrop), as
+//     Crossbar.io does not fail a publication for one subscriber either.
+//
+// Every case is counted in Stats.TooLarge; the call cases are logged each and traced as a
+// "toolarge" line. Anything else over the limit (the router's own small messages cannot
+// be) is logged and counted as undeliverable.
+func (p *peer) tooLarge(m wamp.Message, tl *wamp.MessageTooLargeError) bool {
+	p.srv.stats.tooLarge.Add(1)
+	sizeText := fmt.Sprintf("%d bytes as %s, more than the router's %d-byte message limit", tl.Size, tl.Serializer, tl.Limit)
+	report := func(action string) {
+		p.srv.cfg.Logger.Printf("warning: conn %d (session %s): %v of %d bytes (%s) exceeds the %d-byte message limit: not delivered; %s",
+			p.conn, traceSession(p.sess.Load()), tl.Type, tl.Size, tl.Serializer, tl.Limit, action)
+		if p.srv.tracer.w != nil {
+			p.srv.tracer.line(fmt.Sprintf("toolarge conn=%d session=%s %v of %d bytes (%s) exceeds the %d-byte message limit: not delivered; %s",
+				p.conn, traceSession(p.sess.Load()), tl.Type, tl.Size, tl.Serializer, tl.Limit, action))
+		}
+	}
+	sizeError := func(req wamp.ID, text string) *wamp.Error {
+		return &wamp.Error{Type: wamp.CALL, Request: req, Details: wamp.Dict{}, Error: errPayloadSizeExceeded,
+			Payload: wamp.Payload{Args: wamp.List{text}}}
+	}
+	switch m := m.(type) {
+	case *wamp.Event:
+		p.noteDrop(m.MessageType().String(), tl)
+		return true
+	case *wamp.Invocation:
+		report("the caller gets ERROR " + errPayloadSizeExceeded)
+		// Handed over from another goroutine, as in deliver.
+		go p.toRouter(&nx.Error{Type: nx.INVOCATION, Request: nx.ID(m.Request), Details: nx.Dict{}, Error: errPayloadSizeExceeded,
+			Arguments: nx.List{"the call was not delivered: its INVOCATION for the callee is " + sizeText}})
+		return true
+	case *wamp.Result:
+		if progress, _ := m.Details["progress"].(bool); progress {
+			report("the caller gets ERROR " + errPayloadSizeExceeded + " and the call is cancelled")
+			p.ad.failCall(m.Request)
+			go p.toRouter(&nx.Cancel{Request: nx.ID(m.Request), Options: nx.Dict{"mode": "killnowait"}})
+			return p.send(sizeError(m.Request, "a progressive RESULT of the call for this caller is "+sizeText+"; the call was cancelled"))
+		}
+		report("the caller gets ERROR " + errPayloadSizeExceeded)
+		return p.send(sizeError(m.Request, "the call's RESULT for this caller is "+sizeText))
+	case *wamp.Error:
+		if m.Type == wamp.CALL {
+			report("the caller gets ERROR " + errPayloadSizeExceeded)
+			return p.send(sizeError(m.Request, fmt.Sprintf("the call's ERROR %s for this caller is %s", m.Error, sizeText)))
+		}
+	}
+	p.srv.stats.undeliverable.Add(1)
+	report("skipped")
 	return true
 }
 
@@ -362,9 +434,10 @@ func isCalleeBlocked(m wamp.Message) bool {
 	return s == nexusCalleeBlocked
 }
 
-// noteDrop accounts for one message nexus could not queue for this session because its
-// outbound queue was full: Stats.Dropped, a trace line with the session's running total,
-// and the rate-limited warning. The warning policy (doc.go, "Bounded resources") is that
+// noteDrop accounts for one message this session lost: one nexus could not queue for it
+// because its outbound queue was full (big == nil), or an EVENT too large for it once
+// encoded (big, see tooLarge). It counts Stats.Dropped, writes a trace line with the
+// session's running total, and logs the rate-limited warning. The warning policy (doc.go, "Bounded resources") is that
 // every drop ends up in exactly one warning line: the first drop of a burst is reported at
 // once and opens a window of srv.dropWarnEvery; drops inside the window are only counted,
 // and reported together when the window ends (warnTimer) or when the session ends
@@ -374,7 +447,7 @@ func isCalleeBlocked(m wamp.Message) bool {
 //
 // Everything happens under dropMu, the trace line and the log line included, so that the
 // trace's running totals and the log's lines for one session come out in order.
-func (p *peer) noteDrop(msgType string) {
+func (p *peer) noteDrop(msgType string, big *wamp.MessageTooLargeError) {
 	p.dropMu.Lock()
 	defer p.dropMu.Unlock()
 	if p.dropsClosed {
@@ -384,8 +457,15 @@ func (p *peer) noteDrop(msgType string) {
 	p.dropTotal++
 	p.unwarned++
 	p.lastDropType = msgType
-	p.srv.tracer.line(fmt.Sprintf("drop conn=%d session=%d %s outbound queue full (%d messages) dropped_total=%d",
-		p.conn, p.sess.Load(), msgType, p.srv.cfg.OutQueueSize, p.dropTotal))
+	if big != nil {
+		p.unwarnedBig++
+		p.lastBig = big
+		p.srv.tracer.line(fmt.Sprintf("drop conn=%d session=%d %s too large: %d bytes as %s exceed the %d-byte message limit dropped_total=%d",
+			p.conn, p.sess.Load(), msgType, big.Size, big.Serializer, big.Limit, p.dropTotal))
+	} else {
+		p.srv.tracer.line(fmt.Sprintf("drop conn=%d session=%d %s outbound queue full (%d messages) dropped_total=%d",
+			p.conn, p.sess.Load(), msgType, p.srv.cfg.OutQueueSize, p.dropTotal))
+	}
 	now := time.Now()
 	if p.lastWarn.IsZero() || now.Sub(p.lastWarn) >= p.srv.dropWarnEvery {
 		p.warnDropsLocked(now, false)
@@ -435,18 +515,39 @@ func (p *peer) closeDrops() {
 	}
 }
 
-// warnDropsLocked logs the drops not yet reported and starts a new window. Both forms of
-// the line say "N message(s) dropped" with N the drops since the previous line, so that a
+// warnDropsLocked logs the drops not yet reported and starts a new window. Every form of
+// the line says "N message(s) dropped" with N the drops since the previous line, so that a
 // session's lines add up to its drops; "in total" is the running total at that moment.
+// The reason says how many were lost to a full queue and how many were too large.
 func (p *peer) warnDropsLocked(now time.Time, closing bool) {
 	cfg := p.srv.cfg
-	if closing {
-		cfg.Logger.Printf("warning: conn %d (session %d) closed: %d message(s) dropped since the last warning, outbound queue full (%d messages); last dropped: %s; %d dropped in total",
-			p.conn, p.sess.Load(), p.unwarned, cfg.OutQueueSize, p.lastDropType, p.dropTotal)
-	} else {
-		cfg.Logger.Printf("warning: conn %d (session %d) is not reading fast enough: %d message(s) dropped, outbound queue full (%d messages); last dropped: %s; %d dropped in total",
-			p.conn, p.sess.Load(), p.unwarned, cfg.OutQueueSize, p.lastDropType, p.dropTotal)
+	full, big := p.unwarned-p.unwarnedBig, p.unwarnedBig
+	queueText := fmt.Sprintf("outbound queue full (%d messages)", cfg.OutQueueSize)
+	var bigText string
+	if big > 0 {
+		bigText = fmt.Sprintf("too large for this client: over the %d-byte message limit once encoded as %s (the last one %d bytes)",
+			p.lastBig.Limit, p.lastBig.Serializer, p.lastBig.Size)
 	}
-	p.unwarned = 0
+	var reason string
+	switch {
+	case big == 0:
+		reason = queueText
+	case full == 0:
+		reason = bigText
+	default:
+		reason = fmt.Sprintf("%d with the %s, %d %s", full, queueText, big, bigText)
+	}
+	who := "is not reading fast enough"
+	if full == 0 {
+		who = "was sent messages too large for it"
+	}
+	if closing {
+		cfg.Logger.Printf("warning: conn %d (session %d) closed: %d message(s) dropped since the last warning, %s; last dropped: %s; %d dropped in total",
+			p.conn, p.sess.Load(), p.unwarned, reason, p.lastDropType, p.dropTotal)
+	} else {
+		cfg.Logger.Printf("warning: conn %d (session %d) %s: %d message(s) dropped, %s; last dropped: %s; %d dropped in total",
+			p.conn, p.sess.Load(), who, p.unwarned, reason, p.lastDropType, p.dropTotal)
+	}
+	p.unwarned, p.unwarnedBig = 0, 0
 	p.lastWarn = now
 }

@@ -223,7 +223,7 @@ func (s *Server) dropped(msgType string, sess uint64) {
 	p := s.sessions[sess]
 	s.mu.Unlock()
 	if p != nil {
-		p.noteDrop(msgType)
+		p.noteDrop(msgType, nil)
 	}
 }
 

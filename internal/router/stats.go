@@ -20,19 +20,26 @@ type Stats struct {
 	Aborted     uint64 // sessions the adapter aborted for a protocol violation or bad frame
 	TooBig      uint64 // connections closed with 1009: a message exceeded MaxMessageSize
 
-	// Undeliverable counts messages that could not be encoded for their receiver or
-	// exceeded MaxMessageSize once encoded; they are logged and skipped.
+	// Undeliverable counts messages that could not be encoded for their receiver; they
+	// are logged and skipped.
 	Undeliverable uint64
+
+	// TooLarge counts messages that exceeded MaxMessageSize once encoded for their
+	// receiver (see "Bounded resources" in doc.go): a CALL's INVOCATION, a RESULT or an
+	// ERROR for a caller (the caller got ERROR wamp.error.payload_size_exceeded instead)
+	// and EVENTs (dropped for that subscriber, also counted in Dropped).
+	TooLarge uint64
 
 	// Dropped counts messages not delivered because the receiver's outbound queue was
 	// full (see the package documentation): EVENTs and RESULTs nexus dropped, and
-	// INVOCATIONs nexus refused to queue (the caller then got wamp.error.network_failure).
+	// INVOCATIONs nexus refused to queue (the caller then got wamp.error.network_failure);
+	// and EVENTs too large for their subscriber (also counted in TooLarge).
 	Dropped uint64
 }
 
 type counters struct {
-	connections, received, sent, sealed, ppt, aborted, tooBig, dropped, undeliverable atomic.Uint64
-	open                                                                              atomic.Int64
+	connections, received, sent, sealed, ppt, aborted, tooBig, dropped, undeliverable, tooLarge atomic.Uint64
+	open                                                                                        atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -48,6 +55,7 @@ func (c *counters) snapshot() Stats {
 		Dropped:     c.dropped.Load(),
 
 		Undeliverable: c.undeliverable.Load(),
+		TooLarge:      c.tooLarge.Load(),
 	}
 }
 

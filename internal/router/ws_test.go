@@ -169,25 +169,6 @@ func TestMessageTooBig(t *testing.T) {
 	wsExpect[*wamp.Subscribed](other)
 }
 
-// TestUndeliverableSkipped: a message that fits the limit in msgpack but not once JSON
-// has base64-encoded it is skipped for the JSON subscriber, whose connection stays up.
-func TestUndeliverableSkipped(t *testing.T) {
-	srv, url, _ := startWS(t, Config{MaxMessageSize: 3000})
-	jsonSub := wsJoin(t, url, wamp.JSON, roles())
-	jsonSub.send(&wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "com.example.grow"})
-	wsExpect[*wamp.Subscribed](jsonSub)
-	pub := wsJoin(t, url, wamp.CBOR, roles())
-	pub.send(&wamp.Publish{Request: 1, Options: encOpts(nil), Topic: "com.example.grow", Payload: wamp.Payload{Bare: make([]byte, 2800)}})
-	pub.send(&wamp.Publish{Request: 2, Options: encOpts(nil), Topic: "com.example.grow", Payload: wamp.Payload{Bare: []byte("small")}})
-	ev := wsExpect[*wamp.Event](jsonSub)
-	if string(ev.Bare) != "small" {
-		t.Errorf("JSON subscriber got %d bytes, want the small event", len(ev.Bare))
-	}
-	if srv.Stats().Undeliverable != 1 {
-		t.Errorf("Stats.Undeliverable = %d, want 1", srv.Stats().Undeliverable)
-	}
-}
-
 func TestBadFrameAborts(t *testing.T) {
 	_, url, _ := startWS(t, Config{})
 	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Sec-WebSocket-Protocol": {"wamp.2.json"}})

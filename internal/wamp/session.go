@@ -50,7 +50,20 @@ type Config struct {
 	// itself, before any handler ran: a payload that could not be opened, or a procedure
 	// the router named that the registration does not cover. uri is the error sent.
 	OnRefused func(procedure, uri string, err error)
+	// MaxMessageSize bounds every message the session sends, serialized, in bytes; 0
+	// leaves only the connection's limit (DialOptions.MaxMessageSize). The router's own
+	// limit is not announced in WAMP, and a router that receives a larger message closes
+	// the connection (1009), ending the session; so a message over this limit is not
+	// sent: Call and Publish return a *MessageTooLargeError, and a YIELD (or an ERROR
+	// with a payload) is replaced by ERROR wamp.error.payload_size_exceeded, as Autobahn
+	// does when its transport refuses a result (protocol.py, PayloadExceededError).
+	MaxMessageSize int64
 }
+
+// ErrURIPayloadSizeExceeded is the spec's error for "a message could not be delivered
+// due to transport payload size limits" (basic/uri_reference.md); Autobahn's
+// ApplicationError.PAYLOAD_SIZE_EXCEEDED.
+const ErrURIPayloadSizeExceeded = "wamp.error.payload_size_exceeded"
 
 // defaultFeatures are announced in HELLO (advanced/*.md feature names): what this
 // session implements. payload_transparency is what Autobahn announces in every client
@@ -298,7 +311,7 @@ func (s *Session) send(m Message) error {
 	if s.cfg.Trace != nil {
 		s.cfg.Trace("tx", m)
 	}
-	if err := s.conn.Send(m); err != nil {
+	if err := s.conn.send(m, s.cfg.MaxMessageSize); err != nil {
 		if errors.Is(err, ErrClosed) {
 			if e := s.Err(); e != nil {
 				return e
@@ -900,7 +913,15 @@ func (s *Session) onInvocation(m *Invocation) {
 			if res == nil {
 				res = &YieldResult{}
 			}
-			if err := yield(res.Args, res.Kwargs, false); err != nil && s.Err() == nil {
+			err := yield(res.Args, res.Kwargs, false)
+			var tooLarge *MessageTooLargeError
+			switch {
+			case err == nil || s.Err() != nil:
+			case errors.As(err, &tooLarge):
+				s.sendError(INVOCATION, m.Request, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
+					"the result of %s is %d bytes (%s), more than the callee's %d-byte message limit",
+					proc, tooLarge.Size, tooLarge.Serializer, tooLarge.Limit)}, nil)
+			default:
 				s.sendError(INVOCATION, m.Request, ErrURIRuntime, List{fmt.Sprintf("cannot send result: %v", err)}, nil)
 			}
 		}
@@ -962,18 +983,32 @@ func (s *Session) runHandler(ctx context.Context, h Handler, info *InvocationInf
 // invocation was sealed (Autobahn protocol.py; wire.md §1.5); if sealing fails the error
 // goes out in plaintext rather than not at all.
 func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwargs Dict) {
+	err := s.sendErrorOnce(typ, req, uri, args, kwargs)
+	if err == nil || s.Err() != nil {
+		return
+	}
+	// The error itself could not be sent (a value the serializer does not take, or a
+	// payload over the size limit); the caller must still get an answer, one whose
+	// payload is only this short text.
+	var tooLarge *MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		s.sendErrorOnce(typ, req, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
+			"the error %s is %d bytes (%s), more than the callee's %d-byte message limit",
+			uri, tooLarge.Size, tooLarge.Serializer, tooLarge.Limit)}, nil)
+		return
+	}
+	s.sendErrorOnce(typ, req, ErrURIRuntime, List{fmt.Sprintf("cannot send error %s: %v", uri, err)}, nil)
+}
+
+// sendErrorOnce seals and sends one ERROR; see sendError.
+func (s *Session) sendErrorOnce(typ MessageType, req ID, uri string, args List, kwargs Dict) error {
 	p, details, err := s.seal(false, uri, args, kwargs, nil)
 	if err != nil {
 		// The codec wanted this error sealed but could not seal it: send the URI alone
 		// rather than the payload in plaintext, or nothing at all.
 		p, details = Payload{Args: List{"the error's payload could not be sealed"}}, Dict{}
 	}
-	err = s.send(&Error{Type: typ, Request: req, Details: details, Error: uri, Payload: p})
-	if err != nil && s.Err() == nil && uri != ErrURIRuntime {
-		// The error itself could not be encoded (say, a value the serializer does not
-		// take); the caller must still get an answer.
-		s.sendError(typ, req, ErrURIRuntime, List{fmt.Sprintf("cannot send error %s: %v", uri, err)}, nil)
-	}
+	return s.send(&Error{Type: typ, Request: req, Details: details, Error: uri, Payload: p})
 }
 
 // Close ends the session politely: GOODBYE wamp.close.normal, then it waits for the

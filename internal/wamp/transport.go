@@ -73,14 +73,39 @@ func (c *Conn) Serializer() Serializer { return c.ser }
 // RemoteAddr returns the peer's network address (for logs).
 func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
 
+// MessageTooLargeError is returned by [Conn.Send], and by the [Session] methods that
+// send, when a message, serialized, is larger than the size limit: the connection's, or
+// the session's Config.MaxMessageSize. Nothing was written and the connection is still
+// usable. Autobahn raises PayloadExceededError in the same place (websocket/protocol.py
+// sendMessage); the spec's error URI for it is wamp.error.payload_size_exceeded
+// (basic/uri_reference.md).
+type MessageTooLargeError struct {
+	Type       MessageType
+	Size       int64  // serialized size in bytes
+	Limit      int64  // the limit it exceeds
+	Serializer string // "json", "msgpack" or "cbor"
+}
+
+func (e *MessageTooLargeError) Error() string {
+	return fmt.Sprintf("wamp: %v of %d bytes (%s) exceeds the %d-byte message limit", e.Type, e.Size, e.Serializer, e.Limit)
+}
+
 // Send serializes m and writes it as one WebSocket message of the serializer's frame type.
-func (c *Conn) Send(m Message) error {
+// A message larger than the connection's limit is not written: the error is a
+// *MessageTooLargeError.
+func (c *Conn) Send(m Message) error { return c.send(m, 0) }
+
+// send is Send with a lower limit for this message when 0 < limit < the connection's.
+func (c *Conn) send(m Message, limit int64) error {
 	b, err := c.ser.Marshal(m)
 	if err != nil {
 		return err
 	}
-	if int64(len(b)) > c.maxSize {
-		return fmt.Errorf("wamp: %v of %d bytes exceeds the %d-byte message limit", m.MessageType(), len(b), c.maxSize)
+	if limit <= 0 || limit > c.maxSize {
+		limit = c.maxSize
+	}
+	if int64(len(b)) > limit {
+		return &MessageTooLargeError{Type: m.MessageType(), Size: int64(len(b)), Limit: limit, Serializer: c.ser.Name()}
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
