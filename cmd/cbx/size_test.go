@@ -9,7 +9,6 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -88,7 +87,7 @@ func TestCallTooLargeForJSONCallee(t *testing.T) {
 		srv.Close()
 	})
 	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
-	ks := filepath.Join(t.TempDir(), "none")
+	ks := emptyKeystore(t)
 
 	callee := startCbx(t, "register", "org.plain.echo", "--echo", "--count", "1", "--serializer", "json",
 		"--url", url, "--keystore", ks, "--timeout", "60s", "-v")
