@@ -85,6 +85,7 @@ type Entry struct {
 
 	once                   sync.Once
 	originatorBox, respBox *box.SharedKey
+	originatorErr, respErr error
 }
 
 // ErrInvalidEntry is wrapped by every error of [Entry.Validate].
@@ -133,17 +134,18 @@ func (e *Entry) precompute() {
 	e.once.Do(func() {
 		if e.Single != nil {
 			pub := e.Single.Public()
-			k := box.Precompute(&pub, e.Single)
+			k, err := box.Precompute(&pub, e.Single)
 			e.originatorBox, e.respBox = k, k
+			e.originatorErr, e.respErr = err, err
 			return
 		}
 		if e.CanOriginate() {
 			peer := publicOf(e.ResponderPublic, e.ResponderPrivate)
-			e.originatorBox = box.Precompute(&peer, e.OriginatorPrivate)
+			e.originatorBox, e.originatorErr = box.Precompute(&peer, e.OriginatorPrivate)
 		}
 		if e.CanRespond() {
 			peer := publicOf(e.OriginatorPublic, e.OriginatorPrivate)
-			e.respBox = box.Precompute(&peer, e.ResponderPrivate)
+			e.respBox, e.respErr = box.Precompute(&peer, e.ResponderPrivate)
 		}
 	})
 }
@@ -155,15 +157,27 @@ func publicOf(pub *box.PublicKey, priv *box.PrivateKey) box.PublicKey {
 	return priv.Public()
 }
 
-// Key returns the precomputed box for one side: originating=true for the publisher or
+// Box returns the precomputed box for one side: originating=true for the publisher or
 // caller (Autobahn's originator_box), false for the subscriber or callee. It is computed on
-// first use and then reused for every message. nil means the entry cannot serve that side.
-func (e *Entry) Key(originating bool) *box.SharedKey {
+// first use and then reused for every message. nil and no error means the entry cannot
+// serve that side; an error means its keys cannot make a box (box.ErrLowOrderKey, for an
+// entry built without [Entry.Validate]).
+func (e *Entry) Box(originating bool) (*box.SharedKey, error) {
 	e.precompute()
 	if originating {
-		return e.originatorBox
+		return e.originatorBox, e.originatorErr
 	}
-	return e.respBox
+	return e.respBox, e.respErr
+}
+
+// Key is [Entry.Box] without the error: nil when the entry cannot serve that side, for
+// whatever reason, so a caller that only checks for nil still fails closed.
+func (e *Entry) Key(originating bool) *box.SharedKey {
+	k, err := e.Box(originating)
+	if err != nil {
+		return nil
+	}
+	return k
 }
 
 // Keystore is the parsed content of a keystore file.
