@@ -65,34 +65,36 @@ func (f *factory) readPrivateKey(src, what string) (box.PrivateKey, error) {
 
 // parsePublicKeyArg reads a public key given on the command line, or the path of a file
 // holding one (such as the output of `cbx keygen -y`). Public keys may travel on argv.
+// keygen parses both forms; this only decides which one s is.
 func parsePublicKeyArg(s, what string) (box.PublicKey, error) {
 	k, err := keygen.ParsePublicKey(s)
+	if err == nil || errors.Is(err, keygen.ErrLowOrder) {
+		// A key, good or refused; not a file name.
+		return k, wrapWhat(what, err)
+	}
+	st, serr := os.Stat(s)
+	if serr != nil || !st.Mode().IsRegular() {
+		return k, wrapWhat(what, err)
+	}
+	data, rerr := readFileLimited(s, 1<<20)
+	if rerr != nil {
+		return k, withCode(exitKey, fmt.Errorf("%s: %w", what, rerr))
+	}
+	k, err = keygen.ParsePublicKeyFile(data)
+	switch {
+	case errors.Is(err, keygen.ErrPrivateKeyFile):
+		return k, withCode(exitKey, fmt.Errorf("%s: %q is a private key file; give its public key (cbx keygen -y %s)", what, s, shellQuote(s)))
+	case err != nil:
+		return k, fmt.Errorf("%s: file %q: %w", what, s, err)
+	}
+	return k, nil
+}
+
+func wrapWhat(what string, err error) error {
 	if err == nil {
-		return k, nil
+		return nil
 	}
-	if st, serr := os.Stat(s); serr == nil && st.Mode().IsRegular() {
-		data, rerr := os.ReadFile(s)
-		if rerr != nil {
-			return k, fmt.Errorf("%s: %w", what, rerr)
-		}
-		if strings.Contains(string(data), "# cbx private key") || strings.Contains(string(data), "# public key:") {
-			return k, fmt.Errorf("%s: %q is a private key file; give its public key (cbx keygen -y %s)", what, s, shellQuote(s))
-		}
-		var lines []string
-		for _, l := range strings.Split(string(data), "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-				lines = append(lines, l)
-			}
-		}
-		if len(lines) != 1 {
-			return k, fmt.Errorf("%s: file %q: %w: want exactly one key line, found %d", what, s, keygen.ErrMalformed, len(lines))
-		}
-		if k, err = keygen.ParsePublicKey(lines[0]); err != nil {
-			return k, fmt.Errorf("%s: file %q: %w", what, s, err)
-		}
-		return k, nil
-	}
-	return k, fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // readFileLimited reads a file that is not secret, refusing anything larger than max.
