@@ -149,7 +149,8 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 	}
 }
 
-// readAuthSecrets reads AUTHID=SRC flags into authid → secret.
+// readAuthSecrets reads AUTHID=SRC flags into authid → secret. A malformed flag is not
+// repeated in the error: it may be the secret itself, given where AUTHID=SRC belongs.
 func (f *factory) readAuthSecrets(flags []string, what string) (map[string]string, error) {
 	if len(flags) == 0 {
 		return nil, nil
@@ -158,7 +159,7 @@ func (f *factory) readAuthSecrets(flags []string, what string) (map[string]strin
 	for _, fl := range flags {
 		id, src, ok := strings.Cut(fl, "=")
 		if !ok || id == "" || src == "" {
-			return nil, &usageError{fmt.Errorf("%s %q: want AUTHID=SRC (SRC a file, - or env:NAME)", what, fl)}
+			return nil, &usageError{fmt.Errorf("%s: want AUTHID=SRC, SRC a file path, \"-\" or env:NAME %s", what, notShown)}
 		}
 		b, _, err := f.readSecret(src, what+" "+id)
 		if err != nil {

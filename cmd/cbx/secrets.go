@@ -16,9 +16,15 @@ import (
 
 var errNoKey = errors.New("no key")
 
+// notShown ends every message about a secret source that could not be used: the value
+// given may have been the secret itself, typed where its source belongs.
+const notShown = "(the value is not shown: it may be a secret)"
+
 // readSecret reads a secret from a source that is never the secret itself, so that
 // secrets stay off argv (and out of shell history and ps): a file path, "-" for standard
-// input, or "env:NAME". Files that group or others can access are refused.
+// input, or "env:NAME". Files that group or others can access are refused. A source that
+// cannot be opened is never repeated in the error: if it was a secret given by mistake,
+// it stays out of the terminal and the logs too.
 func (f *factory) readSecret(src, what string) ([]byte, string, error) {
 	switch {
 	case src == "-":
@@ -38,19 +44,26 @@ func (f *factory) readSecret(src, what string) ([]byte, string, error) {
 	}
 	data, err := keystore.ReadSecretFile(src)
 	var pe *keystore.PermissionError
+	var nr *keystore.NotRegularError
+	var tl *keystore.TooLargeError
+	var pathErr *fs.PathError
+	const hint = "secrets are read from a file path, \"-\" (standard input) or env:NAME, never from the command line"
 	switch {
+	case errors.As(err, &pe), errors.As(err, &nr), errors.As(err, &tl):
+		// The file exists, so src is a path, not a secret.
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: %w", what, err))
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, "", withCode(exitKey, fmt.Errorf("%s: no such file %q", what, src),
-			"secrets are read from a file, \"-\" (standard input) or env:NAME, never from the command line")
-	case errors.As(err, &pe):
-		return nil, "", fmt.Errorf("%s: %w", what, err)
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: no file by that name %s", what, notShown), hint)
+	case errors.As(err, &pathErr):
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: cannot open the file: %v %s", what, pathErr.Err, notShown), hint)
 	case err != nil:
-		return nil, "", fmt.Errorf("%s: reading file %q: %w", what, src, err)
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: cannot read the file: %v", what, err))
 	}
 	return data, fmt.Sprintf("file %q", src), nil
 }
 
-// readPrivateKey reads a Curve25519 private key from a secret source (see readSecret).
+// readPrivateKey reads a Curve25519 private key file from a secret source (see
+// readSecret); keygen.ParsePrivateKeyFile knows the format.
 func (f *factory) readPrivateKey(src, what string) (box.PrivateKey, error) {
 	data, where, err := f.readSecret(src, what)
 	if err != nil {
