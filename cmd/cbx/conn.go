@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/router"
 	"github.com/cbx-wamp/cbx/internal/wamp"
@@ -248,7 +246,7 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		k, err := parseEd25519(b)
+		k, err := keygen.ParseEd25519PrivateKey(b)
 		if err != nil {
 			return nil, withCode(exitKey, fmt.Errorf("--cryptosign-key from %s: %w", where, err))
 		}
@@ -322,38 +320,6 @@ func (o *connOptions) withTimeout(ctx context.Context) (context.Context, context
 		return context.WithTimeout(ctx, o.timeout)
 	}
 	return context.WithCancel(ctx)
-}
-
-// parseEd25519 reads an Ed25519 private key: the 32-byte seed or the 64-byte private key,
-// in hex (Autobahn's cryptosign key files hold the seed in hex) or base64; "#" comment
-// lines are ignored.
-func parseEd25519(data []byte) (ed25519.PrivateKey, error) {
-	var text string
-	for _, l := range strings.Split(string(data), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			if text != "" {
-				return nil, errors.New("more than one key line")
-			}
-			text = l
-		}
-	}
-	raw, err := hex.DecodeString(text)
-	if err != nil {
-		if raw, err = base64.StdEncoding.DecodeString(text); err != nil {
-			return nil, errors.New("not hex or base64")
-		}
-	}
-	switch len(raw) {
-	case ed25519.SeedSize:
-		return ed25519.NewKeyFromSeed(raw), nil
-	case ed25519.PrivateKeySize:
-		k := ed25519.PrivateKey(raw)
-		if !ed25519.NewKeyFromSeed(raw[:32]).Equal(k) {
-			return nil, errors.New("the public half does not match the seed")
-		}
-		return k, nil
-	}
-	return nil, fmt.Errorf("%d bytes; an Ed25519 key is a 32-byte seed or a 64-byte private key", len(raw))
 }
 
 // failure maps an error from a session call: once the session has ended (the router went

@@ -78,6 +78,8 @@ func exitCodeFor(err error) int {
 	var pae *keystore.ParseError
 	var nf *keystore.NotFoundError
 	var nr *keystore.NotRegularError
+	var ioe *keystore.IOError
+	var tl *keystore.TooLargeError
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage
@@ -90,7 +92,9 @@ func exitCodeFor(err error) int {
 	case errors.Is(err, box.ErrDecrypt), errors.Is(err, box.ErrTooShort), errors.Is(err, box.ErrPlaintext):
 		return exitDecrypt
 	case errors.As(err, &pe), errors.As(err, &pae), errors.As(err, &nf), errors.As(err, &nr),
-		errors.Is(err, keygen.ErrMalformed), errors.Is(err, keystore.ErrInvalidEntry),
+		errors.As(err, &ioe), errors.As(err, &tl),
+		errors.Is(err, keygen.ErrMalformed), errors.Is(err, keygen.ErrLowOrder), errors.Is(err, keygen.ErrPrivateKeyFile),
+		errors.Is(err, box.ErrLowOrderKey), errors.Is(err, keystore.ErrInvalidEntry),
 		errors.Is(err, errNoKey):
 		return exitKey
 	}

@@ -41,7 +41,8 @@ absent or "-"). The file must not be accessible by group or others.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if !o.convert {
-					return &usageError{fmt.Errorf("unexpected argument %q (did you mean -y %s?)", args[0], args[0])}
+					// Not repeated: a private key typed here by mistake stays off the screen.
+					return &usageError{fmt.Errorf("unexpected argument %s; keygen -y FILE prints the public key of a private key file", notShown)}
 				}
 				o.input = args[0]
 			}

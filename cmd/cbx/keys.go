@@ -132,7 +132,7 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 				"use --force to replace it, or `cbx keys rm "+shellQuote(o.prefix)+"` first")
 		}
 		return ks.Put(e)
-	})
+	}, f.keystoreNotices())
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (f *factory) loadKeystore() (*keystore.Keystore, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	ks, err := keystore.Load(path)
+	ks, err := keystore.Load(path, f.keystoreNotices())
 	if err != nil {
 		var nf *keystore.NotFoundError
 		if errors.As(err, &nf) {
@@ -255,6 +255,18 @@ func (f *factory) loadKeystore() (*keystore.Keystore, string, error) {
 		return nil, path, err
 	}
 	return ks, path, nil
+}
+
+// keystoreNotices prints what the keystore package did on cbx's behalf: removing a
+// temporary file an interrupted write left behind, which held a copy of the keys.
+func (f *factory) keystoreNotices() keystore.Option {
+	return keystore.WithNotices(func(n keystore.Notice) {
+		if n.Err != nil {
+			f.ui.warnf("could not remove %q, left behind by an interrupted keystore write (it holds a copy of the keystore): %v", n.Removed, n.Err)
+			return
+		}
+		f.ui.warnf("removed %q, left behind by an interrupted keystore write", n.Removed)
+	})
 }
 
 func newCmdKeysLs(f *factory) *cobra.Command {
@@ -392,7 +404,7 @@ another copy. It asks first on a terminal; elsewhere it needs --yes.`,
 					return withCode(exitKey, fmt.Errorf("no entry for prefix %q in keystore %q", prefix, path))
 				}
 				return nil
-			})
+			}, f.keystoreNotices())
 			if err == nil {
 				f.ui.infof("removed %s", displayPrefix(prefix))
 			}

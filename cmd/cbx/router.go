@@ -3,8 +3,6 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log"
@@ -12,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/router"
 	"github.com/spf13/cobra"
 )
@@ -154,7 +153,8 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 	}
 }
 
-// readAuthSecrets reads AUTHID=SRC flags into authid → secret.
+// readAuthSecrets reads AUTHID=SRC flags into authid → secret. A malformed flag is not
+// repeated in the error: it may be the secret itself, given where AUTHID=SRC belongs.
 func (f *factory) readAuthSecrets(flags []string, what string) (map[string]string, error) {
 	if len(flags) == 0 {
 		return nil, nil
@@ -163,7 +163,7 @@ func (f *factory) readAuthSecrets(flags []string, what string) (map[string]strin
 	for _, fl := range flags {
 		id, src, ok := strings.Cut(fl, "=")
 		if !ok || id == "" || src == "" {
-			return nil, &usageError{fmt.Errorf("%s %q: want AUTHID=SRC (SRC a file, - or env:NAME)", what, fl)}
+			return nil, &usageError{fmt.Errorf("%s: want AUTHID=SRC, SRC a file path, \"-\" or env:NAME %s", what, notShown)}
 		}
 		b, _, err := f.readSecret(src, what+" "+id)
 		if err != nil {
@@ -174,34 +174,21 @@ func (f *factory) readAuthSecrets(flags []string, what string) (map[string]strin
 	return out, nil
 }
 
-// readAuthorizedKeys reads "AUTHID PUBKEY" lines. Public keys are not secret, so the
-// file's permissions are not checked.
+// readAuthorizedKeys reads the --cryptosign-authorized-keys file, whose grammar
+// keygen.ParseAuthorizedKeys owns. Public keys are not secret, so the file's permissions
+// are not checked.
 func readAuthorizedKeys(path string) (map[string][]ed25519.PublicKey, error) {
 	data, err := readFileLimited(path, 1<<20)
 	if err != nil {
 		return nil, fmt.Errorf("--cryptosign-authorized-keys: %w", err)
 	}
-	out := map[string][]ed25519.PublicKey{}
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("%s:%d: want \"AUTHID PUBKEY\"", path, i+1)
-		}
-		raw, err := hex.DecodeString(fields[1])
-		if err != nil {
-			raw, err = base64.StdEncoding.DecodeString(fields[1])
-		}
-		if err != nil || len(raw) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("%s:%d: the public key is not 32 bytes of hex or base64", path, i+1)
-		}
-		out[fields[0]] = append(out[fields[0]], ed25519.PublicKey(raw))
+	keys, err := keygen.ParseAuthorizedKeys(data)
+	var le *keygen.LineError
+	switch {
+	case errors.As(err, &le):
+		return nil, fmt.Errorf("--cryptosign-authorized-keys: %s:%d: %w", path, le.Line, le.Err)
+	case err != nil:
+		return nil, fmt.Errorf("--cryptosign-authorized-keys: %s: %w", path, err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no keys", path)
-	}
-	return out, nil
+	return keys, nil
 }

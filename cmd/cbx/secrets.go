@@ -16,9 +16,15 @@ import (
 
 var errNoKey = errors.New("no key")
 
+// notShown ends every message about a secret source that could not be used: the value
+// given may have been the secret itself, typed where its source belongs.
+const notShown = "(the value is not shown: it may be a secret)"
+
 // readSecret reads a secret from a source that is never the secret itself, so that
 // secrets stay off argv (and out of shell history and ps): a file path, "-" for standard
-// input, or "env:NAME". Files that group or others can access are refused.
+// input, or "env:NAME". Files that group or others can access are refused. A source that
+// cannot be opened is never repeated in the error: if it was a secret given by mistake,
+// it stays out of the terminal and the logs too.
 func (f *factory) readSecret(src, what string) ([]byte, string, error) {
 	switch {
 	case src == "-":
@@ -38,19 +44,26 @@ func (f *factory) readSecret(src, what string) ([]byte, string, error) {
 	}
 	data, err := keystore.ReadSecretFile(src)
 	var pe *keystore.PermissionError
+	var nr *keystore.NotRegularError
+	var tl *keystore.TooLargeError
+	var pathErr *fs.PathError
+	const hint = "secrets are read from a file path, \"-\" (standard input) or env:NAME, never from the command line"
 	switch {
+	case errors.As(err, &pe), errors.As(err, &nr), errors.As(err, &tl):
+		// The file exists, so src is a path, not a secret.
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: %w", what, err))
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, "", withCode(exitKey, fmt.Errorf("%s: no such file %q", what, src),
-			"secrets are read from a file, \"-\" (standard input) or env:NAME, never from the command line")
-	case errors.As(err, &pe):
-		return nil, "", fmt.Errorf("%s: %w", what, err)
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: no file by that name %s", what, notShown), hint)
+	case errors.As(err, &pathErr):
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: cannot open the file: %v %s", what, pathErr.Err, notShown), hint)
 	case err != nil:
-		return nil, "", fmt.Errorf("%s: reading file %q: %w", what, src, err)
+		return nil, "", withCode(exitKey, fmt.Errorf("%s: cannot read the file: %v", what, err))
 	}
 	return data, fmt.Sprintf("file %q", src), nil
 }
 
-// readPrivateKey reads a Curve25519 private key from a secret source (see readSecret).
+// readPrivateKey reads a Curve25519 private key file from a secret source (see
+// readSecret); keygen.ParsePrivateKeyFile knows the format.
 func (f *factory) readPrivateKey(src, what string) (box.PrivateKey, error) {
 	data, where, err := f.readSecret(src, what)
 	if err != nil {
@@ -65,34 +78,36 @@ func (f *factory) readPrivateKey(src, what string) (box.PrivateKey, error) {
 
 // parsePublicKeyArg reads a public key given on the command line, or the path of a file
 // holding one (such as the output of `cbx keygen -y`). Public keys may travel on argv.
+// keygen parses both forms; this only decides which one s is.
 func parsePublicKeyArg(s, what string) (box.PublicKey, error) {
 	k, err := keygen.ParsePublicKey(s)
+	if err == nil || errors.Is(err, keygen.ErrLowOrder) {
+		// A key, good or refused; not a file name.
+		return k, wrapWhat(what, err)
+	}
+	st, serr := os.Stat(s)
+	if serr != nil || !st.Mode().IsRegular() {
+		return k, wrapWhat(what, err)
+	}
+	data, rerr := readFileLimited(s, 1<<20)
+	if rerr != nil {
+		return k, withCode(exitKey, fmt.Errorf("%s: %w", what, rerr))
+	}
+	k, err = keygen.ParsePublicKeyFile(data)
+	switch {
+	case errors.Is(err, keygen.ErrPrivateKeyFile):
+		return k, withCode(exitKey, fmt.Errorf("%s: %q is a private key file; give its public key (cbx keygen -y %s)", what, s, shellQuote(s)))
+	case err != nil:
+		return k, fmt.Errorf("%s: file %q: %w", what, s, err)
+	}
+	return k, nil
+}
+
+func wrapWhat(what string, err error) error {
 	if err == nil {
-		return k, nil
+		return nil
 	}
-	if st, serr := os.Stat(s); serr == nil && st.Mode().IsRegular() {
-		data, rerr := os.ReadFile(s)
-		if rerr != nil {
-			return k, fmt.Errorf("%s: %w", what, rerr)
-		}
-		if strings.Contains(string(data), "# cbx private key") || strings.Contains(string(data), "# public key:") {
-			return k, fmt.Errorf("%s: %q is a private key file; give its public key (cbx keygen -y %s)", what, s, shellQuote(s))
-		}
-		var lines []string
-		for _, l := range strings.Split(string(data), "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-				lines = append(lines, l)
-			}
-		}
-		if len(lines) != 1 {
-			return k, fmt.Errorf("%s: file %q: %w: want exactly one key line, found %d", what, s, keygen.ErrMalformed, len(lines))
-		}
-		if k, err = keygen.ParsePublicKey(lines[0]); err != nil {
-			return k, fmt.Errorf("%s: file %q: %w", what, s, err)
-		}
-		return k, nil
-	}
-	return k, fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // readFileLimited reads a file that is not secret, refusing anything larger than max.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/box"
@@ -67,6 +68,12 @@ func TestExitCodeMapping(t *testing.T) {
 		{&keystore.PermissionError{Path: "k", Mode: 0o644}, exitKey},
 		{&keystore.ParseError{Path: "k", Err: errors.New("x")}, exitKey},
 		{fmt.Errorf("k: %w", keygen.ErrMalformed), exitKey},
+		{fmt.Errorf("k: %w", keygen.ErrLowOrder), exitKey},
+		{fmt.Errorf("k: %w", box.ErrLowOrderKey), exitKey},
+		{keygen.ErrPrivateKeyFile, exitKey},
+		{fmt.Errorf("k: %w", &keystore.IOError{Path: "k", Op: "cannot write it", Err: syscall.EROFS}), exitKey},
+		{&keystore.IOError{Path: "k", Op: "cannot lock it", Err: syscall.EACCES}, exitKey},
+		{&keystore.TooLargeError{Path: "k", Limit: 1}, exitKey},
 		{withCode(exitWAMPError, errors.New("x")), exitWAMPError},
 		{withCode(exitConnection, errors.New("x")), exitConnection},
 		{fmt.Errorf("wait: %w", context.DeadlineExceeded), exitTimeout},

@@ -20,6 +20,11 @@
 // for every message (sealing 1 KiB takes about 2 µs). Which key pair serves which direction
 // is the keystore's business (wire.md §1.5), not this package's.
 //
+// Low-order public keys are refused ([ErrLowOrderKey]), as libsodium's crypto_box_beforenm
+// (and so PyNaCl's Box) refuses them: with such a key the X25519 shared secret is all zeros
+// whatever the private key, so anybody could open what is sealed with it. NaCl's original
+// crypto_box, and golang.org/x/crypto/nacl/box.Precompute, do not check.
+//
 // The package knows nothing of files, terminals or WAMP sessions; it never prints, and it
 // reports failures as the typed errors below.
 package box
@@ -32,6 +37,7 @@ import (
 
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
+	"golang.org/x/crypto/salsa20/salsa"
 )
 
 // KeySize is the size of Curve25519 private and public keys and of a precomputed key.
@@ -68,12 +74,41 @@ type SharedKey struct {
 	k [KeySize]byte
 }
 
-// Precompute derives the shared key of self and peer. The result is the same from either
-// side: Precompute(bobPub, alicePriv) == Precompute(alicePub, bobPriv).
-func Precompute(peer *PublicKey, self *PrivateKey) *SharedKey {
+// ErrLowOrderKey is returned for a public key of small order (a point whose order divides
+// 8, on the curve or its twist, in any of its encodings): the X25519 shared secret with it
+// is all zeros whatever the private key, so the box key would be a constant.
+var ErrLowOrderKey = errors.New("box: low-order public key: any shared secret with it would be all zeros")
+
+// checkScalar is any X25519 scalar: clamping makes every scalar a multiple of 8 (RFC 7748
+// §5), which sends exactly the small-order points to zero, so the result does not depend
+// on which scalar is used.
+var checkScalar = [KeySize]byte{1}
+
+// CheckPublicKey refuses a low-order public key with [ErrLowOrderKey]: the keys of
+// libsodium's blocklist (0, 1, the two points of order 8, p-1, p, p+1) and the same with
+// the top bit set, which X25519 ignores. x/crypto's X25519 reports an all-zero result
+// as an error, which is exactly this condition.
+func CheckPublicKey(pub *PublicKey) error {
+	if _, err := curve25519.X25519(checkScalar[:], pub[:]); err != nil {
+		return ErrLowOrderKey
+	}
+	return nil
+}
+
+// Precompute derives the shared key of self and peer, as crypto_box_beforenm does:
+// HSalsa20 of the X25519 shared secret. The result is the same from either side:
+// Precompute(bobPub, alicePriv) == Precompute(alicePub, bobPriv). A low-order peer key is
+// refused with [ErrLowOrderKey], as libsodium refuses it.
+func Precompute(peer *PublicKey, self *PrivateKey) (*SharedKey, error) {
+	shared, err := curve25519.X25519(self[:], peer[:])
+	if err != nil {
+		// The only failure of X25519 with 32-byte inputs is an all-zero result.
+		return nil, ErrLowOrderKey
+	}
 	s := new(SharedKey)
-	box.Precompute(&s.k, (*[KeySize]byte)(peer), (*[KeySize]byte)(self))
-	return s
+	var zeros [16]byte
+	salsa.HSalsa20(&s.k, &zeros, (*[KeySize]byte)(shared), &salsa.Sigma)
+	return s, nil
 }
 
 // Bytes returns the raw 32-byte shared key (for test vectors).

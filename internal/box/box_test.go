@@ -113,8 +113,8 @@ func TestVectors(t *testing.T) {
 		t.Run(vec.Name, func(t *testing.T) {
 			t.Parallel()
 			kp := pairFor(t, v, vec.Name, vec.Direction)
-			sender := Precompute(&kp.receiverPub, &kp.senderPriv)
-			receiver := Precompute(&kp.senderPub, &kp.receiverPriv)
+			sender := mustPrecompute(t, &kp.receiverPub, &kp.senderPriv)
+			receiver := mustPrecompute(t, &kp.senderPub, &kp.receiverPriv)
 			if got := hex.EncodeToString(sender.Bytes()); got != vec.BoxKeyHex {
 				t.Fatalf("sender box key = %s, want %s", got, vec.BoxKeyHex)
 			}
@@ -167,7 +167,7 @@ func TestVectors(t *testing.T) {
 func TestNegativeVectors(t *testing.T) {
 	v := loadVectors(t)
 	kp := pairFor(t, v, "", "originator->responder")
-	receiver := Precompute(&kp.senderPub, &kp.receiverPriv)
+	receiver := mustPrecompute(t, &kp.senderPub, &kp.receiverPriv)
 	seen := 0
 	for _, n := range v.Negative {
 		payload := unhex(t, n.PayloadHex)
@@ -199,13 +199,13 @@ func TestNegativeVectors(t *testing.T) {
 func TestWrongKeyAndShortPayload(t *testing.T) {
 	v := loadVectors(t)
 	kp := pairFor(t, v, "", "originator->responder")
-	sender := Precompute(&kp.receiverPub, &kp.senderPriv)
+	sender := mustPrecompute(t, &kp.receiverPub, &kp.senderPriv)
 	payload, err := sender.SealMessage(Message{URI: "a.b", Args: []any{"x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := PrivateKey(key32(t, v.Keys.SinglePrivHex))
-	wrong := Precompute(&kp.senderPub, &other)
+	wrong := mustPrecompute(t, &kp.senderPub, &other)
 	if _, err := wrong.OpenMessage("a.b", payload); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("wrong key: err = %v, want ErrDecrypt", err)
 	}
@@ -220,7 +220,7 @@ func TestFreshNonces(t *testing.T) {
 	var priv PrivateKey
 	priv[0] = 9
 	pub := priv.Public()
-	k := Precompute(&pub, &priv)
+	k := mustPrecompute(t, &pub, &priv)
 	a, _ := k.Seal([]byte("same"))
 	b, _ := k.Seal([]byte("same"))
 	if bytes.Equal(a[:NonceSize], b[:NonceSize]) {

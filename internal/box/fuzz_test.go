@@ -12,7 +12,7 @@ import (
 func FuzzOpen(f *testing.F) {
 	v := loadVectors(f)
 	kp := pairFor(f, v, "", "originator->responder")
-	receiver := Precompute(&kp.senderPub, &kp.receiverPriv)
+	receiver := mustPrecompute(f, &kp.senderPub, &kp.receiverPriv)
 	genuine := map[string]bool{}
 	for _, vec := range v.Vectors {
 		if vec.Name != "single-key-default-publish-noargs" { // one symmetric key serves both directions

@@ -41,7 +41,8 @@ func TestParseKeyErrors(t *testing.T) {
 		"abc":                                "3 characters",
 		strings.TrimRight(alicePrivB64, "="): "without its \"=\" padding",
 		alicePrivB64[:40] + "!!!=":           "not valid base64",
-		strings.Repeat("z", 64):              "64 characters",
+		strings.Repeat("z", 64):              "48 bytes; a key is exactly 32 bytes",
+		strings.Repeat("z", 65):              "65 characters",
 		"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCp=": "not valid base64", // non-canonical padding bits
 	}
 	for in, want := range cases {
@@ -87,12 +88,14 @@ func TestPrivateKeyFileErrors(t *testing.T) {
 	other, _ := ParseKey(alicePrivHex)
 	otherPriv := box.PrivateKey(other)
 	otherPub := otherPriv.Public()
+	unrelated := box.PrivateKey{7}
+	unrelatedPub := unrelated.Public()
 	cases := map[string]string{
-		"# only a comment\n":                                         "no key line",
-		alicePrivB64 + "\n" + alicePrivB64 + "\n":                    "2 key lines",
-		"# public key: " + Base64(otherPub) + "\nAAAA\n":             "4 characters",
-		"# public key: junk\n" + alicePrivB64 + "\n":                 "public key:",
-		"# public key: " + Base64([32]byte{1}) + "\n" + alicePrivB64: "does not match",
+		"# only a comment\n":                                          "no key line",
+		alicePrivB64 + "\n" + alicePrivB64 + "\n":                     "2 key lines",
+		"# public key: " + Base64(otherPub) + "\nAAAA\n":              "2 bytes of hex (4 digits); a key is exactly 32 bytes",
+		"# public key: junk\n" + alicePrivB64 + "\n":                  "public key:",
+		"# public key: " + Base64(unrelatedPub) + "\n" + alicePrivB64: "does not match",
 	}
 	for in, want := range cases {
 		_, err := ParsePrivateKeyFile([]byte(in))

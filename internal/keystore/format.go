@@ -85,15 +85,26 @@ type Entry struct {
 
 	once                   sync.Once
 	originatorBox, respBox *box.SharedKey
+	originatorErr, respErr error
 }
 
 // ErrInvalidEntry is wrapped by every error of [Entry.Validate].
 var ErrInvalidEntry = errors.New("invalid keystore entry")
 
 // Validate checks that the entry makes sense: a single key excludes the others, each side
-// has its private or its public key but not both (Autobahn's Key asserts the same), and at
-// least one direction can be used.
+// has its private or its public key but not both (Autobahn's Key asserts the same), at
+// least one direction can be used, and no public key is of low order (box.CheckPublicKey).
 func (e *Entry) Validate() error {
+	for _, p := range []struct {
+		name string
+		key  *box.PublicKey
+	}{{FieldOriginatorPublic, e.OriginatorPublic}, {FieldResponderPublic, e.ResponderPublic}} {
+		if p.key != nil {
+			if err := box.CheckPublicKey(p.key); err != nil {
+				return fmt.Errorf("%w %q: %s: %w", ErrInvalidEntry, e.Prefix, p.name, err)
+			}
+		}
+	}
 	if e.Single != nil {
 		if e.OriginatorPrivate != nil || e.OriginatorPublic != nil || e.ResponderPrivate != nil || e.ResponderPublic != nil {
 			return fmt.Errorf("%w %q: a single key is used for both roles and cannot be combined with originator or responder keys", ErrInvalidEntry, e.Prefix)
@@ -133,17 +144,18 @@ func (e *Entry) precompute() {
 	e.once.Do(func() {
 		if e.Single != nil {
 			pub := e.Single.Public()
-			k := box.Precompute(&pub, e.Single)
+			k, err := box.Precompute(&pub, e.Single)
 			e.originatorBox, e.respBox = k, k
+			e.originatorErr, e.respErr = err, err
 			return
 		}
 		if e.CanOriginate() {
 			peer := publicOf(e.ResponderPublic, e.ResponderPrivate)
-			e.originatorBox = box.Precompute(&peer, e.OriginatorPrivate)
+			e.originatorBox, e.originatorErr = box.Precompute(&peer, e.OriginatorPrivate)
 		}
 		if e.CanRespond() {
 			peer := publicOf(e.OriginatorPublic, e.OriginatorPrivate)
-			e.respBox = box.Precompute(&peer, e.ResponderPrivate)
+			e.respBox, e.respErr = box.Precompute(&peer, e.ResponderPrivate)
 		}
 	})
 }
@@ -155,15 +167,27 @@ func publicOf(pub *box.PublicKey, priv *box.PrivateKey) box.PublicKey {
 	return priv.Public()
 }
 
-// Key returns the precomputed box for one side: originating=true for the publisher or
+// Box returns the precomputed box for one side: originating=true for the publisher or
 // caller (Autobahn's originator_box), false for the subscriber or callee. It is computed on
-// first use and then reused for every message. nil means the entry cannot serve that side.
-func (e *Entry) Key(originating bool) *box.SharedKey {
+// first use and then reused for every message. nil and no error means the entry cannot
+// serve that side; an error means its keys cannot make a box (box.ErrLowOrderKey, for an
+// entry built without [Entry.Validate]).
+func (e *Entry) Box(originating bool) (*box.SharedKey, error) {
 	e.precompute()
 	if originating {
-		return e.originatorBox
+		return e.originatorBox, e.originatorErr
 	}
-	return e.respBox
+	return e.respBox, e.respErr
+}
+
+// Key is [Entry.Box] without the error: nil when the entry cannot serve that side, for
+// whatever reason, so a caller that only checks for nil still fails closed.
+func (e *Entry) Key(originating bool) *box.SharedKey {
+	k, err := e.Box(originating)
+	if err != nil {
+		return nil
+	}
+	return k
 }
 
 // Keystore is the parsed content of a keystore file.
@@ -212,11 +236,15 @@ type SyntaxError struct {
 	Msg  string
 }
 
-func (e *SyntaxError) Error() string {
+func (e *SyntaxError) Error() string { return "keystore: " + e.detail() }
+
+// detail is the error without the "keystore:" prefix, for [ParseError], which names the
+// keystore itself.
+func (e *SyntaxError) detail() string {
 	if e.Line == 0 {
-		return "keystore: " + e.Msg
+		return e.Msg
 	}
-	return fmt.Sprintf("keystore: line %d: %s", e.Line, e.Msg)
+	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
 }
 
 // Parse reads the file format described in the package comment. Errors are
@@ -306,30 +334,43 @@ func Parse(data []byte) (*Keystore, error) {
 	return ks, nil
 }
 
+// setField reads one key line of an entry. Public keys are checked as they are read
+// (keygen.ParsePublicKey refuses low-order keys), so a keystore holding one, written by
+// hand or by an older cbx, is refused on load, naming the entry and the field.
 func setField(e *Entry, name, value string) error {
-	key, err := keygen.ParseKey(value)
 	switch name {
 	case FieldOriginatorPrivate, FieldOriginatorPublic, FieldResponderPrivate, FieldResponderPublic, FieldSingle:
 	default:
 		return fmt.Errorf("unknown field %q (want %s, %s, %s, %s or %s)", name,
 			FieldOriginatorPrivate, FieldOriginatorPublic, FieldResponderPrivate, FieldResponderPublic, FieldSingle)
 	}
-	if err != nil {
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	priv, pub := box.PrivateKey(key), box.PublicKey(key)
 	var dup bool
+	var err error
 	switch name {
-	case FieldOriginatorPrivate:
-		dup, e.OriginatorPrivate = e.OriginatorPrivate != nil, &priv
-	case FieldOriginatorPublic:
-		dup, e.OriginatorPublic = e.OriginatorPublic != nil, &pub
-	case FieldResponderPrivate:
-		dup, e.ResponderPrivate = e.ResponderPrivate != nil, &priv
-	case FieldResponderPublic:
-		dup, e.ResponderPublic = e.ResponderPublic != nil, &pub
-	case FieldSingle:
-		dup, e.Single = e.Single != nil, &priv
+	case FieldOriginatorPublic, FieldResponderPublic:
+		var pub box.PublicKey
+		if pub, err = keygen.ParsePublicKey(value); err == nil {
+			if name == FieldOriginatorPublic {
+				dup, e.OriginatorPublic = e.OriginatorPublic != nil, &pub
+			} else {
+				dup, e.ResponderPublic = e.ResponderPublic != nil, &pub
+			}
+		}
+	default:
+		var priv box.PrivateKey
+		if priv, err = keygen.ParsePrivateKey(value); err == nil {
+			switch name {
+			case FieldOriginatorPrivate:
+				dup, e.OriginatorPrivate = e.OriginatorPrivate != nil, &priv
+			case FieldResponderPrivate:
+				dup, e.ResponderPrivate = e.ResponderPrivate != nil, &priv
+			case FieldSingle:
+				dup, e.Single = e.Single != nil, &priv
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prefix %q: %s: %w", e.Prefix, name, err)
 	}
 	if dup {
 		return fmt.Errorf("%s given twice for prefix %q", name, e.Prefix)

@@ -118,13 +118,15 @@ func TestParseErrors(t *testing.T) {
 		"cbx-keystore v2\nend\n":   "format version 2",
 		"cbx-keystore vx\nend\n":   "bad format version",
 		"cbx-keystore v1\n" + body: `no "end" line`,
-		"cbx-keystore v1\n" + body + "end\nprefix \"b.\"\n":                                                             "after the \"end\"",
-		"cbx-keystore v1\nsingle " + singlePriv + "\nend\n":                                                             "before the first prefix",
-		"cbx-keystore v1\nprefix a.\nend\n":                                                                             "double-quoted",
-		"cbx-keystore v1\n" + body + body + "end\n":                                                                     "appears twice",
-		"cbx-keystore v1\nprefix \"a.\"\nsecret " + singlePriv + "\nend\n":                                              "unknown field",
-		"cbx-keystore v1\nprefix \"a.\"\nsingle AAAA\nend\n":                                                            "4 characters",
-		"cbx-keystore v1\nprefix \"a.\"\nsingle " + singlePriv + "\nsingle " + singlePriv + "\nend\n":                   "given twice",
+		"cbx-keystore v1\n" + body + "end\nprefix \"b.\"\n":                                          "after the \"end\"",
+		"cbx-keystore v1\nsingle " + singlePriv + "\nend\n":                                          "before the first prefix",
+		"cbx-keystore v1\nprefix a.\nend\n":                                                          "double-quoted",
+		"cbx-keystore v1\n" + body + body + "end\n":                                                  "appears twice",
+		"cbx-keystore v1\nprefix \"a.\"\nsecret " + singlePriv + "\nend\n":                           "unknown field",
+		"cbx-keystore v1\nprefix \"a.\"\nsingle AAAA\nend\n":                                         `line 3: prefix "a.": single: malformed key: 2 bytes of hex (4 digits)`,
+		"cbx-keystore v1\nprefix \"a.\"\nsingle AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHw==\nend\n": "single: malformed key: 31 bytes",
+		"cbx-keystore v1\nprefix \"a.\"\noriginator-private " + origPriv + "\nresponder-public 7v////////////////////////////////////////8=\nend\n": `line 4: prefix "a.": responder-public: low-order public key`,
+		"cbx-keystore v1\nprefix \"a.\"\nsingle " + singlePriv + "\nsingle " + singlePriv + "\nend\n":                                               "given twice",
 		"cbx-keystore v1\nprefix \"a.\"\nend\n":                                                                         "allows no direction",
 		"cbx-keystore v1\nprefix \"a.\"\nresponder-public " + respPub + "\nend\n":                                       "allows no direction",
 		"cbx-keystore v1\nprefix \"a.\"\nsingle " + singlePriv + "\nresponder-public " + respPub + "\nend\n":            "cannot be combined",
@@ -272,9 +274,11 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 	if got := len(ks.Entries()); got != n {
 		t.Fatalf("%d entries after %d concurrent adds", got, n)
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".keystore.tmp-*"))
-	if len(leftovers) != 0 {
-		t.Fatalf("temporary files left behind: %v", leftovers)
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	for _, e := range ents {
+		if e.Name() != "keystore" && e.Name() != "keystore.lock" {
+			t.Fatalf("left behind: %q", e.Name())
+		}
 	}
 }
 
