@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/e2e"
 
 	"github.com/spf13/cobra"
 )
@@ -30,7 +30,10 @@ and prints {"uri","args","kwargs"} as one JSON line. Binary values print as the 
 By default it opens as the responder (an EVENT or INVOCATION); --reply opens as the
 originator (a RESULT or ERROR).
 
-A payload that fails to authenticate exits 3; one sealed for another URI exits 4.`,
+A payload that fails to authenticate exits 3; one sealed for another URI exits 4; one
+that opens but holds a value cbx cannot print exactly (an integer beyond 64 bits, a
+non-finite float, invalid UTF-8, lists and dicts nested deeper than 100 levels) or is not
+Autobahn's plaintext exits 1.`,
 		Example: `  $ cbx seal com.example.secure.topic1 hello | cbx open com.example.secure.topic1
   {"uri":"com.example.secure.topic1","args":["hello"],"kwargs":{}}`,
 		Args: cobra.RangeArgs(1, 2),
@@ -69,11 +72,11 @@ func openRun(f *factory, o *openOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := k.OpenMessage(o.uri, payload)
+	m, err := e2e.OpenMessage(k, o.uri, payload)
 	if err != nil {
 		return err
 	}
-	out, err := box.EncodePlaintext(m)
+	out, err := e2e.EncodePlaintext(m)
 	if err != nil {
 		return err
 	}

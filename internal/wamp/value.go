@@ -259,8 +259,12 @@ func fromUint64(u uint64) any {
 	return int64(u)
 }
 
-// checkText enforces the rules for a text value on every writer: UTF-8, and no leading
-// U+0000 (which JSON would read back as binary).
+// CheckText reports whether s can travel as a text value: UTF-8, not starting with U+0000
+// (which JSON would read back as binary). The command line uses it for arguments that are
+// not JSON and so are sent as text.
+func CheckText(s string) error { return checkText(s) }
+
+// checkText enforces the rules for a text value on every writer.
 func checkText(s string) error {
 	if !utf8.ValidString(s) {
 		return valueErr(ErrInvalidUTF8)
