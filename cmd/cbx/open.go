@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 )
+
+// maxPayloadInput bounds what cbx open reads from standard input: far above any WAMP
+// message a router carries (cbx router's default limit is 1 MiB), small enough to hold.
+const maxPayloadInput = 64 << 20
 
 type openOptions struct {
 	uri     string
@@ -33,7 +38,7 @@ originator (a RESULT or ERROR).
 A payload that fails to authenticate exits 3; one sealed for another URI exits 4; one
 that opens but holds a value cbx cannot print exactly (an integer beyond 64 bits, a
 non-finite float, invalid UTF-8, lists and dicts nested deeper than 100 levels) or is not
-Autobahn's plaintext exits 1.`,
+Autobahn's plaintext exits 1. More than 64 MiB on standard input is a usage error (2).`,
 		Example: `  $ cbx seal com.example.secure.topic1 hello | cbx open com.example.secure.topic1
   {"uri":"com.example.secure.topic1","args":["hello"],"kwargs":{}}`,
 		Args: cobra.RangeArgs(1, 2),
@@ -42,9 +47,14 @@ Autobahn's plaintext exits 1.`,
 			if len(args) == 2 {
 				o.payload = args[1]
 			} else {
-				b, err := io.ReadAll(io.LimitReader(f.io.In, 64<<20))
+				// Read one byte more than the limit, so that an oversized input is refused
+				// as such instead of being cut short and failing to authenticate.
+				b, err := io.ReadAll(io.LimitReader(f.io.In, maxPayloadInput+1))
 				if err != nil {
 					return err
+				}
+				if len(b) > maxPayloadInput {
+					return &usageError{errors.New("the payload on standard input is larger than 64 MiB")}
 				}
 				o.payload = string(b)
 			}
