@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 // systemPython is Debian's python3, the one python3-autobahn is installed for.
@@ -65,7 +65,7 @@ func autobahn(t *testing.T, priv, peer, stdin string, args ...string) map[string
 
 func decodeLine(t *testing.T, line []byte) map[string]any {
 	t.Helper()
-	v, err := box.UnmarshalValue(bytes.TrimSpace(line))
+	v, err := wamp.UnmarshalJSON(bytes.TrimSpace(line), wamp.NestMessage)
 	if err != nil {
 		t.Fatalf("not a JSON line: %q: %v", line, err)
 	}

@@ -3,13 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"reflect"
 
 	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
-	"github.com/fxamacker/cbor/v2"
 )
 
 // wireForm is how a sealed payload travels.
@@ -53,7 +52,8 @@ const (
 )
 
 // keystoreCodec is the wamp.PayloadCodec of cbx: the keystore chooses the key per URI,
-// internal/box seals and opens. It is the only place where keys meet the session.
+// internal/e2e encodes the plaintext and internal/box seals and opens it. It is the only
+// place where keys meet the session.
 type keystoreCodec struct {
 	ks   *keystore.Keystore
 	path string
@@ -97,12 +97,9 @@ func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwarg
 		return wamp.Payload{}, nil, false, withCode(exitKey, fmt.Errorf("refusing to send %q in plaintext: %w", uri, err),
 			"publishing and calling need originator-private and the responder's key for the URI (`cbx keys explain URI`)")
 	}
+	m := e2e.Message{URI: uri, Args: args, Kwargs: kwargs}
 	if c.wire == wirePPT {
-		pt, err := encodePPTPlaintext(box.Message{URI: uri, Args: args, Kwargs: kwargs})
-		if err != nil {
-			return wamp.Payload{}, nil, false, err
-		}
-		sealed, err := k.Seal(pt)
+		sealed, err := e2e.SealPPTMessage(k, m)
 		if err != nil {
 			return wamp.Payload{}, nil, false, err
 		}
@@ -110,7 +107,7 @@ func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwarg
 			optPPTScheme: "wamp", optPPTSerializer: "cbor", optPPTCipher: pptCipherNaCl, optPPTKeyID: keyID(e),
 		}, true, nil
 	}
-	sealed, err := k.SealMessage(box.Message{URI: uri, Args: args, Kwargs: kwargs})
+	sealed, err := e2e.SealMessage(k, m)
 	if err != nil {
 		return wamp.Payload{}, nil, false, err
 	}
@@ -189,19 +186,16 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 	if err != nil {
 		return nil, nil, &codecError{uriDecryptError, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
 	}
-	var m box.Message
+	// A plaintext that is malformed or holds a value outside the dialect is answered with
+	// decrypt_error too, as Autobahn answers any KeyRing.decode failure; its text
+	// (e2e.PlaintextError) quotes nothing of the plaintext, since it goes back in clear.
+	var m e2e.Message
 	if ppt {
-		var pt []byte
-		if pt, err = k.Open(sealed); err == nil {
-			m, err = decodePPTPlaintext(pt)
-			if err == nil && m.URI != uri {
-				err = &box.URIMismatchError{Envelope: uri, Inner: m.URI}
-			}
-		}
+		m, err = e2e.OpenPPTMessage(k, uri, sealed)
 	} else {
-		m, err = k.OpenMessage(uri, sealed)
+		m, err = e2e.OpenMessage(k, uri, sealed)
 	}
-	var mm *box.URIMismatchError
+	var mm *e2e.URIMismatchError
 	switch {
 	case errors.As(err, &mm):
 		return nil, nil, &codecError{uriTrustedMismatch, err}
@@ -209,45 +203,4 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 		return nil, nil, &codecError{uriDecryptError, err}
 	}
 	return m.Args, m.Kwargs, nil
-}
-
-// The PPT plaintext is CBOR (ppt_serializer "cbor"), binary values as byte strings. Maps
-// decode with string keys only; the values are then brought into the WAMP value model by
-// internal/wamp's Normalize, the same rules the session's own CBOR serializer follows.
-var (
-	cborEnc, _ = cbor.CoreDetEncOptions().EncMode()
-	cborDec, _ = cbor.DecOptions{DefaultMapType: reflect.TypeOf(map[string]any(nil)), MaxNestedLevels: 64}.DecMode()
-)
-
-type pptPlaintext struct {
-	URI    string         `cbor:"uri"`
-	Args   []any          `cbor:"args"`
-	Kwargs map[string]any `cbor:"kwargs"`
-}
-
-func encodePPTPlaintext(m box.Message) ([]byte, error) {
-	return cborEnc.Marshal(pptPlaintext{URI: m.URI, Args: m.Args, Kwargs: m.Kwargs})
-}
-
-func decodePPTPlaintext(b []byte) (box.Message, error) {
-	var pt pptPlaintext
-	if err := cborDec.Unmarshal(b, &pt); err != nil {
-		return box.Message{}, fmt.Errorf("%w: %v", box.ErrPlaintext, err)
-	}
-	m := box.Message{URI: pt.URI}
-	if pt.Args != nil {
-		v, err := wamp.Normalize(pt.Args)
-		if err != nil {
-			return m, fmt.Errorf("%w: %v", box.ErrPlaintext, err)
-		}
-		m.Args = v.([]any)
-	}
-	if pt.Kwargs != nil {
-		v, err := wamp.Normalize(pt.Kwargs)
-		if err != nil {
-			return m, fmt.Errorf("%w: %v", box.ErrPlaintext, err)
-		}
-		m.Kwargs = v.(map[string]any)
-	}
-	return m, nil
 }

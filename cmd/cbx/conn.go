@@ -203,7 +203,7 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	ks, err := keystore.Load(path)
+	ks, err := keystore.Load(path, f.keystoreNotices())
 	var nf *keystore.NotFoundError
 	switch {
 	case errors.As(err, &nf) && f.keystoreNamedBy() != "":

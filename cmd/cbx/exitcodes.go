@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
@@ -15,7 +16,7 @@ import (
 // changes meaning. The table is printed by `cbx help exit-codes` and in the README.
 const (
 	exitOK          = 0   // success
-	exitError       = 1   // any other failure
+	exitError       = 1   // any other failure; also a payload that opened but cbx cannot carry exactly
 	exitUsage       = 2   // bad command line: unknown flag, missing argument, bad value
 	exitDecrypt     = 3   // a sealed payload did not open: tampered, or sealed with another key
 	exitURIMismatch = 4   // a payload opened but was sealed for another URI (trusted URI check)
@@ -28,7 +29,10 @@ const (
 
 var exitCodeTable = strings.Trim(`
   0    success
-  1    failure not covered below
+  1    failure not covered below; also a sealed payload that decrypted (so it is
+       authentic) but holds a value cbx cannot carry exactly (an integer beyond
+       64 bits, a non-finite float, invalid UTF-8, lists and dicts nested deeper
+       than 100 levels) or is not Autobahn's {"uri","args","kwargs"} plaintext
   2    usage error: unknown command or flag, missing or bad argument
   3    decryption failed: the payload was tampered with or sealed with another key;
        or plaintext on a URI the keystore covers, with --require-encrypted
@@ -73,7 +77,7 @@ func exitCodeFor(err error) int {
 		return ee.code
 	}
 	var ue *usageError
-	var mm *box.URIMismatchError
+	var mm *e2e.URIMismatchError
 	var pe *keystore.PermissionError
 	var pae *keystore.ParseError
 	var nf *keystore.NotFoundError
@@ -89,8 +93,11 @@ func exitCodeFor(err error) int {
 		return exitTimeout
 	case errors.As(err, &mm):
 		return exitURIMismatch
-	case errors.Is(err, box.ErrDecrypt), errors.Is(err, box.ErrTooShort), errors.Is(err, box.ErrPlaintext):
+	case errors.Is(err, box.ErrDecrypt), errors.Is(err, box.ErrTooShort):
 		return exitDecrypt
+	case errors.Is(err, e2e.ErrPlaintext):
+		// It decrypted: neither tampered nor sealed with another key, so not exit 3.
+		return exitError
 	case errors.As(err, &pe), errors.As(err, &pae), errors.As(err, &nf), errors.As(err, &nr),
 		errors.As(err, &ioe), errors.As(err, &tl),
 		errors.Is(err, keygen.ErrMalformed), errors.Is(err, keygen.ErrLowOrder), errors.Is(err, keygen.ErrPrivateKeyFile),
@@ -112,9 +119,21 @@ func hintsFor(err error) []string {
 	if errors.As(err, &pe) {
 		hints = append(hints, "run: chmod 600 "+shellQuote(pe.Path))
 	}
-	var mm *box.URIMismatchError
+	var mm *e2e.URIMismatchError
 	if errors.As(err, &mm) {
 		hints = append(hints, "somebody, possibly the router, moved a sealed payload to another URI; it was refused")
+	}
+	var pt *e2e.PlaintextError
+	var ve *wamp.ValueError
+	switch {
+	case errors.As(err, &pt) && pt.Value != nil:
+		hints = append(hints, "the payload is authentic (it decrypted with this side's key); cbx refuses a value it cannot carry exactly rather than round or replace it")
+	case errors.As(err, &pt):
+		hints = append(hints, "the payload is authentic (it decrypted with this side's key) but is not what Autobahn's KeyRing seals")
+	case errors.As(err, &ve) && errors.As(err, new(*usageError)):
+		// Only for the command line's own input; a refused frame or output line is not
+		// the user's to rewrite.
+		hints = append(hints, valueHints(err)...)
 	}
 	if errors.Is(err, box.ErrDecrypt) {
 		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI and direction (--reply)")

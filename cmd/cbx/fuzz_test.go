@@ -6,13 +6,15 @@ import (
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 // FuzzParseEventLine: --stdin lines either parse into args/kwargs or give an error.
 func FuzzParseEventLine(f *testing.F) {
-	for _, s := range []string{`[1,"a"]`, `{"args":[1],"kwargs":{"k":"\u0000AA=="}}`, `{"x":1}`, `42`, `[`, `{"args":{}}`} {
+	for _, s := range []string{`[1,"a"]`, `{"args":[1],"kwargs":{"k":"\u0000AA=="}}`, `{"x":1}`, `42`, `[`, `{"args":{}}`,
+		`[1180591620717411303424]`, `[-0,-0.0,1.0]`, "[\"\xff\"]", ` [[[]]]`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
@@ -20,36 +22,17 @@ func FuzzParseEventLine(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// What parsed must be sealable: the plaintext encoder accepts it.
-		if _, err := box.EncodePlaintext(box.Message{URI: "u", Args: ev.args, Kwargs: ev.kwargs}); err != nil {
+		// What parsed must be sealable and open to the same payload, in both plaintexts.
+		m := e2e.Message{URI: "u", Args: ev.args, Kwargs: ev.kwargs}
+		pt, err := e2e.EncodePlaintext(m)
+		if err != nil {
 			t.Fatalf("%q parsed but does not encode: %v", line, err)
 		}
-	})
-}
-
-// FuzzDecodePPTPlaintext fuzzes the PPT plaintext decoder directly (FuzzCodecOpen reaches
-// it only through authenticated payloads): no panic, and whatever decodes re-encodes to
-// the same message.
-func FuzzDecodePPTPlaintext(f *testing.F) {
-	seed, _ := encodePPTPlaintext(box.Message{URI: "a.b", Args: []any{"x", []byte{1}, int64(-3), 2.5}, Kwargs: map[string]any{"k": nil}})
-	f.Add(seed)
-	f.Add([]byte{0xa0})
-	f.Add([]byte{0xff})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodePPTPlaintext(b)
-		if err != nil {
-			if !errors.Is(err, box.ErrPlaintext) {
-				t.Fatalf("untyped error %v", err)
-			}
-			return
+		if back, err := e2e.DecodePlaintext(pt); err != nil || !reflect.DeepEqual(back.Args, ev.args) || !reflect.DeepEqual(back.Kwargs, ev.kwargs) {
+			t.Fatalf("%q: sealed plaintext %s opens as %#v (%v)", line, pt, back, err)
 		}
-		again, err := encodePPTPlaintext(m)
-		if err != nil {
-			t.Fatalf("decoded message does not re-encode: %#v: %v", m, err)
-		}
-		m2, err := decodePPTPlaintext(again)
-		if err != nil || !reflect.DeepEqual(m, m2) {
-			t.Fatalf("round trip changed the message: %#v / %#v (%v)", m, m2, err)
+		if _, err := e2e.EncodePPTPlaintext(m); err != nil {
+			t.Fatalf("%q parsed but does not encode as PPT: %v", line, err)
 		}
 	})
 }

@@ -157,7 +157,7 @@ on purpose.`,
 			if err != nil {
 				return err
 			}
-			_, err = keystore.Load(path)
+			_, err = keystore.Load(path, f.keystoreNotices())
 			var nf *keystore.NotFoundError
 			switch {
 			case err == nil:

@@ -48,6 +48,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfor": cmdWaitFor,
+			"repeat":  cmdRepeat,
 		},
 		Setup: func(env *testscript.Env) error {
 			// Every script gets its own router (cbx's, in-process) on a free loopback port.

@@ -2,14 +2,19 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/e2e"
 
 	"github.com/spf13/cobra"
 )
+
+// maxPayloadInput bounds what cbx open reads from standard input: far above any WAMP
+// message a router carries (cbx router's default limit is 1 MiB), small enough to hold.
+const maxPayloadInput = 64 << 20
 
 type openOptions struct {
 	uri     string
@@ -30,7 +35,10 @@ and prints {"uri","args","kwargs"} as one JSON line. Binary values print as the 
 By default it opens as the responder (an EVENT or INVOCATION); --reply opens as the
 originator (a RESULT or ERROR).
 
-A payload that fails to authenticate exits 3; one sealed for another URI exits 4.`,
+A payload that fails to authenticate exits 3; one sealed for another URI exits 4; one
+that opens but holds a value cbx cannot print exactly (an integer beyond 64 bits, a
+non-finite float, invalid UTF-8, lists and dicts nested deeper than 100 levels) or is not
+Autobahn's plaintext exits 1. More than 64 MiB on standard input is a usage error (2).`,
 		Example: `  $ cbx seal com.example.secure.topic1 hello | cbx open com.example.secure.topic1
   {"uri":"com.example.secure.topic1","args":["hello"],"kwargs":{}}`,
 		Args: cobra.RangeArgs(1, 2),
@@ -39,9 +47,14 @@ A payload that fails to authenticate exits 3; one sealed for another URI exits 4
 			if len(args) == 2 {
 				o.payload = args[1]
 			} else {
-				b, err := io.ReadAll(io.LimitReader(f.io.In, 64<<20))
+				// Read one byte more than the limit, so that an oversized input is refused
+				// as such instead of being cut short and failing to authenticate.
+				b, err := io.ReadAll(io.LimitReader(f.io.In, maxPayloadInput+1))
 				if err != nil {
 					return err
+				}
+				if len(b) > maxPayloadInput {
+					return &usageError{errors.New("the payload on standard input is larger than 64 MiB")}
 				}
 				o.payload = string(b)
 			}
@@ -69,11 +82,11 @@ func openRun(f *factory, o *openOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := k.OpenMessage(o.uri, payload)
+	m, err := e2e.OpenMessage(k, o.uri, payload)
 	if err != nil {
 		return err
 	}
-	out, err := box.EncodePlaintext(m)
+	out, err := e2e.EncodePlaintext(m)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -173,7 +172,7 @@ func eachEventLine(ctx context.Context, f *factory, fn func(eventPayload) error)
 		}
 		ev, err := parseEventLine(text)
 		if err != nil {
-			return &usageError{fmt.Errorf("stdin line %d: %v", n, err)}
+			return &usageError{fmt.Errorf("stdin line %d: %w", n, err)}
 		}
 		events++
 		if err := fn(ev); err != nil {
@@ -186,13 +185,22 @@ func eachEventLine(ctx context.Context, f *factory, fn func(eventPayload) error)
 	return nil
 }
 
+// parseEventLine reads one --stdin line in the value dialect, once: a JSON array (the
+// args) or an object with "args" and/or "kwargs". A value outside the dialect is a
+// *wamp.ValueError.
 func parseEventLine(line string) (eventPayload, error) {
 	const want = "want a JSON array of args or an object with \"args\" and/or \"kwargs\""
-	v, err := box.UnmarshalValue([]byte(line))
-	if err != nil {
+	// The array is itself the Arguments list; the object adds a level around it.
+	nest := wamp.NestMessage
+	if strings.HasPrefix(strings.TrimLeft(line, " \t\r\n"), "[") {
+		nest = wamp.NestPayload
+	}
+	v, err := wamp.UnmarshalJSON([]byte(line), nest)
+	var se *wamp.SyntaxError
+	if errors.As(err, &se) {
 		return eventPayload{}, errors.New("not JSON: " + want)
 	}
-	if err := checkIntegers(line); err != nil {
+	if err != nil {
 		return eventPayload{}, err
 	}
 	switch x := v.(type) {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -232,7 +231,14 @@ func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv 
 		if out == "" {
 			return &wamp.YieldResult{}, nil
 		}
-		return &wamp.YieldResult{Args: wamp.List{parseValue(out)}}, nil
+		v, err := parseValue(out)
+		if err != nil {
+			// Never send it altered (a float for a big integer, U+FFFD for bad bytes);
+			// the reason stays here: it may quote the output of a sealed call.
+			f.ui.warnf("refused the --exec output for a call to %q: %v", inv.Procedure, err)
+			return nil, &wamp.RPCError{URI: "wamp.error.runtime_error", Args: wamp.List{"the command's output holds a value cbx cannot send exactly"}}
+		}
+		return &wamp.YieldResult{Args: wamp.List{v}}, nil
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -275,9 +281,11 @@ func indentStderr(s string) string {
 	return "; its stderr: " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
-// commandError reads {"error":"URI","args":[…],"kwargs":{…}} from a failed command's stdout.
+// commandError reads {"error":"URI","args":[…],"kwargs":{…}} from a failed command's stdout,
+// in the value dialect. Output that is not such an object, or holds a value the dialect
+// refuses, is not used: the call then fails with --error-uri, stderr and the exit status.
 func commandError(out string) (*wamp.RPCError, bool) {
-	v, err := box.UnmarshalValue([]byte(out))
+	v, err := wamp.UnmarshalJSON([]byte(out), wamp.NestMessage)
 	if err != nil {
 		return nil, false
 	}

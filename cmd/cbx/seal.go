@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 
-	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +25,9 @@ with the keystore's key for URI. The output is the base64 of the payload that tr
 the bare binary argument of a cryptobox message (enc_algo "cryptobox").
 
 ARGs and VALUEs are JSON where they are valid JSON, else strings; put -- before ARGs that
-start with a dash (cbx seal URI -- -7). By default the payload
+start with a dash (cbx seal URI -- -7). JSON holding a value cbx cannot carry exactly (an
+integer beyond 64 bits, 1e400, invalid UTF-8, lists and dicts nested deeper than 100
+levels) is refused (exit 2), as cbx open refuses it. By default the payload
 is sealed as the originator (a PUBLISH or CALL); --reply seals as the responder (a YIELD
 or ERROR).`,
 		Example: `  $ cbx seal com.example.secure.topic1 "Hello, world!" 42 -k lang=en
@@ -54,7 +56,7 @@ func sealRun(f *factory, o *sealOptions) error {
 	if err != nil {
 		return err
 	}
-	payload, err := k.SealMessage(box.Message{URI: o.uri, Args: args, Kwargs: kwargs})
+	payload, err := e2e.SealMessage(k, e2e.Message{URI: o.uri, Args: args, Kwargs: kwargs})
 	if err != nil {
 		return err
 	}

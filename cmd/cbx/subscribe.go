@@ -33,7 +33,10 @@ convention), which is lossless and what cbx publish reads back.
 
 An event that cannot be opened (wrong key, tampered, sealed for another topic) is
 reported on stderr and skipped, as Autobahn drops it; with --require-encrypted it ends
-cbx with exit 3 or 4, and so does a plaintext event on a topic the keystore covers.
+cbx with exit 3 or 4, and so does a plaintext event on a topic the keystore covers. A
+sealed event that opens but holds a value cbx cannot print exactly (an integer beyond 64
+bits, a non-finite float, invalid UTF-8, nesting deeper than 100 levels) is skipped with
+a warning saying so (exit 1 with --require-encrypted); it is never printed altered.
 
 subscribe ends after --count events (exit 0), at the --timeout deadline (exit 8 when
 fewer than --count events came, else 0), or on SIGINT (exit 130).`,

@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 // Colour is decided by the stream and NO_COLOR alone. CLICOLOR_FORCE makes termenv emit
@@ -64,7 +66,11 @@ func TestExitCodeMapping(t *testing.T) {
 		{&usageError{errors.New("x")}, exitUsage},
 		{fmt.Errorf("open: %w", box.ErrDecrypt), exitDecrypt},
 		{box.ErrTooShort, exitDecrypt},
-		{fmt.Errorf("x: %w", &box.URIMismatchError{Envelope: "a", Inner: "b"}), exitURIMismatch},
+		{fmt.Errorf("x: %w", &e2e.URIMismatchError{Envelope: "a", Inner: "b"}), exitURIMismatch},
+		// Decrypted, so authentic: not exit 3, whatever is wrong inside.
+		{&e2e.PlaintextError{Reason: "not JSON"}, exitError},
+		{&codecError{uriDecryptError, &e2e.PlaintextError{Value: &wamp.ValueError{Kind: wamp.ErrIntegerRange, Msg: "x"}}}, exitError},
+		{&usageError{fmt.Errorf("argument: %w", &wamp.ValueError{Kind: wamp.ErrInvalidUTF8, Msg: "x"})}, exitUsage},
 		{&keystore.PermissionError{Path: "k", Mode: 0o644}, exitKey},
 		{&keystore.ParseError{Path: "k", Err: errors.New("x")}, exitKey},
 		{fmt.Errorf("k: %w", keygen.ErrMalformed), exitKey},

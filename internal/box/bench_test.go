@@ -45,13 +45,3 @@ func BenchmarkOpen1KiB(b *testing.B) {
 		}
 	}
 }
-
-func BenchmarkSealMessage(b *testing.B) {
-	k := benchKey()
-	m := Message{URI: "com.example.secure.topic1", Args: []any{"Hello, world!", 42}, Kwargs: map[string]any{}}
-	for b.Loop() {
-		if _, err := k.SealMessage(m); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -9,9 +9,9 @@
 //
 // which is NaCl crypto_box (X25519, HSalsa20, XSalsa20-Poly1305) with the nonce in front, the
 // bytes of PyNaCl's EncryptedMessage that autobahn/wamp/cryptobox.py sends (wire.md §1.4).
-// The plaintext is the compact JSON object {"uri","args","kwargs"} described in
-// [EncodePlaintext] (wire.md §1.3). There is no version prefix: interoperability with
-// Autobahn comes first.
+// There is no version prefix: interoperability with Autobahn comes first. What the
+// plaintext holds (Autobahn's JSON object {"uri","args","kwargs"}, wire.md §1.3) and the
+// trusted-URI check are internal/e2e's business: this package seals and opens bytes.
 //
 // # Keys and directions
 //
@@ -25,8 +25,8 @@
 // whatever the private key, so anybody could open what is sealed with it. NaCl's original
 // crypto_box, and golang.org/x/crypto/nacl/box.Precompute, do not check.
 //
-// The package knows nothing of files, terminals or WAMP sessions; it never prints, and it
-// reports failures as the typed errors below.
+// The package knows nothing of files, terminals, WAMP sessions or values, imports nothing
+// of cbx's; it never prints, and it reports failures as the typed errors below.
 package box
 
 import (
@@ -121,22 +121,7 @@ var (
 	// ErrDecrypt: authentication failed, so the payload was tampered with or sealed under
 	// another key. NaCl cannot tell these two apart, and neither can we.
 	ErrDecrypt = errors.New("box: payload could not be decrypted (tampered, or sealed with another key)")
-	// ErrPlaintext: the payload decrypted, but the plaintext is not Autobahn's JSON object.
-	ErrPlaintext = errors.New("box: decrypted plaintext is not a cryptobox message")
 )
-
-// URIMismatchError is returned by [SharedKey.OpenMessage] when the payload decrypts but was
-// sealed for another URI than the one it arrived on. Autobahn calls this
-// wamp.error.encryption.trusted_uri_mismatch (autobahn/wamp/protocol.py): it means somebody,
-// typically the router, moved a sealed payload to another topic or procedure.
-type URIMismatchError struct {
-	Envelope string // the URI the message travelled under
-	Inner    string // the URI sealed inside the payload
-}
-
-func (e *URIMismatchError) Error() string {
-	return fmt.Sprintf("box: payload was sealed for %q but arrived on %q (trusted URI mismatch)", e.Inner, e.Envelope)
-}
 
 // Seal seals plaintext with a fresh random nonce.
 func (s *SharedKey) Seal(plaintext []byte) ([]byte, error) {
@@ -166,32 +151,4 @@ func (s *SharedKey) Open(payload []byte) ([]byte, error) {
 		return nil, ErrDecrypt
 	}
 	return out, nil
-}
-
-// SealMessage encodes m as Autobahn's plaintext and seals it.
-func (s *SharedKey) SealMessage(m Message) ([]byte, error) {
-	pt, err := EncodePlaintext(m)
-	if err != nil {
-		return nil, err
-	}
-	return s.Seal(pt)
-}
-
-// OpenMessage opens a payload that arrived under the envelope URI trustedURI (the topic,
-// procedure or error URI of the WAMP message that carried it) and checks that it was sealed
-// for that URI, as Autobahn's KeyRing.decode callers do. A mismatch is a
-// *[URIMismatchError], distinct from [ErrDecrypt].
-func (s *SharedKey) OpenMessage(trustedURI string, payload []byte) (Message, error) {
-	pt, err := s.Open(payload)
-	if err != nil {
-		return Message{}, err
-	}
-	m, err := DecodePlaintext(pt)
-	if err != nil {
-		return Message{}, err
-	}
-	if m.URI != trustedURI {
-		return m, &URIMismatchError{Envelope: trustedURI, Inner: m.URI}
-	}
-	return m, nil
 }

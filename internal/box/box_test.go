@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"reflect"
 	"testing"
 )
 
@@ -131,39 +130,19 @@ func TestVectors(t *testing.T) {
 				t.Fatalf("sealed payload differs from Autobahn's:\n got %s\nwant %s", got, vec.PayloadHex)
 			}
 
-			msg, err := receiver.OpenMessage(vec.URI, unhex(t, vec.PayloadHex))
+			opened, err := receiver.Open(unhex(t, vec.PayloadHex))
 			if err != nil {
 				t.Fatalf("opening Autobahn's payload: %v", err)
 			}
-			reencoded, err := EncodePlaintext(msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if vec.Name == "publish-kwargs-unicode-binary" {
-				// kwargs has three keys in Python insertion order; Go sorts them, so compare
-				// the decoded structures (wire.md §5.12) and check the binary value came back.
-				again, err := DecodePlaintext(reencoded)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(again, msg) {
-					t.Fatalf("re-encoded plaintext decodes differently:\n%#v\n%#v", again, msg)
-				}
-				if b, ok := msg.Args[1].([]byte); !ok || !bytes.Equal(b, []byte{0, 1, 0xfe, 0xff}) {
-					t.Fatalf("binary argument decoded as %#v", msg.Args[1])
-				}
-				if msg.Args[0] != "grüße ✓" || msg.Kwargs["n"] != 1.5 || msg.Kwargs["flag"] != true || msg.Kwargs["none"] != nil {
-					t.Fatalf("decoded %#v", msg)
-				}
-				return
-			}
-			if !bytes.Equal(reencoded, plaintext) {
-				t.Fatalf("plaintext encoder differs from Autobahn's:\n got %s\nwant %s", reencoded, plaintext)
+			if !bytes.Equal(opened, plaintext) {
+				t.Fatalf("opened %q, want Autobahn's plaintext %q", opened, plaintext)
 			}
 		})
 	}
 }
 
+// TestNegativeVectors: a tampered tag does not open. The uri-mismatch vector is a genuine
+// payload under the right key (internal/e2e's tests check the URI inside it), so it opens.
 func TestNegativeVectors(t *testing.T) {
 	v := loadVectors(t)
 	kp := pairFor(t, v, "", "originator->responder")
@@ -174,18 +153,13 @@ func TestNegativeVectors(t *testing.T) {
 		switch n.Name {
 		case "tampered-tag":
 			seen++
-			if _, err := receiver.OpenMessage(n.URI, payload); !errors.Is(err, ErrDecrypt) {
+			if _, err := receiver.Open(payload); !errors.Is(err, ErrDecrypt) {
 				t.Errorf("tampered payload: err = %v, want ErrDecrypt", err)
 			}
 		case "uri-mismatch":
 			seen++
-			_, err := receiver.OpenMessage(n.EnvelopeURI, payload)
-			var mm *URIMismatchError
-			if !errors.As(err, &mm) || mm.Inner != n.EncryptedURI || mm.Envelope != n.EnvelopeURI {
-				t.Errorf("swapped URI: err = %v, want URIMismatchError{%q, %q}", err, n.EnvelopeURI, n.EncryptedURI)
-			}
-			if errors.Is(err, ErrDecrypt) {
-				t.Error("a URI mismatch must be distinct from a decryption failure")
+			if _, err := receiver.Open(payload); err != nil {
+				t.Errorf("uri-mismatch payload: %v; it is authentic and must open", err)
 			}
 		default:
 			t.Errorf("unknown negative vector %q", n.Name)
@@ -200,13 +174,13 @@ func TestWrongKeyAndShortPayload(t *testing.T) {
 	v := loadVectors(t)
 	kp := pairFor(t, v, "", "originator->responder")
 	sender := mustPrecompute(t, &kp.receiverPub, &kp.senderPriv)
-	payload, err := sender.SealMessage(Message{URI: "a.b", Args: []any{"x"}})
+	payload, err := sender.Seal([]byte(`{"uri":"a.b","args":["x"],"kwargs":null}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := PrivateKey(key32(t, v.Keys.SinglePrivHex))
 	wrong := mustPrecompute(t, &kp.senderPub, &other)
-	if _, err := wrong.OpenMessage("a.b", payload); !errors.Is(err, ErrDecrypt) {
+	if _, err := wrong.Open(payload); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("wrong key: err = %v, want ErrDecrypt", err)
 	}
 	for _, n := range []int{0, 1, Overhead - 1} {
@@ -225,53 +199,5 @@ func TestFreshNonces(t *testing.T) {
 	b, _ := k.Seal([]byte("same"))
 	if bytes.Equal(a[:NonceSize], b[:NonceSize]) {
 		t.Fatal("two seals used the same nonce")
-	}
-}
-
-func TestPlaintextEncoding(t *testing.T) {
-	cases := []struct {
-		name string
-		m    Message
-		want string
-	}{
-		{"null args and kwargs", Message{URI: "u"}, `{"uri":"u","args":null,"kwargs":null}`},
-		{"empty", Message{URI: "u", Args: []any{}, Kwargs: map[string]any{}}, `{"uri":"u","args":[],"kwargs":{}}`},
-		{"no html escaping, raw utf-8", Message{URI: "u", Args: []any{"<a&b> ü"}}, `{"uri":"u","args":["<a&b> ü"],"kwargs":null}`},
-		{"control characters escaped", Message{URI: "u", Args: []any{"a\nb\x01"}}, `{"uri":"u","args":["a\nb\u0001"],"kwargs":null}`},
-		{"binary", Message{URI: "u", Args: []any{[]byte{0xff}}}, `{"uri":"u","args":["\u0000/w=="],"kwargs":null}`},
-		{"nested binary", Message{URI: "u", Kwargs: map[string]any{"k": []any{[]byte("hi")}}}, `{"uri":"u","args":null,"kwargs":{"k":["\u0000aGk="]}}`},
-		{"integral float keeps its type", Message{URI: "u", Args: []any{1.0, 1e21, 2.5}}, `{"uri":"u","args":[1.0,1e+21,2.5],"kwargs":null}`},
-		{"json number kept", Message{URI: "u", Args: []any{json.Number("1.50")}}, `{"uri":"u","args":[1.50],"kwargs":null}`},
-	}
-	for _, c := range cases {
-		got, err := EncodePlaintext(c.m)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		if string(got) != c.want {
-			t.Errorf("%s: got %s, want %s", c.name, got, c.want)
-		}
-	}
-	if _, err := EncodePlaintext(Message{Args: []any{struct{}{}}}); err == nil {
-		t.Error("a struct value was encoded; want an error")
-	}
-}
-
-func TestPlaintextDecoding(t *testing.T) {
-	m, err := DecodePlaintext([]byte(`{"uri":"u","args":[9007199254740993,18446744073709551615,-1,2.5]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []any{int64(9007199254740993), uint64(18446744073709551615), int64(-1), 2.5}
-	if !reflect.DeepEqual(m.Args, want) || m.Kwargs != nil {
-		t.Fatalf("got %#v", m)
-	}
-	for _, bad := range []string{
-		``, `[]`, `null`, `{"uri":1}`, `{"uri":"u","args":{}}`, `{"uri":"u","kwargs":[]}`,
-		`{"uri":"u","args":["\u0000not base64!"]}`, `{"uri":"u","args":[1e999]}`,
-	} {
-		if _, err := DecodePlaintext([]byte(bad)); !errors.Is(err, ErrPlaintext) {
-			t.Errorf("DecodePlaintext(%s): err = %v, want ErrPlaintext", bad, err)
-		}
 	}
 }

@@ -12,12 +12,19 @@ import (
 // callers treat it as fatal for the connection.
 type ProtocolError struct {
 	Msg string
+	Err error // the cause when it is typed, e.g. a *ValueError for a value outside the dialect
 }
 
 func (e *ProtocolError) Error() string { return "wamp: protocol error: " + e.Msg }
+func (e *ProtocolError) Unwrap() error { return e.Err }
 
 func protoErrf(format string, args ...any) *ProtocolError {
 	return &ProtocolError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// protoWrap is protoErrf for a typed cause: the message is prefix + ": " + err.
+func protoWrap(err error, prefix string) *ProtocolError {
+	return &ProtocolError{Msg: prefix + ": " + err.Error(), Err: err}
 }
 
 // IsProtocolError reports whether err is, or wraps, a [*ProtocolError].

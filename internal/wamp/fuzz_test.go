@@ -8,8 +8,7 @@ import (
 // Fuzz targets for the three decoders (style.md §3.14). Property: Unmarshal never panics
 // and fails only with a *ProtocolError; whatever it accepts re-encodes, and the
 // re-encoding is a fixed point (decode → encode → decode → encode gives the same bytes).
-// Byte comparison rather than DeepEqual so that NaN (msgpack, CBOR) does not count as a
-// difference. Seeds: every frame of the Autobahn vectors plus every sample message.
+// Byte comparison rather than DeepEqual: the bytes are what a peer sees. Seeds: every frame of the Autobahn vectors plus every sample message.
 
 func fuzzSeeds(f *testing.F, s Serializer) {
 	for _, v := range loadVectors(f) {

@@ -10,9 +10,60 @@
 // spec (rfc/text/basic/messages.md). [Encode] turns a message into its list form and
 // [Decode] back; serializers only translate between that list form and bytes.
 //
-// The value model, shared by all serializers, is: nil, bool, int64, uint64 (only above
-// MaxInt64), float64, string, []byte, []any and map[string]any. Decoders produce exactly
-// these types; encoders also accept other Go integer and float kinds.
+// # The value dialect
+//
+// Every application value cbx handles (Arguments, ArgumentsKw, Options, Details; the
+// payload sealed inside a cryptobox or PPT plaintext; command-line arguments and output
+// lines) follows one dialect, implemented once in this package and used by the three
+// serializers, by internal/e2e for sealed plaintexts and by cmd/cbx. Its rule is that a
+// value is carried exactly or refused with a [*ValueError]; it is never rounded, replaced
+// or truncated, and what one reader accepts every writer can write.
+//
+// The value model is nil, bool, int64, uint64 (only above MaxInt64), float64, string,
+// []byte, []any and map[string]any. Decoders produce exactly these types; encoders also
+// accept other Go integer and float kinds ([Normalize]). The rules, and why:
+//
+//   - Integers are exact in [-2^63, 2^64-1]; outside it they are refused
+//     ([ErrIntegerRange]). msgpack has no wider integer, CBOR only a bignum tag Autobahn's
+//     cbor2 would write but msgpack could not relay, and turning them into floats (what
+//     encoding/json and JavaScript do) silently changes their digits. Python writes them
+//     exactly, so refusing is the only faithful answer.
+//   - JSON number text without fraction or exponent is an integer, with one: a float, as
+//     Python's json module reads it. So -0 reads as the integer 0 (Python: int("-0") == 0)
+//     while -0.0 stays a negative-zero float, and 1.0 stays a float.
+//   - Floats are float64 and finite. NaN and ±Inf are refused ([ErrFloatRange]) by every
+//     serializer, not only JSON: JSON has no form for them (Python's NaN/Infinity tokens are
+//     not JSON), so a value one serializer accepted could not be printed or relayed by
+//     another. JSON number text beyond the float64 range (1e400, which Python reads as
+//     inf) is refused too; text that merely needs rounding (0.1) is read as the nearest
+//     float64, as on every peer.
+//   - Floats are written as Python's repr writes them (1.0, -0.0, 1e+16, 1e-05), so that
+//     an integral float stays a float on the other side and the JSON is byte-identical to
+//     Autobahn's _dumps.
+//   - Text is UTF-8 ([ErrInvalidUTF8]): raw bytes that are not UTF-8 and escaped lone
+//     UTF-16 surrogates are refused on input, in frames, in plaintexts and on the command
+//     line, never replaced by U+FFFD (encoding/json's behaviour). WAMP strings are Unicode;
+//     Autobahn's msgpack and CBOR readers reject such bytes too. Binary data is []byte.
+//   - Binary, in JSON, is a string of U+0000 followed by standard padded base64 (WAMP spec
+//     advanced/serialization_binary_json.md, Autobahn serializer.py), at any depth but
+//     never as a dict key (Autobahn converts only values). Base64 is read strictly, so the
+//     bytes write back to the same text. Consequently a string starting with U+0000 that is
+//     not valid binary, and text starting with U+0000 in any serializer, is refused
+//     ([ErrBinaryText]): JSON could only turn it into binary.
+//   - Nesting: one value may hold lists and dicts [MaxDepth] levels deep; scalars count 0,
+//     [] 1, [[]] 2. Documents add their own levels ([Nest]): a WAMP message and a sealed
+//     plaintext add two (the message list or plaintext object, then the Arguments list or
+//     ArgumentsKw dict), so every serializer reads and writes frames up to MaxDepth+2 and
+//     the same value passes or fails everywhere: whatever cbx seal accepts, cbx open
+//     accepts, and one level more is refused by both ([ErrTooDeep]).
+//   - JSON output is compact, with Python's escapes (control characters, quote and
+//     backslash; everything else raw UTF-8, nothing HTML-escaped) and dict keys sorted (a Go
+//     map has no order; Python keeps insertion order, and readers do not care).
+//
+// Readers tell "not JSON" ([*SyntaxError], judged on the whole text first) from "JSON
+// holding a value outside the dialect" ([*ValueError]), because the command line sends
+// the first as a string and refuses the second. The texts of the Err* reasons carry no
+// data of the value, so they may be reported to a peer about a sealed payload.
 package wamp
 
 import "fmt"

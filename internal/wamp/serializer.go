@@ -1,7 +1,6 @@
 package wamp
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -60,8 +59,3 @@ func unmarshalList(name string, v any) (Message, error) {
 	}
 	return Decode(l)
 }
-
-// errInvalidUTF8 is returned by every serializer for a string that is not UTF-8: WAMP
-// strings are Unicode, Autobahn's msgpack/cbor readers reject such bytes, and JSON could
-// only mangle them. Binary data belongs in a []byte.
-var errInvalidUTF8 = errors.New("string is not valid UTF-8; use []byte for binary data")

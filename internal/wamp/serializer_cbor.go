@@ -2,10 +2,11 @@ package wamp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"reflect"
-	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -17,32 +18,41 @@ import (
 // fxamacker/cbor has no option for the key order we want: dict keys are sorted by their
 // string value, the same rule as the other serializers, which also reproduces Autobahn's
 // frames whenever Python's insertion order happens to be alphabetical (as in the test
-// vectors). Integers use the shortest head; floats are always 64-bit like cbor2's default,
-// except NaN and ±Inf, which use cbor2's half-precision forms.
+// vectors). Integers use the shortest head; floats are always 64-bit like cbor2's default.
 //
-// Reading uses fxamacker/cbor into `any` with tags forbidden (WAMP has no use for them and
-// they would smuggle in types outside the value model), invalid UTF-8 rejected, and
-// map[string]any as the map type, so a non-string key is an error.
+// Reading uses fxamacker/cbor into `any`, then maps the result onto the value model and
+// the package's dialect ([UnmarshalCBOR]): bignums (tags 2 and 3, how cbor2 writes
+// integers beyond 64 bits) are refused unless they fit in 64 bits, every other tag and
+// simple value is refused (they would smuggle in types outside the value model), and so are
+// NaN, infinities, invalid UTF-8, text starting with U+0000 and nesting deeper than
+// [MaxDepth] per value. map[string]any is the map type, so a non-string key is an error.
 type cborSerializer struct{}
 
 func (cborSerializer) Name() string        { return "cbor" }
 func (cborSerializer) Subprotocol() string { return "wamp.2.cbor" }
 func (cborSerializer) Binary() bool        { return true }
 
-var cborDecMode = func() cbor.DecMode {
-	dm, err := cbor.DecOptions{
-		MaxNestedLevels:  maxDepth + 1,
-		MaxArrayElements: math.MaxInt32,
-		MaxMapPairs:      math.MaxInt32,
-		TagsMd:           cbor.TagsForbidden,
-		IntDec:           cbor.IntDecConvertNone,
-		DefaultMapType:   reflect.TypeFor[map[string]any](),
-		UTF8:             cbor.UTF8RejectInvalid,
-	}.DecMode()
-	if err != nil {
-		panic(err) // constant options; covered by every test
+// cborDecModes holds one decoder per Nest: fxamacker bounds the nesting itself, before
+// building anything.
+var cborDecModes = func() [NestMessage + 1]cbor.DecMode {
+	var modes [NestMessage + 1]cbor.DecMode
+	for n := range modes {
+		dm, err := cbor.DecOptions{
+			MaxNestedLevels:  Nest(n).limit(),
+			MaxArrayElements: math.MaxInt32,
+			MaxMapPairs:      math.MaxInt32,
+			TagsMd:           cbor.TagsAllowed,
+			BigIntDec:        cbor.BigIntDecodeValue,
+			IntDec:           cbor.IntDecConvertNone,
+			DefaultMapType:   reflect.TypeFor[map[string]any](),
+			UTF8:             cbor.UTF8DecodeInvalid, // checked by fromCBOR, as a *ValueError
+		}.DecMode()
+		if err != nil {
+			panic(err) // constant options; covered by every test
+		}
+		modes[n] = dm
 	}
-	return dm
+	return modes
 }()
 
 func (cborSerializer) Marshal(m Message) ([]byte, error) {
@@ -50,34 +60,72 @@ func (cborSerializer) Marshal(m Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var w cborWriter
-	if err := w.value(l, 0); err != nil {
+	b, err := AppendCBOR(nil, l, NestMessage)
+	if err != nil {
 		return nil, fmt.Errorf("wamp: cbor: %v: %w", m.MessageType(), err)
 	}
-	return w.buf, nil
+	return b, nil
 }
 
 func (cborSerializer) Unmarshal(b []byte) (Message, error) {
-	var raw any
-	if err := cborDecMode.Unmarshal(b, &raw); err != nil {
-		return nil, protoErrf("cbor: %v", err)
-	}
-	v, err := fromCBOR(raw)
+	v, err := UnmarshalCBOR(b, NestMessage)
 	if err != nil {
-		return nil, err
+		return nil, protoWrap(err, "cbor")
 	}
 	return unmarshalList("cbor", v)
 }
 
+// UnmarshalCBOR reads one CBOR data item (RFC 8949) in the dialect: the CBOR form of the
+// value model, with the same refusals as [UnmarshalJSON]. nest says what b is, for the
+// nesting limit. Malformed CBOR is a plain error, values outside the dialect a
+// [*ValueError].
+func UnmarshalCBOR(b []byte, nest Nest) (any, error) {
+	if nest < NestValue || nest > NestMessage {
+		return nil, fmt.Errorf("wamp: UnmarshalCBOR: bad nest %d", nest)
+	}
+	var raw any
+	if err := cborDecModes[nest].Unmarshal(b, &raw); err != nil {
+		var deep *cbor.MaxNestedLevelError
+		if errors.As(err, &deep) {
+			return nil, valueErr(ErrTooDeep)
+		}
+		return nil, err
+	}
+	return fromCBOR(raw)
+}
+
+// AppendCBOR appends v in the CBOR form of the dialect (see cborSerializer). nest says what
+// v is, for the nesting limit.
+func AppendCBOR(dst []byte, v any, nest Nest) ([]byte, error) {
+	w := cborWriter{buf: dst, limit: nest.limit()}
+	if err := w.value(v, 0); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
 // fromCBOR maps the decoder's output onto the value model: uint64 at most MaxInt64
-// becomes int64; big integers (negative below MinInt64) and simple values other than
-// true/false/null/undefined are rejected. Nesting was already bounded by the decoder.
+// becomes int64, a bignum that fits in 64 bits becomes int64 or uint64; anything else
+// outside the dialect is a *ValueError or, for types CBOR has and WAMP has not, an error.
+// Nesting was already bounded by the decoder.
 func fromCBOR(v any) (any, error) {
 	switch x := v.(type) {
-	case nil, bool, int64, float64, string:
+	case nil, bool, int64:
 		return x, nil
+	case float64:
+		return x, checkFloat(x)
+	case string:
+		return x, checkText(x)
 	case uint64:
 		return fromUint64(x), nil
+	case big.Int:
+		switch {
+		case x.IsInt64():
+			return x.Int64(), nil
+		case x.IsUint64():
+			return x.Uint64(), nil
+		}
+		return nil, valueErrf(ErrIntegerRange, "integer %s does not fit in 64 bits (-2^63 to 2^64-1)", excerpt(x.String()))
 	case []byte:
 		if x == nil {
 			x = []byte{}
@@ -94,6 +142,9 @@ func fromCBOR(v any) (any, error) {
 		return x, nil
 	case map[string]any:
 		for k, e := range x {
+			if err := checkKey(k); err != nil {
+				return nil, err
+			}
 			n, err := fromCBOR(e)
 			if err != nil {
 				return nil, err
@@ -101,11 +152,16 @@ func fromCBOR(v any) (any, error) {
 			x[k] = n
 		}
 		return x, nil
+	case cbor.Tag:
+		return nil, fmt.Errorf("CBOR tag %d is not a WAMP value", x.Number)
 	}
-	return nil, protoErrf("cbor: unsupported value %T", v)
+	return nil, fmt.Errorf("unsupported CBOR value %T", v)
 }
 
-type cborWriter struct{ buf []byte }
+type cborWriter struct {
+	buf   []byte
+	limit int
+}
 
 // head writes a CBOR initial byte plus argument in the shortest form (RFC 8949 §3).
 func (w *cborWriter) head(major byte, n uint64) {
@@ -125,9 +181,6 @@ func (w *cborWriter) head(major byte, n uint64) {
 }
 
 func (w *cborWriter) value(v any, depth int) error {
-	if depth > maxDepth {
-		return fmt.Errorf("value nested deeper than %d levels", maxDepth)
-	}
 	switch x := v.(type) {
 	case nil:
 		w.buf = append(w.buf, 0xf6)
@@ -146,19 +199,13 @@ func (w *cborWriter) value(v any, depth int) error {
 	case uint64:
 		w.head(0, x)
 	case float64:
-		switch {
-		case math.IsNaN(x):
-			w.buf = append(w.buf, 0xf9, 0x7e, 0x00)
-		case math.IsInf(x, 1):
-			w.buf = append(w.buf, 0xf9, 0x7c, 0x00)
-		case math.IsInf(x, -1):
-			w.buf = append(w.buf, 0xf9, 0xfc, 0x00)
-		default:
-			w.buf = binary.BigEndian.AppendUint64(append(w.buf, 0xfb), math.Float64bits(x))
+		if err := checkFloat(x); err != nil {
+			return err
 		}
+		w.buf = binary.BigEndian.AppendUint64(append(w.buf, 0xfb), math.Float64bits(x))
 	case string:
-		if !utf8.ValidString(x) {
-			return errInvalidUTF8
+		if err := checkText(x); err != nil {
+			return err
 		}
 		w.head(3, uint64(len(x)))
 		w.buf = append(w.buf, x...)
@@ -166,6 +213,9 @@ func (w *cborWriter) value(v any, depth int) error {
 		w.head(2, uint64(len(x)))
 		w.buf = append(w.buf, x...)
 	case []any:
+		if depth >= w.limit {
+			return valueErr(ErrTooDeep)
+		}
 		w.head(4, uint64(len(x)))
 		for _, e := range x {
 			if err := w.value(e, depth+1); err != nil {
@@ -173,10 +223,13 @@ func (w *cborWriter) value(v any, depth int) error {
 			}
 		}
 	case map[string]any:
+		if depth >= w.limit {
+			return valueErr(ErrTooDeep)
+		}
 		w.head(5, uint64(len(x)))
 		for _, k := range sortedKeys(x) {
-			if !utf8.ValidString(k) {
-				return errInvalidUTF8
+			if err := checkKey(k); err != nil {
+				return err
 			}
 			w.head(3, uint64(len(k)))
 			w.buf = append(w.buf, k...)
@@ -185,7 +238,7 @@ func (w *cborWriter) value(v any, depth int) error {
 			}
 		}
 	default:
-		n, err := normalize(v, depth)
+		n, err := normalize(v, depth, w.limit)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,9 @@ import (
 // positive values as uint like Python's msgpack; floats are always float64; dict keys are
 // sorted. Reading walks the stream item by item with the library's primitives, so it
 // yields exactly the value model, refuses extension types and non-string dict keys, and
-// checks every declared length against the bytes left before allocating.
+// checks every declared length against the bytes left before allocating. Both directions
+// apply the package's value dialect: no NaN or infinities, UTF-8 text not starting with
+// U+0000, at most [MaxDepth] levels per value.
 type msgpackSerializer struct{}
 
 func (msgpackSerializer) Name() string        { return "msgpack" }
@@ -32,16 +34,13 @@ func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
-	if err := msgpackWrite(enc, l, 0); err != nil {
+	if err := msgpackWrite(enc, l, 0, NestMessage.limit()); err != nil {
 		return nil, fmt.Errorf("wamp: msgpack: %v: %w", m.MessageType(), err)
 	}
 	return buf.Bytes(), nil
 }
 
-func msgpackWrite(e *msgpack.Encoder, v any, depth int) error {
-	if depth > maxDepth {
-		return fmt.Errorf("value nested deeper than %d levels", maxDepth)
-	}
+func msgpackWrite(e *msgpack.Encoder, v any, depth, limit int) error {
 	switch x := v.(type) {
 	case nil:
 		return e.EncodeNil()
@@ -52,10 +51,13 @@ func msgpackWrite(e *msgpack.Encoder, v any, depth int) error {
 	case uint64:
 		return e.EncodeUint(x)
 	case float64:
+		if err := checkFloat(x); err != nil {
+			return err
+		}
 		return e.EncodeFloat64(x)
 	case string:
-		if !utf8.ValidString(x) {
-			return errInvalidUTF8
+		if err := checkText(x); err != nil {
+			return err
 		}
 		return e.EncodeString(x)
 	case []byte:
@@ -64,42 +66,48 @@ func msgpackWrite(e *msgpack.Encoder, v any, depth int) error {
 		}
 		return e.EncodeBytes(x)
 	case []any:
+		if depth >= limit {
+			return valueErr(ErrTooDeep)
+		}
 		if err := e.EncodeArrayLen(len(x)); err != nil {
 			return err
 		}
 		for _, el := range x {
-			if err := msgpackWrite(e, el, depth+1); err != nil {
+			if err := msgpackWrite(e, el, depth+1, limit); err != nil {
 				return err
 			}
 		}
 		return nil
 	case map[string]any:
+		if depth >= limit {
+			return valueErr(ErrTooDeep)
+		}
 		if err := e.EncodeMapLen(len(x)); err != nil {
 			return err
 		}
 		for _, k := range sortedKeys(x) {
-			if !utf8.ValidString(k) {
-				return errInvalidUTF8
+			if err := checkKey(k); err != nil {
+				return err
 			}
 			if err := e.EncodeString(k); err != nil {
 				return err
 			}
-			if err := msgpackWrite(e, x[k], depth+1); err != nil {
+			if err := msgpackWrite(e, x[k], depth+1, limit); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	n, err := normalize(v, depth)
+	n, err := normalize(v, depth, limit)
 	if err != nil {
 		return err
 	}
-	return msgpackWrite(e, n, depth)
+	return msgpackWrite(e, n, depth, limit)
 }
 
 func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
 	r := bytes.NewReader(b)
-	d := msgpackReader{r: r, dec: msgpack.NewDecoder(r)}
+	d := msgpackReader{r: r, dec: msgpack.NewDecoder(r), limit: NestMessage.limit()}
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
@@ -113,8 +121,9 @@ func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
 // msgpackReader reads from a bytes.Reader, which the msgpack decoder uses directly
 // (it implements io.ByteScanner), so r.Len() is always the number of unread bytes.
 type msgpackReader struct {
-	r   *bytes.Reader
-	dec *msgpack.Decoder
+	r     *bytes.Reader
+	dec   *msgpack.Decoder
+	limit int // deepest container level allowed
 }
 
 func (d *msgpackReader) fail(err error) error {
@@ -124,10 +133,8 @@ func (d *msgpackReader) fail(err error) error {
 	return protoErrf("msgpack: %v", err)
 }
 
+// value reads one item that sits inside depth containers.
 func (d *msgpackReader) value(depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, protoErrf("msgpack: nested deeper than %d levels", maxDepth)
-	}
 	c, err := d.dec.PeekCode()
 	if err != nil {
 		return nil, d.fail(err)
@@ -148,24 +155,36 @@ func (d *msgpackReader) value(depth int) (any, error) {
 		c == msgpcode.Int64, c == msgpcode.Uint8, c == msgpcode.Uint16, c == msgpcode.Uint32:
 		n, err := d.dec.DecodeInt64()
 		return n, d.wrap(err)
-	case c == msgpcode.Float:
-		f, err := d.dec.DecodeFloat32()
-		return float64(f), d.wrap(err)
-	case c == msgpcode.Double:
-		f, err := d.dec.DecodeFloat64()
-		return f, d.wrap(err)
+	case c == msgpcode.Float, c == msgpcode.Double:
+		var f float64
+		if c == msgpcode.Float {
+			f32, err := d.dec.DecodeFloat32()
+			if err != nil {
+				return nil, d.fail(err)
+			}
+			f = float64(f32)
+		} else if f, err = d.dec.DecodeFloat64(); err != nil {
+			return nil, d.fail(err)
+		}
+		if err := checkFloat(f); err != nil {
+			return nil, protoWrap(err, "msgpack")
+		}
+		return f, nil
 	case msgpcode.IsString(c):
-		b, err := d.raw()
+		s, err := d.str()
 		if err != nil {
 			return nil, err
 		}
-		if !utf8.Valid(b) {
-			return nil, protoErrf("msgpack: str is not valid UTF-8")
+		if len(s) > 0 && s[0] == 0 {
+			return nil, protoWrap(valueErr(ErrBinaryText), "msgpack: str")
 		}
-		return string(b), nil
+		return s, nil
 	case msgpcode.IsBin(c):
 		return d.raw()
 	case msgpcode.IsFixedArray(c), c == msgpcode.Array16, c == msgpcode.Array32:
+		if depth >= d.limit {
+			return nil, protoWrap(valueErr(ErrTooDeep), "msgpack")
+		}
 		n, err := d.dec.DecodeArrayLen()
 		if err != nil {
 			return nil, d.fail(err)
@@ -181,6 +200,9 @@ func (d *msgpackReader) value(depth int) (any, error) {
 		}
 		return l, nil
 	case msgpcode.IsFixedMap(c), c == msgpcode.Map16, c == msgpcode.Map32:
+		if depth >= d.limit {
+			return nil, protoWrap(valueErr(ErrTooDeep), "msgpack")
+		}
 		n, err := d.dec.DecodeMapLen()
 		if err != nil {
 			return nil, d.fail(err)
@@ -197,17 +219,29 @@ func (d *msgpackReader) value(depth int) (any, error) {
 			if !msgpcode.IsString(kc) {
 				return nil, protoErrf("msgpack: dict key must be a str, got code 0x%02x", kc)
 			}
-			k, err := d.value(depth + 1)
+			k, err := d.str() // a key may start with U+0000: keys are never binary
 			if err != nil {
 				return nil, err
 			}
-			if m[k.(string)], err = d.value(depth + 1); err != nil {
+			if m[k], err = d.value(depth + 1); err != nil {
 				return nil, err
 			}
 		}
 		return m, nil
 	}
 	return nil, protoErrf("msgpack: unsupported type code 0x%02x", c)
+}
+
+// str reads a str, which must be UTF-8.
+func (d *msgpackReader) str() (string, error) {
+	b, err := d.raw()
+	if err != nil {
+		return "", err
+	}
+	if !utf8.Valid(b) {
+		return "", protoWrap(valueErr(ErrInvalidUTF8), "msgpack: str")
+	}
+	return string(b), nil
 }
 
 // raw reads a str or bin body after checking its declared length against what is left.

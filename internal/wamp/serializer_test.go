@@ -455,7 +455,10 @@ func TestUnmarshalRejects(t *testing.T) {
 		{JSON, "urlsafe base64", []byte(`[16,1,{},"t","\u0000-_8="]`)},
 		{JSON, "integer overflow", []byte(`[17,1,2,{},[123456789012345678901234567890]]`)},
 		{JSON, "float overflow", []byte(`[16,1,{},"t",[1e400]]`)},
-		{JSON, "too deep", []byte(`[16,1,{},"t",` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `]`)},
+		{JSON, "too deep", []byte(`[16,1,{},"t",` + strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2) + `]`)},
+		{JSON, "invalid utf-8", []byte("[16,1,{},\"t\",[\"\xff\"]]")},
+		{JSON, "lone surrogate", []byte(`[16,1,{},"t",["\ud800"]]`)},
+		{JSON, "NaN", []byte(`[16,1,{},"t",[NaN]]`)},
 		{MsgPack, "empty", nil},
 		{MsgPack, "not a list", h("a3616263")},
 		{MsgPack, "truncated", h("9311")},
@@ -466,6 +469,9 @@ func TestUnmarshalRejects(t *testing.T) {
 		{MsgPack, "array32 longer than message", h("dd7fffffff")},
 		{MsgPack, "invalid utf-8 str", h("941001" + "80" + "a2c328")},
 		{MsgPack, "reserved code", h("c1")},
+		{MsgPack, "NaN", h("951001" + "80" + "a174" + "91cb7ff8000000000000")},
+		{MsgPack, "infinity", h("951001" + "80" + "a174" + "91ca7f800000")},
+		{MsgPack, "text starting with NUL", h("951001" + "80" + "a174" + "91a20061")},
 		{CBOR, "empty", nil},
 		{CBOR, "not a list", h("a0")},
 		{CBOR, "truncated", h("831101")},
@@ -477,6 +483,9 @@ func TestUnmarshalRejects(t *testing.T) {
 		{CBOR, "simple value", h("851001a0617481f0")},
 		{CBOR, "invalid utf-8 text", h("841001a062c328")},
 		{CBOR, "array longer than message", h("9affffffff")},
+		{CBOR, "NaN", h("851001a06174" + "81f97e00")},
+		{CBOR, "infinity", h("851001a06174" + "81f97c00")},
+		{CBOR, "text starting with NUL", h("851001a06174" + "81620061")},
 	}
 	for _, c := range cases {
 		t.Run(c.s.Name()+"/"+c.name, func(t *testing.T) {
@@ -489,7 +498,8 @@ func TestUnmarshalRejects(t *testing.T) {
 }
 
 // TestNestingLimitSameForAll: what one serializer decodes, every serializer can encode,
-// so the depth limit is the same for all of them.
+// so the depth limit is the same for all of them: MaxDepth levels per value, which in a
+// frame is MaxDepth+2 (the message list and the Arguments list).
 func TestNestingLimitSameForAll(t *testing.T) {
 	nest := func(levels int) List { // levels counts the message list itself
 		var inner any = List{}
@@ -499,7 +509,7 @@ func TestNestingLimitSameForAll(t *testing.T) {
 		return List{int64(PUBLISH), int64(1), Dict{}, "t", inner}
 	}
 	for _, s := range Serializers {
-		ok, err := Decode(nest(maxDepth + 1))
+		ok, err := Decode(nest(MaxDepth + 2))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -510,20 +520,20 @@ func TestNestingLimitSameForAll(t *testing.T) {
 		if _, err := s.Unmarshal(b); err != nil {
 			t.Fatalf("%s: Unmarshal at the limit: %v", s.Name(), err)
 		}
-		deep, _ := Decode(nest(maxDepth + 2))
-		if _, err := s.Marshal(deep); err == nil {
-			t.Fatalf("%s: Marshal beyond the limit succeeded", s.Name())
+		deep, _ := Decode(nest(MaxDepth + 3))
+		if _, err := s.Marshal(deep); !errors.Is(err, ErrTooDeep) {
+			t.Fatalf("%s: Marshal beyond the limit: %v", s.Name(), err)
 		}
 	}
 	// A frame one level too deep, built by hand for each format, is refused.
-	depth := maxDepth + 2
+	depth := MaxDepth + 3
 	frames := map[Serializer][]byte{
 		JSON:    []byte(`[16,1,{},"t",` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `]`),
 		MsgPack: append([]byte{0x95, 0x10, 0x01, 0x80, 0xa1, 't'}, append(bytes.Repeat([]byte{0x91}, depth-2), 0x90)...),
 		CBOR:    append([]byte{0x85, 0x10, 0x01, 0xa0, 0x61, 't'}, append(bytes.Repeat([]byte{0x81}, depth-2), 0x80)...),
 	}
 	for s, b := range frames {
-		if _, err := s.Unmarshal(b); !IsProtocolError(err) {
+		if _, err := s.Unmarshal(b); !IsProtocolError(err) || !errors.Is(err, ErrTooDeep) {
 			t.Errorf("%s: too-deep frame: err = %v", s.Name(), err)
 		}
 	}
@@ -552,16 +562,15 @@ func TestMarshalValueModel(t *testing.T) {
 			t.Fatalf("%s:\n got %#v\nwant %#v", s.Name(), got, want)
 		}
 	}
-	for _, bad := range []any{struct{}{}, make(chan int), map[int]string{1: "x"}, "\xff", "\x00abc"} {
+	for _, bad := range []any{struct{}{}, make(chan int), map[int]string{1: "x"}, "\xff", "\x00abc",
+		math.NaN(), math.Inf(-1), float32(math.Inf(1)), json.Number("1e400"), json.Number("18446744073709551616")} {
 		for _, s := range Serializers {
 			_, err := s.Marshal(&Publish{Request: 1, Topic: "t", Payload: Payload{Args: List{bad}}})
-			if err == nil && !(s != JSON && bad == "\x00abc") {
-				t.Errorf("%s: Marshal(%#v) succeeded", s.Name(), bad)
+			var ve *ValueError
+			if !errors.As(err, &ve) {
+				t.Errorf("%s: Marshal(%#v): %v, want a *ValueError", s.Name(), bad, err)
 			}
 		}
-	}
-	if _, err := JSON.Marshal(&Publish{Request: 1, Topic: "t", Payload: Payload{Args: List{math.NaN()}}}); err == nil {
-		t.Error("JSON accepted NaN")
 	}
 	cyclic := Dict{}
 	cyclic["self"] = cyclic

@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// FuzzPlaintext: whatever decodes re-encodes to a fixed point and decodes to the same
+// message; every failure is a *PlaintextError.
+func FuzzPlaintext(f *testing.F) {
+	v := loadVectors(f)
+	for _, vec := range v.Vectors {
+		f.Add(unhex(f, vec.PlaintextHex))
+	}
+	f.Add([]byte(`{"uri":"u","args":[1,"\u0000AA==",{"a":[null,true]}],"kwargs":{"x":-0.5}}`))
+	f.Add([]byte(`{"uri":"u","args":[1180591620717411303424,1e400,-0,-0.0]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodePlaintext(b)
+		if err != nil {
+			var pe *PlaintextError
+			if !errors.As(err, &pe) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		enc, err := EncodePlaintext(m)
+		if err != nil {
+			t.Fatalf("decoded message does not re-encode: %#v: %v", m, err)
+		}
+		m2, err := DecodePlaintext(enc)
+		if err != nil || !reflect.DeepEqual(m, m2) {
+			t.Fatalf("round trip changed the message:\n%s\n%#v\n%#v (%v)", enc, m, m2, err)
+		}
+		enc2, _ := EncodePlaintext(m2)
+		if !bytes.Equal(enc, enc2) {
+			t.Fatalf("encoding is not stable: %s vs %s", enc, enc2)
+		}
+		// The PPT form carries the same message.
+		ppt, err := EncodePPTPlaintext(m)
+		if err != nil {
+			t.Fatalf("%#v does not encode as PPT: %v", m, err)
+		}
+		if m3, err := DecodePPTPlaintext(ppt); err != nil || !reflect.DeepEqual(m, m3) {
+			t.Fatalf("PPT round trip changed the message: %#v (%v)", m3, err)
+		}
+	})
+}
+
+// FuzzPPTPlaintext: no panic; whatever decodes re-encodes to the same message, and in the
+// JSON form too; every failure is a *PlaintextError.
+func FuzzPPTPlaintext(f *testing.F) {
+	seed, _ := EncodePPTPlaintext(Message{URI: "a.b", Args: []any{"x", []byte{1}, int64(-3), 2.5}, Kwargs: map[string]any{"k": nil}})
+	f.Add(seed)
+	f.Add([]byte{0xa0})
+	f.Add([]byte{0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodePPTPlaintext(b)
+		if err != nil {
+			var pe *PlaintextError
+			if !errors.As(err, &pe) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		again, err := EncodePPTPlaintext(m)
+		if err != nil {
+			t.Fatalf("decoded message does not re-encode: %#v: %v", m, err)
+		}
+		if m2, err := DecodePPTPlaintext(again); err != nil || !reflect.DeepEqual(m, m2) {
+			t.Fatalf("round trip changed the message: %#v / %#v (%v)", m, m2, err)
+		}
+		j, err := EncodePlaintext(m)
+		if err != nil {
+			t.Fatalf("%#v does not encode as JSON: %v", m, err)
+		}
+		if m3, err := DecodePlaintext(j); err != nil || !reflect.DeepEqual(m, m3) {
+			t.Fatalf("JSON form %s reads back as %#v (%v)", j, m3, err)
+		}
+	})
+}

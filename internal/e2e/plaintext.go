@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"errors"
+
+	"github.com/cbx-wamp/cbx/internal/wamp"
+)
+
+// Message is what a cryptobox payload seals: the URI it was sealed for and the application
+// arguments, in internal/wamp's value model.
+type Message struct {
+	URI    string
+	Args   []any          // nil encodes as null, as Autobahn's callee results do
+	Kwargs map[string]any // nil encodes as null
+}
+
+// ErrPlaintext: the payload authenticated, so it was sealed with our key and not
+// tampered with, but its plaintext is not a cryptobox message cbx can carry. Every
+// [*PlaintextError] is one.
+var ErrPlaintext = errors.New("e2e: the payload opened but its plaintext is not a cryptobox message")
+
+// PlaintextError says why a decrypted plaintext was refused. Its text never quotes the
+// plaintext: it may be sent back to a peer (wamp.error.encryption.decrypt_error) and seen
+// by the router, which must learn nothing of what was sealed.
+type PlaintextError struct {
+	Reason string           // what is wrong with the plaintext's structure, when Value is nil
+	Value  *wamp.ValueError // the value outside the dialect, when that is the reason
+}
+
+func (e *PlaintextError) Error() string {
+	if e.Value != nil {
+		return "e2e: the payload opened but holds a value that cannot be carried exactly: " + e.Value.Kind.Error()
+	}
+	return "e2e: the payload opened but is not a cryptobox plaintext: " + e.Reason
+}
+
+// Unwrap gives [ErrPlaintext] and, for a value outside the dialect, the *wamp.ValueError
+// (so errors.Is(err, wamp.ErrIntegerRange) and the like work).
+func (e *PlaintextError) Unwrap() []error {
+	if e.Value != nil {
+		return []error{ErrPlaintext, e.Value}
+	}
+	return []error{ErrPlaintext}
+}
+
+// decodeErr turns a reader's error into a *PlaintextError.
+func decodeErr(err error, format string) *PlaintextError {
+	var ve *wamp.ValueError
+	if errors.As(err, &ve) {
+		return &PlaintextError{Value: ve}
+	}
+	return &PlaintextError{Reason: "not " + format}
+}
+
+// EncodePlaintext encodes m exactly as autobahn/wamp/cryptobox.py does before sealing
+// (wire.md §1.3): the object {"uri","args","kwargs"} in that order, in the JSON form of
+// internal/wamp's dialect (Autobahn's _dumps: compact separators, raw UTF-8, binary as
+// "\u0000"+base64, floats as Python's repr).
+//
+// One difference is deliberate and harmless: keys inside kwargs come out sorted (a Go map
+// has no order), where Python keeps insertion order. Decoders on both sides read the same
+// object.
+func EncodePlaintext(m Message) ([]byte, error) {
+	b := []byte(`{"uri":`)
+	b, err := wamp.AppendJSON(b, m.URI, wamp.NestValue)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"args":`...)
+	if m.Args == nil {
+		b = append(b, "null"...)
+	} else if b, err = wamp.AppendJSON(b, m.Args, wamp.NestPayload); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"kwargs":`...)
+	if m.Kwargs == nil {
+		b = append(b, "null"...)
+	} else if b, err = wamp.AppendJSON(b, m.Kwargs, wamp.NestPayload); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// DecodePlaintext reads Autobahn's plaintext object. Missing or null "args", "kwargs" and
+// "uri" count as absent (Autobahn reads them with dict.get); anything that is not an object
+// with a string "uri", a list "args" and an object "kwargs", or that holds a value outside
+// the dialect anywhere, is a *[PlaintextError].
+func DecodePlaintext(b []byte) (Message, error) {
+	v, err := wamp.UnmarshalJSON(b, wamp.NestMessage)
+	if err != nil {
+		return Message{}, decodeErr(err, "JSON")
+	}
+	return fromObject(v, "JSON object")
+}
+
+// EncodePPTPlaintext encodes m as cbx's plaintext for Payload PassThru Mode
+// (ppt_serializer "cbor"; the spec leaves the cipher layout to us, README "Two wire
+// forms"): the CBOR map {"uri","args","kwargs"} in that order, values in the CBOR form of
+// internal/wamp's dialect, binary as byte strings.
+func EncodePPTPlaintext(m Message) ([]byte, error) {
+	b := []byte{0xa3} // a map of three pairs
+	b, err := wamp.AppendCBOR(b, "uri", wamp.NestValue)
+	if err == nil {
+		b, err = wamp.AppendCBOR(b, m.URI, wamp.NestValue)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, _ = wamp.AppendCBOR(b, "args", wamp.NestValue)
+	if m.Args == nil {
+		b = append(b, 0xf6) // null
+	} else if b, err = wamp.AppendCBOR(b, m.Args, wamp.NestPayload); err != nil {
+		return nil, err
+	}
+	b, _ = wamp.AppendCBOR(b, "kwargs", wamp.NestValue)
+	if m.Kwargs == nil {
+		b = append(b, 0xf6)
+	} else if b, err = wamp.AppendCBOR(b, m.Kwargs, wamp.NestPayload); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// DecodePPTPlaintext reads cbx's PPT plaintext with the same rules as [DecodePlaintext].
+func DecodePPTPlaintext(b []byte) (Message, error) {
+	v, err := wamp.UnmarshalCBOR(b, wamp.NestMessage)
+	if err != nil {
+		return Message{}, decodeErr(err, "CBOR")
+	}
+	return fromObject(v, "CBOR map")
+}
+
+// fromObject checks the shape {"uri": str, "args": list, "kwargs": dict}; other keys are
+// ignored, as Autobahn ignores them.
+func fromObject(v any, what string) (Message, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return Message{}, &PlaintextError{Reason: "not a " + what}
+	}
+	var m Message
+	if u := obj["uri"]; u != nil {
+		if m.URI, ok = u.(string); !ok {
+			return Message{}, &PlaintextError{Reason: `"uri" is not a string`}
+		}
+	}
+	if a := obj["args"]; a != nil {
+		if m.Args, ok = a.([]any); !ok {
+			return Message{}, &PlaintextError{Reason: `"args" is not a list`}
+		}
+	}
+	if k := obj["kwargs"]; k != nil {
+		if m.Kwargs, ok = k.(map[string]any); !ok {
+			return Message{}, &PlaintextError{Reason: `"kwargs" is not a dict`}
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,643 @@
+package wamp
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file is the JSON form of the dialect (package comment): one reader and one writer,
+// used by the wamp.2.json serializer, by the sealed plaintext codec (internal/e2e) and by
+// the command line (arguments, --stdin lines, output lines).
+
+// SyntaxError reports input that is not one JSON text (RFC 8259). Offset counts bytes.
+// It is kept apart from [*ValueError] so that the command line can tell "not JSON" (then
+// an argument is a string) from "JSON holding a value outside the dialect" (refused).
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("not JSON: %s at byte %d", e.Msg, e.Offset) }
+
+// UnmarshalJSON reads one JSON text in the dialect: integers exact as int64 (uint64 above
+// MaxInt64), other numbers as float64, "\u0000"+base64 strings as []byte, lists as []any,
+// objects as map[string]any (a repeated key keeps its last value, as in Python). nest
+// says what b is, for the nesting limit. It returns a [*SyntaxError] when b is not JSON and
+// a [*ValueError] when it is JSON but holds a value outside the dialect.
+func UnmarshalJSON(b []byte, nest Nest) (any, error) {
+	depth, err := jsonSyntax(b)
+	if err != nil {
+		return nil, err
+	}
+	if depth > nest.limit() {
+		return nil, valueErr(ErrTooDeep)
+	}
+	r := jsonReader{b: b}
+	v, err := r.value()
+	if err != nil {
+		return nil, err
+	}
+	r.space()
+	if r.i != len(b) {
+		return nil, &SyntaxError{r.i, "data after the value"}
+	}
+	return v, nil
+}
+
+// MarshalJSON writes v in the dialect; see [AppendJSON].
+func MarshalJSON(v any, nest Nest) ([]byte, error) {
+	return AppendJSON(nil, v, nest)
+}
+
+// AppendJSON appends v in the dialect, byte for byte as Python's json.dumps with
+// separators (',', ':') and ensure_ascii=False writes it (Autobahn's _dumps): compact, raw
+// UTF-8, Python's escapes, floats as Python's repr (1.0, 1e+16, -0.0), binary as
+// "\u0000"+base64. Dict keys come out sorted (a Go map has no order). nest says what v is,
+// for the nesting limit. Values outside the dialect are a [*ValueError].
+func AppendJSON(dst []byte, v any, nest Nest) ([]byte, error) {
+	w := jsonWriter{buf: dst, limit: nest.limit()}
+	if err := w.value(v, 0); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+// ---- reading -------------------------------------------------------------------------
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// jsonSyntax checks that b is exactly one JSON text and returns the deepest container
+// level in it. It keeps its own stack of open containers instead of recursing, so any
+// nesting is checked in constant stack space before anything is built; that is what lets
+// the command line tell a deep but well-formed argument (refused) from text that merely
+// starts with brackets (a string).
+func jsonSyntax(b []byte) (int, error) {
+	var stack []byte // '[' or '{' per open container
+	deepest := 0
+	i := 0
+	space := func() {
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+	}
+	fail := func(msg string) (int, error) {
+		if i >= len(b) {
+			return 0, &SyntaxError{len(b), "unexpected end of input"}
+		}
+		return 0, &SyntaxError{i, msg}
+	}
+	// key reads `"…" :` inside an object.
+	key := func() bool {
+		space()
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		n, ok := scanString(b[i:])
+		if !ok {
+			return false
+		}
+		i += n
+		space()
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i++
+		return true
+	}
+	open := func(c byte) {
+		stack = append(stack, c)
+		deepest = max(deepest, len(stack))
+		i++
+	}
+	needValue := true
+	for {
+		if needValue {
+			space()
+			if i >= len(b) {
+				return fail("")
+			}
+			switch c := b[i]; {
+			case c == '[':
+				open('[')
+				if space(); i < len(b) && b[i] == ']' {
+					i++
+					stack = stack[:len(stack)-1]
+					needValue = false
+				}
+				continue
+			case c == '{':
+				open('{')
+				if space(); i < len(b) && b[i] == '}' {
+					i++
+					stack = stack[:len(stack)-1]
+					needValue = false
+				} else if !key() {
+					return fail("expected a string key")
+				}
+				continue
+			case c == '"':
+				n, ok := scanString(b[i:])
+				if !ok {
+					return fail("bad string")
+				}
+				i += n
+			case c == '-' || '0' <= c && c <= '9':
+				n := scanNumber(b[i:])
+				if n == 0 {
+					return fail("bad number")
+				}
+				i += n
+			default:
+				n := scanLiteral(b[i:])
+				if n == 0 {
+					return fail("unexpected character")
+				}
+				i += n
+			}
+			needValue = false
+		}
+		space()
+		if len(stack) == 0 {
+			if i != len(b) {
+				return fail("data after the value")
+			}
+			return deepest, nil
+		}
+		if i >= len(b) {
+			return fail("")
+		}
+		top := stack[len(stack)-1]
+		switch c := b[i]; {
+		case c == ',':
+			i++
+			if top == '{' && !key() {
+				return fail("expected a string key")
+			}
+			needValue = true
+		case c == ']' && top == '[', c == '}' && top == '{':
+			i++
+			stack = stack[:len(stack)-1]
+		default:
+			return fail("expected ',' or the end of the list or object")
+		}
+	}
+}
+
+// scanString returns the length of the JSON string at the start of b (which starts with
+// '"'), checking only its syntax: escapes and no raw control characters.
+func scanString(b []byte) (int, bool) {
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(b) {
+					return 0, false
+				}
+				for _, h := range b[i+1 : i+5] {
+					if !isHex(h) {
+						return 0, false
+					}
+				}
+				i += 4
+			default:
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// scanNumber returns the length of the JSON number at the start of b, 0 if there is none:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, the grammar of RFC 8259 and of Python's
+// json module. NaN and Infinity, which Python also reads and writes, are not JSON.
+func scanNumber(b []byte) int {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	default:
+		return 0
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return 0
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return 0
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	return i
+}
+
+func scanLiteral(b []byte) int {
+	for _, lit := range []string{"true", "false", "null"} {
+		if len(b) >= len(lit) && string(b[:len(lit)]) == lit {
+			return len(lit)
+		}
+	}
+	return 0
+}
+
+// jsonReader builds the value of a text jsonSyntax accepted, so its nesting is bounded
+// and its syntax known; it still reports anything unexpected rather than panic.
+type jsonReader struct {
+	b []byte
+	i int
+}
+
+func (r *jsonReader) space() {
+	for r.i < len(r.b) && isSpace(r.b[r.i]) {
+		r.i++
+	}
+}
+
+func (r *jsonReader) syntax() error {
+	return &SyntaxError{r.i, "unexpected input"}
+}
+
+func (r *jsonReader) value() (any, error) {
+	r.space()
+	if r.i >= len(r.b) {
+		return nil, r.syntax()
+	}
+	switch c := r.b[r.i]; {
+	case c == '[':
+		r.i++
+		l := []any{}
+		if r.space(); r.i < len(r.b) && r.b[r.i] == ']' {
+			r.i++
+			return l, nil
+		}
+		for {
+			v, err := r.value()
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, v)
+			r.space()
+			if r.i >= len(r.b) {
+				return nil, r.syntax()
+			}
+			r.i++
+			switch r.b[r.i-1] {
+			case ',':
+			case ']':
+				return l, nil
+			default:
+				return nil, r.syntax()
+			}
+		}
+	case c == '{':
+		r.i++
+		m := map[string]any{}
+		if r.space(); r.i < len(r.b) && r.b[r.i] == '}' {
+			r.i++
+			return m, nil
+		}
+		for {
+			r.space()
+			if r.i >= len(r.b) || r.b[r.i] != '"' {
+				return nil, r.syntax()
+			}
+			k, err := r.text()
+			if err != nil {
+				return nil, err
+			}
+			if r.space(); r.i >= len(r.b) || r.b[r.i] != ':' {
+				return nil, r.syntax()
+			}
+			r.i++
+			v, err := r.value()
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+			r.space()
+			if r.i >= len(r.b) {
+				return nil, r.syntax()
+			}
+			r.i++
+			switch r.b[r.i-1] {
+			case ',':
+			case '}':
+				return m, nil
+			default:
+				return nil, r.syntax()
+			}
+		}
+	case c == '"':
+		start := r.i
+		s, err := r.text()
+		if err != nil {
+			return nil, err
+		}
+		if len(s) > 0 && s[0] == 0 {
+			// WAMP's JSON form of binary (spec advanced/serialization_binary_json.md).
+			// Strict, padded base64 only, so that writing the bytes back gives the same
+			// text.
+			bin, err := base64.StdEncoding.Strict().DecodeString(s[1:])
+			if err != nil {
+				return nil, valueErrf(ErrBinaryText, "%s at byte %d", ErrBinaryText, start)
+			}
+			return bin, nil
+		}
+		return s, nil
+	case c == '-' || isDigit(c):
+		n := scanNumber(r.b[r.i:])
+		if n == 0 {
+			return nil, r.syntax()
+		}
+		s := string(r.b[r.i : r.i+n])
+		r.i += n
+		return parseNumber(s)
+	default:
+		for _, lit := range []struct {
+			text string
+			v    any
+		}{{"true", true}, {"false", false}, {"null", nil}} {
+			if len(r.b)-r.i >= len(lit.text) && string(r.b[r.i:r.i+len(lit.text)]) == lit.text {
+				r.i += len(lit.text)
+				return lit.v, nil
+			}
+		}
+		return nil, r.syntax()
+	}
+}
+
+// text reads a JSON string, r.b[r.i] being its opening quote. Raw bytes must be UTF-8 and
+// \u escapes must form Unicode scalar values: an escaped lone surrogate (which Python's
+// json accepts, then cannot encode) is not text.
+func (r *jsonReader) text() (string, error) {
+	start := r.i
+	r.i++
+	// Fast path: no escapes.
+	j := r.i
+	for j < len(r.b) && r.b[j] != '"' && r.b[j] != '\\' {
+		j++
+	}
+	if j < len(r.b) && r.b[j] == '"' {
+		s := r.b[r.i:j]
+		if !utf8.Valid(s) {
+			return "", r.badUTF8(start)
+		}
+		r.i = j + 1
+		return string(s), nil
+	}
+	var out []byte
+	for r.i < len(r.b) {
+		c := r.b[r.i]
+		switch {
+		case c == '"':
+			r.i++
+			if !utf8.Valid(out) {
+				return "", r.badUTF8(start)
+			}
+			return string(out), nil
+		case c == '\\':
+			if r.i+1 >= len(r.b) {
+				return "", r.syntax()
+			}
+			e := r.b[r.i+1]
+			r.i += 2
+			switch e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				u, ok := r.hex4()
+				if !ok {
+					return "", r.syntax()
+				}
+				rn := rune(u)
+				if utf16.IsSurrogate(rn) {
+					// Only a high surrogate followed by an escaped low one is a character.
+					lo, ok := r.lowSurrogate()
+					if !ok || u >= 0xdc00 {
+						return "", r.badUTF8(start)
+					}
+					rn = utf16.DecodeRune(rn, lo)
+				}
+				out = utf8.AppendRune(out, rn)
+			default:
+				return "", r.syntax()
+			}
+		case c < 0x20:
+			return "", r.syntax()
+		default:
+			out = append(out, c)
+			r.i++
+		}
+	}
+	return "", r.syntax()
+}
+
+func (r *jsonReader) hex4() (uint16, bool) {
+	if r.i+4 > len(r.b) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(r.b[r.i:r.i+4]), 16, 16)
+	if err != nil {
+		return 0, false
+	}
+	r.i += 4
+	return uint16(n), true
+}
+
+// lowSurrogate reads a following \uDC00–\uDFFF escape, if there is one.
+func (r *jsonReader) lowSurrogate() (rune, bool) {
+	if r.i+6 > len(r.b) || r.b[r.i] != '\\' || r.b[r.i+1] != 'u' {
+		return 0, false
+	}
+	save := r.i
+	r.i += 2
+	u, ok := r.hex4()
+	if !ok || u < 0xdc00 || u > 0xdfff {
+		r.i = save
+		return 0, false
+	}
+	return rune(u), true
+}
+
+func (r *jsonReader) badUTF8(start int) error {
+	return valueErrf(ErrInvalidUTF8, "%s (the string at byte %d)", ErrInvalidUTF8, start)
+}
+
+// ---- writing -------------------------------------------------------------------------
+
+type jsonWriter struct {
+	buf   []byte
+	limit int
+}
+
+func (w *jsonWriter) value(v any, depth int) error {
+	switch x := v.(type) {
+	case nil:
+		w.buf = append(w.buf, "null"...)
+	case bool:
+		w.buf = strconv.AppendBool(w.buf, x)
+	case int64:
+		w.buf = strconv.AppendInt(w.buf, x, 10)
+	case uint64:
+		w.buf = strconv.AppendUint(w.buf, x, 10)
+	case float64:
+		return w.float(x)
+	case string:
+		if err := checkText(x); err != nil {
+			return err
+		}
+		w.string(x)
+	case []byte:
+		w.buf = append(w.buf, `"\u0000`...)
+		w.buf = base64.StdEncoding.AppendEncode(w.buf, x)
+		w.buf = append(w.buf, '"')
+	case []any:
+		if depth >= w.limit {
+			return valueErr(ErrTooDeep)
+		}
+		w.buf = append(w.buf, '[')
+		for i, e := range x {
+			if i > 0 {
+				w.buf = append(w.buf, ',')
+			}
+			if err := w.value(e, depth+1); err != nil {
+				return err
+			}
+		}
+		w.buf = append(w.buf, ']')
+	case map[string]any:
+		if depth >= w.limit {
+			return valueErr(ErrTooDeep)
+		}
+		w.buf = append(w.buf, '{')
+		for i, k := range sortedKeys(x) {
+			if i > 0 {
+				w.buf = append(w.buf, ',')
+			}
+			if err := checkKey(k); err != nil {
+				return err
+			}
+			w.string(k)
+			w.buf = append(w.buf, ':')
+			if err := w.value(x[k], depth+1); err != nil {
+				return err
+			}
+		}
+		w.buf = append(w.buf, '}')
+	default:
+		n, err := normalize(v, depth, w.limit)
+		if err != nil {
+			return err
+		}
+		return w.value(n, depth)
+	}
+	return nil
+}
+
+// float writes f as Python's repr does (float_repr_style "short"): the shortest digits
+// that read back as f, in positional notation when the decimal exponent is between -5
+// and 15, else as d.ddde±XX; a positional integral value keeps ".0" so that it reads back
+// as a float, not an integer.
+func (w *jsonWriter) float(f float64) error {
+	if err := checkFloat(f); err != nil {
+		return err
+	}
+	e := strconv.AppendFloat(nil, f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(string(e[slices.Index(e, 'e')+1:]))
+	if exp < -4 || exp >= 16 {
+		w.buf = append(w.buf, e...)
+		return nil
+	}
+	start := len(w.buf)
+	w.buf = strconv.AppendFloat(w.buf, f, 'f', -1, 64)
+	if !slices.Contains(w.buf[start:], '.') {
+		w.buf = append(w.buf, ".0"...)
+	}
+	return nil
+}
+
+// string writes a JSON string the way Python's json.dumps(ensure_ascii=False) does:
+// non-ASCII stays raw UTF-8; quote, backslash and control characters are escaped. s has
+// been checked to be UTF-8.
+func (w *jsonWriter) string(s string) {
+	const hex = "0123456789abcdef"
+	w.buf = append(w.buf, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\\':
+			w.buf = append(w.buf, '\\', c)
+		case '\n':
+			w.buf = append(w.buf, '\\', 'n')
+		case '\r':
+			w.buf = append(w.buf, '\\', 'r')
+		case '\t':
+			w.buf = append(w.buf, '\\', 't')
+		case '\b':
+			w.buf = append(w.buf, '\\', 'b')
+		case '\f':
+			w.buf = append(w.buf, '\\', 'f')
+		default:
+			if c < 0x20 {
+				w.buf = append(w.buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			} else {
+				w.buf = append(w.buf, c)
+			}
+		}
+	}
+	w.buf = append(w.buf, '"')
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
