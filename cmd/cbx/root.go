@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -19,6 +19,9 @@ type factory struct {
 	keystorePath string // --keystore, else CBX_KEYSTORE, else the default path
 	getenv       func(string) string
 	secretEnv    []string // variables secrets were read from (env:NAME), kept from children
+
+	// refused is a usage error found while cobra printed help instead (cmdtree.go).
+	refused error
 }
 
 // annotationGraceful marks commands that end on SIGINT/SIGTERM by closing their session.
@@ -37,9 +40,6 @@ func run(args []string, streams *ioStreams) int {
 	f := &factory{io: streams, ui: newUI(streams), getenv: os.Getenv}
 	root := newRootCmd(f)
 	root.SetArgs(args)
-	root.SetIn(streams.In)
-	root.SetOut(streams.Out)
-	root.SetErr(streams.ErrOut)
 
 	// Commands that hold a session catch SIGINT/SIGTERM to end it politely (GOODBYE, exit
 	// 130); a second signal, and any signal to the offline commands, acts as usual.
@@ -55,10 +55,10 @@ func run(args []string, streams *ioStreams) int {
 	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return exitOK
+		err = f.refused
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") {
-		err = &usageError{err} // cobra's own error for a mistyped subcommand
+	if err == nil {
+		return exitOK
 	}
 	code := exitCodeFor(err)
 	// An interrupt is the user's own doing (often the normal end of cbx subscribe): no
@@ -70,7 +70,12 @@ func run(args []string, streams *ioStreams) int {
 		}
 	}
 	if code == exitUsage {
-		f.ui.hintf("see `%s --help`", commandPath(root, args))
+		path := commandPath(root, args)
+		var uc *unknownCommandError
+		if errors.As(err, &uc) {
+			path = uc.parent.CommandPath()
+		}
+		f.ui.hintf("see `%s --help`", path)
 	}
 	return code
 }
@@ -119,6 +124,13 @@ Environment:
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
 	)
+	root.SetIn(f.io.In)
+	root.SetOut(f.io.Out)
+	root.SetErr(f.io.ErrOut)
+	refuseUnknownCommands(root, &f.refused)
+	// Cobra adds its completion command when it runs; adding it now (its scripts go to
+	// the output set above) lets the loop below cover its subcommands too.
+	root.InitDefaultCompletionCmd()
 	// Unknown subcommands and bad arguments are usage errors.
 	for _, c := range allCommands(root) {
 		if c.Args != nil {
