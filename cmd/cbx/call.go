@@ -49,6 +49,9 @@ under the key of the error URI, as Autobahn does. With --timeout the call is can
 }
 
 func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
+	if err := checkURIArg("PROC", o.proc, "", false); err != nil {
+		return err
+	}
 	args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
 	if err != nil {
 		return err

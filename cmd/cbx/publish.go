@@ -59,6 +59,9 @@ type eventPayload struct {
 }
 
 func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
+	if err := checkURIArg("TOPIC", o.topic, "", false); err != nil {
+		return err
+	}
 	var single *eventPayload
 	if o.stdin {
 		if len(o.args) > 0 || len(o.kwargs) > 0 {

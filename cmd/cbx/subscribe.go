@@ -61,6 +61,9 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	if o.count < 0 {
 		return &usageError{errors.New("--count must not be negative")}
 	}
+	if err := checkURIArg("TOPIC", o.topic, o.match, true); err != nil {
+		return err
+	}
 	ctx, c, done, err := f.session(cmd, &o.conn)
 	if err != nil {
 		return err
