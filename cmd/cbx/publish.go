@@ -100,7 +100,14 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 			return fmt.Errorf("publishing event %d to %q: %w", count, o.topic, c.failure(err))
 		}
 		if o.ack {
-			fmt.Fprintf(f.io.Out, "%d\n", id)
+			if _, err := fmt.Fprintf(f.io.Out, "%d\n", id); err != nil {
+				// Stop: publishing on with nobody learning the IDs would lose them all.
+				hint := fmt.Sprintf("event %d to %q was published (publication %d) but its ID could not be written", count, o.topic, id)
+				if o.stdin {
+					hint += "; no further events were published"
+				}
+				return withCode(exitError, &stdoutError{err}, hint)
+			}
 		}
 		return nil
 	}

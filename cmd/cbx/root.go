@@ -37,6 +37,10 @@ func graceful(c *cobra.Command) *cobra.Command {
 
 // run is cbx: it parses args, runs the command and returns the exit code.
 func run(args []string, streams *ioStreams) int {
+	out := &stdoutWriter{w: streams.Out}
+	s := *streams
+	s.Out = out
+	streams = &s
 	f := &factory{io: streams, ui: newUI(streams), getenv: os.Getenv}
 	root := newRootCmd(f)
 	root.SetArgs(args)
@@ -56,6 +60,14 @@ func run(args []string, streams *ioStreams) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		err = f.refused
+	}
+	if werr := out.failure(); werr != nil {
+		// Output was lost: that is the failure, unless the command failed otherwise (it
+		// stopped for another reason) or reported the write already, with its hints.
+		var se *stdoutError
+		if err == nil || errors.Is(err, werr) && !errors.As(err, &se) {
+			err = &stdoutError{werr}
+		}
 	}
 	if err == nil {
 		return exitOK

@@ -97,7 +97,7 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 			return
 		}
 		if _, err := f.io.Out.Write(line); err != nil {
-			life.fail(fmt.Errorf("writing to stdout: %w", err))
+			life.fail(&stdoutError{err})
 			return
 		}
 		if life.done() {
