@@ -233,14 +233,14 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, withCode(exitConnection, err, "is a router listening there? `cbx router` starts one on "+defaultURL)
+		return nil, withCode(exitConnection, fmt.Errorf("connecting to %q: %w", o.url, err), "is a router listening there? `cbx router` starts one on "+defaultURL)
 	}
 	sess, err := wamp.Join(ctx, c, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, withCode(exitConnection, err)
+		return nil, withCode(exitConnection, joinError(o.realm, err))
 	}
 	codec.wire = chooseWire(o.wire, sess)
 	if codec.wire == wireLegacy && chooseWire("auto", sess) == wirePPT {

@@ -97,7 +97,11 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("publishing event %d to %q: %w", count, o.topic, c.failure(err))
+			what := fmt.Sprintf("publishing to %q", o.topic)
+			if o.stdin {
+				what = fmt.Sprintf("publishing event %d to %q", count, o.topic)
+			}
+			return fmt.Errorf("%s: %w", what, c.failure(routerRefused(err)))
 		}
 		if o.ack {
 			if _, err := fmt.Fprintf(f.io.Out, "%d\n", id); err != nil {

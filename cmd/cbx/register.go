@@ -133,7 +133,7 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("registering %q: %w", o.proc, c.failure(err))
+		return fmt.Errorf("registering %q: %w", o.proc, c.failure(routerRefused(err)))
 	}
 	if o.conn.verbose {
 		f.ui.noticef("registered %q (match %s)", o.proc, o.match)

@@ -112,7 +112,7 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(err))
+		return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(routerRefused(err)))
 	}
 	if o.conn.verbose {
 		f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)

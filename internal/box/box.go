@@ -82,12 +82,12 @@ func (s *SharedKey) Bytes() []byte { return append([]byte(nil), s.k[:]...) }
 // Errors returned by this package. Callers tell them apart with errors.Is.
 var (
 	// ErrTooShort: the payload cannot even hold a nonce and a tag.
-	ErrTooShort = errors.New("box: payload too short to be a sealed cryptobox payload")
+	ErrTooShort = errors.New("payload too short to be a sealed cryptobox payload")
 	// ErrDecrypt: authentication failed, so the payload was tampered with or sealed under
 	// another key. NaCl cannot tell these two apart, and neither can we.
-	ErrDecrypt = errors.New("box: payload could not be decrypted (tampered, or sealed with another key)")
+	ErrDecrypt = errors.New("payload could not be decrypted (tampered, or sealed with another key)")
 	// ErrPlaintext: the payload decrypted, but the plaintext is not Autobahn's JSON object.
-	ErrPlaintext = errors.New("box: decrypted plaintext is not a cryptobox message")
+	ErrPlaintext = errors.New("decrypted plaintext is not a cryptobox message")
 )
 
 // URIMismatchError is returned by [SharedKey.OpenMessage] when the payload decrypts but was
@@ -100,7 +100,7 @@ type URIMismatchError struct {
 }
 
 func (e *URIMismatchError) Error() string {
-	return fmt.Sprintf("box: payload was sealed for %q but arrived on %q (trusted URI mismatch)", e.Inner, e.Envelope)
+	return fmt.Sprintf("payload was sealed for %q but arrived on %q (trusted URI mismatch)", e.Inner, e.Envelope)
 }
 
 // Seal seals plaintext with a fresh random nonce.
@@ -112,7 +112,7 @@ func (s *SharedKey) Seal(plaintext []byte) ([]byte, error) {
 func (s *SharedKey) SealWithRand(plaintext []byte, r io.Reader) ([]byte, error) {
 	var nonce [NonceSize]byte
 	if _, err := io.ReadFull(r, nonce[:]); err != nil {
-		return nil, fmt.Errorf("box: reading nonce: %w", err)
+		return nil, fmt.Errorf("reading nonce: %w", err)
 	}
 	out := make([]byte, NonceSize, NonceSize+box.Overhead+len(plaintext))
 	copy(out, nonce[:])

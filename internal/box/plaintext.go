@@ -69,7 +69,7 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(jv); err != nil {
-		return fmt.Errorf("box: encoding plaintext: %w", err)
+		return fmt.Errorf("encoding plaintext: %w", err)
 	}
 	buf.Truncate(buf.Len() - 1) // Encode appends a newline
 	return nil
@@ -109,7 +109,7 @@ func toJSONValue(v any) (any, error) {
 		}
 		return out, nil
 	default:
-		return nil, fmt.Errorf("box: cannot encode a value of type %T", v)
+		return nil, fmt.Errorf("cannot encode a value of type %T", v)
 	}
 }
 
@@ -118,11 +118,11 @@ func toJSONValue(v any) (any, error) {
 // arrives as a float on the other side, not as an integer.
 func floatNumber(x float64) (any, error) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil, fmt.Errorf("box: cannot encode %v: JSON has no NaN or infinity", x)
+		return nil, fmt.Errorf("cannot encode %v: JSON has no NaN or infinity", x)
 	}
 	b, err := json.Marshal(x)
 	if err != nil {
-		return nil, fmt.Errorf("box: encoding plaintext: %w", err)
+		return nil, fmt.Errorf("encoding plaintext: %w", err)
 	}
 	if !bytes.ContainsAny(b, ".eE") {
 		b = append(b, ".0"...)

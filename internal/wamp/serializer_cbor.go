@@ -52,7 +52,7 @@ func (cborSerializer) Marshal(m Message) ([]byte, error) {
 	}
 	var w cborWriter
 	if err := w.value(l, 0); err != nil {
-		return nil, fmt.Errorf("wamp: cbor: %v: %w", m.MessageType(), err)
+		return nil, fmt.Errorf("encoding %v in CBOR: %w", m.MessageType(), err)
 	}
 	return w.buf, nil
 }

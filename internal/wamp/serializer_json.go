@@ -34,7 +34,7 @@ func (jsonSerializer) Marshal(m Message) ([]byte, error) {
 	}
 	var w jsonWriter
 	if err := w.value(l, 0); err != nil {
-		return nil, fmt.Errorf("wamp: json: %v: %w", m.MessageType(), err)
+		return nil, fmt.Errorf("encoding %v in JSON: %w", m.MessageType(), err)
 	}
 	return w.buf, nil
 }

@@ -29,7 +29,7 @@ func Normalize(v any) (any, error) {
 
 func normalize(v any, depth int) (any, error) {
 	if depth > maxDepth {
-		return nil, fmt.Errorf("wamp: value nested deeper than %d levels", maxDepth)
+		return nil, fmt.Errorf("value nested deeper than %d levels", maxDepth)
 	}
 	switch x := v.(type) {
 	case nil, bool, string, int64, float64:
@@ -134,7 +134,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 		return out, nil
 	case reflect.Map:
 		if rv.Type().Key().Kind() != reflect.String {
-			return nil, fmt.Errorf("wamp: unsupported map key type %s (WAMP dicts have string keys)", rv.Type().Key())
+			return nil, fmt.Errorf("unsupported map key type %s (WAMP dicts have string keys)", rv.Type().Key())
 		}
 		if rv.IsNil() {
 			return map[string]any(nil), nil
@@ -157,7 +157,7 @@ func normalizeReflect(rv reflect.Value, depth int) (any, error) {
 	case reflect.Invalid:
 		return nil, nil
 	}
-	return nil, fmt.Errorf("wamp: unsupported value type %s", rv.Type())
+	return nil, fmt.Errorf("unsupported value type %s", rv.Type())
 }
 
 func fromUint64(u uint64) any {
@@ -178,11 +178,11 @@ func parseNumber(s string) (any, error) {
 		if u, err := strconv.ParseUint(s, 10, 64); err == nil {
 			return u, nil
 		}
-		return nil, fmt.Errorf("wamp: integer %s out of range", s)
+		return nil, fmt.Errorf("integer %s out of range", s)
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return nil, fmt.Errorf("wamp: number %s out of range", s)
+		return nil, fmt.Errorf("number %s out of range", s)
 	}
 	return f, nil
 }
