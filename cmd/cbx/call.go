@@ -49,6 +49,9 @@ under the key of the error URI, as Autobahn does. With --timeout the call is can
 }
 
 func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
+	if err := checkURIArg("PROC", o.proc, "", false); err != nil {
+		return err
+	}
 	args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
 	if err != nil {
 		return err
@@ -109,13 +112,14 @@ func callError(f *factory, c *conn, proc string, err error, ctx context.Context)
 		if merr == nil {
 			f.io.ErrOut.Write(line)
 		}
-		return withCode(exitWAMPError, fmt.Errorf("%s failed: %s", proc, rpc.URI))
+		// The payload went to stderr above; the message names the call and the URI.
+		return withCode(exitWAMPError, &rewordedError{fmt.Sprintf("calling %q: %s", proc, rpc.URI), err})
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		return withCode(exitTimeout, fmt.Errorf("no result from %s before the deadline; the call was cancelled", proc))
+		return withCode(exitTimeout, fmt.Errorf("calling %q: no result before the deadline; the call was cancelled", proc))
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return c.failure(err)
+	return fmt.Errorf("calling %q: %w", proc, c.failure(err))
 }

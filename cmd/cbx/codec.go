@@ -161,19 +161,19 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 	ppt := !p.IsBare()
 	if ppt {
 		if cipher, _ := details[optPPTCipher].(string); cipher != pptCipherNaCl {
-			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q uses ppt_cipher %q; cbx knows %q", uri, cipher, pptCipherNaCl)}
+			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q %s; cbx knows %q", uri, describeOption(details, optPPTCipher), pptCipherNaCl)}
 		}
 		if ser, _ := details[optPPTSerializer].(string); ser != "cbor" {
-			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q uses ppt_serializer %q; cbx seals with \"cbor\"", uri, ser)}
+			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q %s; cbx seals with \"cbor\"", uri, describeOption(details, optPPTSerializer))}
 		}
 		sealed = p.Args[0].([]byte)
 	} else {
 		if algo, _ := details[optEncAlgo].(string); algo != encAlgoCryptobox {
-			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q uses enc_algo %q; cbx knows %q", uri, details[optEncAlgo], encAlgoCryptobox)}
+			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q %s; cbx knows %q", uri, describeOption(details, optEncAlgo), encAlgoCryptobox)}
 		}
 		if ser, _ := details[optEncSerializer].(string); ser != "json" {
 			// Autobahn's KeyRing.decode accepts only "json" (cryptobox.py).
-			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q uses enc_serializer %q; the cryptobox scheme uses \"json\"", uri, details[optEncSerializer])}
+			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q %s; the cryptobox scheme uses \"json\"", uri, describeOption(details, optEncSerializer))}
 		}
 		sealed = p.Bare
 	}
@@ -203,4 +203,42 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 		return nil, nil, &codecError{uriDecryptError, err}
 	}
 	return m.Args, m.Kwargs, nil
+}
+
+// describeOption says what a payload's metadata holds under key, for a message: a peer
+// (or router) may leave it out or send any value, so it is never formatted as a string
+// blindly ("%!q(<nil>)").
+func describeOption(details wamp.Dict, key string) string {
+	v, present := details[key]
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("uses %s %q", key, x)
+	case nil:
+		if !present {
+			return "has no " + key
+		}
+		return "has " + key + " null"
+	}
+	return fmt.Sprintf("has %s as %s", kindOf(v), key)
+}
+
+// kindOf names the kind of a WAMP value as people know it from JSON.
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case int64, uint64, float64, int, float32:
+		return "a number"
+	case string:
+		return "a string"
+	case []byte:
+		return "a binary value"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a dict"
+	}
+	return fmt.Sprintf("a value of type %T", v)
 }

@@ -30,6 +30,8 @@ type connOptions struct {
 	requireEncrypted       bool
 	verbose                bool
 
+	from map[string]string // flag → the environment variable its value came from (resolve)
+
 	// onRefused hears of calls the session refused before any handler ran (register).
 	onRefused func(procedure, uri string, err error)
 
@@ -60,26 +62,34 @@ func addConnFlags(cmd *cobra.Command, o *connOptions) {
 	fl.Var(&o.maxMessageSize, "max-message-size", "largest message to send, in `bytes`; larger ones are refused before sending (register answers wamp.error.payload_size_exceeded) (env CBX_MAX_MESSAGE_SIZE; default 1048576, cbx router's limit)")
 }
 
-// resolve fills unset flags from the environment and the defaults, and checks values.
+// resolve fills unset flags from the environment and the defaults, and checks values. A
+// bad value is reported under the name it came from, the flag or the variable (natscli
+// does the same), so the user edits the right thing. It may run more than once: the
+// sources found the first time are kept.
 func (o *connOptions) resolve(getenv func(string) string) (err error) {
-	def := func(v *string, env, fallback string) {
+	if o.from == nil {
+		o.from = map[string]string{}
+	}
+	def := func(v *string, flag, env, fallback string) {
 		if *v == "" {
-			*v = getenv(env)
+			if *v = getenv(env); *v != "" {
+				o.from[flag] = env
+			}
 		}
 		if *v == "" {
 			*v = fallback
 		}
 	}
-	def(&o.url, "CBX_URL", defaultURL)
-	def(&o.realm, "CBX_REALM", defaultRealm)
-	def(&o.serializer, "CBX_SERIALIZER", "json")
-	def(&o.authID, "CBX_AUTHID", "")
-	def(&o.authRole, "CBX_AUTHROLE", "")
-	def(&o.ticket, "CBX_TICKET", "")
-	def(&o.wampcra, "CBX_WAMPCRA_SECRET", "")
-	def(&o.cryptosign, "CBX_CRYPTOSIGN_KEY", "")
-	def(&o.ca, "CBX_CA", "")
-	def(&o.wire, "CBX_WIRE", "auto")
+	def(&o.url, "--url", "CBX_URL", defaultURL)
+	def(&o.realm, "--realm", "CBX_REALM", defaultRealm)
+	def(&o.serializer, "--serializer", "CBX_SERIALIZER", "json")
+	def(&o.authID, "--authid", "CBX_AUTHID", "")
+	def(&o.authRole, "--authrole", "CBX_AUTHROLE", "")
+	def(&o.ticket, "--ticket", "CBX_TICKET", "")
+	def(&o.wampcra, "--wampcra-secret", "CBX_WAMPCRA_SECRET", "")
+	def(&o.cryptosign, "--cryptosign-key", "CBX_CRYPTOSIGN_KEY", "")
+	def(&o.ca, "--ca", "CBX_CA", "")
+	def(&o.wire, "--wire", "CBX_WIRE", "auto")
 	if !o.insecure {
 		if o.insecure, err = envBool(getenv, "CBX_INSECURE"); err != nil {
 			return err
@@ -94,31 +104,38 @@ func (o *connOptions) resolve(getenv func(string) string) (err error) {
 		if o.timeout, err = time.ParseDuration(v); err != nil {
 			return &usageError{fmt.Errorf("CBX_TIMEOUT %q: not a duration (e.g. 10s)", v)}
 		}
+		o.from["--timeout"] = "CBX_TIMEOUT"
 	}
 	if _, err := wamp.SerializerByName(o.serializer); err != nil {
-		return &usageError{fmt.Errorf("--serializer %q: want json, msgpack or cbor", o.serializer)}
+		return &usageError{fmt.Errorf("%s %q: want json, msgpack or cbor", o.source("--serializer"), o.serializer)}
 	}
 	switch o.wire {
 	case "auto", "legacy", "ppt":
 	default:
-		return &usageError{fmt.Errorf("--wire %q: want auto, legacy or ppt", o.wire)}
+		return &usageError{fmt.Errorf("%s %q: want auto, legacy or ppt", o.source("--wire"), o.wire)}
 	}
-	n := 0
-	for _, s := range []string{o.ticket, o.wampcra, o.cryptosign} {
-		if s != "" {
-			n++
+	if err := wamp.CheckURI(o.realm, ""); err != nil {
+		return &usageError{fmt.Errorf("%s %q: %w", o.source("--realm"), o.realm, err)}
+	}
+	var methods []string
+	for _, m := range []struct{ flag, value string }{{"--ticket", o.ticket}, {"--wampcra-secret", o.wampcra}, {"--cryptosign-key", o.cryptosign}} {
+		if m.value != "" {
+			methods = append(methods, o.source(m.flag))
 		}
 	}
-	if n > 1 {
-		return &usageError{errors.New("--ticket, --wampcra-secret and --cryptosign-key can't be combined: choose one authentication method")}
+	if len(methods) > 1 {
+		return &usageError{fmt.Errorf("%s can't be combined: choose one authentication method", strings.Join(methods, " and "))}
 	}
-	if (o.ticket != "" || o.wampcra != "") && o.authID == "" {
-		return &usageError{errors.New("--ticket and --wampcra-secret need --authid")}
+	if len(methods) == 1 && (o.ticket != "" || o.wampcra != "") && o.authID == "" {
+		return &usageError{fmt.Errorf("%s needs --authid or CBX_AUTHID", methods[0])}
 	}
 	if u, err := url.Parse(o.url); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return &usageError{fmt.Errorf("--url %q: want a ws:// or wss:// URL", o.url)}
+		return &usageError{fmt.Errorf("%s %q: want a ws:// or wss:// URL", o.source("--url"), o.url)}
 	}
 	if o.timeout < 0 {
+		if src := o.source("--timeout"); src != "--timeout" {
+			return &usageError{fmt.Errorf("%s %q: must not be negative", src, getenv(src))}
+		}
 		return &usageError{fmt.Errorf("--timeout %v: must not be negative", o.timeout)}
 	}
 	return o.resolveMaxMessageSize(getenv)
@@ -171,6 +188,15 @@ func (b *byteCount) Set(s string) error {
 }
 
 func (b *byteCount) Type() string { return "bytes" }
+
+// source names where a connection setting came from: its flag, or the environment
+// variable resolve took it from.
+func (o *connOptions) source(flag string) string {
+	if env := o.from[flag]; env != "" {
+		return env
+	}
+	return flag
+}
 
 // envBool reads a boolean environment variable: unset or empty is false.
 func envBool(getenv func(string) string, name string) (bool, error) {
@@ -264,14 +290,14 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, withCode(exitConnection, err, "is a router listening there? `cbx router` starts one on "+defaultURL)
+		return nil, withCode(exitConnection, fmt.Errorf("connecting to %q: %w", o.url, err), "is a router listening there? `cbx router` starts one on "+defaultURL)
 	}
 	sess, err := wamp.Join(ctx, c, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, withCode(exitConnection, err)
+		return nil, withCode(exitConnection, joinError(o.realm, err))
 	}
 	codec.wire = chooseWire(o.wire, sess)
 	if codec.wire == wireLegacy && chooseWire("auto", sess) == wirePPT {

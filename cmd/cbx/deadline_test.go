@@ -81,7 +81,7 @@ func TestCallDeadlineSendsCancel(t *testing.T) {
 	url, got := silentRouter(t)
 	_, errOut := cbxExit(t, exitTimeout, "call", "com.example.slow", "--timeout", "300ms",
 		"--url", url, "--keystore", emptyKeystore(t))
-	if !strings.Contains(errOut, "no result from com.example.slow before the deadline; the call was cancelled") {
+	if !strings.Contains(errOut, `calling "com.example.slow": no result before the deadline; the call was cancelled`) {
 		t.Fatalf("stderr: %s", errOut)
 	}
 	call := expectMessage[*wamp.Call](t, got)

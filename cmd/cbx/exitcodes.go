@@ -12,6 +12,25 @@ import (
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
+// Error messages. One convention, so that what the user reads is one sentence naming
+// their input once, e.g.
+//
+//	cbx: error: registering "com.dup": the router refused: wamp.error.procedure_already_exists
+//
+//   - Library packages (internal/wamp, internal/box, internal/keystore) return what went
+//     wrong in their own terms: no package prefix ("wamp:", "box:"), and not the topic,
+//     procedure, realm, URL or path their caller passed in. Data a caller may need stays
+//     in fields (wamp.RPCError.URI, AbortError.Reason, box.URIMismatchError) for errors.As.
+//   - cmd/cbx adds the user's words exactly once, where it knows what the user asked for:
+//     the action and the input as typed, quoted with %q ("subscribing to %q",
+//     "joining realm %q", "TOPIC %q", "--listen %q", "CBX_SERIALIZER %q"); who answered
+//     when that is not obvious ("the router refused" for SUBSCRIBE, REGISTER and an
+//     acknowledged PUBLISH; a CALL's error URI stands alone). errwords.go has the helpers.
+//   - An error is wrapped with %w, so exit codes and hints still find its type; where the
+//     library's text would repeat or mislead, it is reworded (rewordedError), not wrapped.
+//   - Nothing formats a value of unknown type with %q or %s ("%!q(<nil>)"): say what is
+//     there instead (describeOption in codec.go).
+
 // Exit codes. They are part of cbx's interface: scripts branch on them, so a code never
 // changes meaning. The table is printed by `cbx help exit-codes` and in the README.
 const (

@@ -629,7 +629,7 @@ func TestInteropCbxCallAutobahnCallee(t *testing.T) {
 	}
 	assertPayload(t, "failme error", e["args"], e["kwargs"], []any{"failed on purpose", int64(7)},
 		map[string]any{"reason": "sealed-error", "args": []any{"x"}})
-	if !strings.Contains(errOut, "cbx: error: "+secureNS+".failme failed: "+secureNS+".error.x") {
+	if !strings.Contains(errOut, "cbx: error: calling \""+secureNS+".failme\": "+secureNS+".error.x") {
 		t.Errorf("failme: stderr lacks the error summary:\n%s", errOut)
 	}
 

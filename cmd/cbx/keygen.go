@@ -83,7 +83,7 @@ func keygenRun(f *factory, o *keygenOptions) error {
 	pub := k.Public()
 	data := privateKeyFile(k, o.hex)
 	if o.output == "" || o.output == "-" {
-		if st, ok := f.io.Out.(*os.File); ok && !f.io.stdoutTTY {
+		if st, ok := f.io.outFile(); ok && !f.io.stdoutTTY {
 			if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
 				f.ui.warnf("writing a private key to a file that group or others can read (cbx will refuse to read it back until it is chmod 600)")
 			}

@@ -93,7 +93,7 @@ func (l *lifetime) wait(ctx context.Context, c *conn) error {
 	case <-l.finished:
 		return l.err
 	case <-c.sess.Done():
-		return withCode(exitConnection, fmt.Errorf("the session ended: %w", c.sess.Err()))
+		return withCode(exitConnection, sessionEnded(c.sess.Err()))
 	case <-ctx.Done():
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return ctx.Err()

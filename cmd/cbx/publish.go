@@ -58,6 +58,9 @@ type eventPayload struct {
 }
 
 func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
+	if err := checkURIArg("TOPIC", o.topic, "", false); err != nil {
+		return err
+	}
 	var single *eventPayload
 	if o.stdin {
 		if len(o.args) > 0 || len(o.kwargs) > 0 {
@@ -93,10 +96,21 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("publishing event %d to %q: %w", count, o.topic, c.failure(err))
+			what := fmt.Sprintf("publishing to %q", o.topic)
+			if o.stdin {
+				what = fmt.Sprintf("publishing event %d to %q", count, o.topic)
+			}
+			return fmt.Errorf("%s: %w", what, c.failure(routerRefused(err)))
 		}
 		if o.ack {
-			fmt.Fprintf(f.io.Out, "%d\n", id)
+			if _, err := fmt.Fprintf(f.io.Out, "%d\n", id); err != nil {
+				// Stop: publishing on with nobody learning the IDs would lose them all.
+				hint := fmt.Sprintf("event %d to %q was published (publication %d) but its ID could not be written", count, o.topic, id)
+				if o.stdin {
+					hint += "; no further events were published"
+				}
+				return withCode(exitError, &stdoutError{err}, hint)
+			}
 		}
 		return nil
 	}

@@ -82,6 +82,12 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 	default:
 		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
 	}
+	if err := checkURIArg("PROC", o.proc, o.match, true); err != nil {
+		return err
+	}
+	if err := checkURIArg("--error-uri", o.errorURI, "", false); err != nil {
+		return err
+	}
 	// The session answers calls it cannot open itself; the operator should still hear.
 	o.conn.onRefused = func(proc, uri string, err error) {
 		f.ui.warnf("refused a call to %q with %s: %v", proc, uri, err)
@@ -136,7 +142,7 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("registering %q: %w", o.proc, c.failure(err))
+		return fmt.Errorf("registering %q: %w", o.proc, c.failure(routerRefused(err)))
 	}
 	if o.conn.verbose {
 		f.ui.noticef("registered %q (match %s)", o.proc, o.match)

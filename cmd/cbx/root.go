@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/cbx-wamp/cbx/internal/keystore"
@@ -20,6 +20,9 @@ type factory struct {
 	keystorePath string // --keystore, else CBX_KEYSTORE, else the default path
 	getenv       func(string) string
 	secretEnv    []string // variables secrets were read from (env:NAME), kept from children
+
+	// refused is a usage error found while cobra printed help instead (cmdtree.go).
+	refused error
 }
 
 // annotationGraceful marks commands that end on SIGINT/SIGTERM by closing their session.
@@ -35,12 +38,13 @@ func graceful(c *cobra.Command) *cobra.Command {
 
 // run is cbx: it parses args, runs the command and returns the exit code.
 func run(args []string, streams *ioStreams) int {
+	out := &stdoutWriter{w: streams.Out}
+	s := *streams
+	s.Out = out
+	streams = &s
 	f := &factory{io: streams, ui: newUI(streams), getenv: os.Getenv}
 	root := newRootCmd(f)
 	root.SetArgs(args)
-	root.SetIn(streams.In)
-	root.SetOut(streams.Out)
-	root.SetErr(streams.ErrOut)
 
 	// Commands that hold a session catch SIGINT/SIGTERM to end it politely (GOODBYE, exit
 	// 130); a second signal, and any signal to the offline commands, acts as usual.
@@ -56,10 +60,18 @@ func run(args []string, streams *ioStreams) int {
 	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return exitOK
+		err = f.refused
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") {
-		err = &usageError{err} // cobra's own error for a mistyped subcommand
+	if werr := out.failure(); werr != nil {
+		// Output was lost: that is the failure, unless the command failed otherwise (it
+		// stopped for another reason) or reported the write already, with its hints.
+		var se *stdoutError
+		if err == nil || errors.Is(err, werr) && !errors.As(err, &se) {
+			err = &stdoutError{werr}
+		}
+	}
+	if err == nil {
+		return exitOK
 	}
 	code := exitCodeFor(err)
 	// An interrupt is the user's own doing (often the normal end of cbx subscribe): no
@@ -71,7 +83,12 @@ func run(args []string, streams *ioStreams) int {
 		}
 	}
 	if code == exitUsage {
-		f.ui.hintf("see `%s --help`", commandPath(root, args))
+		path := commandPath(root, args)
+		var uc *unknownCommandError
+		if errors.As(err, &uc) {
+			path = uc.parent.CommandPath()
+		}
+		f.ui.hintf("see `%s --help`", path)
 	}
 	return code
 }
@@ -120,6 +137,13 @@ Environment:
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
 	)
+	root.SetIn(f.io.In)
+	root.SetOut(f.io.Out)
+	root.SetErr(f.io.ErrOut)
+	refuseUnknownCommands(root, &f.refused)
+	// Cobra adds its completion command when it runs; adding it now (its scripts go to
+	// the output set above) lets the loop below cover its subcommands too.
+	root.InitDefaultCompletionCmd()
 	// Unknown subcommands and bad arguments are usage errors.
 	for _, c := range allCommands(root) {
 		if c.Args != nil {

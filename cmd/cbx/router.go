@@ -8,7 +8,10 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/router"
@@ -89,6 +92,9 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 		Realms: o.realms, Anonymous: o.anonymous, MaxMessageSize: o.maxMessageSize, OutQueueSize: o.queueSize,
 		Logger: log.New(f.io.ErrOut, "cbx router: ", 0),
 	}
+	if err := checkListen(o.listen); err != nil {
+		return err
+	}
 	if o.maxMessageSize <= 0 || o.queueSize <= 0 {
 		return &usageError{errors.New("--max-message-size and --queue-size must be positive")}
 	}
@@ -116,7 +122,7 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 	}
 	l, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return withCode(exitConnection, fmt.Errorf("listening on %s: %w", o.listen, err))
+		return listenError(o.listen, err)
 	}
 	scheme := "ws"
 	if o.tlsCert != "" {
@@ -151,6 +157,48 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 			st.Connections, st.Received, st.Sent, st.Sealed+st.PPT, st.Dropped)
 		return nil
 	}
+}
+
+// checkListen refuses a --listen that is not HOST:PORT with a numeric port, before the
+// router starts: net.Listen would fail with it too, but as if the network were at fault.
+// HOST may be empty (every interface) or a name; whether it is an address of this
+// machine is for net.Listen to say.
+func checkListen(addr string) error {
+	const form = "want HOST:PORT (e.g. 127.0.0.1:8080"
+	_, port, err := net.SplitHostPort(addr)
+	var ae *net.AddrError
+	switch {
+	case errors.As(err, &ae) && ae.Err == "missing port in address":
+		return &usageError{fmt.Errorf("--listen %q: missing port; %s)", addr, form)}
+	case err != nil:
+		return &usageError{fmt.Errorf("--listen %q: %s; an IPv6 host in brackets: [::1]:8080)", addr, form)}
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return withCode(exitUsage, fmt.Errorf("--listen %q: port %q is not a number from 0 to 65535", addr, port),
+			"port 0 picks a free port: --listen 127.0.0.1:0")
+	}
+	return nil
+}
+
+// listenError words a failed net.Listen for a well-formed --listen: the system's reason
+// without Go's "listen tcp ADDR:" (the address is named once), exit 6.
+func listenError(addr string, err error) error {
+	var hints []string
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		hints = append(hints, "another program listens there; --listen 127.0.0.1:0 picks a free port")
+	case errors.Is(err, syscall.EACCES):
+		hints = append(hints, "ports below 1024 need privileges; choose a higher one, or 0 for a free one")
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		err = oe.Err
+		var se *os.SyscallError
+		if errors.As(err, &se) {
+			err = se.Err
+		}
+	}
+	return withCode(exitConnection, fmt.Errorf("listening on %q: %w", addr, err), hints...)
 }
 
 // readAuthSecrets reads AUTHID=SRC flags into authid → secret. A malformed flag is not

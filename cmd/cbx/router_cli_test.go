@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -130,4 +131,21 @@ func selfSignedCert(t *testing.T, dir string) (string, string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 	return certFile, keyFile
+}
+
+// A --listen port that another process holds is a connection problem (exit 6) with a
+// hint towards a free port, not a usage error.
+func TestRouterListenPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	addr := l.Addr().String()
+	_, errOut := cbxExit(t, exitConnection, "router", "--listen", addr)
+	want := "cbx: error: listening on \"" + addr + "\": address already in use\n" +
+		"cbx: hint: another program listens there; --listen 127.0.0.1:0 picks a free port\n"
+	if !strings.HasSuffix(errOut, want) {
+		t.Fatalf("stderr:\n%s\nwant it to end with:\n%s", errOut, want)
+	}
 }

@@ -64,6 +64,9 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	if o.count < 0 {
 		return &usageError{errors.New("--count must not be negative")}
 	}
+	if err := checkURIArg("TOPIC", o.topic, o.match, true); err != nil {
+		return err
+	}
 	ctx, c, done, err := f.session(cmd, &o.conn)
 	if err != nil {
 		return err
@@ -100,7 +103,7 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 			return
 		}
 		if _, err := f.io.Out.Write(line); err != nil {
-			life.fail(fmt.Errorf("writing to stdout: %w", err))
+			life.fail(&stdoutError{err})
 			return
 		}
 		if life.done() {
@@ -115,7 +118,7 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(err))
+		return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(routerRefused(err)))
 	}
 	if o.conn.verbose {
 		f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)

@@ -77,7 +77,7 @@ type SharedKey struct {
 // ErrLowOrderKey is returned for a public key of small order (a point whose order divides
 // 8, on the curve or its twist, in any of its encodings): the X25519 shared secret with it
 // is all zeros whatever the private key, so the box key would be a constant.
-var ErrLowOrderKey = errors.New("box: low-order public key: any shared secret with it would be all zeros")
+var ErrLowOrderKey = errors.New("low-order public key: any shared secret with it would be all zeros")
 
 // checkScalar is any X25519 scalar: clamping makes every scalar a multiple of 8 (RFC 7748
 // §5), which sends exactly the small-order points to zero, so the result does not depend
@@ -117,10 +117,10 @@ func (s *SharedKey) Bytes() []byte { return append([]byte(nil), s.k[:]...) }
 // Errors returned by this package. Callers tell them apart with errors.Is.
 var (
 	// ErrTooShort: the payload cannot even hold a nonce and a tag.
-	ErrTooShort = errors.New("box: payload too short to be a sealed cryptobox payload")
+	ErrTooShort = errors.New("payload too short to be a sealed cryptobox payload")
 	// ErrDecrypt: authentication failed, so the payload was tampered with or sealed under
 	// another key. NaCl cannot tell these two apart, and neither can we.
-	ErrDecrypt = errors.New("box: payload could not be decrypted (tampered, or sealed with another key)")
+	ErrDecrypt = errors.New("payload could not be decrypted (tampered, or sealed with another key)")
 )
 
 // Seal seals plaintext with a fresh random nonce.
@@ -132,7 +132,7 @@ func (s *SharedKey) Seal(plaintext []byte) ([]byte, error) {
 func (s *SharedKey) SealWithRand(plaintext []byte, r io.Reader) ([]byte, error) {
 	var nonce [NonceSize]byte
 	if _, err := io.ReadFull(r, nonce[:]); err != nil {
-		return nil, fmt.Errorf("box: reading nonce: %w", err)
+		return nil, fmt.Errorf("reading nonce: %w", err)
 	}
 	out := make([]byte, NonceSize, NonceSize+box.Overhead+len(plaintext))
 	copy(out, nonce[:])

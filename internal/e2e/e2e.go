@@ -30,7 +30,7 @@ type URIMismatchError struct {
 }
 
 func (e *URIMismatchError) Error() string {
-	return fmt.Sprintf("e2e: payload was sealed for %q but arrived on %q (trusted URI mismatch)", e.Inner, e.Envelope)
+	return fmt.Sprintf("payload was sealed for %q but arrived on %q (trusted URI mismatch)", e.Inner, e.Envelope)
 }
 
 // SealMessage encodes m as Autobahn's JSON plaintext and seals it (KeyRing.encode).

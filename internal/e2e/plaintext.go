@@ -17,7 +17,7 @@ type Message struct {
 // ErrPlaintext: the payload authenticated, so it was sealed with our key and not
 // tampered with, but its plaintext is not a cryptobox message cbx can carry. Every
 // [*PlaintextError] is one.
-var ErrPlaintext = errors.New("e2e: the payload opened but its plaintext is not a cryptobox message")
+var ErrPlaintext = errors.New("the payload opened but its plaintext is not a cryptobox message")
 
 // PlaintextError says why a decrypted plaintext was refused. Its text never quotes the
 // plaintext: it may be sent back to a peer (wamp.error.encryption.decrypt_error) and seen
@@ -29,9 +29,9 @@ type PlaintextError struct {
 
 func (e *PlaintextError) Error() string {
 	if e.Value != nil {
-		return "e2e: the payload opened but holds a value that cannot be carried exactly: " + e.Value.Kind.Error()
+		return "the payload opened but holds a value that cannot be carried exactly: " + e.Value.Kind.Error()
 	}
-	return "e2e: the payload opened but is not a cryptobox plaintext: " + e.Reason
+	return "the payload opened but is not a cryptobox plaintext: " + e.Reason
 }
 
 // Unwrap gives [ErrPlaintext] and, for a value outside the dialect, the *wamp.ValueError

@@ -192,7 +192,7 @@ func TestLowOrderPublicKeyInEntry(t *testing.T) {
 	var low box.PublicKey // 0, of order 4
 	e := &Entry{Prefix: "a.", OriginatorPrivate: priv(t, origPriv), ResponderPublic: &low}
 	err := New().Put(e)
-	if !errors.Is(err, ErrInvalidEntry) || !errors.Is(err, box.ErrLowOrderKey) || !strings.Contains(err.Error(), `"a.": responder-public: box: low-order public key`) {
+	if !errors.Is(err, ErrInvalidEntry) || !errors.Is(err, box.ErrLowOrderKey) || !strings.Contains(err.Error(), `"a.": responder-public: low-order public key`) {
 		t.Fatalf("Put: %v", err)
 	}
 	if k, err := e.Box(true); k != nil || !errors.Is(err, box.ErrLowOrderKey) {

@@ -37,12 +37,12 @@ func (cfg *Config) authMethod() (string, error) {
 	}
 	if cfg.CryptosignKey != nil {
 		if len(cfg.CryptosignKey) != ed25519.PrivateKeySize {
-			return "", fmt.Errorf("wamp: cryptosign key has %d bytes, want %d", len(cfg.CryptosignKey), ed25519.PrivateKeySize)
+			return "", fmt.Errorf("cryptosign key has %d bytes, want %d", len(cfg.CryptosignKey), ed25519.PrivateKeySize)
 		}
 		methods = append(methods, "cryptosign")
 	}
 	if len(methods) > 1 {
-		return "", fmt.Errorf("wamp: more than one authentication method configured (%v); set one", methods)
+		return "", fmt.Errorf("more than one authentication method configured (%v); set one", methods)
 	}
 	if len(methods) == 0 {
 		return "", nil
@@ -54,7 +54,7 @@ func (cfg *Config) authMethod() (string, error) {
 // method.
 func (cfg *Config) respondChallenge(method string, ch *Challenge) (*Authenticate, error) {
 	if ch.AuthMethod != method {
-		return nil, fmt.Errorf("wamp: router challenged for %q, but this session authenticates with %q", ch.AuthMethod, method)
+		return nil, fmt.Errorf("router challenged for %q, but this session authenticates with %q", ch.AuthMethod, method)
 	}
 	var sig string
 	var err error
@@ -67,7 +67,7 @@ func (cfg *Config) respondChallenge(method string, ch *Challenge) (*Authenticate
 	case "cryptosign":
 		sig, err = cryptosignSignature(cfg.CryptosignKey, ch.Extra)
 	default:
-		err = fmt.Errorf("wamp: unsupported authentication method %q", method)
+		err = fmt.Errorf("unsupported authentication method %q", method)
 	}
 	if err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ func (cfg *Config) respondChallenge(method string, ch *Challenge) (*Authenticate
 func wampcraSignature(secret string, extra Dict) (string, error) {
 	challenge, ok := extra["challenge"].(string)
 	if !ok {
-		return "", errors.New("wamp: wampcra challenge without a challenge string")
+		return "", errors.New("wampcra challenge without a challenge string")
 	}
 	key := []byte(secret)
 	if salt, _ := extra["salt"].(string); salt != "" {
@@ -96,7 +96,7 @@ func wampcraSignature(secret string, extra Dict) (string, error) {
 		}
 		dk, err := pbkdf2.Key(sha256.New, secret, []byte(salt), iters, keylen)
 		if err != nil {
-			return "", fmt.Errorf("wamp: wampcra key derivation: %w", err)
+			return "", fmt.Errorf("wampcra key derivation: %w", err)
 		}
 		key = base64.StdEncoding.AppendEncode(nil, dk)
 	}
@@ -114,7 +114,7 @@ func intOption(extra Dict, name string, def, max int) (int, error) {
 	}
 	n, ok := toInt64(v)
 	if !ok || n < 0 || n > int64(max) {
-		return 0, fmt.Errorf("wamp: wampcra challenge has invalid %s %v", name, v)
+		return 0, fmt.Errorf("wampcra challenge has invalid %s %v", name, v)
 	}
 	if n == 0 {
 		return def, nil
@@ -128,12 +128,12 @@ func intOption(extra Dict, name string, def, max int) (int, error) {
 // supported; a challenge that asks for it is refused rather than answered wrongly.
 func cryptosignSignature(key ed25519.PrivateKey, extra Dict) (string, error) {
 	if cb, present := extra["channel_binding"]; present && cb != nil {
-		return "", fmt.Errorf("wamp: cryptosign channel binding %v is not supported", cb)
+		return "", fmt.Errorf("cryptosign channel binding %v is not supported", cb)
 	}
 	chHex, _ := extra["challenge"].(string)
 	challenge, err := hex.DecodeString(chHex)
 	if err != nil || len(challenge) != 32 {
-		return "", fmt.Errorf("wamp: cryptosign challenge must be 32 bytes in hex, got %q", chHex)
+		return "", fmt.Errorf("cryptosign challenge must be 32 bytes in hex, got %q", chHex)
 	}
 	return cryptosignSign(key, challenge, nil), nil
 }

@@ -15,7 +15,7 @@ type ProtocolError struct {
 	Err error // the cause when it is typed, e.g. a *ValueError for a value outside the dialect
 }
 
-func (e *ProtocolError) Error() string { return "wamp: protocol error: " + e.Msg }
+func (e *ProtocolError) Error() string { return "protocol error: " + e.Msg }
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 func protoErrf(format string, args ...any) *ProtocolError {
@@ -43,7 +43,7 @@ func IsProtocolError(err error) bool {
 // Nil dictionaries are written as {}.
 func Encode(m Message) (List, error) {
 	if m == nil {
-		return nil, errors.New("wamp: encode: nil message")
+		return nil, errors.New("encoding a nil message")
 	}
 	var e encoder
 	switch m := m.(type) {
@@ -96,7 +96,7 @@ func Encode(m Message) (List, error) {
 	case *Yield:
 		e.start(YIELD).id("Request", m.Request).dict(m.Options).payload(m.Payload)
 	default:
-		return nil, fmt.Errorf("wamp: encode: unsupported message %T", m)
+		return nil, fmt.Errorf("encoding an unsupported message %T", m)
 	}
 	if e.err != nil {
 		return nil, e.err
@@ -113,7 +113,7 @@ type encoder struct {
 
 func (e *encoder) fail(format string, args ...any) {
 	if e.err == nil {
-		e.err = fmt.Errorf("wamp: encode %v: "+format, append([]any{e.t}, args...)...)
+		e.err = fmt.Errorf("encoding %v: "+format, append([]any{e.t}, args...)...)
 	}
 }
 

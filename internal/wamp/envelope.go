@@ -25,7 +25,7 @@ func envelopeURI(own string, opts Dict, claimed any) (string, error) {
 	if match == "" {
 		match = "exact"
 	}
-	return own, fmt.Errorf("wamp: the router delivered %q to %q (match %s), which does not cover it", c, own, match)
+	return own, fmt.Errorf("the router delivered %q to %q (match %s), which does not cover it", c, own, match)
 }
 
 // URIMatches reports whether uri is covered by pattern under a WAMP match policy: "" or

@@ -1,5 +1,11 @@
 package wamp
 
+// Errors of this package say what went wrong in WAMP's terms and nothing more: no
+// "wamp:" prefix, and not the topic, procedure, realm or URL the caller passed in, which
+// the caller names once, in its own words ("registering \"com.x\": the router refused:
+// wamp.error.procedure_already_exists"). Errors that carry data (RPCError, AbortError,
+// GoodbyeError, ProtocolError) keep it in fields for errors.As.
+
 import (
 	"errors"
 	"fmt"
@@ -14,12 +20,10 @@ type AbortError struct {
 	Details Dict
 }
 
-func (e *AbortError) Error() string {
-	if msg := detailMessage(e.Details); msg != "" {
-		return fmt.Sprintf("wamp: session aborted: %s: %s", e.Reason, msg)
-	}
-	return "wamp: session aborted: " + e.Reason
-}
+func (e *AbortError) Error() string { return "the router aborted the session: " + e.Why() }
+
+// Why is the reason URI, and the router's message when Details has one.
+func (e *AbortError) Why() string { return withMessage(e.Reason, e.Details) }
 
 // GoodbyeError is why a session ended when the router, not we, said GOODBYE (e.g.
 // wamp.close.system_shutdown or a session kill).
@@ -28,16 +32,17 @@ type GoodbyeError struct {
 	Details Dict
 }
 
-func (e *GoodbyeError) Error() string {
-	if msg := detailMessage(e.Details); msg != "" {
-		return fmt.Sprintf("wamp: router closed the session: %s: %s", e.Reason, msg)
-	}
-	return "wamp: router closed the session: " + e.Reason
-}
+func (e *GoodbyeError) Error() string { return "the router closed the session: " + e.Why() }
 
-func detailMessage(d Dict) string {
-	s, _ := d["message"].(string)
-	return s
+// Why is the reason URI, and the router's message when Details has one.
+func (e *GoodbyeError) Why() string { return withMessage(e.Reason, e.Details) }
+
+// withMessage is uri, followed by Details.message when there is one (ABORT, GOODBYE).
+func withMessage(uri string, d Dict) string {
+	if msg, _ := d["message"].(string); msg != "" {
+		return uri + ": " + msg
+	}
+	return uri
 }
 
 // RPCError is an ERROR reply: to a CALL (the callee's or the dealer's error), or to a
@@ -52,9 +57,11 @@ type RPCError struct {
 	Sealed  bool
 }
 
+// Error is the error URI and the first argument when that is a string (the text
+// Autobahn and nexus put there), or the arguments. Who answered (the router refusing a
+// SUBSCRIBE, or a callee) is for the caller to say.
 func (e *RPCError) Error() string {
 	var b strings.Builder
-	b.WriteString("wamp: ")
 	b.WriteString(e.URI)
 	if len(e.Args) > 0 {
 		if s, ok := e.Args[0].(string); ok {
@@ -99,11 +106,11 @@ func (e *codecURIError) WAMPErrorURI() string { return e.uri }
 // wamp.error.no_payload_codec, Autobahn's reply in that case.
 var ErrNoPayloadCodec CodecError = &codecURIError{
 	uri: ErrURINoPayloadCodec,
-	msg: "wamp: received a sealed payload but no payload codec can open it",
+	msg: "received a sealed payload but no payload codec can open it",
 }
 
 // ErrSessionClosed is Err() of a session that ended by our own Close.
-var ErrSessionClosed = errors.New("wamp: session closed")
+var ErrSessionClosed = errors.New("session closed")
 
 // codecErrorURI returns the ERROR URI for a failure to open an INVOCATION.
 func codecErrorURI(err error) string {

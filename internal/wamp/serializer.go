@@ -36,7 +36,7 @@ func SerializerByName(name string) (Serializer, error) {
 			return s, nil
 		}
 	}
-	return nil, fmt.Errorf("wamp: unknown serializer %q (want json, msgpack or cbor)", name)
+	return nil, fmt.Errorf("unknown serializer %q (want json, msgpack or cbor)", name)
 }
 
 // SerializerBySubprotocol returns the serializer for a WebSocket subprotocol name such as

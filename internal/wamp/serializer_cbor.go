@@ -62,7 +62,7 @@ func (cborSerializer) Marshal(m Message) ([]byte, error) {
 	}
 	b, err := AppendCBOR(nil, l, NestMessage)
 	if err != nil {
-		return nil, fmt.Errorf("wamp: cbor: %v: %w", m.MessageType(), err)
+		return nil, fmt.Errorf("encoding %v in CBOR: %w", m.MessageType(), err)
 	}
 	return b, nil
 }
@@ -81,7 +81,7 @@ func (cborSerializer) Unmarshal(b []byte) (Message, error) {
 // [*ValueError].
 func UnmarshalCBOR(b []byte, nest Nest) (any, error) {
 	if nest < NestValue || nest > NestMessage {
-		return nil, fmt.Errorf("wamp: UnmarshalCBOR: bad nest %d", nest)
+		return nil, fmt.Errorf("UnmarshalCBOR: bad nest %d", nest)
 	}
 	var raw any
 	if err := cborDecModes[nest].Unmarshal(b, &raw); err != nil {

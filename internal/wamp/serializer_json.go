@@ -23,7 +23,7 @@ func (jsonSerializer) Marshal(m Message) ([]byte, error) {
 	}
 	b, err := AppendJSON(nil, l, NestMessage)
 	if err != nil {
-		return nil, fmt.Errorf("wamp: json: %v: %w", m.MessageType(), err)
+		return nil, fmt.Errorf("encoding %v in JSON: %w", m.MessageType(), err)
 	}
 	return b, nil
 }

@@ -35,7 +35,7 @@ func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
 	if err := msgpackWrite(enc, l, 0, NestMessage.limit()); err != nil {
-		return nil, fmt.Errorf("wamp: msgpack: %v: %w", m.MessageType(), err)
+		return nil, fmt.Errorf("encoding %v in MessagePack: %w", m.MessageType(), err)
 	}
 	return buf.Bytes(), nil
 }

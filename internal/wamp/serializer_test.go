@@ -427,7 +427,7 @@ func TestDecodeRejects(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("Decode(%#v) = %#v, %v; want *ProtocolError", c.l, m, err)
 			}
-			if !strings.HasPrefix(err.Error(), "wamp: protocol error: ") {
+			if !strings.HasPrefix(err.Error(), "protocol error: ") {
 				t.Fatalf("error text %q", err)
 			}
 		})

@@ -115,7 +115,7 @@ func Join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 
 func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 	if cfg.Realm == "" {
-		return nil, errors.New("wamp: join: no realm")
+		return nil, errors.New("no realm to join")
 	}
 	method, err := cfg.authMethod()
 	if err != nil {
@@ -155,12 +155,12 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 	}
 	fail := func(err error) error {
 		if ctx.Err() != nil {
-			return fmt.Errorf("wamp: join %s: %w", cfg.Realm, ctx.Err())
+			return ctx.Err()
 		}
 		return err
 	}
 	if err := send(&Hello{Realm: cfg.Realm, Details: details}); err != nil {
-		return nil, fail(fmt.Errorf("wamp: join %s: %w", cfg.Realm, err))
+		return nil, fail(err)
 	}
 	challenged := false
 	for {
@@ -169,7 +169,7 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 			if IsProtocolError(err) {
 				send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
 			}
-			return nil, fail(fmt.Errorf("wamp: join %s: %w", cfg.Realm, err))
+			return nil, fail(err)
 		}
 		trace("rx", m)
 		switch m := m.(type) {
@@ -184,7 +184,7 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 			return nil, &AbortError{Reason: m.Reason, Details: m.Details}
 		case *Challenge:
 			if method == "" || challenged {
-				err := fmt.Errorf("wamp: join %s: unexpected CHALLENGE for %q", cfg.Realm, m.AuthMethod)
+				err := fmt.Errorf("the router sent a CHALLENGE for %q, a method this session did not offer", m.AuthMethod)
 				send(&Abort{Details: Dict{"message": err.Error()}, Reason: "wamp.error.authentication_failed"})
 				return nil, err
 			}
@@ -195,7 +195,7 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 				return nil, err
 			}
 			if err := send(auth); err != nil {
-				return nil, fail(fmt.Errorf("wamp: join %s: %w", cfg.Realm, err))
+				return nil, fail(err)
 			}
 		default:
 			err := protoErrf("unexpected %v while joining", m.MessageType())
@@ -364,7 +364,7 @@ func (s *Session) readLoop() {
 			case IsProtocolError(err):
 				s.abort(err)
 			default:
-				s.end(fmt.Errorf("wamp: connection lost: %w", err))
+				s.end(fmt.Errorf("connection lost: %w", err))
 			}
 			return
 		}
@@ -559,19 +559,19 @@ func (s *Session) open(originating bool, uri string, p Payload, details Dict) (a
 func (s *Session) Publish(ctx context.Context, topic string, opts Dict, args List, kwargs Dict) (ID, error) {
 	p, o, err := s.seal(true, topic, args, kwargs, opts)
 	if err != nil {
-		return 0, fmt.Errorf("wamp: publish %s: %w", topic, err)
+		return 0, err
 	}
 	id := s.nextID()
 	m := &Publish{Request: id, Options: o, Topic: topic, Payload: p}
 	if ack, _ := o["acknowledge"].(bool); !ack {
 		if err := s.send(m); err != nil {
-			return 0, fmt.Errorf("wamp: publish %s: %w", topic, err)
+			return 0, err
 		}
 		return 0, nil
 	}
 	r, err := s.request(ctx, id, m)
 	if err != nil {
-		return 0, fmt.Errorf("wamp: publish %s: %w", topic, err)
+		return 0, err
 	}
 	return r.(*Published).Publication, nil
 }
@@ -602,7 +602,7 @@ type Subscription struct {
 // and calls h for every event, in order, on the session's event goroutine.
 func (s *Session) Subscribe(ctx context.Context, topic string, opts Dict, h func(*EventInfo)) (*Subscription, error) {
 	if h == nil {
-		return nil, errors.New("wamp: subscribe: nil handler")
+		return nil, errors.New("subscribing with a nil handler")
 	}
 	if opts == nil {
 		opts = Dict{}
@@ -610,7 +610,7 @@ func (s *Session) Subscribe(ctx context.Context, topic string, opts Dict, h func
 	id := s.nextID()
 	r, err := s.request(ctx, id, &Subscribe{Request: id, Options: opts, Topic: topic})
 	if err != nil {
-		return nil, fmt.Errorf("wamp: subscribe %s: %w", topic, err)
+		return nil, err
 	}
 	sub := &Subscription{ID: r.(*Subscribed).Subscription, Topic: topic, Options: opts, handler: h}
 	s.mu.Lock()
@@ -633,7 +633,7 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 	}
 	if idx < 0 {
 		s.mu.Unlock()
-		return fmt.Errorf("wamp: unsubscribe %s: not subscribed", sub.Topic)
+		return errors.New("not subscribed")
 	}
 	list = append(list[:idx:idx], list[idx+1:]...)
 	if len(list) > 0 {
@@ -645,7 +645,7 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 	s.mu.Unlock()
 	id := s.nextID()
 	if _, err := s.request(ctx, id, &Unsubscribe{Request: id, Subscription: sub.ID}); err != nil {
-		return fmt.Errorf("wamp: unsubscribe %s: %w", sub.Topic, err)
+		return err
 	}
 	return nil
 }
@@ -689,7 +689,7 @@ type pendingCall struct {
 func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, kwargs Dict, onProgress func(*ResultInfo)) (*ResultInfo, error) {
 	p, o, err := s.seal(true, proc, args, kwargs, opts)
 	if err != nil {
-		return nil, fmt.Errorf("wamp: call %s: %w", proc, err)
+		return nil, err
 	}
 	if onProgress != nil {
 		o["receive_progress"] = true
@@ -705,7 +705,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 		s.mu.Unlock()
 	}()
 	if err := s.send(&Call{Request: id, Options: o, Procedure: proc, Payload: p}); err != nil {
-		return nil, fmt.Errorf("wamp: call %s: %w", proc, err)
+		return nil, err
 	}
 	cancel := func() {
 		s.send(&Cancel{Request: id, Options: Dict{"mode": "killnowait"}})
@@ -714,9 +714,9 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 		select {
 		case <-ctx.Done():
 			cancel()
-			return nil, fmt.Errorf("wamp: call %s: %w", proc, ctx.Err())
+			return nil, ctx.Err()
 		case <-s.done:
-			return nil, fmt.Errorf("wamp: call %s: %w", proc, s.err)
+			return nil, s.err
 		case <-c.q.wait():
 		}
 		for _, m := range c.q.drain() {
@@ -729,7 +729,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 					if res.Progress {
 						cancel()
 					}
-					return nil, fmt.Errorf("wamp: call %s: opening result: %w", proc, err)
+					return nil, fmt.Errorf("opening the result: %w", err)
 				}
 				if !res.Progress {
 					return res, nil
@@ -741,7 +741,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 				e := &RPCError{URI: m.Error, Details: m.Details}
 				e.Args, e.Kwargs, e.Sealed, err = s.open(true, m.Error, m.Payload, m.Details)
 				if err != nil {
-					return nil, fmt.Errorf("wamp: call %s: ERROR %s: opening its payload: %w", proc, m.Error, err)
+					return nil, fmt.Errorf("opening the payload of error %s: %w", m.Error, err)
 				}
 				return nil, e
 			}
@@ -788,7 +788,7 @@ type Registration struct {
 // registrations) with handler h.
 func (s *Session) Register(ctx context.Context, proc string, opts Dict, h Handler) (*Registration, error) {
 	if h == nil {
-		return nil, errors.New("wamp: register: nil handler")
+		return nil, errors.New("registering a nil handler")
 	}
 	if opts == nil {
 		opts = Dict{}
@@ -796,7 +796,7 @@ func (s *Session) Register(ctx context.Context, proc string, opts Dict, h Handle
 	id := s.nextID()
 	r, err := s.request(ctx, id, &Register{Request: id, Options: opts, Procedure: proc})
 	if err != nil {
-		return nil, fmt.Errorf("wamp: register %s: %w", proc, err)
+		return nil, err
 	}
 	reg := &Registration{ID: r.(*Registered).Registration, Procedure: proc, Options: opts, handler: h}
 	s.mu.Lock()
@@ -810,13 +810,13 @@ func (s *Session) Unregister(ctx context.Context, reg *Registration) error {
 	s.mu.Lock()
 	if s.regs[reg.ID] != reg {
 		s.mu.Unlock()
-		return fmt.Errorf("wamp: unregister %s: not registered", reg.Procedure)
+		return errors.New("not registered")
 	}
 	delete(s.regs, reg.ID)
 	s.mu.Unlock()
 	id := s.nextID()
 	if _, err := s.request(ctx, id, &Unregister{Request: id, Registration: reg.ID}); err != nil {
-		return fmt.Errorf("wamp: unregister %s: %w", reg.Procedure, err)
+		return err
 	}
 	return nil
 }
@@ -878,10 +878,10 @@ func (s *Session) onInvocation(m *Invocation) {
 	if rp, _ := m.Details["receive_progress"].(bool); rp {
 		info.Progress = func(args List, kwargs Dict) error {
 			if finished.Load() {
-				return errors.New("wamp: progress after the invocation finished")
+				return errors.New("progress after the invocation finished")
 			}
 			if inv.interrupted.Load() {
-				return fmt.Errorf("wamp: invocation interrupted: %w", context.Canceled)
+				return fmt.Errorf("invocation interrupted: %w", context.Canceled)
 			}
 			return yield(args, kwargs, true)
 		}
@@ -1039,7 +1039,7 @@ func (s *Session) Close(ctx context.Context) error {
 		s.mu.Unlock()
 		if !already {
 			if e := s.send(&Goodbye{Details: Dict{}, Reason: "wamp.close.normal"}); e != nil {
-				err = fmt.Errorf("wamp: close: %w", e)
+				err = fmt.Errorf("saying GOODBYE: %w", e)
 			}
 		}
 		if err == nil {
@@ -1047,7 +1047,7 @@ func (s *Session) Close(ctx context.Context) error {
 			case <-s.goodbyeRcvd:
 			case <-s.done:
 			case <-ctx.Done():
-				err = fmt.Errorf("wamp: close: no GOODBYE from the router: %w", ctx.Err())
+				err = fmt.Errorf("no GOODBYE from the router: %w", ctx.Err())
 			}
 		}
 		s.end(ErrSessionClosed)
@@ -1061,7 +1061,7 @@ func (s *Session) Close(ctx context.Context) error {
 	case <-waited:
 	case <-ctx.Done():
 		if err == nil {
-			err = fmt.Errorf("wamp: close: handlers still running: %w", ctx.Err())
+			err = fmt.Errorf("handlers still running: %w", ctx.Err())
 		}
 	}
 	return err

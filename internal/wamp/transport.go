@@ -30,7 +30,7 @@ const DefaultPingInterval = 30 * time.Second
 const writeTimeout = 30 * time.Second
 
 // ErrClosed is returned by Send and Recv after the connection was closed on our side.
-var ErrClosed = errors.New("wamp: connection closed")
+var ErrClosed = errors.New("connection closed")
 
 // Conn carries WAMP messages over one WebSocket connection using the negotiated
 // serializer (WAMP spec basic/transport "WebSocket Transport"; wire.md §4 "Subprotocols").
@@ -87,7 +87,7 @@ type MessageTooLargeError struct {
 }
 
 func (e *MessageTooLargeError) Error() string {
-	return fmt.Sprintf("wamp: %v of %d bytes (%s) exceeds the %d-byte message limit", e.Type, e.Size, e.Serializer, e.Limit)
+	return fmt.Sprintf("%v of %d bytes (%s) exceeds the %d-byte message limit", e.Type, e.Size, e.Serializer, e.Limit)
 }
 
 // Send serializes m and writes it as one WebSocket message of the serializer's frame type.
@@ -162,12 +162,24 @@ func (c *Conn) ioErr(op string, err error) error {
 	var ne net.Error
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
-		return fmt.Errorf("wamp: %s: message exceeds the %d-byte limit: %w", op, c.maxSize, err)
+		return fmt.Errorf("%s: message exceeds the %d-byte limit: %w", op, c.maxSize, err)
 	case op == "recv" && errors.As(err, &ne) && ne.Timeout():
-		return fmt.Errorf("wamp: %s: peer silent for %v (no pong to keepalive ping): %w", op, c.readTimeout, err)
+		return fmt.Errorf("%s: peer silent for %v (no pong to keepalive ping): %w", op, c.readTimeout, err)
 	}
-	return fmt.Errorf("wamp: %s: %w", op, err)
+	// gorilla's own text ("websocket: close 1006 (abnormal closure): unexpected EOF") less
+	// its package prefix; the error stays in the chain for errors.As.
+	return &causeError{msg: strings.TrimPrefix(err.Error(), "websocket: "), err: err}
 }
+
+// causeError gives an error from below (gorilla, package net) the text a user should
+// read, keeping the error itself for errors.Is and errors.As.
+type causeError struct {
+	msg string
+	err error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
 
 // Close sends a normal-closure close frame and closes the connection. It is idempotent.
 func (c *Conn) Close() error {
@@ -186,7 +198,7 @@ func (c *Conn) CloseWithCode(code int, text string) error {
 		msg := websocket.FormatCloseMessage(code, text)
 		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 		if err := c.ws.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			c.closeErr = fmt.Errorf("wamp: close: %w", err)
+			c.closeErr = fmt.Errorf("closing: %w", err)
 		}
 		c.pingDone.Wait()
 	})
@@ -256,10 +268,7 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Conn, error) {
 	}
 	ws, resp, err := d.DialContext(ctx, url, o.Header)
 	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("wamp: dial %s: %w (HTTP %s)", url, err, resp.Status)
-		}
-		return nil, fmt.Errorf("wamp: dial %s: %w", url, err)
+		return nil, dialError(err, resp)
 	}
 	chosen := ws.Subprotocol()
 	var ser Serializer
@@ -271,11 +280,11 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Conn, error) {
 	if ser == nil {
 		ws.Close()
 		if chosen == "" {
-			return nil, fmt.Errorf("wamp: dial %s: server chose no WebSocket subprotocol (offered %s); is it a WAMP router?",
-				url, strings.Join(offered, ", "))
+			return nil, fmt.Errorf("the server chose no WebSocket subprotocol (offered %s); is it a WAMP router?",
+				strings.Join(offered, ", "))
 		}
-		return nil, fmt.Errorf("wamp: dial %s: server chose subprotocol %q, which was not offered (%s)",
-			url, chosen, strings.Join(offered, ", "))
+		return nil, fmt.Errorf("the server chose subprotocol %q, which was not offered (%s)",
+			chosen, strings.Join(offered, ", "))
 	}
 	c := NewConn(ws, ser, o.MaxMessageSize)
 	interval := o.PingInterval
@@ -286,6 +295,25 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Conn, error) {
 		c.startKeepalive(interval)
 	}
 	return c, nil
+}
+
+// dialError says why a dial failed, for a caller that names the URL: the system's reason
+// without Go's "dial tcp 127.0.0.1:1: connect:" ("connection refused", "no such host"),
+// or the HTTP status of a server that did not upgrade to WebSocket.
+func dialError(err error, resp *http.Response) error {
+	if resp != nil {
+		return &causeError{msg: "the server answered HTTP " + resp.Status + " instead of upgrading to WebSocket", err: err}
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" && oe.Err != nil {
+		cause := oe.Err
+		var se *os.SyscallError
+		if errors.As(cause, &se) {
+			cause = se.Err
+		}
+		return &causeError{msg: cause.Error(), err: err}
+	}
+	return &causeError{msg: strings.TrimPrefix(err.Error(), "websocket: "), err: err}
 }
 
 // AcceptOptions configures [Accept].
@@ -322,14 +350,14 @@ pick:
 		}
 		msg := fmt.Sprintf("no supported WAMP subprotocol offered (offered %q, supported %s)", offers, strings.Join(names, ", "))
 		http.Error(w, msg, http.StatusBadRequest)
-		return nil, errors.New("wamp: accept: " + msg)
+		return nil, errors.New(msg)
 	}
 	u := websocket.Upgrader{CheckOrigin: o.CheckOrigin}
 	h := http.Header{}
 	h.Set("Sec-WebSocket-Protocol", ser.Subprotocol())
 	ws, err := u.Upgrade(w, r, h)
 	if err != nil {
-		return nil, fmt.Errorf("wamp: accept: %w", err)
+		return nil, err
 	}
 	return NewConn(ws, ser, o.MaxMessageSize), nil
 }
@@ -345,11 +373,11 @@ func ParseTLSConfig(caFile string, insecure bool) (*tls.Config, error) {
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("wamp: reading CA file: %w", err)
+			return nil, fmt.Errorf("reading the CA file: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("wamp: CA file %q holds no PEM certificate", caFile)
+			return nil, fmt.Errorf("CA file %q holds no PEM certificate", caFile)
 		}
 		cfg.RootCAs = pool
 	}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/keygen"
+	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
+)
+
+// noFormatSlip fails the test when a message shows a formatting slip of package fmt (a
+// verb given the wrong operand, "%!q(<nil>)", "%!d(string=…)", a missing operand) or a
+// bare "<nil>" where a value was expected.
+func noFormatSlip(t *testing.T, what, msg string) {
+	t.Helper()
+	if strings.Contains(msg, "%!") || strings.Contains(msg, "<nil>") {
+		t.Errorf("%s: formatting slip in %q", what, msg)
+	}
+}
+
+// A sealed payload whose metadata is missing or is not a string is refused with a message
+// a person can read (it printed "%!q(<nil>)" for a missing enc_algo), and the WAMP error
+// Autobahn uses for an unsupported scheme.
+func TestOpenUnsupportedMetadataIsReadable(t *testing.T) {
+	k, err := keygen.Generate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := keystore.New()
+	if err := ks.Put(&keystore.Entry{Prefix: "", Single: &k}); err != nil {
+		t.Fatal(err)
+	}
+	c := &keystoreCodec{ks: ks, path: "ks"}
+	bare := wamp.Payload{Bare: []byte("0123456789012345678901234567890123456789")}
+	ppt := wamp.Payload{Args: wamp.List{[]byte("0123456789012345678901234567890123456789")}}
+	cases := []struct {
+		p       wamp.Payload
+		details wamp.Dict
+		want    string
+	}{
+		{bare, wamp.Dict{}, `payload on "com.x" has no enc_algo; cbx knows "cryptobox"`},
+		{bare, wamp.Dict{"enc_algo": nil}, `payload on "com.x" has enc_algo null; cbx knows "cryptobox"`},
+		{bare, wamp.Dict{"enc_algo": int64(5)}, `payload on "com.x" has a number as enc_algo; cbx knows "cryptobox"`},
+		{bare, wamp.Dict{"enc_algo": "xsalsa"}, `payload on "com.x" uses enc_algo "xsalsa"; cbx knows "cryptobox"`},
+		{bare, wamp.Dict{"enc_algo": "cryptobox"}, `payload on "com.x" has no enc_serializer; the cryptobox scheme uses "json"`},
+		{bare, wamp.Dict{"enc_algo": "cryptobox", "enc_serializer": []byte{1}}, `payload on "com.x" has a binary value as enc_serializer; the cryptobox scheme uses "json"`},
+		{bare, wamp.Dict{"enc_algo": "cryptobox", "enc_serializer": wamp.List{"json"}}, `payload on "com.x" has a list as enc_serializer; the cryptobox scheme uses "json"`},
+		{bare, wamp.Dict{"enc_algo": "cryptobox", "enc_serializer": "msgpack"}, `payload on "com.x" uses enc_serializer "msgpack"; the cryptobox scheme uses "json"`},
+		{ppt, wamp.Dict{"ppt_scheme": "wamp", "ppt_cipher": true}, `payload on "com.x" has a boolean as ppt_cipher; cbx knows "xsalsa20poly1305"`},
+		{ppt, wamp.Dict{"ppt_scheme": "wamp", "ppt_cipher": "xsalsa20poly1305"}, `payload on "com.x" has no ppt_serializer; cbx seals with "cbor"`},
+		{ppt, wamp.Dict{"ppt_scheme": "wamp", "ppt_cipher": "xsalsa20poly1305", "ppt_serializer": wamp.Dict{}}, `payload on "com.x" has a dict as ppt_serializer; cbx seals with "cbor"`},
+	}
+	for _, tc := range cases {
+		_, _, err := c.Open(true, "com.x", tc.p, tc.details)
+		if err == nil {
+			t.Errorf("%v: opened", tc.details)
+			continue
+		}
+		noFormatSlip(t, "Open", err.Error())
+		if err.Error() != tc.want {
+			t.Errorf("%v:\n got %s\nwant %s", tc.details, err, tc.want)
+		}
+		var ce wamp.CodecError
+		if !errors.As(err, &ce) || ce.WAMPErrorURI() != uriUnsupportedCodec {
+			t.Errorf("%v: %v does not carry %s", tc.details, err, uriUnsupportedCodec)
+		}
+	}
+}
