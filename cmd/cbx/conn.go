@@ -254,33 +254,34 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		MaxMessageSize: o.maxMessageSize.n,
 	}
 	if o.ticket != "" {
-		b, _, err := f.readSecret(o.ticket, "--ticket")
+		b, _, err := f.readSecret(o.ticket, o.source("--ticket"))
 		if err != nil {
 			return nil, err
 		}
 		cfg.Ticket = strings.TrimRight(string(b), "\r\n")
 	}
 	if o.wampcra != "" {
-		b, _, err := f.readSecret(o.wampcra, "--wampcra-secret")
+		b, _, err := f.readSecret(o.wampcra, o.source("--wampcra-secret"))
 		if err != nil {
 			return nil, err
 		}
 		cfg.WampcraSecret = strings.TrimRight(string(b), "\r\n")
 	}
 	if o.cryptosign != "" {
-		b, where, err := f.readSecret(o.cryptosign, "--cryptosign-key")
+		b, where, err := f.readSecret(o.cryptosign, o.source("--cryptosign-key"))
 		if err != nil {
 			return nil, err
 		}
 		k, err := keygen.ParseEd25519PrivateKey(b)
 		if err != nil {
-			return nil, withCode(exitKey, fmt.Errorf("--cryptosign-key from %s: %w", where, err))
+			return nil, withCode(exitKey, fmt.Errorf("%s from %s: %w", o.source("--cryptosign-key"), where, err))
 		}
 		cfg.CryptosignKey = k
 	}
 	tlsCfg, err := wamp.ParseTLSConfig(o.ca, o.insecure)
 	if err != nil {
-		return nil, withCode(exitConnection, err)
+		// The CA file is the user's argument: a missing or empty one is a usage error.
+		return nil, &usageError{fmt.Errorf("%s %q: %w", o.source("--ca"), o.ca, err)}
 	}
 	ser, _ := wamp.SerializerByName(o.serializer)
 	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: tlsCfg,

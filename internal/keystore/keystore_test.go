@@ -384,9 +384,9 @@ func TestParseErrorsNeverShowKeys(t *testing.T) {
 	const key = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="
 	const hexKey = "7707c3a0a7e86a4cc4e42138ab8e2d5fe1ee6cb8fac4ea8db4bb9aec0766ed7e"
 	for name, body := range map[string]string{
-		"stray key line":         "prefix \"x.\"\nsingle " + key + "\n" + key + "\nend\n",
-		"field=key":              "prefix \"x.\"\noriginator-private=" + key + "\nend\n",
-		"key before prefix":      hexKey + "\nend\n",
+		"stray key line":          "prefix \"x.\"\nsingle " + key + "\n" + key + "\nend\n",
+		"field=key":               "prefix \"x.\"\noriginator-private=" + key + "\nend\n",
+		"key before prefix":       hexKey + "\nend\n",
 		"field=key before prefix": "single=" + key + "\nend\n",
 	} {
 		_, err := Parse([]byte("cbx-keystore v1\n" + body))

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -362,6 +363,16 @@ pick:
 	return NewConn(ws, ser, o.MaxMessageSize), nil
 }
 
+// unwrapPathError drops the operation and path of an *fs.PathError, which the caller
+// names itself.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // ParseTLSConfig builds the client TLS configuration from the CLI's --ca and --insecure:
 // caFile (PEM, one or more certificates) replaces the system roots; insecure skips
 // verification altogether. With neither it returns nil, meaning Go's defaults.
@@ -373,11 +384,11 @@ func ParseTLSConfig(caFile string, insecure bool) (*tls.Config, error) {
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading the CA file: %w", err)
+			return nil, fmt.Errorf("reading the CA file: %w", unwrapPathError(err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %q holds no PEM certificate", caFile)
+			return nil, errors.New("the CA file holds no PEM certificate")
 		}
 		cfg.RootCAs = pool
 	}
