@@ -421,6 +421,11 @@ func newCmdKeysExplain(f *factory) *cobra.Command {
 		Short: "Show which keystore entry a URI resolves to, and why",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
+			// A pattern (com.example., com..orders) may be explained too, so the most
+			// permissive rule applies: empty components, but no whitespace or "#".
+			if err := checkURIArg("URI", args[0], "wildcard", false); err != nil {
+				return err
+			}
 			ks, _, err := f.loadKeystore()
 			if err != nil {
 				return err
