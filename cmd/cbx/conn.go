@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cbx-wamp/cbx/internal/keygen"
@@ -213,6 +214,9 @@ func envBool(getenv func(string) string, name string) (bool, error) {
 
 // conn is a joined session with cbx's codec.
 type conn struct {
+	closeOnce sync.Once
+	closeErr  error
+
 	sess  *wamp.Session
 	codec *keystoreCodec
 	opts  *connOptions
@@ -335,10 +339,18 @@ func chooseWire(flag string, s *wamp.Session) wireForm {
 }
 
 // close says GOODBYE, bounded so that a dead router cannot hang cbx on exit.
-func (c *conn) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	c.sess.Close(ctx)
+//
+// It reports an error when the session ended before the GOODBYE exchange completed (the
+// router closed it, the connection broke): only then is it unknown whether the router
+// handled what was sent without a reply, such as unacknowledged PUBLISHes. It closes once;
+// later calls return the first result.
+func (c *conn) close() error {
+	c.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		c.closeErr = c.sess.Close(ctx)
+	})
+	return c.closeErr
 }
 
 // withTimeout applies --timeout to ctx.
@@ -356,8 +368,13 @@ func (c *conn) failure(err error) error {
 	case <-c.sess.Done():
 		return withCode(exitConnection, err)
 	default:
-		return sessionError(err)
 	}
+	if wamp.IsConnectionError(err) {
+		// A write that failed because the router is closing the connection, before the
+		// session has noticed that it ended.
+		return withCode(exitConnection, err)
+	}
+	return sessionError(err)
 }
 
 // sessionError maps a session failure to an exit code.

@@ -172,6 +172,14 @@ func (c *Conn) ioErr(op string, err error) error {
 	return &causeError{msg: strings.TrimPrefix(err.Error(), "websocket: "), err: err}
 }
 
+// IsConnectionError reports whether err is a failure of the connection itself (a write
+// or read that failed, a connection closed under the caller) rather than something the
+// router or a peer answered: such a message may or may not have reached the router.
+func IsConnectionError(err error) bool {
+	var ce *causeError
+	return errors.As(err, &ce) || errors.Is(err, ErrClosed)
+}
+
 // causeError gives an error from below (gorilla, package net) the text a user should
 // read, keeping the error itself for errors.Is and errors.As.
 type causeError struct {
