@@ -55,6 +55,13 @@ base64 or hex, or a file holding one.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.prefix = args[0]
+			// An empty key flag (an unset shell variable, typically) is a mistake, not
+			// the flag left out.
+			for _, name := range []string{"originator-priv", "originator-pub", "responder-priv", "responder-pub", "single"} {
+				if fl := cmd.Flags().Lookup(name); fl.Changed && fl.Value.String() == "" {
+					return &usageError{fmt.Errorf("--%s is empty", name)}
+				}
+			}
 			return keysAddRun(f, o)
 		},
 	}
