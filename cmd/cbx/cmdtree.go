@@ -15,7 +15,8 @@ import (
 // whatever follows it: `cbx keys lss` would exit 0 having done nothing. Here every such
 // word is a usage error (exit 2) that names the word and where it was looked up, with a
 // "did you mean" hint, as git and the GitHub CLI do. A group alone, or asked for --help,
-// still prints its help and exits 0: that is what the user asked for.
+// still prints its help and exits 0: that is what the user asked for; a mistyped word
+// followed by --help is still refused.
 
 // unknownCommandError is a word that names no command under parent.
 type unknownCommandError struct {
@@ -100,7 +101,10 @@ func refuseUnknownCommands(root *cobra.Command, refused *error) {
 	root.Args = cobra.ArbitraryArgs
 	showHelp := root.HelpFunc()
 	root.SetHelpFunc(func(c *cobra.Command, args []string) {
-		if !c.Runnable() && !c.Flags().Changed("help") {
+		// A group has no arguments of its own: a word left over is a mistyped
+		// subcommand, with --help too (`cbx keys lss --help` must not show the keys help
+		// and succeed as if lss existed).
+		if !c.Runnable() {
 			if extra := c.Flags().Args(); len(extra) > 0 {
 				*refused = unknownCommand(c, extra[0])
 				return

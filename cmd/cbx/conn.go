@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cbx-wamp/cbx/internal/keygen"
@@ -213,6 +214,9 @@ func envBool(getenv func(string) string, name string) (bool, error) {
 
 // conn is a joined session with cbx's codec.
 type conn struct {
+	closeOnce sync.Once
+	closeErr  error
+
 	sess  *wamp.Session
 	codec *keystoreCodec
 	opts  *connOptions
@@ -254,33 +258,34 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		MaxMessageSize: o.maxMessageSize.n,
 	}
 	if o.ticket != "" {
-		b, _, err := f.readSecret(o.ticket, "--ticket")
+		b, _, err := f.readSecret(o.ticket, o.source("--ticket"))
 		if err != nil {
 			return nil, err
 		}
 		cfg.Ticket = strings.TrimRight(string(b), "\r\n")
 	}
 	if o.wampcra != "" {
-		b, _, err := f.readSecret(o.wampcra, "--wampcra-secret")
+		b, _, err := f.readSecret(o.wampcra, o.source("--wampcra-secret"))
 		if err != nil {
 			return nil, err
 		}
 		cfg.WampcraSecret = strings.TrimRight(string(b), "\r\n")
 	}
 	if o.cryptosign != "" {
-		b, where, err := f.readSecret(o.cryptosign, "--cryptosign-key")
+		b, where, err := f.readSecret(o.cryptosign, o.source("--cryptosign-key"))
 		if err != nil {
 			return nil, err
 		}
 		k, err := keygen.ParseEd25519PrivateKey(b)
 		if err != nil {
-			return nil, withCode(exitKey, fmt.Errorf("--cryptosign-key from %s: %w", where, err))
+			return nil, withCode(exitKey, fmt.Errorf("%s from %s: %w", o.source("--cryptosign-key"), where, err))
 		}
 		cfg.CryptosignKey = k
 	}
 	tlsCfg, err := wamp.ParseTLSConfig(o.ca, o.insecure)
 	if err != nil {
-		return nil, withCode(exitConnection, err)
+		// The CA file is the user's argument: a missing or empty one is a usage error.
+		return nil, &usageError{fmt.Errorf("%s %q: %w", o.source("--ca"), o.ca, err)}
 	}
 	ser, _ := wamp.SerializerByName(o.serializer)
 	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: tlsCfg,
@@ -334,10 +339,18 @@ func chooseWire(flag string, s *wamp.Session) wireForm {
 }
 
 // close says GOODBYE, bounded so that a dead router cannot hang cbx on exit.
-func (c *conn) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	c.sess.Close(ctx)
+//
+// It reports an error when the session ended before the GOODBYE exchange completed (the
+// router closed it, the connection broke): only then is it unknown whether the router
+// handled what was sent without a reply, such as unacknowledged PUBLISHes. It closes once;
+// later calls return the first result.
+func (c *conn) close() error {
+	c.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		c.closeErr = c.sess.Close(ctx)
+	})
+	return c.closeErr
 }
 
 // withTimeout applies --timeout to ctx.
@@ -355,8 +368,13 @@ func (c *conn) failure(err error) error {
 	case <-c.sess.Done():
 		return withCode(exitConnection, err)
 	default:
-		return sessionError(err)
 	}
+	if wamp.IsConnectionError(err) {
+		// A write that failed because the router is closing the connection, before the
+		// session has noticed that it ended.
+		return withCode(exitConnection, err)
+	}
+	return sessionError(err)
 }
 
 // sessionError maps a session failure to an exit code.

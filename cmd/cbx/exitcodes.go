@@ -56,10 +56,13 @@ var exitCodeTable = strings.Trim(`
   3    decryption failed: the payload was tampered with or sealed with another key;
        or plaintext on a URI the keystore covers, with --require-encrypted
   4    trusted URI mismatch: the payload was sealed for another URI than it arrived on
-  5    key or keystore problem: no key for the URI, malformed key or keystore,
-       a key file or keystore that group or others can access
+  5    key or keystore problem: no key for the URI, a malformed, short or
+       low-order key, a malformed keystore, a keystore named with --keystore or
+       CBX_KEYSTORE that does not exist or cannot be read or written, a key file
+       or keystore that group or others can access
   6    connection problem: router unreachable, realm or authentication refused,
-       protocol violation
+       protocol violation, the router went away; for cbx router, its address is
+       in use
   7    the called procedure answered with a WAMP error (cbx call)
   8    deadline reached (--timeout) before enough events or the result arrived
   130  interrupted (SIGINT, SIGTERM)

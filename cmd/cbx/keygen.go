@@ -103,7 +103,11 @@ func keygenRun(f *factory, o *keygenOptions) error {
 			"choose another -o/--output file, or remove the old one first if you are sure")
 	}
 	if err != nil {
-		return err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named once, below
+		}
+		return fmt.Errorf("creating the private key file %q: %w", o.output, err)
 	}
 	if _, err := file.Write(data); err != nil {
 		file.Close()

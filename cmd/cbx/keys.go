@@ -55,6 +55,13 @@ base64 or hex, or a file holding one.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.prefix = args[0]
+			// An empty key flag (an unset shell variable, typically) is a mistake, not
+			// the flag left out.
+			for _, name := range []string{"originator-priv", "originator-pub", "responder-priv", "responder-pub", "single"} {
+				if fl := cmd.Flags().Lookup(name); fl.Changed && fl.Value.String() == "" {
+					return &usageError{fmt.Errorf("--%s is empty", name)}
+				}
+			}
 			return keysAddRun(f, o)
 		},
 	}
@@ -421,6 +428,11 @@ func newCmdKeysExplain(f *factory) *cobra.Command {
 		Short: "Show which keystore entry a URI resolves to, and why",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
+			// A pattern (com.example., com..orders) may be explained too, so the most
+			// permissive rule applies: empty components, but no whitespace or "#".
+			if err := checkURIArg("URI", args[0], "wildcard", false); err != nil {
+				return err
+			}
 			ks, _, err := f.loadKeystore()
 			if err != nil {
 				return err

@@ -66,6 +66,9 @@ Autobahn's plaintext exits 1. More than 64 MiB on standard input is a usage erro
 }
 
 func openRun(f *factory, o *openOptions) error {
+	if err := checkURIArg("URI", o.uri, "", false); err != nil {
+		return err
+	}
 	text := strings.TrimSpace(o.payload)
 	if text == "" {
 		return &usageError{fmt.Errorf("no payload: give it as an argument or on standard input")}

@@ -123,6 +123,12 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 	if err != nil {
 		return err
 	}
+	// The GOODBYE round trip is what tells, without --ack, that the router was still there
+	// to handle every PUBLISH before it (it handles a session's messages in order).
+	if err := c.close(); err != nil && !o.ack {
+		return withCode(exitConnection, fmt.Errorf("publishing to %q: %w", o.topic, err),
+			"the router may not have handled the event(s); with --ack each one is confirmed")
+	}
 	if o.conn.verbose {
 		f.ui.noticef("published %d event(s) to %q", count, o.topic)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
@@ -37,8 +38,9 @@ func newCmdRegister(f *factory) *cobra.Command {
 With --exec, each call runs CMD with "sh -c". CMD reads the call as one JSON line on
 stdin, {"procedure":"…","sealed":true,"args":[…],"kwargs":{…}}, and finds the same in the
 environment: CBX_PROCEDURE, CBX_ARGS and CBX_KWARGS (JSON) and CBX_SEALED. Its stdout is
-the result: JSON where it is valid JSON, else the text, as the single result argument
-(no output: no arguments). A non-zero exit becomes a WAMP error: if stdout is a JSON
+the result: JSON where it is valid JSON, else the text, else (bytes that are not UTF-8
+text) the bytes as one binary value, as the single result argument (no output: no
+arguments). A non-zero exit becomes a WAMP error: if stdout is a JSON
 object {"error":"URI","args":[…],"kwargs":{…}} that is the error, else --error-uri with
 CMD's stderr and exit status as arguments. With --echo the call's args and kwargs are the
 result.
@@ -237,7 +239,7 @@ func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv 
 		if out == "" {
 			return &wamp.YieldResult{}, nil
 		}
-		v, err := parseValue(out)
+		v, err := execValue(out, stdout.buf.Bytes())
 		if err != nil {
 			// Never send it altered (a float for a big integer, U+FFFD for bad bytes);
 			// the reason stays here: it may quote the output of a sealed call.
@@ -260,7 +262,11 @@ func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv 
 		if errors.As(runErr, &ee) {
 			status = ee.ExitCode()
 		}
-		rpcErr = &wamp.RPCError{URI: o.errorURI, Args: wamp.List{errOut}, Kwargs: wamp.Dict{"exit_status": int64(status)}}
+		var stderrValue any = errOut
+		if wamp.CheckText(errOut) != nil {
+			stderrValue = []byte(errOut) // not text: sent as it is, as binary
+		}
+		rpcErr = &wamp.RPCError{URI: o.errorURI, Args: wamp.List{stderrValue}, Kwargs: wamp.Dict{"exit_status": int64(status)}}
 		if status == -1 {
 			rpcErr.Kwargs["error"] = runErr.Error()
 		}
@@ -284,7 +290,44 @@ func indentStderr(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "; its stderr: " + strings.ReplaceAll(s, "\n", "\n  ")
+	return "; its stderr: " + strings.ReplaceAll(printable(s), "\n", "\n  ")
+}
+
+// printable escapes what must not reach a terminal raw from a command's output: control
+// characters other than newline and tab, and bytes that are not UTF-8, as \xNN.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1, r < 0x20 && r != '\n' && r != '\t', r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// execValue is the result of an --exec command's stdout (out: trimmed of its final line
+// break; raw: as written): JSON where it is JSON, else the text as a string, else, when
+// it is not UTF-8 text either, the bytes as they are, as one binary value. JSON holding a
+// value the dialect refuses stays an error: that output is meant as a value and would
+// arrive altered.
+func execValue(out string, raw []byte) (any, error) {
+	v, err := parseValue(out)
+	if err != nil && wamp.CheckText(out) != nil {
+		if _, jsonErr := wamp.UnmarshalJSON([]byte(out), wamp.NestValue); isSyntaxError(jsonErr) {
+			return append([]byte(nil), raw...), nil
+		}
+	}
+	return v, err
+}
+
+func isSyntaxError(err error) bool {
+	var se *wamp.SyntaxError
+	return errors.As(err, &se)
 }
 
 // commandError reads {"error":"URI","args":[…],"kwargs":{…}} from a failed command's stdout,

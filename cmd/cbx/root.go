@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // factory holds what commands share: the streams and the global flag values. Commands take
@@ -18,6 +20,7 @@ type factory struct {
 	io           *ioStreams
 	ui           *ui
 	keystorePath string // --keystore, else CBX_KEYSTORE, else the default path
+	keystoreFlag *pflag.Flag
 	getenv       func(string) string
 	secretEnv    []string // variables secrets were read from (env:NAME), kept from children
 
@@ -122,6 +125,7 @@ Environment:
 	root.Flags().Bool("version", false, "print cbx's version")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().StringVar(&f.keystorePath, "keystore", "", "keystore `file` (env CBX_KEYSTORE; default $XDG_CONFIG_HOME/cbx/keystore)")
+	f.keystoreFlag = root.PersistentFlags().Lookup("keystore")
 
 	root.AddCommand(
 		newCmdVersion(f),
@@ -150,7 +154,7 @@ Environment:
 			check := c.Args
 			c.Args = func(cmd *cobra.Command, args []string) error {
 				if err := check(cmd, args); err != nil {
-					return &usageError{err}
+					return &usageError{errors.New(argCountText(err.Error()))}
 				}
 				return nil
 			}
@@ -170,6 +174,10 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 // keystoreLocation resolves the keystore location: --keystore, else CBX_KEYSTORE, else the
 // user's config directory.
 func (f *factory) keystoreLocation() (string, error) {
+	if f.keystoreFlag != nil && f.keystoreFlag.Changed && f.keystorePath == "" {
+		// Not the default location in disguise: the user meant to name a keystore.
+		return "", &usageError{errors.New(`--keystore "": give a keystore file, or leave the flag out for the default`)}
+	}
 	if f.keystorePath != "" {
 		return f.keystorePath, nil
 	}
@@ -201,4 +209,19 @@ func (f *factory) missingKeystore(nf *keystore.NotFoundError) error {
 	}
 	hints = append(hints, "or name another keystore with --keystore or CBX_KEYSTORE")
 	return withCode(exitKey, nf, hints...)
+}
+
+// argCountRe finds cobra's argument-count wording ("accepts 1 arg(s), received 0").
+var argCountRe = regexp.MustCompile(`(\d+) arg\(s\)`)
+
+// argCountText words cobra's argument-count errors for people: "accepts 1 argument,
+// received 0" rather than "accepts 1 arg(s), received 0".
+func argCountText(msg string) string {
+	return argCountRe.ReplaceAllStringFunc(msg, func(m string) string {
+		n := argCountRe.FindStringSubmatch(m)[1]
+		if n == "1" {
+			return "1 argument"
+		}
+		return n + " arguments"
+	})
 }

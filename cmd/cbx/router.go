@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/cbx-wamp/cbx/internal/keygen"
@@ -113,8 +115,9 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 			return withCode(exitKey, err)
 		}
 	}
+	traceFailed := make(chan error, 1)
 	if o.trace {
-		cfg.Trace = f.io.Out
+		cfg.Trace = &watchedWriter{w: f.io.Out, failed: traceFailed}
 	}
 	srv, err := router.New(cfg)
 	if err != nil {
@@ -143,6 +146,11 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {
+	case err := <-traceFailed:
+		// The trace is what the user ran the router for: it stops rather than go on
+		// routing with the trace lost.
+		srv.Close()
+		return &stdoutError{err}
 	case err := <-served:
 		srv.Close()
 		if errors.Is(err, http.ErrServerClosed) {
@@ -157,6 +165,21 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 			st.Connections, st.Received, st.Sent, st.Sealed+st.PPT, st.Dropped)
 		return nil
 	}
+}
+
+// watchedWriter passes writes to w and reports the first failure on failed.
+type watchedWriter struct {
+	w      io.Writer
+	failed chan<- error
+	once   sync.Once
+}
+
+func (ww *watchedWriter) Write(p []byte) (int, error) {
+	n, err := ww.w.Write(p)
+	if err != nil {
+		ww.once.Do(func() { ww.failed <- err })
+	}
+	return n, err
 }
 
 // checkListen refuses a --listen that is not HOST:PORT with a numeric port, before the

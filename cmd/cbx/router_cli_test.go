@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -147,5 +148,42 @@ func TestRouterListenPortInUse(t *testing.T) {
 		"cbx: hint: another program listens there; --listen 127.0.0.1:0 picks a free port\n"
 	if !strings.HasSuffix(errOut, want) {
 		t.Fatalf("stderr:\n%s\nwant it to end with:\n%s", errOut, want)
+	}
+}
+
+// cbx router --trace whose standard output cannot be written stops at the first trace
+// line it cannot write (exit 1), rather than go on routing with the trace lost.
+func TestRouterTraceToFullStdoutStops(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here")
+	}
+	defer full.Close()
+	cmd := exec.Command(cbxPath(t), "router", "--listen", "127.0.0.1:0", "--trace")
+	cmd.Env = interopEnv()
+	cmd.Stdout = full
+	stderr := newWatchedBuffer()
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // the exit code is read below
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	re := regexp.MustCompile(`router listening on (wss?://\S+) `)
+	line := waitFor(t, stderr, exited, "the router's listening line", re.MatchString)
+	url := re.FindStringSubmatch(line)[1]
+	// The session's first message is a trace line the router cannot write.
+	cbxRun(t, "", "publish", "org.plain.t", "x", "--url", url, "--keystore", emptyKeystore(t), "--timeout", "5s")
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the router still runs with its trace lost; stderr:\n%s", stderr)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitError {
+		t.Fatalf("router exited %d, want %d; stderr:\n%s", code, exitError, stderr)
+	}
+	if !strings.Contains(stderr.String(), "cbx: error: writing to standard output: no space left on device") {
+		t.Fatalf("stderr does not say why:\n%s", stderr)
 	}
 }

@@ -44,6 +44,9 @@ or ERROR).`,
 }
 
 func sealRun(f *factory, o *sealOptions) error {
+	if err := checkURIArg("URI", o.uri, "", false); err != nil {
+		return err
+	}
 	args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
 	if err != nil {
 		return err

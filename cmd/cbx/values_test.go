@@ -209,6 +209,7 @@ func dialectRows() []dialectRow {
 		{name: "1e400", json: "1e400", goValue: math.Inf(1),
 			msgpack: append([]byte{0xcb}, be64(math.Float64bits(math.Inf(1)))...),
 			cbor:    append([]byte{0xfb}, be64(math.Float64bits(math.Inf(1)))...), refuse: errKindFloat},
+		{name: "1e-400", json: "1e-400", goValue: json.Number("1e-400"), refuse: errKindFloat},
 		{name: "NaN", json: "", goValue: math.NaN(),
 			msgpack: append([]byte{0xcb}, be64(math.Float64bits(math.NaN()))...),
 			cbor:    []byte{0xf9, 0x7e, 0x00}, refuse: errKindFloat},

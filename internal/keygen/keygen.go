@@ -96,7 +96,7 @@ func keyBytes(s string, want string, sizes ...int) (b []byte, isHex bool, err er
 			return nil, false, fmt.Errorf("%w: not valid base64 (%v)", ErrMalformed, err)
 		}
 	}
-	return nil, false, fmt.Errorf("%w: %d characters; want %s", ErrMalformed, len(s), want)
+	return nil, false, fmt.Errorf("%w: %s; want %s", ErrMalformed, plural(len(s), "character"), want)
 }
 
 func isHexString(s string) bool {
@@ -395,4 +395,12 @@ func ParseAuthorizedKeys(data []byte) (map[string][]ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("%w: no \"AUTHID PUBKEY\" line", ErrMalformed)
 	}
 	return out, nil
+}
+
+// plural writes a count with its noun: "1 character", "2 characters".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

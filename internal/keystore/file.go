@@ -91,9 +91,14 @@ func ioError(path, op string, err error) error {
 type TooLargeError struct {
 	Path  string
 	Limit int64
+	// Writing: the keystore an Update would write is too large (nothing was written).
+	Writing bool
 }
 
 func (e *TooLargeError) Error() string {
+	if e.Writing {
+		return fmt.Sprintf("keystore %q would grow beyond %d bytes, more than cbx reads back: not changed", e.Path, e.Limit)
+	}
 	return fmt.Sprintf("%q is larger than %d bytes: not a key file or keystore", e.Path, e.Limit)
 }
 
@@ -269,7 +274,12 @@ func Update(path string, fn func(*Keystore) error, opts ...Option) error {
 	if err := fn(ks); err != nil {
 		return err
 	}
-	return writeAtomic(path, ks.Marshal())
+	data := ks.Marshal()
+	if len(data) > MaxFileSize {
+		// Writing it would lock the user out: cbx refuses to read it back.
+		return &TooLargeError{Path: path, Limit: MaxFileSize, Writing: true}
+	}
+	return writeAtomic(path, data)
 }
 
 // newName is the one name a new keystore has before it replaces the old one.

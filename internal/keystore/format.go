@@ -316,7 +316,7 @@ func Parse(data []byte) (*Keystore, error) {
 			continue
 		}
 		if cur == nil {
-			return nil, &SyntaxError{lineNo, fmt.Sprintf("%q before the first prefix line", name)}
+			return nil, &SyntaxError{lineNo, fmt.Sprintf("%s before the first prefix line", showName(name))}
 		}
 		if err := setField(cur, name, value); err != nil {
 			return nil, &SyntaxError{lineNo, err.Error()}
@@ -334,6 +334,23 @@ func Parse(data []byte) (*Keystore, error) {
 	return ks, nil
 }
 
+// showName names the first word of a malformed line for an error message, quoted, when it
+// looks like a field name (lower-case letters, digits and dashes, as every field name is).
+// Anything else may be a key that lost its field name, or "name=KEY": it is not repeated,
+// because error messages must never show key material.
+func showName(name string) string {
+	plausible := len(name) <= 32
+	for _, r := range name {
+		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') {
+			plausible = false
+		}
+	}
+	if plausible {
+		return strconv.Quote(name)
+	}
+	return fmt.Sprintf("a line starting with %d characters that are not a field name (not shown: it may hold a key)", len(name))
+}
+
 // setField reads one key line of an entry. Public keys are checked as they are read
 // (keygen.ParsePublicKey refuses low-order keys), so a keystore holding one, written by
 // hand or by an older cbx, is refused on load, naming the entry and the field.
@@ -341,7 +358,7 @@ func setField(e *Entry, name, value string) error {
 	switch name {
 	case FieldOriginatorPrivate, FieldOriginatorPublic, FieldResponderPrivate, FieldResponderPublic, FieldSingle:
 	default:
-		return fmt.Errorf("unknown field %q (want %s, %s, %s, %s or %s)", name,
+		return fmt.Errorf("unknown field %s (want %s, %s, %s, %s or %s)", showName(name),
 			FieldOriginatorPrivate, FieldOriginatorPublic, FieldResponderPrivate, FieldResponderPublic, FieldSingle)
 	}
 	var dup bool

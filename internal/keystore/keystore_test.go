@@ -377,3 +377,69 @@ func TestUpdateThroughSymlink(t *testing.T) {
 		t.Fatalf("the real keystore was not updated: %v", err)
 	}
 }
+
+// A malformed line may be a key: no parse error repeats it (an acceptance review found a
+// stray key line and "originator-private=KEY" printed back in full).
+func TestParseErrorsNeverShowKeys(t *testing.T) {
+	const key = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="
+	const hexKey = "7707c3a0a7e86a4cc4e42138ab8e2d5fe1ee6cb8fac4ea8db4bb9aec0766ed7e"
+	for name, body := range map[string]string{
+		"stray key line":          "prefix \"x.\"\nsingle " + key + "\n" + key + "\nend\n",
+		"field=key":               "prefix \"x.\"\noriginator-private=" + key + "\nend\n",
+		"key before prefix":       hexKey + "\nend\n",
+		"field=key before prefix": "single=" + key + "\nend\n",
+	} {
+		_, err := Parse([]byte("cbx-keystore v1\n" + body))
+		if err == nil {
+			t.Errorf("%s: parsed", name)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, key[:12]) || strings.Contains(msg, hexKey[:12]) {
+			t.Errorf("%s: the error shows the key: %s", name, msg)
+		}
+	}
+	// A plausible field name is still named, to help with typos.
+	_, err := Parse([]byte("cbx-keystore v1\nprefix \"x.\"\nsingel " + key + "\nend\n"))
+	if err == nil || !strings.Contains(err.Error(), `unknown field "singel"`) {
+		t.Errorf("a mistyped field name: %v", err)
+	}
+}
+
+// An Update that would make the keystore larger than cbx reads back is refused and
+// writes nothing: otherwise the user would be locked out of their own keystore.
+func TestUpdateRefusesKeystoreTooLargeToRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keystore")
+	var priv box.PrivateKey
+	priv[0] = 9
+	add := func(n int) error {
+		return Update(path, func(ks *Keystore) error {
+			for i := 0; i < n; i++ {
+				k := priv
+				if err := ks.Put(&Entry{Prefix: fmt.Sprintf("com.example.p%07d.", len(ks.entries)), Single: &k}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	// An entry is about 85 bytes: 40,000 fit under 4 MiB, 60,000 do not.
+	if err := add(40000); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = add(20000)
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || !tl.Writing {
+		t.Fatalf("Update beyond the limit: %v, want *TooLargeError (writing)", err)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Fatal("the refused Update changed the keystore")
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatalf("the keystore no longer loads: %v", err)
+	}
+}

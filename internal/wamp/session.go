@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // PayloadCodec is the only way payload sealing enters a session: package wamp never sees
@@ -342,6 +344,23 @@ func (s *Session) abort(err error) {
 	s.end(err)
 }
 
+// closedForCause reports whether a connection error is a WebSocket close the peer sent
+// for a reason of its own (RFC 6455 §7.4.1: 1002 protocol error, 1008 policy, 1009 message
+// too big, 1011 internal error, …), as opposed to an ordinary close (1000, 1001) or a
+// connection that just ended. A router that refused a message (1009 for one over its size
+// limit) must not look like one that answered GOODBYE by closing.
+func closedForCause(err error) bool {
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	switch ce.Code {
+	case websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure:
+		return false
+	}
+	return true
+}
+
 func (s *Session) readLoop() {
 	defer s.wg.Done()
 	for {
@@ -356,7 +375,7 @@ func (s *Session) readLoop() {
 			closing := s.goodbyeSent
 			s.mu.Unlock()
 			switch {
-			case closing:
+			case closing && !closedForCause(err):
 				// We said GOODBYE; a router that closes the connection instead of
 				// answering (nexus sometimes loses its reply) has still closed the
 				// session as asked.
@@ -1014,8 +1033,9 @@ func (s *Session) sendErrorOnce(typ MessageType, req ID, uri string, args List, 
 // Close ends the session politely: GOODBYE wamp.close.normal, then it waits for the
 // router's GOODBYE (bounded by ctx, or closeTimeout when ctx has no deadline), closes the
 // connection, and waits for the session's goroutines, including running handlers, until
-// ctx ends. It returns nil if the session had already ended. Err() is then
-// ErrSessionClosed.
+// ctx ends. A session that the router or a broken connection ended first, before or
+// during the GOODBYE exchange, makes Close return why (see endedFirst); one an earlier
+// Close ended, nil. Err() is then ErrSessionClosed.
 func (s *Session) Close(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -1032,6 +1052,7 @@ func (s *Session) Close(ctx context.Context) error {
 	}
 	select {
 	case <-s.done:
+		err = s.endedFirst()
 	default:
 		s.mu.Lock()
 		already := s.goodbyeSent
@@ -1046,6 +1067,11 @@ func (s *Session) Close(ctx context.Context) error {
 			select {
 			case <-s.goodbyeRcvd:
 			case <-s.done:
+				select {
+				case <-s.goodbyeRcvd: // the reply came, then the connection closed
+				default:
+					err = s.endedFirst()
+				}
 			case <-ctx.Done():
 				err = fmt.Errorf("no GOODBYE from the router: %w", ctx.Err())
 			}
@@ -1065,6 +1091,19 @@ func (s *Session) Close(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// endedFirst is Close's error for a session that ended before its GOODBYE was answered:
+// the router closed it, or the connection broke. Whoever sent messages without waiting for
+// a reply (PUBLISH without acknowledge) cannot then know that the router handled them, so
+// Close says so rather than succeed; the GOODBYE round trip is what proves it otherwise,
+// since the router handles a session's messages in order.
+func (s *Session) endedFirst() error {
+	e := s.Err()
+	if e == nil || errors.Is(e, ErrSessionClosed) {
+		return nil
+	}
+	return fmt.Errorf("the session ended before it could be closed: %w", e)
 }
 
 // queue is an unbounded FIFO whose producer never blocks, so the read loop cannot be

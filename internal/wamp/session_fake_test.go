@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -751,8 +752,10 @@ func TestFakeBadFramesEndSession(t *testing.T) {
 			if err := recvWithin(t, subErr, "pending Subscribe"); !IsProtocolError(err) {
 				t.Fatalf("pending Subscribe returned %v", err)
 			}
-			if err := s.Close(testCtx(t)); err != nil {
-				t.Fatalf("Close after the end: %v", err)
+			// Close says why the session had ended: what was sent without a reply may
+			// not have been handled.
+			if err := s.Close(testCtx(t)); !IsProtocolError(err) {
+				t.Fatalf("Close after the end: %v, want the protocol error", err)
 			}
 			waitNoOurGoroutines(t)
 		})
@@ -930,5 +933,37 @@ func TestURIMatches(t *testing.T) {
 		if got := URIMatches(c.pattern, c.match, c.uri); got != c.want {
 			t.Errorf("URIMatches(%q, %q, %q) = %v", c.pattern, c.match, c.uri, got)
 		}
+	}
+}
+
+// A router that closes the connection after our GOODBYE has closed the session as asked,
+// unless its close says it refused something: then Close reports it, because messages
+// sent without a reply (PUBLISH without acknowledge) before it may not have been handled.
+func TestFakeCloseAfterGoodbyeTellsACauseApart(t *testing.T) {
+	for _, c := range []struct {
+		code    int
+		wantErr bool
+	}{
+		{websocket.CloseNormalClosure, false},
+		{websocket.CloseGoingAway, false},
+		{websocket.CloseMessageTooBig, true},
+		{websocket.CloseProtocolError, true},
+		{websocket.CloseInternalServerErr, true},
+	} {
+		t.Run(strconv.Itoa(c.code), func(t *testing.T) {
+			s, r := fakeSession(t, JSON, Config{})
+			closed := make(chan error, 1)
+			go func() { closed <- s.Close(testCtx(t)) }()
+			expectType[*Goodbye](r)
+			r.c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.code, ""), time.Now().Add(time.Second))
+			r.c.ws.Close()
+			err := recvWithin(t, closed, "Close")
+			if (err != nil) != c.wantErr {
+				t.Fatalf("close %d after GOODBYE: Close = %v, want error %v", c.code, err, c.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), strconv.Itoa(c.code)) {
+				t.Errorf("Close = %v; want the close code named", err)
+			}
+		})
 	}
 }

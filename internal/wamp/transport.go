@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -169,6 +170,14 @@ func (c *Conn) ioErr(op string, err error) error {
 	// gorilla's own text ("websocket: close 1006 (abnormal closure): unexpected EOF") less
 	// its package prefix; the error stays in the chain for errors.As.
 	return &causeError{msg: strings.TrimPrefix(err.Error(), "websocket: "), err: err}
+}
+
+// IsConnectionError reports whether err is a failure of the connection itself (a write
+// or read that failed, a connection closed under the caller) rather than something the
+// router or a peer answered: such a message may or may not have reached the router.
+func IsConnectionError(err error) bool {
+	var ce *causeError
+	return errors.As(err, &ce) || errors.Is(err, ErrClosed)
 }
 
 // causeError gives an error from below (gorilla, package net) the text a user should
@@ -362,6 +371,16 @@ pick:
 	return NewConn(ws, ser, o.MaxMessageSize), nil
 }
 
+// unwrapPathError drops the operation and path of an *fs.PathError, which the caller
+// names itself.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // ParseTLSConfig builds the client TLS configuration from the CLI's --ca and --insecure:
 // caFile (PEM, one or more certificates) replaces the system roots; insecure skips
 // verification altogether. With neither it returns nil, meaning Go's defaults.
@@ -373,11 +392,11 @@ func ParseTLSConfig(caFile string, insecure bool) (*tls.Config, error) {
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading the CA file: %w", err)
+			return nil, fmt.Errorf("reading the CA file: %w", unwrapPathError(err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %q holds no PEM certificate", caFile)
+			return nil, errors.New("the CA file holds no PEM certificate")
 		}
 		cfg.RootCAs = pool
 	}

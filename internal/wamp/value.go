@@ -309,5 +309,24 @@ func parseNumber(s string) (any, error) {
 	if err != nil || math.IsInf(f, 0) {
 		return nil, valueErrf(ErrFloatRange, "number %s is not a finite 64-bit float", excerpt(s))
 	}
+	if f == 0 && nonZeroMantissa(s) {
+		// ParseFloat rounds what is below the smallest float64 (about 5e-324) to zero
+		// without an error; that would change the value, so it is refused like 1e400.
+		return nil, valueErrf(ErrFloatRange, "number %s is too small for a 64-bit float (it would become 0)", excerpt(s))
+	}
 	return f, nil
+}
+
+// nonZeroMantissa reports whether the digits of a JSON number before its exponent hold
+// anything but zeros.
+func nonZeroMantissa(s string) bool {
+	for _, c := range s {
+		switch {
+		case c == 'e' || c == 'E':
+			return false
+		case '1' <= c && c <= '9':
+			return true
+		}
+	}
+	return false
 }

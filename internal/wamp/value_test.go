@@ -62,7 +62,7 @@ func TestUnmarshalJSONErrors(t *testing.T) {
 		{`"a` + "\x01" + `"`, nil}, {`"\x"`, nil}, {`"\u12"`, nil}, {`[1] [2]`, nil}, {`[`, nil},
 		{`[1e400`, nil}, {`[18446744073709551616,`, nil}, {deep[:len(deep)-1], nil}, {"\xff", nil},
 		{`18446744073709551616`, ErrIntegerRange}, {`-9223372036854775809`, ErrIntegerRange},
-		{`[1e400]`, ErrFloatRange}, {`-1e309`, ErrFloatRange},
+		{`[1e400]`, ErrFloatRange}, {`-1e309`, ErrFloatRange}, {`[1e-400]`, ErrFloatRange}, {`-2e-324`, ErrFloatRange},
 		{deep, ErrTooDeep}, {`{"a":` + deep + `}`, ErrTooDeep},
 		{"\"\xff\"", ErrInvalidUTF8}, {"{\"\xc3\":1}", ErrInvalidUTF8}, {`"\udc00"`, ErrInvalidUTF8},
 		{`"\ud800x"`, ErrInvalidUTF8}, {`"\ud800\u0041"`, ErrInvalidUTF8}, {`"\ud800"`, ErrInvalidUTF8},
