@@ -506,7 +506,7 @@ func (s *Session) request(ctx context.Context, id ID, m Message) (Message, error
 	select {
 	case r := <-p.ch:
 		if e, ok := r.(*Error); ok {
-			return nil, &RPCError{URI: e.Error, Args: e.Args, Kwargs: e.Kwargs, Details: e.Details}
+			return nil, &RPCError{URI: e.Error, Args: e.Args, Kwargs: e.Kwargs, Details: e.Details, PayloadErr: e.Payload.Err}
 		}
 		return r, nil
 	case <-ctx.Done():
@@ -537,8 +537,12 @@ func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opt
 }
 
 // open applies the codec to an incoming payload. sealed reports whether it was opened.
-// A bare payload nobody can open is ErrNoPayloadCodec.
+// A bare payload nobody can open is ErrNoPayloadCodec; a payload refused on receipt
+// (Payload.Err) is that error, and the codec never sees it.
 func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, err error) {
+	if p.Err != nil {
+		return nil, nil, false, p.Err
+	}
 	if s.cfg.Codec != nil && s.cfg.Codec.Sealed(p, details) {
 		args, kwargs, err = s.cfg.Codec.Open(originating, uri, p, details)
 		if err != nil {
@@ -586,8 +590,12 @@ type EventInfo struct {
 	Args    List
 	Kwargs  Dict
 	Details Dict
-	Sealed  bool  // the payload was opened by the codec
-	Err     error // the payload could not be opened; Args and Kwargs are nil
+	Sealed  bool // the payload was opened by the codec
+	// Err says why there are no Args and Kwargs: the payload could not be opened, or it was
+	// refused on receipt because it holds a value outside the dialect (errors.Is
+	// [ErrPayloadRefused]; package comment, "Refused payloads"), or the router delivered
+	// it under a topic the subscription does not cover.
+	Err error
 }
 
 // Subscription is an active subscription.
@@ -684,8 +692,9 @@ type pendingCall struct {
 // calling goroutine (advanced/rpc_progressive_call_results.md). If ctx ends first, a
 // CANCEL with mode killnowait is sent (advanced/rpc_call_canceling.md) and ctx's error
 // is returned, wrapped. An ERROR reply is returned as *RPCError, opened under the error
-// URI when sealed; a RESULT or ERROR that cannot be opened is returned as the codec's
-// error, wrapped.
+// URI when sealed, or with PayloadErr set when its payload was refused on receipt; a
+// RESULT or ERROR that cannot be opened is returned as the codec's error, wrapped, and so
+// is a RESULT whose payload was refused (errors.Is [ErrPayloadRefused]).
 func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, kwargs Dict, onProgress func(*ResultInfo)) (*ResultInfo, error) {
 	p, o, err := s.seal(true, proc, args, kwargs, opts)
 	if err != nil {
@@ -729,6 +738,9 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 					if res.Progress {
 						cancel()
 					}
+					if m.Payload.Err != nil {
+						return nil, fmt.Errorf("reading the result: %w", err)
+					}
 					return nil, fmt.Errorf("opening the result: %w", err)
 				}
 				if !res.Progress {
@@ -739,6 +751,11 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 				}
 			case *Error:
 				e := &RPCError{URI: m.Error, Details: m.Details}
+				if m.Payload.Err != nil {
+					// The callee's error stands; only its payload is missing.
+					e.PayloadErr = m.Payload.Err
+					return nil, e
+				}
 				e.Args, e.Kwargs, e.Sealed, err = s.open(true, m.Error, m.Payload, m.Details)
 				if err != nil {
 					return nil, fmt.Errorf("opening the payload of error %s: %w", m.Error, err)
@@ -847,7 +864,18 @@ func (s *Session) onInvocation(m *Invocation) {
 		return
 	}
 	args, kwargs, sealed, err := s.open(false, proc, m.Payload, m.Details)
-	if err != nil {
+	var refused *PayloadError
+	switch {
+	case errors.As(err, &refused):
+		// The caller's arguments cannot be handed over exactly, so the handler never
+		// runs; the caller learns why, without the value (it may be large), under the
+		// spec's URI for arguments a procedure cannot take.
+		s.sendError(INVOCATION, m.Request, ErrURIInvalidArgument, List{refused.Reason()}, nil)
+		if s.cfg.OnRefused != nil {
+			s.cfg.OnRefused(proc, ErrURIInvalidArgument, err)
+		}
+		return
+	case err != nil:
 		s.refuse(m.Request, proc, codecErrorURI(err), err)
 		return
 	}
