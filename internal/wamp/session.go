@@ -467,6 +467,11 @@ func (s *Session) dispatch(m Message) error {
 type pendingRequest struct {
 	typ MessageType
 	ch  chan Message // buffered, 1
+	// accepted, if set, runs on the read loop with a reply that is not an ERROR, before
+	// the next message is dispatched: a router may send an EVENT right behind the
+	// SUBSCRIBED that created its subscription (or an INVOCATION behind REGISTERED), and
+	// the session must know the subscription by then or lose that message.
+	accepted func(Message)
 }
 
 // reply hands a reply to its waiter. A reply whose request type does not match is a
@@ -483,36 +488,56 @@ func (s *Session) reply(req ID, typ MessageType, m Message) error {
 	}
 	s.mu.Unlock()
 	if p != nil {
+		if _, isErr := m.(*Error); !isErr && p.accepted != nil {
+			p.accepted(m)
+		}
 		p.ch <- m
 	}
 	return nil
 }
 
-// request sends m (whose request ID is id) and waits for its reply.
-func (s *Session) request(ctx context.Context, id ID, m Message) (Message, error) {
-	p := &pendingRequest{typ: m.MessageType(), ch: make(chan Message, 1)}
+// request sends m (whose request ID is id) and waits for its reply; accepted, if not
+// nil, runs on the read loop with a successful reply (see pendingRequest). If ctx ends
+// after the reply was taken for delivery, the reply wins, so that accepted never runs for
+// a request its caller was told had failed.
+func (s *Session) request(ctx context.Context, id ID, m Message, accepted func(Message)) (Message, error) {
+	p := &pendingRequest{typ: m.MessageType(), ch: make(chan Message, 1), accepted: accepted}
 	s.mu.Lock()
 	s.pending[id] = p
 	s.mu.Unlock()
-	drop := func() {
+	// drop forgets the request; false means the read loop has already taken its reply,
+	// which is then on its way to p.ch.
+	drop := func() bool {
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.pending[id] != p {
+			return false
+		}
 		delete(s.pending, id)
-		s.mu.Unlock()
+		return true
 	}
 	if err := s.send(m); err != nil {
 		drop()
 		return nil, err
 	}
-	select {
-	case r := <-p.ch:
+	result := func(r Message) (Message, error) {
 		if e, ok := r.(*Error); ok {
 			return nil, &RPCError{URI: e.Error, Args: e.Args, Kwargs: e.Kwargs, Details: e.Details, PayloadErr: e.Payload.Err}
 		}
 		return r, nil
+	}
+	select {
+	case r := <-p.ch:
+		return result(r)
 	case <-ctx.Done():
-		drop()
+		if !drop() {
+			return result(<-p.ch)
+		}
 		return nil, ctx.Err()
 	case <-s.done:
+		if !drop() {
+			return result(<-p.ch)
+		}
 		return nil, s.err
 	}
 }
@@ -573,7 +598,7 @@ func (s *Session) Publish(ctx context.Context, topic string, opts Dict, args Lis
 		}
 		return 0, nil
 	}
-	r, err := s.request(ctx, id, m)
+	r, err := s.request(ctx, id, m, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -616,14 +641,15 @@ func (s *Session) Subscribe(ctx context.Context, topic string, opts Dict, h func
 		opts = Dict{}
 	}
 	id := s.nextID()
-	r, err := s.request(ctx, id, &Subscribe{Request: id, Options: opts, Topic: topic})
-	if err != nil {
+	sub := &Subscription{Topic: topic, Options: opts, handler: h}
+	if _, err := s.request(ctx, id, &Subscribe{Request: id, Options: opts, Topic: topic}, func(r Message) {
+		sub.ID = r.(*Subscribed).Subscription
+		s.mu.Lock()
+		s.subs[sub.ID] = append(s.subs[sub.ID], sub)
+		s.mu.Unlock()
+	}); err != nil {
 		return nil, err
 	}
-	sub := &Subscription{ID: r.(*Subscribed).Subscription, Topic: topic, Options: opts, handler: h}
-	s.mu.Lock()
-	s.subs[sub.ID] = append(s.subs[sub.ID], sub)
-	s.mu.Unlock()
 	return sub, nil
 }
 
@@ -652,7 +678,7 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 	delete(s.subs, sub.ID)
 	s.mu.Unlock()
 	id := s.nextID()
-	if _, err := s.request(ctx, id, &Unsubscribe{Request: id, Subscription: sub.ID}); err != nil {
+	if _, err := s.request(ctx, id, &Unsubscribe{Request: id, Subscription: sub.ID}, nil); err != nil {
 		return err
 	}
 	return nil
@@ -811,14 +837,15 @@ func (s *Session) Register(ctx context.Context, proc string, opts Dict, h Handle
 		opts = Dict{}
 	}
 	id := s.nextID()
-	r, err := s.request(ctx, id, &Register{Request: id, Options: opts, Procedure: proc})
-	if err != nil {
+	reg := &Registration{Procedure: proc, Options: opts, handler: h}
+	if _, err := s.request(ctx, id, &Register{Request: id, Options: opts, Procedure: proc}, func(r Message) {
+		reg.ID = r.(*Registered).Registration
+		s.mu.Lock()
+		s.regs[reg.ID] = reg
+		s.mu.Unlock()
+	}); err != nil {
 		return nil, err
 	}
-	reg := &Registration{ID: r.(*Registered).Registration, Procedure: proc, Options: opts, handler: h}
-	s.mu.Lock()
-	s.regs[reg.ID] = reg
-	s.mu.Unlock()
 	return reg, nil
 }
 
@@ -832,7 +859,7 @@ func (s *Session) Unregister(ctx context.Context, reg *Registration) error {
 	delete(s.regs, reg.ID)
 	s.mu.Unlock()
 	id := s.nextID()
-	if _, err := s.request(ctx, id, &Unregister{Request: id, Registration: reg.ID}); err != nil {
+	if _, err := s.request(ctx, id, &Unregister{Request: id, Registration: reg.ID}, nil); err != nil {
 		return err
 	}
 	return nil
