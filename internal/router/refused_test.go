@@ -66,7 +66,8 @@ func TestRefusedPublish(t *testing.T) {
 		!containsLine(logs.String(), "warning:", `PUBLISH to "com.example.t" refused`, "not told") {
 		t.Errorf("log:\n%s", logs)
 	}
-	if !containsLine(trace.String(), "refuse conn=", "PUBLISH", "not routed") {
+	if !containsLine(trace.String(), "refuse conn=", "PUBLISH", "not routed") ||
+		!containsLine(trace.String(), "rx conn=", "PUBLISH", "payload=<refused: integer does not fit in 64 bits") {
 		t.Errorf("trace:\n%s", trace)
 	}
 }
