@@ -31,7 +31,10 @@ must open with that key and name PROC inside (Autobahn's trusted URI check). Wit
 --progress each progressive result is printed as its own line ("progress":true) before
 the final one.
 
-A WAMP error prints its URI, args and kwargs on stderr and exits 7. Errors are sealed
+A WAMP error prints its URI, args and kwargs on stderr and exits 7. A result holding a
+value cbx cannot carry exactly (an integer beyond 64 bits, a non-finite float, invalid
+UTF-8, nesting deeper than 100 levels) is refused with exit 1, never printed altered; an
+error whose payload holds one still exits 7, with its URI, and says so. Errors are sealed
 under the key of the error URI, as Autobahn does. With --timeout the call is cancelled
 (CANCEL, mode killnowait) when the deadline passes, and cbx exits 8.`,
 		Example: `  $ cbx call com.example.secure.add2 23 7
@@ -100,12 +103,19 @@ func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
 }
 
 // callError reports a failed call: a WAMP error with its payload (exit 7), a deadline
-// (exit 8), or a payload that did not open (exit 3, 4 or 5).
+// (exit 8), a payload that did not open (exit 3, 4 or 5), or a plaintext result holding a
+// value cbx cannot carry exactly (exit 1; an error with such a payload is still exit 7).
 func callError(f *factory, c *conn, proc string, err error, ctx context.Context) error {
 	var rpc *wamp.RPCError
 	if errors.As(err, &rpc) {
 		if cerr := checkIncoming(c, rpc.URI, rpc.Sealed, nil, "error"); cerr != nil {
 			return cerr
+		}
+		if rpc.PayloadErr != nil {
+			// Still the callee's error (exit 7), but its payload could not be read: no JSON
+			// line, which would show empty args and kwargs as if that were what it sent.
+			return withCode(exitWAMPError, &rewordedError{fmt.Sprintf("calling %q: %s; its payload could not be read: %v",
+				proc, rpc.URI, rpc.PayloadErr), rpc.PayloadErr})
 		}
 		line, merr := objectLine(field{"error", rpc.URI}, field{"sealed", rpc.Sealed},
 			field{"args", argsOrEmpty(rpc.Args)}, field{"kwargs", kwargsOrEmpty(rpc.Kwargs)})
@@ -114,6 +124,14 @@ func callError(f *factory, c *conn, proc string, err error, ctx context.Context)
 		}
 		// The payload went to stderr above; the message names the call and the URI.
 		return withCode(exitWAMPError, &rewordedError{fmt.Sprintf("calling %q: %s", proc, rpc.URI), err})
+	}
+	if errors.Is(err, wamp.ErrPayloadRefused) {
+		// A plaintext result cbx cannot carry exactly (exit 1, as for a sealed one); under
+		// --require-encrypted, plaintext on a covered procedure is first of all a downgrade.
+		if cerr := checkIncoming(c, proc, false, nil, "result"); cerr != nil {
+			return cerr
+		}
+		return fmt.Errorf("calling %q: %w", proc, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		return withCode(exitTimeout, fmt.Errorf("calling %q: no result before the deadline; the call was cancelled", proc))

@@ -35,7 +35,7 @@ import (
 // changes meaning. The table is printed by `cbx help exit-codes` and in the README.
 const (
 	exitOK          = 0   // success
-	exitError       = 1   // any other failure; also a payload that opened but cbx cannot carry exactly
+	exitError       = 1   // any other failure; also a payload (sealed or not) cbx cannot carry exactly
 	exitUsage       = 2   // bad command line: unknown flag, missing argument, bad value
 	exitDecrypt     = 3   // a sealed payload did not open: tampered, or sealed with another key
 	exitURIMismatch = 4   // a payload opened but was sealed for another URI (trusted URI check)
@@ -51,7 +51,8 @@ var exitCodeTable = strings.Trim(`
   1    failure not covered below; also a sealed payload that decrypted (so it is
        authentic) but holds a value cbx cannot carry exactly (an integer beyond
        64 bits, a non-finite float, invalid UTF-8, lists and dicts nested deeper
-       than 100 levels) or is not Autobahn's {"uri","args","kwargs"} plaintext
+       than 100 levels) or is not Autobahn's {"uri","args","kwargs"} plaintext,
+       and a plaintext result holding such a value (cbx call)
   2    usage error: unknown command or flag, missing or bad argument
   3    decryption failed: the payload was tampered with or sealed with another key;
        or plaintext on a URI the keystore covers, with --require-encrypted
@@ -152,6 +153,8 @@ func hintsFor(err error) []string {
 		hints = append(hints, "the payload is authentic (it decrypted with this side's key); cbx refuses a value it cannot carry exactly rather than round or replace it")
 	case errors.As(err, &pt):
 		hints = append(hints, "the payload is authentic (it decrypted with this side's key) but is not what Autobahn's KeyRing seals")
+	case errors.Is(err, wamp.ErrPayloadRefused):
+		hints = append(hints, "the peer sent it in plaintext; cbx refuses a value it cannot carry exactly rather than round or replace it")
 	case errors.As(err, &ve) && errors.As(err, new(*usageError)):
 		// Only for the command line's own input; a refused frame or output line is not
 		// the user's to rewrite.

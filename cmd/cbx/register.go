@@ -45,6 +45,10 @@ object {"error":"URI","args":[…],"kwargs":{…}} that is the error, else --err
 CMD's stderr and exit status as arguments. With --echo the call's args and kwargs are the
 result.
 
+A call whose arguments hold a value cbx cannot carry exactly (an integer beyond 64 bits,
+a non-finite float, invalid UTF-8, nesting deeper than 100 levels) is answered with
+wamp.error.invalid_argument without running CMD, and a warning says so; register goes on.
+
 A result (or error) larger than --max-message-size once encoded is not sent: the caller
 gets wamp.error.payload_size_exceeded and register goes on. Of CMD's stdout at most
 4 × --max-message-size is read: a command that writes more is killed (its process group)

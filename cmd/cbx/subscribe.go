@@ -36,7 +36,9 @@ reported on stderr and skipped, as Autobahn drops it; with --require-encrypted i
 cbx with exit 3 or 4, and so does a plaintext event on a topic the keystore covers. A
 sealed event that opens but holds a value cbx cannot print exactly (an integer beyond 64
 bits, a non-finite float, invalid UTF-8, nesting deeper than 100 levels) is skipped with
-a warning saying so (exit 1 with --require-encrypted); it is never printed altered.
+a warning saying so (exit 1 with --require-encrypted); it is never printed altered. So is
+a plaintext event holding such a value, with or without --require-encrypted (refusing it
+is not a downgrade; but plaintext on a covered topic still ends it with exit 3).
 
 subscribe ends after --count events (exit 0), at the --timeout deadline (exit 8 when
 fewer than --count events came, else 0), or on SIGINT (exit 130).`,
@@ -80,6 +82,17 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
 	handler := func(ev *wamp.EventInfo) {
 		if life.over() {
+			return
+		}
+		if errors.Is(ev.Err, wamp.ErrPayloadRefused) {
+			// A plaintext payload cbx cannot carry exactly: skipped, never printed altered.
+			// It is no downgrade, so --require-encrypted does not end on it, unless it is
+			// plaintext on a topic the keystore covers, which is one.
+			if err := checkIncoming(c, ev.Topic, false, nil, "event"); err != nil {
+				life.fail(err)
+				return
+			}
+			f.ui.warnf("skipped an event on %q: %v", ev.Topic, ev.Err)
 			return
 		}
 		if err := checkIncoming(c, ev.Topic, ev.Sealed, ev.Err, "event"); err != nil {

@@ -173,6 +173,10 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 // meta is its Options (or Details for ERROR); role the client role whose PPT announcement
 // counts, checked only if checkRole.
 func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, checkRole bool) (nx.Dict, nx.List, nx.Dict, error) {
+	if p.Err != nil {
+		// Never hand nexus an empty payload in place of one that could not be read.
+		return nil, nil, nil, fmt.Errorf("a refused payload reached the adapter: %w", p.Err)
+	}
 	scheme, hasScheme := meta[optPPTScheme]
 	if p.IsBare() {
 		for _, k := range pptKeys {

@@ -106,9 +106,15 @@ func toNexus(m wamp.Message) (nx.Message, error) {
 	return nil, fmt.Errorf("router: cannot convert %T for nexus", m)
 }
 
+// notBare refuses a payload nexus cannot be handed as it is: a bare one (the adapter
+// rewrites those first) and one refused on receipt (Payload.Err: its values were never
+// read, so converting it would deliver an empty payload in its place).
 func notBare(p wamp.Payload, m wamp.Message) error {
 	if p.IsBare() {
 		return fmt.Errorf("router: %v with a bare payload reached the nexus conversion", m.MessageType())
+	}
+	if p.Err != nil {
+		return fmt.Errorf("router: %v with a refused payload reached the nexus conversion: %w", m.MessageType(), p.Err)
 	}
 	return nil
 }

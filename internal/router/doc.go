@@ -64,7 +64,24 @@
 // cases are logged and traced as "toolarge" lines. A message that cannot be encoded for
 // its receiver at all is logged, counted in Stats.Undeliverable and skipped. A message
 // that is malformed, or that breaks the rules above, ends the session with ABORT
-// wamp.error.protocol_violation and close code 1002.
+// wamp.error.protocol_violation and close code 1002; one whose payload alone cannot be
+// carried does not (below).
+//
+// # Refused payloads
+//
+// A PUBLISH, CALL, YIELD or ERROR that is a well-formed message but whose Arguments or
+// ArgumentsKw hold a value outside internal/wamp's dialect (an integer beyond 64 bits,
+// NaN, invalid UTF-8, nesting deeper than 100 levels, …; internal/wamp "Refused
+// payloads") cannot be routed: the router could not write it exactly for a receiver on
+// another serializer, and never alters a value. It is refused on its own and the sender's
+// session goes on: the spec's answer to a payload a router cannot accept is ERROR
+// wamp.error.invalid_argument (basic/bp_uris.md, "payload validation of a call, call
+// result, call error or publish"), and a session abort would punish every other message
+// of that client. An acknowledged PUBLISH and a CALL are answered with that ERROR; an
+// unacknowledged PUBLISH is dropped, since nobody waits for an answer; a callee's YIELD or
+// ERROR is replaced by that ERROR, which the caller gets, ending the call. Each refusal is
+// counted in Stats.Refused, logged and traced ("refuse" lines). The texts sent name the
+// reason but quote nothing of the value.
 //
 // Each session has an outbound queue of Config.OutQueueSize messages (default 64, nexus's
 // default) between nexus and the connection's writer. When a receiver does not read fast

@@ -41,6 +41,11 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		`[64,6,{},"a.b"]`,
 		`[36,1,2,{},"\u0000AA=="]`,
 		`[6,{},"wamp.close.normal"]`,
+		// Payloads the router refuses (doc.go, "Refused payloads").
+		`[16,7,{"acknowledge":true},"a.b",[1180591620717411303424]]`,
+		`[48,8,{},"a.b",[],{"k":1e400}]`,
+		`[70,3,{},["\u0000!"]]`,
+		`[8,68,4,{},"a.err",["\ud800"]]`,
 	} {
 		seeds = append(seeds, append([]byte{0}, s...))
 	}

@@ -188,6 +188,12 @@ func (p *peer) readLoop() {
 		p.srv.stats.received.Add(1)
 		p.srv.trace("rx", p, m)
 		countPayload(p.srv, m)
+		if pe := refusedPayload(m); pe != nil && p.sess.Load() != 0 {
+			if !p.refuse(m, pe) {
+				return
+			}
+			continue
+		}
 		nm, err := p.ad.inbound(m)
 		if err != nil {
 			var v *violation
@@ -202,6 +208,92 @@ func (p *peer) readLoop() {
 			return
 		}
 	}
+}
+
+// refusedPayload returns why the payload of a PUBLISH, CALL, YIELD or ERROR from a client
+// was refused on receipt (internal/wamp "Refused payloads"), or nil. Other messages with a
+// refused payload (EVENT, INVOCATION, RESULT) are not the client's to send and are left to
+// the adapter, which aborts the session.
+func refusedPayload(m wamp.Message) *wamp.PayloadError {
+	var err error
+	switch m := m.(type) {
+	case *wamp.Publish:
+		err = m.Payload.Err
+	case *wamp.Call:
+		err = m.Payload.Err
+	case *wamp.Yield:
+		err = m.Payload.Err
+	case *wamp.Error:
+		err = m.Payload.Err
+	}
+	var pe *wamp.PayloadError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return nil
+}
+
+// refuse deals with a message whose payload holds a value the router cannot carry exactly
+// (doc.go, "Refused payloads"): it is not routed, and whoever waits for it gets ERROR
+// wamp.error.invalid_argument, the spec's error for a router's payload validation
+// (basic/bp_uris.md), with a reason that quotes nothing of the value:
+//
+//   - PUBLISH: the publisher, when it asked for an acknowledgement; otherwise nobody
+//     waits, and the refusal is only counted, logged and traced.
+//   - CALL: the caller; the callee never hears of it.
+//   - YIELD, or ERROR for an INVOCATION: nexus is handed that ERROR in its place, as if
+//     the callee had sent it, so the caller gets it and the call is over. The callee is
+//     not told (WAMP has no reply to a reply); what it sends later for the call is
+//     dropped by nexus.
+//
+// Every case is counted in Stats.Refused, logged and traced as a "refuse" line. It
+// reports false when the connection failed.
+func (p *peer) refuse(m wamp.Message, pe *wamp.PayloadError) bool {
+	p.srv.stats.refused.Add(1)
+	const uri = wamp.ErrURIInvalidArgument
+	reason := pe.Reason()
+	var what, action string
+	var reply wamp.Message // for the client
+	var instead nx.Message // for nexus, in place of m
+	switch m := m.(type) {
+	case *wamp.Publish:
+		what = fmt.Sprintf("PUBLISH to %q", m.Topic)
+		if ack, _ := m.Options["acknowledge"].(bool); ack {
+			reply = &wamp.Error{Type: wamp.PUBLISH, Request: m.Request, Details: wamp.Dict{}, Error: uri,
+				Payload: wamp.Payload{Args: wamp.List{"the router did not publish this event: " + reason}}}
+			action = "the publisher was sent ERROR " + uri
+		} else {
+			action = "not published; the publisher asked for no acknowledgement and was not told"
+		}
+	case *wamp.Call:
+		what = fmt.Sprintf("CALL of %q", m.Procedure)
+		reply = &wamp.Error{Type: wamp.CALL, Request: m.Request, Details: wamp.Dict{}, Error: uri,
+			Payload: wamp.Payload{Args: wamp.List{"the router did not route this call: " + reason}}}
+		action = "the caller was sent ERROR " + uri
+	case *wamp.Yield:
+		what = fmt.Sprintf("YIELD for invocation %d", m.Request)
+		instead = &nx.Error{Type: nx.INVOCATION, Request: nx.ID(m.Request), Details: nx.Dict{}, Error: uri,
+			Arguments: nx.List{"the callee's result could not be delivered: " + reason}}
+		action = "the caller gets ERROR " + uri + " in its place"
+	case *wamp.Error:
+		what = fmt.Sprintf("ERROR %s for invocation %d", m.Error, m.Request)
+		instead = &nx.Error{Type: nx.MessageType(m.Type), Request: nx.ID(m.Request), Details: nx.Dict{}, Error: uri,
+			Arguments: nx.List{fmt.Sprintf("the callee's error %s could not be delivered: %s", m.Error, reason)}}
+		action = "the caller gets ERROR " + uri + " in its place"
+	}
+	p.srv.cfg.Logger.Printf("warning: conn %d (session %s): %s refused: %v; %s",
+		p.conn, traceSession(p.sess.Load()), what, pe, action)
+	if p.srv.tracer.w != nil {
+		p.srv.tracer.line(fmt.Sprintf("refuse conn=%d session=%s %s not routed: %s; %s",
+			p.conn, traceSession(p.sess.Load()), what, reason, action))
+	}
+	if reply != nil && !p.send(reply) {
+		return false
+	}
+	if instead != nil {
+		return p.toRouter(instead)
+	}
+	return true
 }
 
 // countPayload updates the Sealed and PPT counters for a received message.

@@ -35,11 +35,16 @@ type Stats struct {
 	// INVOCATIONs nexus refused to queue (the caller then got wamp.error.network_failure);
 	// and EVENTs too large for their subscriber (also counted in TooLarge).
 	Dropped uint64
+
+	// Refused counts PUBLISH, CALL, YIELD and ERROR messages not routed because their
+	// payload holds a value the router cannot carry exactly (see "Refused payloads" in
+	// doc.go); whoever waited for them got ERROR wamp.error.invalid_argument.
+	Refused uint64
 }
 
 type counters struct {
-	connections, received, sent, sealed, ppt, aborted, tooBig, dropped, undeliverable, tooLarge atomic.Uint64
-	open                                                                                        atomic.Int64
+	connections, received, sent, sealed, ppt, aborted, tooBig, dropped, undeliverable, tooLarge, refused atomic.Uint64
+	open                                                                                                 atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -56,6 +61,7 @@ func (c *counters) snapshot() Stats {
 
 		Undeliverable: c.undeliverable.Load(),
 		TooLarge:      c.tooLarge.Load(),
+		Refused:       c.refused.Load(),
 	}
 }
 

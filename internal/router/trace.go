@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -35,6 +36,9 @@ import (
 // large for it (see "Bounded resources" in doc.go); dropped_total is the number dropped
 // for that session so far. "toolarge" lines are calls' messages too large for their
 // receiver, and what the router did instead; the message's own "tx" line comes first.
+// "refuse" lines are messages a client sent that were not routed: a payload holding a
+// value the router cannot carry exactly (its "rx" line shows payload=<refused: reason>),
+// or a PPT message for a receiver that did not announce PPT.
 
 const (
 	traceB64Bytes  = 24  // payload bytes shown in base64 (the nonce, for Autobahn's layout)
@@ -160,6 +164,10 @@ func renderSome(d wamp.Dict, keys ...string) string {
 // renderPayload shows a payload; meta is the message's Options or Details, which say
 // whether the payload is PPT.
 func renderPayload(meta wamp.Dict, p wamp.Payload) string {
+	var pe *wamp.PayloadError
+	if errors.As(p.Err, &pe) {
+		return " payload=<refused: " + pe.Value.Kind.Error() + ">"
+	}
 	if p.IsBare() {
 		return " payload=<sealed " + opaque(p.Bare) + ">"
 	}

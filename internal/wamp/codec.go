@@ -162,6 +162,9 @@ func (e *encoder) dict(d Dict) *encoder {
 
 func (e *encoder) payload(p Payload) *encoder {
 	switch {
+	case p.Err != nil:
+		// Its values were never read: sending it on would lose them without a word.
+		e.fail("the payload was refused on receipt: %v", p.Err)
 	case p.Bare != nil:
 		if len(p.Args) > 0 || len(p.Kwargs) > 0 {
 			e.fail("payload has both a bare binary and Arguments/ArgumentsKw")
@@ -187,6 +190,10 @@ func (e *encoder) payload(p Payload) *encoder {
 // The element after the fixed fields, if any, is either an Arguments list optionally
 // followed by an ArgumentsKw dict, or a single binary value, Autobahn's bare cryptobox
 // payload, after which nothing may follow (wire.md §1.1).
+//
+// A serializer that could not read the Arguments or ArgumentsKw of a frame puts a
+// placeholder in their place; Decode still checks their shape (a list, a dict) and
+// returns the message with Payload.Err set (package comment, "Refused payloads").
 func Decode(l List) (Message, error) {
 	if len(l) == 0 {
 		return nil, protoErrf("empty message")
@@ -300,6 +307,15 @@ func (d *decoder) fail(format string, args ...any) {
 	}
 }
 
+// failWith is fail for a value outside the dialect in the wrong place, keeping it as the
+// error's cause for errors.Is.
+func (d *decoder) failWith(cause *ValueError, format string, args ...any) {
+	if d.err == nil {
+		d.fail(format, args...)
+		d.err.(*ProtocolError).Err = cause
+	}
+}
+
 func (d *decoder) arity(n int) {
 	if len(d.l) != n {
 		d.fail("expected %d elements, got %d", n, len(d.l))
@@ -395,18 +411,43 @@ func (d *decoder) payload(i int) Payload {
 			v = []byte{}
 		}
 		return Payload{Bare: v}
-	case []any:
-		p := Payload{Args: v}
+	case []any, *refusedValue:
+		var refused *ValueError
+		args, _ := v.([]any)
+		if r, ok := v.(*refusedValue); ok {
+			if r.kind != kindList {
+				d.failWith(r.err, "Arguments must be a list or a binary payload, got %s", describeRefused(r))
+				return Payload{}
+			}
+			refused = r.err
+		}
+		p := Payload{Args: args}
 		if p.Args == nil {
 			p.Args = List{}
 		}
 		if len(d.l) > i+1 {
-			kw, ok := d.l[i+1].(map[string]any)
-			if !ok || kw == nil {
-				d.fail("ArgumentsKw must be a dict, got %s", typeOf(d.l[i+1]))
+			switch kw := d.l[i+1].(type) {
+			case *refusedValue:
+				if kw.kind != kindDict {
+					d.failWith(kw.err, "ArgumentsKw must be a dict, got %s", describeRefused(kw))
+					return Payload{}
+				}
+				if refused == nil {
+					refused = kw.err
+				}
+			case map[string]any:
+				if kw == nil {
+					d.fail("ArgumentsKw must be a dict, got %s", typeOf(kw))
+					return Payload{}
+				}
+				p.Kwargs = kw
+			default:
+				d.fail("ArgumentsKw must be a dict, got %s", typeOf(kw))
 				return Payload{}
 			}
-			p.Kwargs = kw
+		}
+		if refused != nil {
+			return Payload{Err: &PayloadError{Value: refused}}
 		}
 		return p
 	default:
@@ -473,6 +514,8 @@ func typeOf(v any) string {
 		return "dict"
 	case float32, float64:
 		return "float"
+	case *refusedValue:
+		return describeRefused(v.(*refusedValue))
 	}
 	if _, ok := toInt64(v); ok {
 		return "integer"

@@ -55,6 +55,10 @@ type RPCError struct {
 	Kwargs  Dict
 	Details Dict
 	Sealed  bool
+	// PayloadErr is set when the ERROR's own payload was refused ([Payload].Err, a
+	// [*PayloadError]): the error is still the peer's, with its URI, but Args and Kwargs
+	// are nil because they could not be read.
+	PayloadErr error
 }
 
 // Error is the error URI and the first argument when that is a string (the text
@@ -63,6 +67,11 @@ type RPCError struct {
 func (e *RPCError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.URI)
+	if e.PayloadErr != nil {
+		b.WriteString("; its payload could not be read: ")
+		b.WriteString(e.PayloadErr.Error())
+		return b.String()
+	}
 	if len(e.Args) > 0 {
 		if s, ok := e.Args[0].(string); ok {
 			b.WriteString(": ")
@@ -92,6 +101,11 @@ const (
 	ErrURIRuntime         = "wamp.error.runtime_error"
 	ErrURICanceled        = "wamp.error.canceled"
 	ErrURIProtocol        = "wamp.error.protocol_violation"
+	// ErrURIInvalidArgument is the spec's error for arguments "not acceptable to the
+	// called procedure", which "a Router may throw ... if it performed payload validation
+	// of a call, call result, call error or publish" (rfc/text/basic/bp_uris.md). It
+	// answers a call whose payload was refused (package comment, "Refused payloads").
+	ErrURIInvalidArgument = "wamp.error.invalid_argument"
 )
 
 type codecURIError struct {

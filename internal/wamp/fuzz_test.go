@@ -2,13 +2,24 @@ package wamp
 
 import (
 	"bytes"
+	"errors"
+	"reflect"
 	"testing"
 )
 
-// Fuzz targets for the three decoders (style.md §3.14). Property: Unmarshal never panics
+// Fuzz targets for the three decoders (style.md §3.14). Properties: Unmarshal never panics
 // and fails only with a *ProtocolError; whatever it accepts re-encodes, and the
 // re-encoding is a fixed point (decode → encode → decode → encode gives the same bytes).
-// Byte comparison rather than DeepEqual: the bytes are what a peer sees. Seeds: every frame of the Autobahn vectors plus every sample message.
+// Byte comparison rather than DeepEqual: the bytes are what a peer sees.
+//
+// A message whose payload was refused (Payload.Err) must carry a *PayloadError and no
+// values, must not encode, and must decode the same way again; the rest of it then obeys
+// the round trip above. The lenient decoder (refused.go) must agree exactly with the
+// strict one on every frame the strict one accepts, so that a good frame decodes the
+// same whichever path reads it.
+//
+// Seeds: every frame of the Autobahn vectors, every sample message, and frames with
+// refused payloads.
 
 func fuzzSeeds(f *testing.F, s Serializer) {
 	for _, v := range loadVectors(f) {
@@ -25,6 +36,20 @@ func fuzzSeeds(f *testing.F, s Serializer) {
 	}
 }
 
+// lenientUnmarshal runs s's lenient path alone.
+func lenientUnmarshal(s Serializer, b []byte) (Message, bool, error) {
+	switch s {
+	case JSON:
+		if _, err := jsonSyntax(b); err != nil {
+			return nil, false, nil // the lenient path only ever sees valid JSON
+		}
+		return unmarshalJSONLenient(b)
+	case MsgPack:
+		return unmarshalMsgpackLenient(b)
+	}
+	return unmarshalCBORLenient(b)
+}
+
 func fuzzDecode(t *testing.T, s Serializer, b []byte) {
 	m, err := s.Unmarshal(b)
 	if err != nil {
@@ -32,6 +57,25 @@ func fuzzDecode(t *testing.T, s Serializer, b []byte) {
 			t.Fatalf("error is not a protocol error: %T %v", err, err)
 		}
 		return
+	}
+	if p, _, ok := payloadAndMeta(m); ok && p.Err != nil {
+		var pe *PayloadError
+		if !errors.As(p.Err, &pe) || pe.Value == nil || !errors.Is(p.Err, ErrPayloadRefused) {
+			t.Fatalf("Payload.Err is %T %v", p.Err, p.Err)
+		}
+		if p.Args != nil || p.Kwargs != nil || p.Bare != nil {
+			t.Fatalf("a refused payload carries values: %#v", p)
+		}
+		if b1, err := s.Marshal(m); err == nil {
+			t.Fatalf("a refused payload was encoded: %x", b1)
+		}
+		again, err := s.Unmarshal(b)
+		if p2, _, _ := payloadAndMeta(again); err != nil || p2.Err == nil {
+			t.Fatalf("decoding again gave %#v, %v", again, err)
+		}
+		m = withPayload(m, Payload{})
+	} else if lm, ok, lerr := lenientUnmarshal(s, b); ok && (lerr != nil || !reflect.DeepEqual(lm, m)) {
+		t.Fatalf("the lenient decoder disagrees on %x:\n %#v, %v\nstrict:\n %#v", b, lm, lerr, m)
 	}
 	b1, err := s.Marshal(m)
 	if err != nil {
@@ -56,15 +100,22 @@ func fuzzDecode(t *testing.T, s Serializer, b []byte) {
 func FuzzDecodeJSON(f *testing.F) {
 	fuzzSeeds(f, JSON)
 	f.Add([]byte(`[16,1,{},"t",["\u0000AAE="],{"k":1.0}]`))
+	f.Add([]byte(`[36,1,2,{},[1180591620717411303424],{"f":1e400}]`))
+	f.Add([]byte("[68,3,4,{},[\"\xff\",[[[]]]]]"))
+	f.Add([]byte(`[8,48,6,{},"com.err",[],{"k":"\u0000!!"}]`))
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, JSON, b) })
 }
 
 func FuzzDecodeMsgPack(f *testing.F) {
 	fuzzSeeds(f, MsgPack)
+	f.Add(mpFrame(f, List{int64(EVENT), int64(1), int64(2), Dict{}}, []byte{0x92, 0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0, 0x91, 0x90}, []byte{0x81, 0xa1, 'k', 0xd4, 1, 2}))
+	f.Add(mpFrame(f, List{int64(YIELD), int64(9), Dict{}}, append([]byte{0x91}, binNest(false, MaxDepth+1)...)))
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, MsgPack, b) })
 }
 
 func FuzzDecodeCBOR(f *testing.F) {
 	fuzzSeeds(f, CBOR)
+	f.Add(cbFrame(f, List{int64(EVENT), int64(1), int64(2), Dict{}}, []byte{0x9f, 0xf9, 0x7e, 0x00, 0xff}, []byte{0xa1, 0x61, 'k', 0xc2, 0x49, 1, 0, 0, 0, 0, 0, 0, 0, 0}))
+	f.Add(cbFrame(f, List{int64(YIELD), int64(9), Dict{}}, append([]byte{0x81}, binNest(true, MaxDepth+1)...)))
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzDecode(t, CBOR, b) })
 }

@@ -64,6 +64,37 @@
 // holding a value outside the dialect" ([*ValueError]), because the command line sends
 // the first as a string and refuses the second. The texts of the Err* reasons carry no
 // data of the value, so they may be reported to a peer about a sealed payload.
+//
+// # Refused payloads
+//
+// A received frame that is a well-formed WAMP message except that its Arguments or
+// ArgumentsKw hold a value outside the dialect (including a type with no WAMP form: a
+// msgpack extension, a CBOR tag or simple value, a dict key that is not text) decodes
+// anyway: the message comes back with [Payload].Err set to a [*PayloadError] and no
+// Args or Kwargs. This holds for every message that has a payload (EVENT, INVOCATION,
+// RESULT and ERROR as a client receives them; PUBLISH, CALL and YIELD as a router does).
+// The alternative, a protocol error, ends the session (basic/session.md "Protocol
+// Violations"), and the payload is whatever the application at the other end chose to
+// send: a publisher that sends 2^70 in plaintext (Python's json writes it, Autobahn and
+// Crossbar.io route it) would otherwise end every cbx subscriber of the topic, losing
+// every later event. So the one message is refused, the receiver is told, and the session
+// goes on; what the receiver does about it is its own decision ([Session] hands it on).
+//
+// The message's own fields stay strict: an ID, URI or type code, or an Options or Details
+// dict, holding a value outside the dialect is a [*ProtocolError] as before. Those fields
+// are what routing and the receiver's checks act on (the subscription, the request a
+// reply answers, the enc_* and ppt_* attributes that say whether a payload is sealed, the
+// topic a pattern match names); a frame whose own fields cannot be read cannot be
+// trusted to be what it claims, and acting on part of it would be guessing. So is any
+// frame that is malformed besides, and a payload slot of the wrong shape (Arguments that
+// are not a list, ArgumentsKw that is not a dict). A sealed (bare binary) payload is one
+// binary value and is never refused here; its plaintext is judged when it is opened.
+//
+// Good frames are decoded once, by the strict readers. Only a frame whose strict decoding
+// met a value outside the dialect is read a second time, element by element: the
+// top-level elements are delimited by iterative scanners that never recurse (a payload
+// nested a million levels deep is skipped, not walked), and the elements are decoded
+// with the same readers and limits.
 package wamp
 
 import "fmt"
@@ -144,17 +175,25 @@ type Message interface {
 // Autobahn|Python and Crossbar.io carry a cryptobox-sealed payload (`enc_algo` in the
 // Options/Details; wire.md §1.1). Bare is non-nil exactly when the bare form is used.
 // Payload PassThru Mode (`ppt_*`) uses the ordinary form with Args = [binary].
+//
+// Err is set only on a received message whose Arguments or ArgumentsKw hold a value
+// outside the dialect (see "Refused payloads" in the package comment): it is a
+// [*PayloadError], and Args, Kwargs and Bare are nil. Such a payload cannot be sent on:
+// encoding it is an error.
 type Payload struct {
 	Args   List
 	Kwargs Dict
 	Bare   []byte
+	Err    error
 }
 
 // IsBare reports whether the payload is in Autobahn's bare binary form.
 func (p Payload) IsBare() bool { return p.Bare != nil }
 
 // IsEmpty reports whether there is nothing to put on the wire after the fixed fields.
-func (p Payload) IsEmpty() bool { return p.Bare == nil && len(p.Args) == 0 && len(p.Kwargs) == 0 }
+func (p Payload) IsEmpty() bool {
+	return p.Err == nil && p.Bare == nil && len(p.Args) == 0 && len(p.Kwargs) == 0
+}
 
 // Hello is sent by a client to join a realm.
 //

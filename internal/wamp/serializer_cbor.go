@@ -70,9 +70,27 @@ func (cborSerializer) Marshal(m Message) ([]byte, error) {
 func (cborSerializer) Unmarshal(b []byte) (Message, error) {
 	v, err := UnmarshalCBOR(b, NestMessage)
 	if err != nil {
+		if isValueError(err) {
+			if m, ok, lerr := unmarshalCBORLenient(b); ok {
+				return m, lerr
+			}
+		}
 		return nil, protoWrap(err, "cbor")
 	}
 	return unmarshalList("cbor", v)
+}
+
+// unmarshalCBORLenient decodes a frame whose strict decoding met a value outside the
+// dialect, element by element (refused.go). ok is false when the frame is not an array.
+func unmarshalCBORLenient(b []byte) (m Message, ok bool, err error) {
+	elems, ok, err := cborElements(b)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	m, err = lenientMessage("cbor", b, elems, func(s span) (any, error) {
+		return UnmarshalCBOR(b[s.start:s.end], NestPayload)
+	}, cborKind)
+	return m, true, err
 }
 
 // UnmarshalCBOR reads one CBOR data item (RFC 8949) in the dialect: the CBOR form of the
@@ -88,6 +106,11 @@ func UnmarshalCBOR(b []byte, nest Nest) (any, error) {
 		var deep *cbor.MaxNestedLevelError
 		if errors.As(err, &deep) {
 			return nil, valueErr(ErrTooDeep)
+		}
+		var typ *cbor.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			// Decoding into any, the only type that can fail is a dict key's.
+			return nil, valueErrf(ErrUnsupported, "dict key must be a text string, got %s", typ.CBORType)
 		}
 		return nil, err
 	}
@@ -106,8 +129,9 @@ func AppendCBOR(dst []byte, v any, nest Nest) ([]byte, error) {
 
 // fromCBOR maps the decoder's output onto the value model: uint64 at most MaxInt64
 // becomes int64, a bignum that fits in 64 bits becomes int64 or uint64; anything else
-// outside the dialect is a *ValueError or, for types CBOR has and WAMP has not, an error.
-// Nesting was already bounded by the decoder.
+// outside the dialect is a *ValueError, types CBOR has and WAMP has not (tags, simple
+// values) included, so that which one is reported first (Go's map order) never changes
+// how a frame is judged. Nesting was already bounded by the decoder.
 func fromCBOR(v any) (any, error) {
 	switch x := v.(type) {
 	case nil, bool, int64:
@@ -153,9 +177,9 @@ func fromCBOR(v any) (any, error) {
 		}
 		return x, nil
 	case cbor.Tag:
-		return nil, fmt.Errorf("CBOR tag %d is not a WAMP value", x.Number)
+		return nil, valueErrf(ErrUnsupported, "CBOR tag %d is not a WAMP value", x.Number)
 	}
-	return nil, fmt.Errorf("unsupported CBOR value %T", v)
+	return nil, valueErrf(ErrUnsupported, "unsupported CBOR value %T", v)
 }
 
 type cborWriter struct {

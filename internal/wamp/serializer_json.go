@@ -31,7 +31,34 @@ func (jsonSerializer) Marshal(m Message) ([]byte, error) {
 func (jsonSerializer) Unmarshal(b []byte) (Message, error) {
 	v, err := UnmarshalJSON(b, NestMessage)
 	if err != nil {
+		if isValueError(err) {
+			if m, ok, lerr := unmarshalJSONLenient(b); ok {
+				return m, lerr
+			}
+		}
 		return nil, protoWrap(err, "json")
 	}
 	return unmarshalList("json", v)
+}
+
+// unmarshalJSONLenient decodes a JSON frame that is valid JSON but holds a value outside
+// the dialect, element by element, refusing the payload rather than the message where
+// that is where the value is (refused.go). ok is false when the frame is not a list.
+func unmarshalJSONLenient(b []byte) (m Message, ok bool, err error) {
+	elems, ok, err := jsonElements(b)
+	if !ok {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, protoWrap(err, "json")
+	}
+	m, err = lenientMessage("json", b, elems, func(s span) (any, error) {
+		// The element sits inside the message list, so it may nest one level less.
+		if s.depth > NestPayload.limit() {
+			return nil, valueErr(ErrTooDeep)
+		}
+		r := jsonReader{b: b[:s.end], i: s.start}
+		return r.value()
+	}, jsonKind)
+	return m, true, err
 }

@@ -110,12 +110,32 @@ func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
 	d := msgpackReader{r: r, dec: msgpack.NewDecoder(r), limit: NestMessage.limit()}
 	v, err := d.value(0)
 	if err != nil {
+		if isValueError(err) {
+			if m, ok, lerr := unmarshalMsgpackLenient(b); ok {
+				return m, lerr
+			}
+		}
 		return nil, err
 	}
 	if r.Len() != 0 {
 		return nil, protoErrf("msgpack: %d bytes after the message", r.Len())
 	}
 	return unmarshalList("msgpack", v)
+}
+
+// unmarshalMsgpackLenient decodes a frame whose strict decoding met a value outside the
+// dialect, element by element (refused.go). ok is false when the frame is not an array.
+func unmarshalMsgpackLenient(b []byte) (m Message, ok bool, err error) {
+	elems, ok, err := msgpackElements(b)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	m, err = lenientMessage("msgpack", b, elems, func(s span) (any, error) {
+		r := bytes.NewReader(b[s.start:s.end])
+		d := msgpackReader{r: r, dec: msgpack.NewDecoder(r), limit: NestPayload.limit()}
+		return d.value(0)
+	}, msgpackKind)
+	return m, true, err
 }
 
 // msgpackReader reads from a bytes.Reader, which the msgpack decoder uses directly
@@ -217,7 +237,7 @@ func (d *msgpackReader) value(depth int) (any, error) {
 				return nil, d.fail(err)
 			}
 			if !msgpcode.IsString(kc) {
-				return nil, protoErrf("msgpack: dict key must be a str, got code 0x%02x", kc)
+				return nil, protoWrap(valueErrf(ErrUnsupported, "dict key must be a str, got code 0x%02x", kc), "msgpack")
 			}
 			k, err := d.str() // a key may start with U+0000: keys are never binary
 			if err != nil {
@@ -228,6 +248,9 @@ func (d *msgpackReader) value(depth int) (any, error) {
 			}
 		}
 		return m, nil
+	}
+	if msgpcode.IsExt(c) {
+		return nil, protoWrap(valueErrf(ErrUnsupported, "extension type (code 0x%02x) is not a WAMP value", c), "msgpack")
 	}
 	return nil, protoErrf("msgpack: unsupported type code 0x%02x", c)
 }

@@ -454,10 +454,10 @@ func TestUnmarshalRejects(t *testing.T) {
 		{JSON, "unpadded base64", []byte(`[16,1,{},"t","\u0000AAE"]`)},
 		{JSON, "urlsafe base64", []byte(`[16,1,{},"t","\u0000-_8="]`)},
 		{JSON, "integer overflow", []byte(`[17,1,2,{},[123456789012345678901234567890]]`)},
-		{JSON, "float overflow", []byte(`[16,1,{},"t",[1e400]]`)},
-		{JSON, "too deep", []byte(`[16,1,{},"t",` + strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2) + `]`)},
-		{JSON, "invalid utf-8", []byte("[16,1,{},\"t\",[\"\xff\"]]")},
-		{JSON, "lone surrogate", []byte(`[16,1,{},"t",["\ud800"]]`)},
+		{JSON, "float overflow in Options", []byte(`[16,1,{"x":1e400},"t"]`)},
+		{JSON, "too deep in Options", []byte(`[16,1,{"x":` + strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1) + `},"t"]`)},
+		{JSON, "invalid utf-8 in Options", []byte("[16,1,{\"x\":\"\xff\"},\"t\"]")},
+		{JSON, "lone surrogate in the topic", []byte(`[16,1,{},"\ud800"]`)},
 		{JSON, "NaN", []byte(`[16,1,{},"t",[NaN]]`)},
 		{MsgPack, "empty", nil},
 		{MsgPack, "not a list", h("a3616263")},
@@ -469,9 +469,9 @@ func TestUnmarshalRejects(t *testing.T) {
 		{MsgPack, "array32 longer than message", h("dd7fffffff")},
 		{MsgPack, "invalid utf-8 str", h("941001" + "80" + "a2c328")},
 		{MsgPack, "reserved code", h("c1")},
-		{MsgPack, "NaN", h("951001" + "80" + "a174" + "91cb7ff8000000000000")},
-		{MsgPack, "infinity", h("951001" + "80" + "a174" + "91ca7f800000")},
-		{MsgPack, "text starting with NUL", h("951001" + "80" + "a174" + "91a20061")},
+		{MsgPack, "NaN in Options", h("941001" + "81a178cb7ff8000000000000" + "a174")},
+		{MsgPack, "infinity in Options", h("941001" + "81a178ca7f800000" + "a174")},
+		{MsgPack, "topic starting with NUL", h("941001" + "80" + "a20061")},
 		{CBOR, "empty", nil},
 		{CBOR, "not a list", h("a0")},
 		{CBOR, "truncated", h("831101")},
@@ -479,13 +479,13 @@ func TestUnmarshalRejects(t *testing.T) {
 		{CBOR, "tag", h("841001a0c06174")},                // tag 0 before a text string
 		{CBOR, "int map key", h("841001a10102" + "6174")}, // {1:2} as Options
 		{CBOR, "bignum", h("841001a0" + "c249010000000000000000")},
-		{CBOR, "negative below int64", h("851001a06174813b8000000000000000")},
-		{CBOR, "simple value", h("851001a0617481f0")},
+		{CBOR, "negative below int64 in Options", h("841001a161783b8000000000000000" + "6174")},
+		{CBOR, "simple value in Options", h("841001a16178f0" + "6174")},
 		{CBOR, "invalid utf-8 text", h("841001a062c328")},
 		{CBOR, "array longer than message", h("9affffffff")},
-		{CBOR, "NaN", h("851001a06174" + "81f97e00")},
-		{CBOR, "infinity", h("851001a06174" + "81f97c00")},
-		{CBOR, "text starting with NUL", h("851001a06174" + "81620061")},
+		{CBOR, "NaN in Options", h("841001a16178f97e00" + "6174")},
+		{CBOR, "infinity in Options", h("841001a16178f97c00" + "6174")},
+		{CBOR, "topic starting with NUL", h("841001a0" + "620061")},
 	}
 	for _, c := range cases {
 		t.Run(c.s.Name()+"/"+c.name, func(t *testing.T) {
@@ -525,16 +525,22 @@ func TestNestingLimitSameForAll(t *testing.T) {
 			t.Fatalf("%s: Marshal beyond the limit: %v", s.Name(), err)
 		}
 	}
-	// A frame one level too deep, built by hand for each format, is refused.
+	// A frame one level too deep, built by hand for each format, has its payload refused.
 	depth := MaxDepth + 3
 	frames := map[Serializer][]byte{
 		JSON:    []byte(`[16,1,{},"t",` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `]`),
 		MsgPack: append([]byte{0x95, 0x10, 0x01, 0x80, 0xa1, 't'}, append(bytes.Repeat([]byte{0x91}, depth-2), 0x90)...),
 		CBOR:    append([]byte{0x85, 0x10, 0x01, 0xa0, 0x61, 't'}, append(bytes.Repeat([]byte{0x81}, depth-2), 0x80)...),
 	}
+	// Such a payload is refused (Payload.Err), the message itself is not.
 	for s, b := range frames {
-		if _, err := s.Unmarshal(b); !IsProtocolError(err) || !errors.Is(err, ErrTooDeep) {
-			t.Errorf("%s: too-deep frame: err = %v", s.Name(), err)
+		m, err := s.Unmarshal(b)
+		if err != nil {
+			t.Errorf("%s: too-deep payload: err = %v", s.Name(), err)
+			continue
+		}
+		if p, _, _ := payloadAndMeta(m); !errors.Is(p.Err, ErrTooDeep) {
+			t.Errorf("%s: too-deep payload: Payload.Err = %v", s.Name(), p.Err)
 		}
 	}
 }

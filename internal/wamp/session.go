@@ -486,6 +486,11 @@ func (s *Session) dispatch(m Message) error {
 type pendingRequest struct {
 	typ MessageType
 	ch  chan Message // buffered, 1
+	// accepted, if set, runs on the read loop with a reply that is not an ERROR, before
+	// the next message is dispatched: a router may send an EVENT right behind the
+	// SUBSCRIBED that created its subscription (or an INVOCATION behind REGISTERED), and
+	// the session must know the subscription by then or lose that message.
+	accepted func(Message)
 }
 
 // reply hands a reply to its waiter. A reply whose request type does not match is a
@@ -502,36 +507,56 @@ func (s *Session) reply(req ID, typ MessageType, m Message) error {
 	}
 	s.mu.Unlock()
 	if p != nil {
+		if _, isErr := m.(*Error); !isErr && p.accepted != nil {
+			p.accepted(m)
+		}
 		p.ch <- m
 	}
 	return nil
 }
 
-// request sends m (whose request ID is id) and waits for its reply.
-func (s *Session) request(ctx context.Context, id ID, m Message) (Message, error) {
-	p := &pendingRequest{typ: m.MessageType(), ch: make(chan Message, 1)}
+// request sends m (whose request ID is id) and waits for its reply; accepted, if not
+// nil, runs on the read loop with a successful reply (see pendingRequest). If ctx ends
+// after the reply was taken for delivery, the reply wins, so that accepted never runs for
+// a request its caller was told had failed.
+func (s *Session) request(ctx context.Context, id ID, m Message, accepted func(Message)) (Message, error) {
+	p := &pendingRequest{typ: m.MessageType(), ch: make(chan Message, 1), accepted: accepted}
 	s.mu.Lock()
 	s.pending[id] = p
 	s.mu.Unlock()
-	drop := func() {
+	// drop forgets the request; false means the read loop has already taken its reply,
+	// which is then on its way to p.ch.
+	drop := func() bool {
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.pending[id] != p {
+			return false
+		}
 		delete(s.pending, id)
-		s.mu.Unlock()
+		return true
 	}
 	if err := s.send(m); err != nil {
 		drop()
 		return nil, err
 	}
-	select {
-	case r := <-p.ch:
+	result := func(r Message) (Message, error) {
 		if e, ok := r.(*Error); ok {
-			return nil, &RPCError{URI: e.Error, Args: e.Args, Kwargs: e.Kwargs, Details: e.Details}
+			return nil, &RPCError{URI: e.Error, Args: e.Args, Kwargs: e.Kwargs, Details: e.Details, PayloadErr: e.Payload.Err}
 		}
 		return r, nil
+	}
+	select {
+	case r := <-p.ch:
+		return result(r)
 	case <-ctx.Done():
-		drop()
+		if !drop() {
+			return result(<-p.ch)
+		}
 		return nil, ctx.Err()
 	case <-s.done:
+		if !drop() {
+			return result(<-p.ch)
+		}
 		return nil, s.err
 	}
 }
@@ -556,8 +581,12 @@ func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opt
 }
 
 // open applies the codec to an incoming payload. sealed reports whether it was opened.
-// A bare payload nobody can open is ErrNoPayloadCodec.
+// A bare payload nobody can open is ErrNoPayloadCodec; a payload refused on receipt
+// (Payload.Err) is that error, and the codec never sees it.
 func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, err error) {
+	if p.Err != nil {
+		return nil, nil, false, p.Err
+	}
 	if s.cfg.Codec != nil && s.cfg.Codec.Sealed(p, details) {
 		args, kwargs, err = s.cfg.Codec.Open(originating, uri, p, details)
 		if err != nil {
@@ -588,7 +617,7 @@ func (s *Session) Publish(ctx context.Context, topic string, opts Dict, args Lis
 		}
 		return 0, nil
 	}
-	r, err := s.request(ctx, id, m)
+	r, err := s.request(ctx, id, m, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -605,8 +634,12 @@ type EventInfo struct {
 	Args    List
 	Kwargs  Dict
 	Details Dict
-	Sealed  bool  // the payload was opened by the codec
-	Err     error // the payload could not be opened; Args and Kwargs are nil
+	Sealed  bool // the payload was opened by the codec
+	// Err says why there are no Args and Kwargs: the payload could not be opened, or it was
+	// refused on receipt because it holds a value outside the dialect (errors.Is
+	// [ErrPayloadRefused]; package comment, "Refused payloads"), or the router delivered
+	// it under a topic the subscription does not cover.
+	Err error
 }
 
 // Subscription is an active subscription.
@@ -627,14 +660,15 @@ func (s *Session) Subscribe(ctx context.Context, topic string, opts Dict, h func
 		opts = Dict{}
 	}
 	id := s.nextID()
-	r, err := s.request(ctx, id, &Subscribe{Request: id, Options: opts, Topic: topic})
-	if err != nil {
+	sub := &Subscription{Topic: topic, Options: opts, handler: h}
+	if _, err := s.request(ctx, id, &Subscribe{Request: id, Options: opts, Topic: topic}, func(r Message) {
+		sub.ID = r.(*Subscribed).Subscription
+		s.mu.Lock()
+		s.subs[sub.ID] = append(s.subs[sub.ID], sub)
+		s.mu.Unlock()
+	}); err != nil {
 		return nil, err
 	}
-	sub := &Subscription{ID: r.(*Subscribed).Subscription, Topic: topic, Options: opts, handler: h}
-	s.mu.Lock()
-	s.subs[sub.ID] = append(s.subs[sub.ID], sub)
-	s.mu.Unlock()
 	return sub, nil
 }
 
@@ -663,7 +697,7 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 	delete(s.subs, sub.ID)
 	s.mu.Unlock()
 	id := s.nextID()
-	if _, err := s.request(ctx, id, &Unsubscribe{Request: id, Subscription: sub.ID}); err != nil {
+	if _, err := s.request(ctx, id, &Unsubscribe{Request: id, Subscription: sub.ID}, nil); err != nil {
 		return err
 	}
 	return nil
@@ -703,8 +737,9 @@ type pendingCall struct {
 // calling goroutine (advanced/rpc_progressive_call_results.md). If ctx ends first, a
 // CANCEL with mode killnowait is sent (advanced/rpc_call_canceling.md) and ctx's error
 // is returned, wrapped. An ERROR reply is returned as *RPCError, opened under the error
-// URI when sealed; a RESULT or ERROR that cannot be opened is returned as the codec's
-// error, wrapped.
+// URI when sealed, or with PayloadErr set when its payload was refused on receipt; a
+// RESULT or ERROR that cannot be opened is returned as the codec's error, wrapped, and so
+// is a RESULT whose payload was refused (errors.Is [ErrPayloadRefused]).
 func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, kwargs Dict, onProgress func(*ResultInfo)) (*ResultInfo, error) {
 	p, o, err := s.seal(true, proc, args, kwargs, opts)
 	if err != nil {
@@ -748,6 +783,9 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 					if res.Progress {
 						cancel()
 					}
+					if m.Payload.Err != nil {
+						return nil, fmt.Errorf("reading the result: %w", err)
+					}
 					return nil, fmt.Errorf("opening the result: %w", err)
 				}
 				if !res.Progress {
@@ -758,6 +796,11 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 				}
 			case *Error:
 				e := &RPCError{URI: m.Error, Details: m.Details}
+				if m.Payload.Err != nil {
+					// The callee's error stands; only its payload is missing.
+					e.PayloadErr = m.Payload.Err
+					return nil, e
+				}
 				e.Args, e.Kwargs, e.Sealed, err = s.open(true, m.Error, m.Payload, m.Details)
 				if err != nil {
 					return nil, fmt.Errorf("opening the payload of error %s: %w", m.Error, err)
@@ -813,14 +856,15 @@ func (s *Session) Register(ctx context.Context, proc string, opts Dict, h Handle
 		opts = Dict{}
 	}
 	id := s.nextID()
-	r, err := s.request(ctx, id, &Register{Request: id, Options: opts, Procedure: proc})
-	if err != nil {
+	reg := &Registration{Procedure: proc, Options: opts, handler: h}
+	if _, err := s.request(ctx, id, &Register{Request: id, Options: opts, Procedure: proc}, func(r Message) {
+		reg.ID = r.(*Registered).Registration
+		s.mu.Lock()
+		s.regs[reg.ID] = reg
+		s.mu.Unlock()
+	}); err != nil {
 		return nil, err
 	}
-	reg := &Registration{ID: r.(*Registered).Registration, Procedure: proc, Options: opts, handler: h}
-	s.mu.Lock()
-	s.regs[reg.ID] = reg
-	s.mu.Unlock()
 	return reg, nil
 }
 
@@ -834,7 +878,7 @@ func (s *Session) Unregister(ctx context.Context, reg *Registration) error {
 	delete(s.regs, reg.ID)
 	s.mu.Unlock()
 	id := s.nextID()
-	if _, err := s.request(ctx, id, &Unregister{Request: id, Registration: reg.ID}); err != nil {
+	if _, err := s.request(ctx, id, &Unregister{Request: id, Registration: reg.ID}, nil); err != nil {
 		return err
 	}
 	return nil
@@ -866,7 +910,18 @@ func (s *Session) onInvocation(m *Invocation) {
 		return
 	}
 	args, kwargs, sealed, err := s.open(false, proc, m.Payload, m.Details)
-	if err != nil {
+	var refused *PayloadError
+	switch {
+	case errors.As(err, &refused):
+		// The caller's arguments cannot be handed over exactly, so the handler never
+		// runs; the caller learns why, without the value (it may be large), under the
+		// spec's URI for arguments a procedure cannot take.
+		s.sendError(INVOCATION, m.Request, ErrURIInvalidArgument, List{refused.Reason()}, nil)
+		if s.cfg.OnRefused != nil {
+			s.cfg.OnRefused(proc, ErrURIInvalidArgument, err)
+		}
+		return
+	case err != nil:
 		s.refuse(m.Request, proc, codecErrorURI(err), err)
 		return
 	}

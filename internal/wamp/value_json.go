@@ -76,19 +76,35 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // the command line tell a deep but well-formed argument (refused) from text that merely
 // starts with brackets (a string).
 func jsonSyntax(b []byte) (int, error) {
+	end, deepest, err := scanJSONValue(b, 0)
+	if err != nil {
+		return 0, err
+	}
+	i := end
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	if i != len(b) {
+		return 0, &SyntaxError{i, "data after the value"}
+	}
+	return deepest, nil
+}
+
+// scanJSONValue checks the syntax of the JSON value starting at b[i] (after optional
+// white space) and returns where it ends and its deepest container level, without
+// recursing (see jsonSyntax).
+func scanJSONValue(b []byte, i int) (end, deepest int, err error) {
 	var stack []byte // '[' or '{' per open container
-	deepest := 0
-	i := 0
 	space := func() {
 		for i < len(b) && isSpace(b[i]) {
 			i++
 		}
 	}
-	fail := func(msg string) (int, error) {
+	fail := func(msg string) (int, int, error) {
 		if i >= len(b) {
-			return 0, &SyntaxError{len(b), "unexpected end of input"}
+			return 0, 0, &SyntaxError{len(b), "unexpected end of input"}
 		}
-		return 0, &SyntaxError{i, msg}
+		return 0, 0, &SyntaxError{i, msg}
 	}
 	// key reads `"…" :` inside an object.
 	key := func() bool {
@@ -160,13 +176,10 @@ func jsonSyntax(b []byte) (int, error) {
 			}
 			needValue = false
 		}
-		space()
 		if len(stack) == 0 {
-			if i != len(b) {
-				return fail("data after the value")
-			}
-			return deepest, nil
+			return i, deepest, nil
 		}
+		space()
 		if i >= len(b) {
 			return fail("")
 		}

@@ -7,10 +7,13 @@ is one WAMP session; the roles it plays are chosen by flags and may be combined:
   subscriber  --subscribe TOPIC (repeatable) [--match prefix|wildcard]: one line per event
   callee      --register NS: registers NS.add2, NS.countdown (3 progressive results, then a
               final one), NS.failme (raises NS.error.x: sealed when NS is keyed),
-              NS.failplain (raises com.example.error.plain: a URI no key covers) and
-              NS.echo; one line per invocation
+              NS.failplain (raises com.example.error.plain: a URI no key covers),
+              NS.echo, and, returning values cbx cannot carry exactly, NS.big (returns
+              2**70), NS.nan (returns NaN), NS.failbig (raises NS.error.big with 2**70)
+              and NS.failnan (raises NS.error.nan with NaN); one line per invocation
   publisher   --publish JSON (repeatable): {"topic": T, "args": [...], "kwargs": {...}},
-              published with acknowledge=True, in order
+              published with acknowledge=True, in order; an ERROR reply is reported as
+              {"event": "publish_error", "topic": T, "error": URI, "args": [...]}
   caller      --call JSON (repeatable): {"proc": P, "args": [...], "kwargs": {...},
               "progress": true|false}, called in order
 
@@ -146,9 +149,13 @@ class Peer(ApplicationSession):
             if cfg["subscribe"] or cfg["register"]:
                 out(event="ready")
             for p in cfg["publish"]:
-                await self.publish(p["topic"], *p.get("args", []), options=PublishOptions(acknowledge=True),
-                                   **p.get("kwargs", {}))
-                out(event="published", topic=p["topic"])
+                try:
+                    await self.publish(p["topic"], *p.get("args", []), options=PublishOptions(acknowledge=True),
+                                       **p.get("kwargs", {}))
+                except ApplicationError as e:
+                    out(event="publish_error", topic=p["topic"], error=e.error, args=list(e.args))
+                else:
+                    out(event="published", topic=p["topic"])
             for c in cfg["call"]:
                 await self.one_call(c)
             if self.remaining > 0:
@@ -206,6 +213,17 @@ class Peer(ApplicationSession):
             out(event="invocation", proc=ns + ".echo", enc_algo=details.enc_algo)
             return CallResult(*args, **kwargs)
 
+        def unrepresentable(name, value, fail):
+            # Values Python's serializers write and cbx refuses: 2**70 (JSON writes every
+            # int in full) and NaN (msgpack and CBOR pack it).
+            def proc(*args, **kwargs):
+                details = kwargs.pop("details")
+                out(event="invocation", proc=ns + "." + name, enc_algo=details.enc_algo)
+                if fail:
+                    raise ApplicationError(ns + ".error." + fail, value)
+                return value
+            return proc
+
         # An invocation counts once its reply (YIELD or ERROR, including the ERROR Autobahn
         # itself sends for a payload it cannot open) has been written, so that leaving
         # after --count never overtakes the last reply.
@@ -221,7 +239,11 @@ class Peer(ApplicationSession):
 
         opts = RegisterOptions(details_arg="details")
         for name, fn in (("add2", add2), ("countdown", countdown), ("failme", failme),
-                         ("failplain", failplain), ("echo", echo)):
+                         ("failplain", failplain), ("echo", echo),
+                         ("big", unrepresentable("big", 2**70, None)),
+                         ("nan", unrepresentable("nan", float("nan"), None)),
+                         ("failbig", unrepresentable("failbig", 2**70, "big")),
+                         ("failnan", unrepresentable("failnan", float("nan"), "nan"))):
             await self.register(fn, ns + "." + name, options=opts)
 
     async def one_call(self, c):
