@@ -330,7 +330,11 @@ func (s *Session) end(err error) {
 	s.endOnce.Do(func() {
 		s.mu.Lock()
 		s.err = err
+		acks := s.endAsync()
 		s.mu.Unlock()
+		for _, a := range acks {
+			a.settle(0, err)
+		}
 		s.cancel()
 		close(s.done)
 		s.conn.Close()
@@ -491,6 +495,8 @@ type pendingRequest struct {
 	// SUBSCRIBED that created its subscription (or an INVOCATION behind REGISTERED), and
 	// the session must know the subscription by then or lose that message.
 	accepted func(Message)
+	// ack, if set, is a PublishAsync request: nobody waits on ch, the reply settles ack.
+	ack *PublishAck
 }
 
 // reply hands a reply to its waiter. A reply whose request type does not match is a
@@ -506,6 +512,10 @@ func (s *Session) reply(req ID, typ MessageType, m Message) error {
 		delete(s.pending, req)
 	}
 	s.mu.Unlock()
+	if p != nil && p.ack != nil {
+		p.settleAsync(m)
+		return nil
+	}
 	if p != nil {
 		if _, isErr := m.(*Error); !isErr && p.accepted != nil {
 			p.accepted(m)
@@ -541,7 +551,7 @@ func (s *Session) request(ctx context.Context, id ID, m Message, accepted func(M
 	}
 	result := func(r Message) (Message, error) {
 		if e, ok := r.(*Error); ok {
-			return nil, &RPCError{URI: e.Error, Args: e.Args, Kwargs: e.Kwargs, Details: e.Details, PayloadErr: e.Payload.Err}
+			return nil, replyError(e)
 		}
 		return r, nil
 	}
@@ -559,6 +569,11 @@ func (s *Session) request(ctx context.Context, id ID, m Message, accepted func(M
 		}
 		return nil, s.err
 	}
+}
+
+// replyError is the *RPCError for an ERROR that answers one of our requests.
+func replyError(e *Error) error {
+	return &RPCError{URI: e.Error, Args: e.Args, Kwargs: e.Kwargs, Details: e.Details, PayloadErr: e.Payload.Err}
 }
 
 // seal applies the codec to an outgoing payload; ok=false means plaintext.
