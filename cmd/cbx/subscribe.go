@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -14,12 +15,14 @@ type subscribeOptions struct {
 	match   string
 	count   int
 	details bool
+
+	reconnect reconnectOptions
 }
 
 func newCmdSubscribe(f *factory) *cobra.Command {
 	o := &subscribeOptions{}
 	cmd := &cobra.Command{
-		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D]",
+		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D] [--reconnect]",
 		Short: "Print events as JSON lines, opening sealed payloads with the keystore",
 		Long: `subscribe prints one JSON line per event on stdout:
 
@@ -41,9 +44,18 @@ a plaintext event holding such a value, with or without --require-encrypted (ref
 is not a downgrade; but plaintext on a covered topic still ends it with exit 3).
 
 subscribe ends after --count events (exit 0), at the --timeout deadline (exit 8 when
-fewer than --count events came, else 0), or on SIGINT (exit 130).`,
+fewer than --count events came, else 0), on SIGINT (exit 130), or when the router goes
+away (exit 6).
+
+` + reconnectHelp(`subscribe joins again with the same keystore and credentials (read once, at
+start) and subscribes to TOPIC with the same --match; --count counts across
+reconnects and --timeout is one deadline for the whole run. With -v the "subscribed
+to" line appears again, followed by "cbx: reconnected to URL after Ds (attempt N)",
+so a script can wait for readiness.`, `Events published while no connection existed are lost, as in WAMP itself: a router
+keeps no events for a subscriber that is not there.`),
 		Example: `  $ cbx subscribe com.example.secure.orders --count 1
-  $ cbx subscribe com.example.secure. --match prefix --timeout 30s`,
+  $ cbx subscribe com.example.secure. --match prefix --timeout 30s
+  $ cbx subscribe com.example.secure.orders --reconnect --reconnect-within 10m -v`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic = args[0]
@@ -53,6 +65,7 @@ fewer than --count events came, else 0), or on SIGINT (exit 130).`,
 	cmd.Flags().StringVar(&o.match, "match", "exact", "topic matching: exact, prefix or wildcard")
 	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after `N` events (0: no limit)")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
+	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
 	return cmd
 }
@@ -67,6 +80,9 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		return &usageError{errors.New("--count must not be negative")}
 	}
 	if err := checkURIArg("TOPIC", o.topic, o.match, true); err != nil {
+		return err
+	}
+	if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
 		return err
 	}
 	ctx, c, done, err := f.session(cmd, &o.conn)
@@ -127,16 +143,21 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	if o.match != "exact" {
 		opts["match"] = o.match
 	}
-	if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	// The same subscription on every session of the run (reconnect.go); the handler's c
+	// is the first connection, whose keystore and options every later one shares.
+	subscribe := func(ctx context.Context, c *conn) error {
+		if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(routerRefused(err)))
 		}
-		return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(routerRefused(err)))
+		if o.conn.verbose {
+			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)
+		}
+		return nil
 	}
-	if o.conn.verbose {
-		f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)
-	}
-	return life.wait(ctx, c)
+	return f.serve(ctx, c, life, &o.reconnect, subscribe)
 }
 
 // checkIncoming applies cbx's receiving rules to a payload: one that could not be opened is
