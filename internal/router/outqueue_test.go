@@ -400,3 +400,42 @@ func TestNexusDropLineRecognised(t *testing.T) {
 		}
 	}
 }
+
+// Pattern subscribers of one publication each get their own EVENT Details: nexus writes
+// Details.topic into the publication's dict for each of them in turn, so a shared dict
+// would be read by one subscriber's goroutines while written for the next (peer.IsLocal).
+// This test matters under the race detector, as CI runs it.
+func TestPatternSubscribersOwnDetails(t *testing.T) {
+	srv, _, _ := testServer(t, Config{Trace: nopWriter{}})
+	pub := join(t, srv, autobahnRoles())
+	const subs, n = 4, 200
+	done := make(chan error, subs)
+	for range subs {
+		c := join(t, srv, autobahnRoles())
+		c.subscribe("com.example.pattern.", wamp.Dict{"match": "prefix"})
+		go func() {
+			for i := range n {
+				m, err := c.tryNext()
+				if err != nil {
+					done <- err
+					return
+				}
+				ev, ok := m.(*wamp.Event)
+				if !ok || ev.Details["topic"] != "com.example.pattern.t" {
+					done <- fmt.Errorf("event %d: %s", i, summarize(m))
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for i := range n {
+		pub.send(&wamp.Publish{Request: wamp.ID(i + 1), Options: wamp.Dict{"disclose_me": true}, Topic: "com.example.pattern.t",
+			Payload: wamp.Payload{Args: wamp.List{int64(i)}}})
+	}
+	for range subs {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -202,8 +202,18 @@ func (p *peer) moveLoop() {
 	}
 }
 
-// IsLocal is false: every peer is a remote client and goes through authentication.
-func (p *peer) IsLocal() bool { return false }
+// IsLocal is true, so that nexus gives every subscriber its own EVENT. Nexus builds one
+// Details dict per publication and, for each pattern subscriber in turn, writes
+// Details.topic (and Details.publisher on disclosure) into it before handing the EVENT
+// over (router/broker.go prepareEvent): with a shared dict those writes race with the
+// earlier subscribers' goroutines reading it (the mover's size estimate, the writer's
+// conversion), which the runtime may even abort on. For a local peer nexus copies
+// Details, Arguments and ArgumentsKw per EVENT after those writes, "since local clients
+// could modify contents". The only other effects of a local peer in nexus v3.3.0 are
+// that it skips authentication and authorization, unless RealmConfig.RequireLocalAuth
+// and RequireLocalAuthz are set (realm.go authClient, authzMessage), which New sets:
+// every peer is still a remote client that goes through authentication.
+func (p *peer) IsLocal() bool { return true }
 
 // Close starts closing the connection (wamp.Peer). It does not block: the writer
 // flushes what is queued, within the close grace period, and closes the connection.

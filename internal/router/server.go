@@ -59,6 +59,10 @@ func New(cfg Config) (*Server, error) {
 			AnonymousAuth:  cfg.anonymousAllowed(),
 			AllowDisclose:  true,
 			Authenticators: authenticators(&cfg),
+			// Our peers say they are local (peer.IsLocal) only to get their own copy
+			// of each EVENT; they authenticate like any remote client.
+			RequireLocalAuth:  true,
+			RequireLocalAuthz: true,
 		})
 	}
 	r, err := nxrouter.NewRouter(nxcfg, nexusLog{s})
