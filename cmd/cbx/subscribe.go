@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
@@ -43,9 +44,15 @@ a warning saying so (exit 1 with --require-encrypted); it is never printed alter
 a plaintext event holding such a value, with or without --require-encrypted (refusing it
 is not a downgrade; but plaintext on a covered topic still ends it with exit 3).
 
+When the router had to drop events for this subscriber (it did not read fast enough, or
+was stopped), cbx router marks the next event it does deliver with how many it dropped
+before it (details._cbx_dropped, shown by --details); subscribe then warns on stderr:
+
+  cbx: warning: the router dropped N event(s) for "TOPIC" before this one
+
 subscribe ends after --count events (exit 0), at the --timeout deadline (exit 8 when
-fewer than --count events came, else 0), on SIGINT (exit 130), or when the router goes
-away (exit 6).
+fewer than --count events came, exit 9 when moreover the router reported dropping some,
+else 0), on SIGINT (exit 130), or when the router goes away (exit 6).
 
 ` + reconnectHelp(`subscribe joins again with the same keystore and credentials (read once, at
 start) and subscribes to TOPIC with the same --match; --count counts across
@@ -95,10 +102,17 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	}
 
 	life := newLifetime("events", o.count)
+	var dropped atomic.Uint64 // events the router reported dropping for this subscription
 	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
 	handler := func(ev *wamp.EventInfo) {
 		if life.over() {
 			return
+		}
+		// The router's drop mark counts events lost before this one, whatever becomes
+		// of this one; so it is reported first.
+		if n, ok := dropMark(ev.Details); ok {
+			dropped.Add(n)
+			f.ui.warnf("the router dropped %d event(s) for %q before this one", n, o.topic)
 		}
 		if errors.Is(ev.Err, wamp.ErrPayloadRefused) {
 			// A plaintext payload cbx cannot carry exactly: skipped, never printed altered.
@@ -157,7 +171,37 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		}
 		return nil
 	}
-	return f.serve(ctx, c, life, &o.reconnect, subscribe)
+	err = f.serve(ctx, c, life, &o.reconnect, subscribe)
+	if n := dropped.Load(); n > 0 && exitCodeFor(err) == exitTimeout {
+		// Short of --count, and not merely because too few were published.
+		return withCode(exitLost, fmt.Errorf("%w; the router dropped %d event(s) for %q: events were lost", err, n, o.topic),
+			"the subscriber did not read fast enough, or was stopped; cbx router's --queue-size and --queue-bytes bound what waits for a subscriber")
+	}
+	return err
+}
+
+// dropMarkKey is the EVENT Details attribute in which cbx router says how many events it
+// dropped for the subscription since the previous one it delivered (an
+// implementation-specific attribute, as WAMP allows: basic/messages.md "Extensibility").
+const dropMarkKey = "_cbx_dropped"
+
+// dropMark reads the drop mark of an event's Details. Only a positive integer is a mark
+// cbx router sends; anything else under that key is another implementation's business
+// and is not interpreted (--details still shows it).
+func dropMark(details wamp.Dict) (n uint64, ok bool) {
+	v, present := details[dropMarkKey]
+	if !present {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case int64:
+		if x > 0 {
+			return uint64(x), true
+		}
+	case uint64:
+		return x, x > 0
+	}
+	return 0, false
 }
 
 // checkIncoming applies cbx's receiving rules to a payload: one that could not be opened is
