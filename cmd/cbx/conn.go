@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -220,12 +221,38 @@ type conn struct {
 	sess  *wamp.Session
 	codec *keystoreCodec
 	opts  *connOptions
+
+	// dialer made this connection and makes the next one when a command reconnects.
+	dialer *dialer
+}
+
+// dialer holds what a connection needs that is read once per run: the keystore, the
+// secrets and the TLS settings. A reconnect (subscribe, register --reconnect) dials with
+// the same ones: a secret read from standard input cannot be read twice, and a keystore
+// edited while cbx runs must not change what a running command seals and opens, nor make
+// a reconnect fail halfway through a run.
+type dialer struct {
+	f    *factory
+	o    *connOptions
+	ks   *keystore.Keystore
+	path string
+	cfg  wamp.Config // without Codec: each connection has its own (its wire form)
+	tls  *tls.Config
 }
 
 // connect loads the keystore (a missing one at the default location means no keys:
 // everything plaintext; a missing one that was named is an error), dials,
 // joins and chooses the wire form. Errors are exit code 6 unless they are key problems.
 func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
+	d, err := f.newDialer(o)
+	if err != nil {
+		return nil, err
+	}
+	return d.dial(ctx)
+}
+
+// newDialer reads the keystore, the secrets and the CA file for connections with o.
+func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	if err := o.resolve(f.getenv); err != nil {
 		return nil, err
 	}
@@ -246,10 +273,9 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	case err != nil:
 		return nil, err
 	}
-	codec := &keystoreCodec{ks: ks, path: path}
 
 	cfg := wamp.Config{
-		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole, Codec: codec,
+		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole,
 		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session
 		// that did not, and Autobahn/Crossbar ignore unknown features (wire.md §1.8).
 		Features:  map[string]bool{"payload_passthru_mode": true, "payload_encryption_cryptobox": true},
@@ -287,8 +313,17 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 		// The CA file is the user's argument: a missing or empty one is a usage error.
 		return nil, &usageError{fmt.Errorf("%s %q: %w", o.source("--ca"), o.ca, err)}
 	}
+	return &dialer{f: f, o: o, ks: ks, path: path, cfg: cfg, tls: tlsCfg}, nil
+}
+
+// dial opens one connection: dials, joins and chooses the wire form.
+func (d *dialer) dial(ctx context.Context) (*conn, error) {
+	f, o := d.f, d.o
+	codec := &keystoreCodec{ks: d.ks, path: d.path}
+	cfg := d.cfg
+	cfg.Codec = codec
 	ser, _ := wamp.SerializerByName(o.serializer)
-	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: tlsCfg,
+	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: d.tls,
 		// The connection's own limit (reading too) must not be the lower one.
 		MaxMessageSize: max(wamp.DefaultMaxMessageSize, o.maxMessageSize.n)})
 	if err != nil {
@@ -315,7 +350,7 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	if o.verbose {
 		f.ui.noticef("joined realm %q at %s as session %d (%s, sealed payloads as %s)", o.realm, o.url, sess.ID(), o.serializer, codec.wire)
 	}
-	return &conn{sess: sess, codec: codec, opts: o}, nil
+	return &conn{sess: sess, codec: codec, opts: o, dialer: d}, nil
 }
 
 // chooseWire picks the sealed form: the legacy cryptobox form unless the router shows it

@@ -43,6 +43,7 @@ const (
 	exitConnection  = 6   // could not reach or join the router, or it broke the protocol
 	exitWAMPError   = 7   // the peer answered with a WAMP error (cbx call)
 	exitTimeout     = 8   // deadline reached first (--timeout): fewer events than --count, or no result
+	exitLost        = 9   // fewer events than --count at the deadline, and the router reported dropping some
 	exitInterrupted = 130 // interrupted by SIGINT or SIGTERM
 )
 
@@ -66,6 +67,8 @@ var exitCodeTable = strings.Trim(`
        in use
   7    the called procedure answered with a WAMP error (cbx call)
   8    deadline reached (--timeout) before enough events or the result arrived
+  9    events were lost: the router reported dropping events for this
+       subscription (cbx subscribe) and fewer than --count arrived by the deadline
   130  interrupted (SIGINT, SIGTERM)
 `, "\n")
 

@@ -26,9 +26,10 @@ func (f *factory) session(cmd *cobra.Command, o *connOptions) (context.Context, 
 }
 
 // lifetime is how a long-running command (subscribe, register) ends: after --count
-// handled messages, on a fatal error from a handler, when the session ends, at the
-// --timeout deadline, or on a signal. Handlers run on the session's goroutines, so it is
-// safe for concurrent use.
+// handled messages, on a fatal error from a handler, when the session ends (unless it
+// reconnects: reconnect.go), at the --timeout deadline, or on a signal. One lifetime
+// spans every session of a run, so --count counts across reconnects. Handlers run on the
+// sessions' goroutines, so it is safe for concurrent use.
 type lifetime struct {
 	what  string // "events", "calls"
 	count int    // --count; 0: no limit
@@ -86,23 +87,47 @@ func (l *lifetime) reserve() (ok, last bool) {
 	return true, l.count > 0 && l.reserved == l.count
 }
 
-// wait blocks until the command ends and returns its outcome: reaching the deadline is the
-// planned end without --count (exit 0) and exit 8 with fewer than --count messages.
+// wait blocks until the command ends, or c's session does, and returns the outcome (see
+// stopped for the deadline). A session that ended is a *routerLostError, exit 6 unless
+// the command reconnects.
 func (l *lifetime) wait(ctx context.Context, c *conn) error {
 	select {
 	case <-l.finished:
 		return l.err
 	case <-c.sess.Done():
-		return withCode(exitConnection, sessionEnded(c.sess.Err()))
+		return withCode(exitConnection, &routerLostError{err: sessionEnded(c.sess.Err()), cause: c.sess.Err()})
 	case <-ctx.Done():
-		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return ctx.Err()
-		}
-		if l.count == 0 {
-			return nil
-		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d %s", l.handled, l.count, l.what))
+		return l.stopped(ctx)
 	}
+}
+
+// stopped is the outcome once ctx has ended: a signal (exit 130), or the --timeout
+// deadline, which is the planned end without --count (exit 0) and exit 8 with fewer than
+// --count messages. It applies wherever the command is waiting, including for a
+// reconnect: --timeout is one deadline for the whole run.
+func (l *lifetime) stopped(ctx context.Context) error {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err()
+	}
+	if l.count == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d %s", l.handled, l.count, l.what))
+}
+
+// release gives back a slot that reserve claimed for a message that was not handled after
+// all: a call whose session ended while it ran, so that its reply could not be sent. The
+// slot goes to a later message (after a reconnect).
+func (l *lifetime) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reserved--
+}
+
+// result is how the command ended, once over reports true.
+func (l *lifetime) result() error {
+	<-l.finished
+	return l.err
 }

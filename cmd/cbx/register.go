@@ -23,6 +23,8 @@ type registerOptions struct {
 	execCmd  string
 	echo     bool
 	errorURI string
+
+	reconnect reconnectOptions
 }
 
 const defaultErrorURI = "cbx.error.command_failed"
@@ -30,7 +32,7 @@ const defaultErrorURI = "cbx.error.command_failed"
 func newCmdRegister(f *factory) *cobra.Command {
 	o := &registerOptions{}
 	cmd := &cobra.Command{
-		Use:   "register PROC {--exec CMD | --echo} [--count N] [--match {exact | prefix | wildcard}]",
+		Use:   "register PROC {--exec CMD | --echo} [--count N] [--match {exact | prefix | wildcard}] [--reconnect]",
 		Short: "Answer calls to a procedure, opening and sealing payloads with the keystore",
 		Long: `register registers PROC and answers its calls until --count calls were answered, the
 --timeout deadline, or SIGINT.
@@ -58,9 +60,26 @@ read and discarded.
 Sealing follows Autobahn: a sealed call is opened as the responder and must name PROC (or
 the concrete procedure of a pattern registration) inside, else the caller gets
 wamp.error.encryption.trusted_uri_mismatch; the result is sealed only when the call was;
-an error is sealed when the keystore covers the error URI.`,
+an error is sealed when the keystore covers the error URI.
+
+register ends after --count answered calls (exit 0), at the --timeout deadline (exit 8
+when fewer were answered, else 0), on SIGINT (exit 130), or when the router goes away
+(exit 6).
+
+` + reconnectHelp(`register joins again with the same keystore and credentials (read once, at
+start) and registers PROC with the same --match; --count counts across reconnects and
+--timeout is one deadline for the whole run. With -v the "registered" line appears
+again, followed by "cbx: reconnected to URL after Ds (attempt N)", so a script can
+wait for readiness. wamp.error.procedure_already_exists is retried: the router may
+still hold the lost session's registration until it notices that connection is gone.`,
+			`A call being answered when the connection broke cannot be answered any more: its
+command is stopped (as for a cancelled call), the router answers the caller with an
+error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count for
+--count. Calls made while no connection existed fail at the router
+(wamp.error.no_such_procedure).`),
 		Example: `  $ cbx register com.example.secure.add2 --exec 'jq -c "[.args[0] + .args[1]] | .[0]"'
-  $ cbx register com.example.secure.echo --echo --count 1`,
+  $ cbx register com.example.secure.echo --echo --count 1
+  $ cbx register com.example.secure.echo --echo --reconnect --reconnect-max 20`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.proc = args[0]
@@ -72,6 +91,7 @@ an error is sealed when the keystore covers the error URI.`,
 	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after answering `N` calls (0: no limit)")
 	cmd.Flags().StringVar(&o.match, "match", "exact", "procedure matching: exact, prefix or wildcard")
 	cmd.Flags().StringVar(&o.errorURI, "error-uri", defaultErrorURI, "error `URI` for a failed --exec command")
+	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
 	return cmd
 }
@@ -94,6 +114,9 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 	if err := checkURIArg("--error-uri", o.errorURI, "", false); err != nil {
 		return err
 	}
+	if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
+		return err
+	}
 	// The session answers calls it cannot open itself; the operator should still hear.
 	o.conn.onRefused = func(proc, uri string, err error) {
 		f.ui.warnf("refused a call to %q with %s: %v", proc, uri, err)
@@ -108,7 +131,29 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 	}
 
 	life := newLifetime("calls", o.count)
-	handler := func(hctx context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
+	opts := wamp.Dict{}
+	if o.match != "exact" {
+		opts["match"] = o.match
+	}
+	// The same registration on every session of the run (reconnect.go).
+	register := func(ctx context.Context, c *conn) error {
+		if _, err := c.sess.Register(ctx, o.proc, opts, f.callHandler(c, o, life)); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("registering %q: %w", o.proc, c.failure(routerRefused(err)))
+		}
+		if o.conn.verbose {
+			f.ui.noticef("registered %q (match %s)", o.proc, o.match)
+		}
+		return nil
+	}
+	return f.serve(ctx, c, life, &o.reconnect, register)
+}
+
+// callHandler answers the calls of one session, c.
+func (f *factory) callHandler(c *conn, o *registerOptions, life *lifetime) wamp.Handler {
+	return func(hctx context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
 		if err := checkIncoming(c, inv.Procedure, inv.Sealed, nil, "call"); err != nil {
 			f.ui.warnf("refused a call to %q: %v", inv.Procedure, err)
 			return nil, &wamp.RPCError{URI: "wamp.error.encryption.plaintext_refused", Args: wamp.List{err.Error()}}
@@ -119,16 +164,25 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 			return nil, &wamp.RPCError{URI: "wamp.error.no_available_callee",
 				Args: wamp.List{fmt.Sprintf("this cbx register answers %d calls (--count) and is closing", o.count)}}
 		}
-		if last {
-			// The session's Close sends this call's reply before its GOODBYE.
-			defer life.fail(nil)
-		}
 		var res *wamp.YieldResult
 		var herr error
 		if o.echo {
 			res = &wamp.YieldResult{Args: inv.Args, Kwargs: inv.Kwargs}
 		} else {
 			res, herr = f.runExec(hctx, c, o, inv)
+		}
+		if c.sess.Err() != nil {
+			// The session ended while the call ran (its command was stopped with it): the
+			// reply cannot be sent, and the dealer answers the caller itself (nexus and
+			// Crossbar.io: wamp.error.canceled). The call is not counted; its slot goes
+			// to a call after a reconnect.
+			life.release()
+			f.ui.warnf("a call to %q was not answered: the session ended while it ran", inv.Procedure)
+			return res, herr
+		}
+		if last {
+			// The session's Close sends this call's reply before its GOODBYE.
+			defer life.fail(nil)
 		}
 		life.done() // counts answered calls, for the deadline message
 		if o.conn.verbose {
@@ -140,20 +194,6 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		}
 		return res, herr
 	}
-	opts := wamp.Dict{}
-	if o.match != "exact" {
-		opts["match"] = o.match
-	}
-	if _, err := c.sess.Register(ctx, o.proc, opts, handler); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("registering %q: %w", o.proc, c.failure(routerRefused(err)))
-	}
-	if o.conn.verbose {
-		f.ui.noticef("registered %q (match %s)", o.proc, o.match)
-	}
-	return life.wait(ctx, c)
 }
 
 // maxEnvPayload bounds CBX_ARGS and CBX_KWARGS: the kernel limits the environment, and

@@ -32,6 +32,7 @@ type routerOptions struct {
 	trace          bool
 	maxMessageSize int64
 	queueSize      int
+	queueBytes     int64
 }
 
 func newCmdRouter(f *factory) *cobra.Command {
@@ -57,13 +58,25 @@ It runs until SIGINT or SIGTERM, then closes every session (GOODBYE) and exits 0
 its normal way to stop.
 
 Limits: one incoming message may be at most --max-message-size bytes (larger: the
-connection is closed with 1009), and at most --queue-size messages wait for a slow
-client; when its queue is full, further events for it are dropped, counted and logged
-(a warning on stderr and, with --trace, a trace line), never silently. The same size
-limit holds for what the router sends, and a message may grow past it once encoded for
-its receiver (JSON's base64 of binary): a call that cannot be delivered, or whose result
-cannot, ends for the caller with ERROR wamp.error.payload_size_exceeded, and such an
-event is dropped for that subscriber like the drops above.`,
+connection is closed with 1009). Messages wait for a client that reads slower than they
+come in a queue of at most --queue-size messages and --queue-bytes bytes (payloads and
+details, estimated; defaults 65536 and 64 MiB, so a burst is absorbed and a client that
+stops reading costs at most that much). At the limit:
+  - an event for that client is dropped, counted and logged (a warning on stderr and,
+    with --trace, a drop line), never silently; the next event the router does deliver
+    on that subscription carries details._cbx_dropped = the number dropped before it,
+    which cbx subscribe reports;
+  - a call to that client as callee fails at once: the caller gets ERROR
+    wamp.error.network_failure;
+  - a result or error for that client as caller is replaced by ERROR
+    wamp.error.network_failure (after a progressive result the call is cancelled);
+  - replies to its own requests (PUBLISHED, SUBSCRIBED, ...) are kept, up to a reserve
+    above the limits; a client that exhausts even that is disconnected (close 1008).
+The same size limit holds for what the router sends, and a message may grow past it
+once encoded for its receiver (JSON's base64 of binary): a call that cannot be
+delivered, or whose result cannot, ends for the caller with ERROR
+wamp.error.payload_size_exceeded, and such an event is dropped for that subscriber like
+the drops above.`,
 		Example: `  $ cbx router --trace
   $ cbx router --listen 127.0.0.1:9000 --realm realm1 --realm other --ticket alice=alice.ticket`,
 		Args: cobra.NoArgs,
@@ -82,7 +95,8 @@ event is dropped for that subscriber like the drops above.`,
 	fl.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `file` for --tls-cert")
 	fl.BoolVar(&o.trace, "trace", false, "print every message as the router sees it on stdout, one line each")
 	fl.Int64Var(&o.maxMessageSize, "max-message-size", router.DefaultMaxMessageSize, "largest message in `bytes`, received or sent")
-	fl.IntVar(&o.queueSize, "queue-size", router.DefaultOutQueueSize, "outgoing messages that may wait for one client")
+	fl.IntVar(&o.queueSize, "queue-size", router.DefaultOutQueueSize, "outgoing messages that may wait for one client; beyond, its events are dropped")
+	fl.Int64Var(&o.queueBytes, "queue-bytes", router.DefaultOutQueueBytes, "outgoing `bytes` that may wait for one client (estimated); beyond, its events are dropped")
 	// The router holds no keys: hide the inherited --keystore from its flags and help.
 	fl.String("keystore", "", "")
 	fl.MarkHidden("keystore")
@@ -92,13 +106,13 @@ event is dropped for that subscriber like the drops above.`,
 func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 	cfg := router.Config{
 		Realms: o.realms, Anonymous: o.anonymous, MaxMessageSize: o.maxMessageSize, OutQueueSize: o.queueSize,
-		Logger: log.New(f.io.ErrOut, "cbx router: ", 0),
+		OutQueueBytes: o.queueBytes, Logger: log.New(f.io.ErrOut, "cbx router: ", 0),
 	}
 	if err := checkListen(o.listen); err != nil {
 		return err
 	}
-	if o.maxMessageSize <= 0 || o.queueSize <= 0 {
-		return &usageError{errors.New("--max-message-size and --queue-size must be positive")}
+	if o.maxMessageSize <= 0 || o.queueSize <= 0 || o.queueBytes <= 0 {
+		return &usageError{errors.New("--max-message-size, --queue-size and --queue-bytes must be positive")}
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return &usageError{errors.New("--tls-cert and --tls-key go together")}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
@@ -14,12 +16,14 @@ type subscribeOptions struct {
 	match   string
 	count   int
 	details bool
+
+	reconnect reconnectOptions
 }
 
 func newCmdSubscribe(f *factory) *cobra.Command {
 	o := &subscribeOptions{}
 	cmd := &cobra.Command{
-		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D]",
+		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D] [--reconnect]",
 		Short: "Print events as JSON lines, opening sealed payloads with the keystore",
 		Long: `subscribe prints one JSON line per event on stdout:
 
@@ -40,10 +44,25 @@ a warning saying so (exit 1 with --require-encrypted); it is never printed alter
 a plaintext event holding such a value, with or without --require-encrypted (refusing it
 is not a downgrade; but plaintext on a covered topic still ends it with exit 3).
 
+When the router had to drop events for this subscriber (it did not read fast enough, or
+was stopped), cbx router marks the next event it does deliver with how many it dropped
+before it (details._cbx_dropped, shown by --details); subscribe then warns on stderr:
+
+  cbx: warning: the router dropped N event(s) for "TOPIC" before this one
+
 subscribe ends after --count events (exit 0), at the --timeout deadline (exit 8 when
-fewer than --count events came, else 0), or on SIGINT (exit 130).`,
+fewer than --count events came, exit 9 when moreover the router reported dropping some,
+else 0), on SIGINT (exit 130), or when the router goes away (exit 6).
+
+` + reconnectHelp(`subscribe joins again with the same keystore and credentials (read once, at
+start) and subscribes to TOPIC with the same --match; --count counts across
+reconnects and --timeout is one deadline for the whole run. With -v the "subscribed
+to" line appears again, followed by "cbx: reconnected to URL after Ds (attempt N)",
+so a script can wait for readiness.`, `Events published while no connection existed are lost, as in WAMP itself: a router
+keeps no events for a subscriber that is not there.`),
 		Example: `  $ cbx subscribe com.example.secure.orders --count 1
-  $ cbx subscribe com.example.secure. --match prefix --timeout 30s`,
+  $ cbx subscribe com.example.secure. --match prefix --timeout 30s
+  $ cbx subscribe com.example.secure.orders --reconnect --reconnect-within 10m -v`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic = args[0]
@@ -53,6 +72,7 @@ fewer than --count events came, else 0), or on SIGINT (exit 130).`,
 	cmd.Flags().StringVar(&o.match, "match", "exact", "topic matching: exact, prefix or wildcard")
 	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after `N` events (0: no limit)")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
+	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
 	return cmd
 }
@@ -69,6 +89,9 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	if err := checkURIArg("TOPIC", o.topic, o.match, true); err != nil {
 		return err
 	}
+	if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
+		return err
+	}
 	ctx, c, done, err := f.session(cmd, &o.conn)
 	if err != nil {
 		return err
@@ -79,10 +102,17 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	}
 
 	life := newLifetime("events", o.count)
+	var dropped atomic.Uint64 // events the router reported dropping for this subscription
 	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
 	handler := func(ev *wamp.EventInfo) {
 		if life.over() {
 			return
+		}
+		// The router's drop mark counts events lost before this one, whatever becomes
+		// of this one; so it is reported first.
+		if n, ok := dropMark(ev.Details); ok {
+			dropped.Add(n)
+			f.ui.warnf("the router dropped %d event(s) for %q before this one", n, o.topic)
 		}
 		if errors.Is(ev.Err, wamp.ErrPayloadRefused) {
 			// A plaintext payload cbx cannot carry exactly: skipped, never printed altered.
@@ -127,16 +157,51 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	if o.match != "exact" {
 		opts["match"] = o.match
 	}
-	if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	// The same subscription on every session of the run (reconnect.go); the handler's c
+	// is the first connection, whose keystore and options every later one shares.
+	subscribe := func(ctx context.Context, c *conn) error {
+		if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(routerRefused(err)))
 		}
-		return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(routerRefused(err)))
+		if o.conn.verbose {
+			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)
+		}
+		return nil
 	}
-	if o.conn.verbose {
-		f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)
+	err = f.serve(ctx, c, life, &o.reconnect, subscribe)
+	if n := dropped.Load(); n > 0 && exitCodeFor(err) == exitTimeout {
+		// Short of --count, and not merely because too few were published.
+		return withCode(exitLost, fmt.Errorf("%w; the router dropped %d event(s) for %q: events were lost", err, n, o.topic),
+			"the subscriber did not read fast enough, or was stopped; cbx router's --queue-size and --queue-bytes bound what waits for a subscriber")
 	}
-	return life.wait(ctx, c)
+	return err
+}
+
+// dropMarkKey is the EVENT Details attribute in which cbx router says how many events it
+// dropped for the subscription since the previous one it delivered (an
+// implementation-specific attribute, as WAMP allows: basic/messages.md "Extensibility").
+const dropMarkKey = "_cbx_dropped"
+
+// dropMark reads the drop mark of an event's Details. Only a positive integer is a mark
+// cbx router sends; anything else under that key is another implementation's business
+// and is not interpreted (--details still shows it).
+func dropMark(details wamp.Dict) (n uint64, ok bool) {
+	v, present := details[dropMarkKey]
+	if !present {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case int64:
+		if x > 0 {
+			return uint64(x), true
+		}
+	case uint64:
+		return x, x > 0
+	}
+	return 0, false
 }
 
 // checkIncoming applies cbx's receiving rules to a payload: one that could not be opened is

@@ -83,6 +83,7 @@ func TestExitCodeMapping(t *testing.T) {
 		{withCode(exitWAMPError, errors.New("x")), exitWAMPError},
 		{withCode(exitConnection, errors.New("x")), exitConnection},
 		{fmt.Errorf("wait: %w", context.DeadlineExceeded), exitTimeout},
+		{withCode(exitLost, fmt.Errorf("x: %w", withCode(exitTimeout, errors.New("deadline")))), exitLost},
 		{fmt.Errorf("wait: %w", context.Canceled), exitInterrupted},
 	}
 	for _, c := range cases {

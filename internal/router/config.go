@@ -18,15 +18,20 @@ const (
 
 	// DefaultMaxMessageSize (1 MiB) bounds one incoming WebSocket message. Larger frames
 	// are refused and the connection closed with 1009 (RFC 6455 §7.4.1 "message too big").
-	// Together with DefaultOutQueueSize it bounds what one slow receiver can pin in
-	// memory (64 × 1 MiB). Sealed payloads are only 40 bytes larger than their plaintext
-	// (wire.md §1.4), so 1 MiB leaves ample room for shell use.
+	// Sealed payloads are only 40 bytes larger than their plaintext (wire.md §1.4), so
+	// 1 MiB leaves ample room for shell use.
 	DefaultMaxMessageSize int64 = 1 << 20
 
-	// DefaultOutQueueSize is the number of messages that may wait for one client's
-	// connection; it is nexus's own default for its WebSocket server
-	// (router/websocketserver.go defaultOutQueueSize).
-	DefaultOutQueueSize = 64
+	// DefaultOutQueueSize (65,536 messages) and DefaultOutQueueBytes (64 MiB) bound one
+	// client's outbound queue (outqueue.go). They are the per-consumer limits message
+	// brokers use before they call a consumer slow, and sized so that a subscriber that
+	// keeps up on average never loses an event to a burst: cbx publish --stdin sends
+	// tens of thousands of events a second, faster than any one subscriber reads for
+	// the first moments. nexus's own default, 64 messages, lost a quarter of a
+	// 20,000-event burst. A client that stops reading pins at most these (plus a small
+	// reserve for replies, see outQueue).
+	DefaultOutQueueSize        = 65536
+	DefaultOutQueueBytes int64 = 64 << 20
 )
 
 // Config configures a [Server]. The zero value is a usable anonymous router for realm1.
@@ -57,9 +62,14 @@ type Config struct {
 	MaxMessageSize int64
 
 	// OutQueueSize is the number of outgoing messages that may queue for one client.
-	// 0 means DefaultOutQueueSize; negative is an error. See the package documentation
-	// for what happens when the queue is full.
+	// 0 means DefaultOutQueueSize; negative is an error. See "Bounded resources" in the
+	// package documentation for what happens when the queue is full.
 	OutQueueSize int
+
+	// OutQueueBytes bounds the same queue by the estimated memory of the messages in it
+	// (payloads and Details, see estimateSize). 0 means DefaultOutQueueBytes; negative
+	// is an error. An empty queue always takes one message, however large.
+	OutQueueBytes int64
 
 	// Trace, when set, receives one line per message as the router sees it on each client
 	// connection (format in trace.go). Sealed payloads appear only as opaque bytes.
@@ -102,6 +112,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("router: OutQueueSize must not be negative")
 	case c.OutQueueSize == 0:
 		c.OutQueueSize = DefaultOutQueueSize
+	}
+	switch {
+	case c.OutQueueBytes < 0:
+		return c, errors.New("router: OutQueueBytes must not be negative")
+	case c.OutQueueBytes == 0:
+		c.OutQueueBytes = DefaultOutQueueBytes
 	}
 	for id, t := range c.Tickets {
 		if id == "" || t == "" {

@@ -83,27 +83,48 @@
 // counted in Stats.Refused, logged and traced ("refuse" lines). The texts sent name the
 // reason but quote nothing of the value.
 //
-// Each session has an outbound queue of Config.OutQueueSize messages (default 64, nexus's
-// default) between nexus and the connection's writer. When a receiver does not read fast
-// enough and its queue is full, nexus does not wait: an EVENT for it is dropped; an
-// INVOCATION is refused and the caller gets ERROR wamp.error.network_failure; a RESULT is
-// retried with growing delays for up to a minute (meanwhile nexus handles nothing else
-// from that callee) and then dropped, with the call cancelled. Every such drop is counted
-// in Stats.Dropped and written to the trace as a "drop" line; a drop for a known session
-// carries that session's running total (dropped_total=N).
+// Each session has an outbound queue between nexus and the connection's writer, bounded by
+// Config.OutQueueSize messages and Config.OutQueueBytes bytes (defaults 65,536 and
+// 64 MiB, message brokers' per-consumer limits; the bytes are an estimate of the
+// payloads and Details held, outqueue.go). Nexus never meets a full queue: it hands each
+// message to a short channel that a mover goroutine empties at once into the queue, and
+// waits for the mover if the channel is ever nearly full. So a burst is absorbed as long
+// as the receiver keeps up on average, and a receiver that stops reading pins at most its
+// limits. When its queue is at a limit:
+//
+//   - an EVENT for it is dropped, and the next EVENT the router does deliver on that
+//     subscription carries Details._cbx_dropped, the number dropped for that subscription
+//     since the previous one delivered (WAMP allows implementation-specific attributes
+//     whose keys match _[a-z0-9_]{3,}, basic/messages.md "Extensibility"; clients that do
+//     not know it ignore it; the Details are copied, never modified, as nexus shares them
+//     among subscribers);
+//   - an INVOCATION is not delivered: the caller gets ERROR wamp.error.network_failure at
+//     once;
+//   - a RESULT, or an ERROR for a CALL, is replaced by ERROR wamp.error.network_failure
+//     for the caller, and after a progressive RESULT the call is cancelled (CANCEL
+//     killnowait on the caller's behalf) and nothing more of it is delivered: a caller
+//     never waits for ever;
+//   - anything else (WELCOME, PUBLISHED, SUBSCRIBED, GOODBYE, …) answers the client's own
+//     requests and is kept, within a reserve above the limits; a client that exhausts even
+//     the reserve sends requests but reads no replies, and its connection is closed with
+//     1008 (counted in Stats.Overflowed, logged and traced as an "overflow" line).
+//
+// Every message not delivered is counted in Stats.Dropped and written to the trace as a
+// "drop" line naming the limit, with that session's running total (dropped_total=N).
 //
 // An EVENT too large for a subscriber (above) is such a drop too: counted in Stats.Dropped,
-// traced as a "drop" line with the running total, and reported in the same warnings,
-// which say how many of the drops were too large.
+// traced as a "drop" line with the running total, counted in the next EVENT's
+// _cbx_dropped on that subscription, and reported in the same warnings, which say how
+// many of the drops were too large.
 //
 // Drops are logged as warnings, at most one line per session per second, and every drop
 // is reported exactly once, so that the counts in a session's warnings add up to the
 // messages it lost: the first drop is reported at once and opens a one-second window;
 // drops within the window are counted and reported together in one line when the window
 // ends, whether or not more drops come, or when the session ends if that is sooner (that
-// line says "closed"); the next drop after a report opens a new window. An INVOCATION
-// nexus refuses is not attributed to a session (nexus does not say which callee it was
-// for): it is counted, traced and logged on its own.
+// line says "closed"); the next drop after a report opens a new window. Nexus's own drop
+// lines (a non-blocking send to a full channel) can only concern a session whose
+// connection is already over; they are recognised and not logged (stats.go).
 //
 // A receiver whose connection accepts nothing for 30 seconds is disconnected
 // (internal/wamp's write timeout). Publishers are not slowed down by slow subscribers.

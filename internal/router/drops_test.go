@@ -56,7 +56,7 @@ func waitLoggedDrops(t testing.TB, logs *syncBuffer, sess wamp.ID, want uint64) 
 	}
 }
 
-var traceDropRE = regexp.MustCompile(`^drop conn=\d+ session=(\d+) \S+ (?:outbound queue full \(\d+ messages\)|too large: \d+ bytes as \S+ exceed the \d+-byte message limit) dropped_total=(\d+)$`)
+var traceDropRE = regexp.MustCompile(`^drop conn=\d+ session=(\d+) \S+ (?:outbound queue full \(\d+ (?:messages|bytes)\)|too large: \d+ bytes as \S+ exceed the \d+-byte message limit) dropped_total=(\d+)$`)
 
 // traceDropTotal checks that the trace's drop lines for session sess carry the running
 // totals 1, 2, 3, … in order, and returns the last one (0 if there is none).
@@ -108,6 +108,8 @@ func TestDropWarningsFlushedOnClose(t *testing.T) {
 	// (see TestSlowSubscriberDrops); drops are traced and counted before nexus goes on.
 	pub.send(&wamp.Publish{Request: pub.nextReq(), Options: wamp.Dict{}, Topic: "com.example.barrier"})
 	expect[*wamp.Event](probe)
+	settle(t, srv, slow1)
+	settle(t, srv, slow2)
 
 	d := srv.Stats().Dropped
 	d1 := traceDropTotal(t, trace.String(), slow1.session)

@@ -251,6 +251,46 @@ func (c *client) register(proc string, opts wamp.Dict) wamp.ID {
 	return expect[*wamp.Registered](c).Registration
 }
 
+// peerOf returns the router's side of an established test session.
+func peerOf(t testing.TB, srv *Server, c *client) *peer {
+	t.Helper()
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	p := srv.sessions[uint64(c.session)]
+	if p == nil {
+		t.Fatalf("session %d is not registered", c.session)
+	}
+	return p
+}
+
+// settle waits until the router has decided the fate of every message nexus has handed
+// to c's session so far: queued, or dropped and counted. Nexus hands messages over in
+// order, but the session's mover takes them into its queue on its own goroutine
+// (outqueue.go), so a barrier seen by another session does not imply that yet.
+func settle(t testing.TB, srv *Server, c *client) {
+	t.Helper()
+	p := peerOf(t, srv, c)
+	done := make(chan struct{})
+	select {
+	case p.sweep <- done:
+		<-done
+	case <-time.After(testWait):
+		t.Fatalf("session %d's mover did not answer within %v", c.session, testWait)
+	}
+}
+
+// waitTraceLine polls the trace, up to testWait, until a line contains all the parts.
+func waitTraceLine(t testing.TB, trace *syncBuffer, parts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(testWait)
+	for !containsLine(trace.String(), parts...) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no trace line with %q within %v:\n%s", parts, testWait, trace)
+		}
+		time.Sleep(time.Millisecond) // bounded poll
+	}
+}
+
 // containsLine reports whether some line of text contains all the parts.
 func containsLine(text string, parts ...string) bool {
 	for _, line := range strings.Split(text, "\n") {

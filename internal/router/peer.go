@@ -41,12 +41,13 @@ const defaultCloseGrace = 2 * time.Second
 // peer is one client connection attached to nexus: it implements nexus's wamp.Peer.
 //
 // A reader goroutine decodes the client's messages, passes them through the adapter and
-// hands them to nexus on rx. A writer goroutine takes nexus's messages from tx (the
-// session's outbound queue, Config.OutQueueSize long), passes them through the adapter
-// and writes them. Nexus ends the session by calling Close, which lets the writer flush
-// the queue (nexus queues its GOODBYE/ABORT just before) and close the connection; a
-// connection that fails ends the reader, which closes rx, which is how nexus learns that
-// the client is gone.
+// hands them to nexus on rx. Nexus hands the client's messages to tx, a short channel; a
+// mover goroutine takes them off it at once into q, the session's bounded outbound queue,
+// deciding there what does not fit (outqueue.go). A writer goroutine takes them from q,
+// passes them through the adapter and writes them. Nexus ends the session by calling
+// Close, which lets the writer flush the queue (nexus queues its GOODBYE/ABORT just
+// before) and close the connection; a connection that fails ends the reader, which closes
+// rx, which is how nexus learns that the client is gone.
 type peer struct {
 	srv  *Server
 	ep   endpoint
@@ -56,7 +57,20 @@ type peer struct {
 	ad   *adapter
 
 	rx chan nx.Message // client → nexus
-	tx chan nx.Message // nexus → client
+	tx chan nx.Message // nexus → mover, handoffSize long
+	q  outQueue        // mover → writer
+
+	// Send waits under hoMu for the mover when tx is nearly full (see Send).
+	hoMu         sync.Mutex
+	hoCond       *sync.Cond
+	hoWaiters    atomic.Int32
+	moverStopped bool               // under hoMu: Send no longer waits
+	sweep        chan chan struct{} // the writer asks the mover to move what tx holds now
+	writerDone   chan struct{}      // closed when the writer has ended: the mover stops
+
+	// carry counts, per subscription, events the writer dropped as too large since the
+	// last one it wrote, to be added to the next one's drop mark. Writer only.
+	carry map[wamp.ID]uint64
 
 	closing   chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -67,7 +81,7 @@ type peer struct {
 	rxStop   chan struct{} // closed just before rx is closed
 	rxClosed bool
 
-	done     sync.WaitGroup // reader and writer
+	done     sync.WaitGroup // reader, mover and writer
 	attached atomic.Bool    // nexus.AttachClient succeeded
 
 	// Drop accounting for this session (see "Bounded resources" in doc.go), under dropMu.
@@ -92,29 +106,114 @@ func newPeer(s *Server, ep endpoint, conn uint64) *peer {
 		conn:    conn,
 		ad:      newAdapter(),
 		rx:      make(chan nx.Message),
-		tx:      make(chan nx.Message, s.cfg.OutQueueSize),
+		tx:      make(chan nx.Message, handoffSize),
+		q:       newOutQueue(),
 		closing: make(chan struct{}),
 		rxStop:  make(chan struct{}),
+
+		sweep:      make(chan chan struct{}),
+		writerDone: make(chan struct{}),
+		carry:      map[wamp.ID]uint64{},
 	}
+	p.hoCond = sync.NewCond(&p.hoMu)
 	// Counted before the peer is visible to Close, which may wait for it at once.
-	p.done.Add(2)
+	p.done.Add(3)
 	return p
 }
 
 func (p *peer) start() {
 	go p.readLoop()
+	go p.moveLoop()
 	go p.writeLoop()
 }
 
 // Recv is nexus's side of rx (wamp.Peer).
 func (p *peer) Recv() <-chan nx.Message { return p.rx }
 
-// Send is nexus's side of tx (wamp.Peer). It is never closed, so that a late
-// non-blocking send from nexus cannot panic.
-func (p *peer) Send() chan<- nx.Message { return p.tx }
+// Send is nexus's side of tx (wamp.Peer). Nexus calls it for every message, just before
+// a non-blocking send on what it returns (router/broker.go and router/dealer.go trySend),
+// and drops the message if the channel is full. So when tx is nearly full Send first
+// waits for the mover to take messages off it: that wait lasts as long as the mover's
+// scheduling delay, since the mover never waits for anything but its lock, and it is what
+// keeps nexus from ever dropping a message for a live session. tx is never closed, so
+// that a late non-blocking send from nexus cannot panic; once the mover has stopped (the
+// connection is over) Send no longer waits and nexus drops what does not fit, which is
+// only logged (stats.go, nexusLog).
+func (p *peer) Send() chan<- nx.Message {
+	if len(p.tx) >= handoffHigh {
+		p.waitHandoff()
+	}
+	return p.tx
+}
 
-// IsLocal is false: every peer is a remote client and goes through authentication.
-func (p *peer) IsLocal() bool { return false }
+// waitHandoff waits until tx is below handoffHigh or the mover has stopped. The mover
+// wakes waiters after every message it takes while there are any (moveLoop), so a waiter
+// that saw tx nearly full under hoMu is always woken.
+func (p *peer) waitHandoff() {
+	p.hoWaiters.Add(1)
+	p.hoMu.Lock()
+	for len(p.tx) >= handoffHigh && !p.moverStopped {
+		p.hoCond.Wait()
+	}
+	p.hoMu.Unlock()
+	p.hoWaiters.Add(-1)
+}
+
+// moveLoop is the mover: it takes every message nexus hands to tx into the outbound queue
+// at once (enqueue), until the writer has ended.
+func (p *peer) moveLoop() {
+	defer p.done.Done()
+	defer func() {
+		p.hoMu.Lock()
+		p.moverStopped = true
+		p.hoCond.Broadcast()
+		p.hoMu.Unlock()
+		// Nothing more is written: what nexus handed over is discarded.
+		for {
+			select {
+			case <-p.tx:
+			default:
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case m := <-p.tx:
+			p.enqueue(m)
+			if p.hoWaiters.Load() > 0 {
+				p.hoMu.Lock()
+				p.hoCond.Broadcast()
+				p.hoMu.Unlock()
+			}
+		case done := <-p.sweep:
+			for swept := false; !swept; {
+				select {
+				case m := <-p.tx:
+					p.enqueue(m)
+				default:
+					swept = true
+				}
+			}
+			close(done)
+		case <-p.writerDone:
+			return
+		}
+	}
+}
+
+// IsLocal is true, so that nexus gives every subscriber its own EVENT. Nexus builds one
+// Details dict per publication and, for each pattern subscriber in turn, writes
+// Details.topic (and Details.publisher on disclosure) into it before handing the EVENT
+// over (router/broker.go prepareEvent): with a shared dict those writes race with the
+// earlier subscribers' goroutines reading it (the mover's size estimate, the writer's
+// conversion), which the runtime may even abort on. For a local peer nexus copies
+// Details, Arguments and ArgumentsKw per EVENT after those writes, "since local clients
+// could modify contents". The only other effects of a local peer in nexus v3.3.0 are
+// that it skips authentication and authorization, unless RealmConfig.RequireLocalAuth
+// and RequireLocalAuthz are set (realm.go authClient, authzMessage), which New sets:
+// every peer is still a remote client that goes through authentication.
+func (p *peer) IsLocal() bool { return true }
 
 // Close starts closing the connection (wamp.Peer). It does not block: the writer
 // flushes what is queued, within the close grace period, and closes the connection.
@@ -323,60 +422,76 @@ func (p *peer) writeLoop() {
 	defer p.done.Done()
 	for {
 		select {
-		case m := <-p.tx:
-			if !p.deliver(m) {
-				p.Close()
-				p.ep.Close(closeNormal, "")
-				p.drain()
+		case <-p.closing:
+			p.finish()
+			return
+		default:
+		}
+		it, ok := p.q.pop()
+		if !ok {
+			select {
+			case <-p.q.ready:
+			case <-p.closing:
+				p.finish()
 				return
 			}
-		case <-p.closing:
-			p.flush()
-			if a := p.final.Load(); a != nil {
-				p.send(a)
-			}
-			code := int(p.finalCode.Load())
-			if code == 0 {
-				code = closeNormal
-			}
-			p.ep.Close(code, "")
+			continue
+		}
+		if !p.deliver(it) {
+			p.Close()
+			p.ep.Close(closeNormal, "")
 			p.drain()
 			return
 		}
 	}
 }
 
-// flush writes what is queued at the moment the peer is closed.
+// finish ends a closed peer's connection: it writes what is queued, then the final ABORT
+// if there is one, and closes the connection.
+func (p *peer) finish() {
+	p.flush()
+	if a := p.final.Load(); a != nil {
+		p.send(a)
+	}
+	code := int(p.finalCode.Load())
+	if code == 0 {
+		code = closeNormal
+	}
+	p.ep.Close(code, "")
+	p.drain()
+}
+
+// flush writes what is queued at the moment the peer is closed, including what nexus
+// handed to tx just before (its GOODBYE or ABORT), which the mover is asked to move first.
+// Only that much is written: the close grace period bounds it anyway.
 func (p *peer) flush() {
-	for {
-		select {
-		case m := <-p.tx:
-			if !p.deliver(m) {
-				return
-			}
-		default:
+	done := make(chan struct{})
+	p.sweep <- done
+	<-done
+	for n := p.q.len(); n > 0; n-- {
+		it, ok := p.q.pop()
+		if !ok || !p.deliver(it) {
 			return
 		}
 	}
 }
 
 // drain ends the writer's duties: the session is forgotten, so that what nexus fails to
-// queue for it from now on is not reported as a slow receiver's drop, and what is queued
-// is discarded.
+// queue for it from now on is not reported as a slow receiver's drop, what is queued is
+// discarded, and the mover stops.
 func (p *peer) drain() {
 	p.srv.forget(p)
-	for {
-		select {
-		case <-p.tx:
-		default:
-			return
-		}
-	}
+	p.q.clear()
+	close(p.writerDone)
 }
 
-// deliver converts one message from nexus and writes it. It reports false when the
-// connection failed.
-func (p *peer) deliver(m nx.Message) bool {
+// deliver converts one queued message and writes it. It reports false when the connection
+// failed.
+func (p *peer) deliver(it outItem) bool {
+	if it.direct != nil {
+		return p.send(it.direct)
+	}
+	m := it.nm
 	out, reply, err := p.ad.outbound(m)
 	if err != nil {
 		p.srv.cfg.Logger.Printf("warning: conn %d: cannot deliver %v: %v", p.conn, m.MessageType(), err)
@@ -400,6 +515,15 @@ func (p *peer) deliver(m nx.Message) bool {
 	}
 	if isCalleeBlocked(out) {
 		p.srv.dropped(nx.INVOCATION.String(), 0)
+	}
+	if ev, ok := out.(*wamp.Event); ok {
+		// The drop mark: events dropped for this subscription since the last one
+		// written, whether the queue had no room for them (it.mark) or they were too
+		// large (carry).
+		if n := it.mark + p.carry[ev.Subscription]; n > 0 {
+			delete(p.carry, ev.Subscription)
+			ev.Details = withDropMark(ev.Details, n)
+		}
 	}
 	return p.send(out)
 }
@@ -466,7 +590,10 @@ func (p *peer) tooLarge(m wamp.Message, tl *wamp.MessageTooLargeError) bool {
 	}
 	switch m := m.(type) {
 	case *wamp.Event:
-		p.noteDrop(m.MessageType().String(), tl)
+		// This event's own drop mark, and the event itself, pass to the next one.
+		mark, _ := m.Details[dropMarkKey].(int64)
+		p.carry[m.Subscription] += uint64(mark) + 1
+		p.noteDrop(m.MessageType().String(), tl, "")
 		return true
 	case *wamp.Invocation:
 		report("the caller gets ERROR " + errPayloadSizeExceeded)
@@ -526,9 +653,9 @@ func isCalleeBlocked(m wamp.Message) bool {
 	return s == nexusCalleeBlocked
 }
 
-// noteDrop accounts for one message this session lost: one nexus could not queue for it
-// because its outbound queue was full (big == nil), or an EVENT too large for it once
-// encoded (big, see tooLarge). It counts Stats.Dropped, writes a trace line with the
+// noteDrop accounts for one message this session lost: one its outbound queue had no
+// room for (big == nil; queueReason names the limit, see outQueue), or an EVENT too large
+// for it once encoded (big, see tooLarge). It counts Stats.Dropped, writes a trace line with the
 // session's running total, and logs the rate-limited warning. The warning policy (doc.go, "Bounded resources") is that
 // every drop ends up in exactly one warning line: the first drop of a burst is reported at
 // once and opens a window of srv.dropWarnEvery; drops inside the window are only counted,
@@ -539,7 +666,7 @@ func isCalleeBlocked(m wamp.Message) bool {
 //
 // Everything happens under dropMu, the trace line and the log line included, so that the
 // trace's running totals and the log's lines for one session come out in order.
-func (p *peer) noteDrop(msgType string, big *wamp.MessageTooLargeError) {
+func (p *peer) noteDrop(msgType string, big *wamp.MessageTooLargeError, queueReason string) {
 	p.dropMu.Lock()
 	defer p.dropMu.Unlock()
 	if p.dropsClosed {
@@ -555,8 +682,8 @@ func (p *peer) noteDrop(msgType string, big *wamp.MessageTooLargeError) {
 		p.srv.tracer.line(fmt.Sprintf("drop conn=%d session=%d %s too large: %d bytes as %s exceed the %d-byte message limit dropped_total=%d",
 			p.conn, p.sess.Load(), msgType, big.Size, big.Serializer, big.Limit, p.dropTotal))
 	} else {
-		p.srv.tracer.line(fmt.Sprintf("drop conn=%d session=%d %s outbound queue full (%d messages) dropped_total=%d",
-			p.conn, p.sess.Load(), msgType, p.srv.cfg.OutQueueSize, p.dropTotal))
+		p.srv.tracer.line(fmt.Sprintf("drop conn=%d session=%d %s %s dropped_total=%d",
+			p.conn, p.sess.Load(), msgType, queueReason, p.dropTotal))
 	}
 	now := time.Now()
 	if p.lastWarn.IsZero() || now.Sub(p.lastWarn) >= p.srv.dropWarnEvery {
@@ -614,7 +741,7 @@ func (p *peer) closeDrops() {
 func (p *peer) warnDropsLocked(now time.Time, closing bool) {
 	cfg := p.srv.cfg
 	full, big := p.unwarned-p.unwarnedBig, p.unwarnedBig
-	queueText := fmt.Sprintf("outbound queue full (%d messages)", cfg.OutQueueSize)
+	queueText := fmt.Sprintf("outbound queue full (limits: %d messages, %d bytes)", cfg.OutQueueSize, cfg.OutQueueBytes)
 	var bigText string
 	if big > 0 {
 		bigText = fmt.Sprintf("too large for this client: over the %d-byte message limit once encoded as %s (the last one %d bytes)",

@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"reflect"
 	"runtime"
 	"strings"
@@ -392,9 +393,11 @@ func TestSlowSubscriberDrops(t *testing.T) {
 		expect[*wamp.Published](pub) // the publisher is never held up
 	}
 	// nexus's broker handles publications one at a time, in order: once the probe has
-	// the barrier event, every firehose event was queued or dropped.
+	// the barrier event, every firehose event was handed to the slow session, and once
+	// it is settled, queued or dropped.
 	pub.send(&wamp.Publish{Request: pub.nextReq(), Options: wamp.Dict{}, Topic: "com.example.barrier"})
 	expect[*wamp.Event](probe)
+	settle(t, srv, slow)
 
 	// The queue holds `queue` events and the writer one more, unless it had not yet
 	// taken the first when the queue filled.
@@ -402,7 +405,7 @@ func TestSlowSubscriberDrops(t *testing.T) {
 	if d != n-queue-1 && d != n-queue {
 		t.Fatalf("Stats.Dropped = %d, want %d or %d", d, n-queue-1, n-queue)
 	}
-	if !containsLine(trace.String(), "drop ", "EVENT outbound queue full (4 messages)") {
+	if !containsLine(trace.String(), "drop ", "EVENT outbound queue full (4 messages) dropped_total=") {
 		t.Errorf("no drop line in the trace:\n%s", trace)
 	}
 	// Every drop was for the slow subscriber: the trace's running total for it ends at
@@ -446,19 +449,24 @@ func TestBlockedCalleeCounted(t *testing.T) {
 	callee := join(t, srv, autobahnRoles())
 	caller := join(t, srv, autobahnRoles())
 	callee.register("com.example.stuck", nil)
-	// The callee reads nothing: the writer holds one INVOCATION, the queue two more,
-	// and the fourth call is refused by nexus.
-	for range queue + 2 {
+	// The callee reads nothing: the writer holds the first INVOCATION, the queue two
+	// more, and the fourth call fails at once.
+	caller.send(&wamp.Call{Request: caller.nextReq(), Options: wamp.Dict{}, Procedure: "com.example.stuck"})
+	waitTraceLine(t, trace, "tx ", fmt.Sprintf("session=%d ", callee.session), " INVOCATION ")
+	for range queue + 1 {
 		caller.send(&wamp.Call{Request: caller.nextReq(), Options: wamp.Dict{}, Procedure: "com.example.stuck"})
 	}
 	e := expect[*wamp.Error](caller)
 	if e.Error != "wamp.error.network_failure" || e.Request != queue+2 {
 		t.Fatalf("caller got %s", summarize(e))
 	}
+	if msg, _ := e.Args[0].(string); !strings.Contains(msg, "the callee's outbound queue full (2 messages)") {
+		t.Errorf("the error does not say why: %q", msg)
+	}
 	if d := srv.Stats().Dropped; d != 1 {
 		t.Errorf("Stats.Dropped = %d, want 1", d)
 	}
-	if !containsLine(trace.String(), "drop ", "INVOCATION callee's outbound queue full") {
+	if !containsLine(trace.String(), "drop ", fmt.Sprintf("session=%d INVOCATION outbound queue full (2 messages) dropped_total=1", callee.session)) {
 		t.Errorf("no drop line in the trace:\n%s", trace)
 	}
 }

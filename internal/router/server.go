@@ -59,6 +59,10 @@ func New(cfg Config) (*Server, error) {
 			AnonymousAuth:  cfg.anonymousAllowed(),
 			AllowDisclose:  true,
 			Authenticators: authenticators(&cfg),
+			// Our peers say they are local (peer.IsLocal) only to get their own copy
+			// of each EVENT; they authenticate like any remote client.
+			RequireLocalAuth:  true,
+			RequireLocalAuthz: true,
 		})
 	}
 	r, err := nxrouter.NewRouter(nxcfg, nexusLog{s})
@@ -207,23 +211,24 @@ func (s *Server) forget(p *peer) {
 // line per session per interval (see peer.noteDrop).
 const dropWarnInterval = time.Second
 
-// dropped accounts for a message nexus could not queue for session sess (0 if nexus did
-// not say which): Stats.Dropped, a trace line and a warning. A session's drops are
-// accounted by its peer (peer.noteDrop), with a running total and a rate-limited
-// warning; a drop for a session that is already forgotten is not counted.
+// dropped accounts for a message nexus could not hand to session sess (0 if nexus did not
+// say which). While a session lives that cannot happen (peer.Send waits for room), so this
+// is what nexus still sends to a session whose connection is over, which is not counted,
+// and a safety net should nexus ever send in another way: Stats.Dropped, a trace line and
+// a warning, as for the outbound queue's own drops (outqueue.go).
 func (s *Server) dropped(msgType string, sess uint64) {
 	if sess == 0 {
 		s.stats.dropped.Add(1)
 		s.tracer.line(fmt.Sprintf("drop conn=? session=? %s callee's outbound queue full (%d messages); caller got wamp.error.network_failure",
-			msgType, s.cfg.OutQueueSize))
-		s.cfg.Logger.Printf("warning: an INVOCATION was refused because the callee's outbound queue is full (%d messages)", s.cfg.OutQueueSize)
+			msgType, handoffSize))
+		s.cfg.Logger.Printf("warning: an INVOCATION was refused because the callee's outbound queue is full (%d messages)", handoffSize)
 		return
 	}
 	s.mu.Lock()
 	p := s.sessions[sess]
 	s.mu.Unlock()
 	if p != nil {
-		p.noteDrop(msgType, nil)
+		p.noteDrop(msgType, nil, fmt.Sprintf("outbound queue full (%d messages)", handoffSize))
 	}
 }
 

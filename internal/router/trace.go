@@ -22,9 +22,11 @@ import (
 //	rx conn=3 session=- json HELLO realm="realm1" roles=[callee caller publisher subscriber]
 //	tx conn=3 session=8213412 json WELCOME session=8213412 roles=[broker dealer] authid="4b1f" authrole="anonymous" authmethod="anonymous"
 //	rx conn=3 session=8213412 json PUBLISH req=2 topic="com.example.secure.t" options={acknowledge:true enc_algo:"cryptobox" enc_serializer:"json"} payload=<sealed 115 bytes base64:aWlu6VW2K3PNxA1Vq0yU0sVbX…>
-//	drop conn=4 session=77 EVENT outbound queue full (64 messages) dropped_total=12
+//	drop conn=4 session=77 EVENT outbound queue full (65536 messages) dropped_total=11
+//	drop conn=4 session=77 EVENT outbound queue full (67108864 bytes) dropped_total=12
 //	drop conn=4 session=77 EVENT too large: 1398163 bytes as json exceed the 1048576-byte message limit dropped_total=13
 //	toolarge conn=5 session=91 INVOCATION of 1311021 bytes (json) exceeds the 1048576-byte message limit: not delivered; the caller gets ERROR wamp.error.payload_size_exceeded
+//	overflow conn=6 session=12 outbound queue over its limits and reserve; connection closed with 1008
 //
 // "rx" lines show what a client sent, before the adapter rewrites it; "tx" lines what a
 // client is sent, after the adapter. Payloads are shown as follows: a bare (Autobahn
@@ -32,9 +34,11 @@ import (
 // as <ppt scheme=… N bytes base64:…>, never with its arguments; plain Arguments and
 // ArgumentsKw of unsealed messages as a compact, truncated rendering in which binary
 // values appear as <binary N bytes>. AUTHENTICATE signatures (tickets, secrets) are never
-// shown. "drop" lines are messages the router could not queue for a client, or EVENTs too
-// large for it (see "Bounded resources" in doc.go); dropped_total is the number dropped
-// for that session so far. "toolarge" lines are calls' messages too large for their
+// shown. "drop" lines are messages the router could not queue for a client (the limit
+// they did not fit under in parentheses), or EVENTs too large for it (see "Bounded
+// resources" in doc.go); dropped_total is the number dropped for that session so far,
+// and the number an EVENT's drop mark (_cbx_dropped) adds up to. "overflow" lines are
+// clients disconnected because they read none of the replies to their requests. "toolarge" lines are calls' messages too large for their
 // receiver, and what the router did instead; the message's own "tx" line comes first.
 // "refuse" lines are messages a client sent that were not routed: a payload holding a
 // value the router cannot carry exactly (its "rx" line shows payload=<refused: reason>),

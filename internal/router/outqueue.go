@@ -1,0 +1,397 @@
+package router
+
+import (
+	"fmt"
+	"sync"
+
+	nx "github.com/gammazero/nexus/v3/wamp"
+
+	"github.com/cbx-wamp/cbx/internal/wamp"
+)
+
+// This file holds a session's outbound queue: what nexus routes to one client, waiting to
+// be written to its connection (doc.go, "Bounded resources").
+//
+// Nexus hands messages to a session with a non-blocking send on the channel its Peer
+// returns, and drops the message when that channel is full (router/broker.go and
+// router/dealer.go trySend). A channel is a fixed-size buffer, so bounding it by bytes is
+// impossible, and sizing it for bursts (65,536 slots) would pin that many slots per
+// session for ever. So the peer keeps nexus's channel short (handoffSize) and a mover
+// goroutine takes each message off it at once into outQueue, a ring buffer bounded by
+// messages and by an estimate of the bytes it holds, which grows and shrinks with its
+// content. The mover only ever takes a lock and appends, so it keeps up with nexus; and
+// should it lag, Send waits for it (peer.Send), so nexus never meets a full channel while
+// the session lives. All the decisions at the limit are taken here, in the mover, in the
+// order nexus sent: that is what lets the drop mark land on the next event delivered.
+
+const (
+	// handoffSize is the capacity of nexus's channel to a peer. The mover drains it
+	// continuously, so it only has to absorb the scheduling delay of one goroutine.
+	handoffSize = 64
+	// handoffHigh is the fill level at which Send waits for the mover before handing
+	// nexus the channel: the slots above it are for the few nexus goroutines that may
+	// send to one session at the same moment (broker, dealer, the session's own handler,
+	// the realm), so that none of their non-blocking sends can fail.
+	handoffHigh = handoffSize - 16
+
+	// queueReserveMessages and queueReserveBytes are the room above the limits for the
+	// messages that are never dropped (see outQueue). A client only needs it while its
+	// queue is full of events and it still sends requests.
+	queueReserveMessages = 1024
+	queueReserveBytes    = 1 << 20
+
+	// dropMarkKey is the EVENT Details attribute that carries how many events the router
+	// dropped for that subscription since the previous one it delivered. WAMP lets an
+	// implementation add attributes whose keys match _[a-z0-9_]{3,}
+	// (basic/messages.md "Extensibility"); clients that do not know it ignore it.
+	dropMarkKey = "_cbx_dropped"
+
+	// errNetworkFailure is the error a caller gets when the router cannot deliver its call
+	// (the callee's queue is full) or the call's result (its own queue is full). It is
+	// the URI nexus itself used for a blocked callee, and WAMP's predefined error for a
+	// failure inside the router's delivery.
+	errNetworkFailure = "wamp.error.network_failure"
+
+	// closePolicy is the WebSocket close code for a client whose queue overflowed even its
+	// reserve (RFC 6455 §7.4.1 "policy violation").
+	closePolicy = 1008
+)
+
+// outItem is one queued message: from nexus (nm, converted by the adapter when it is
+// written) or one the router made itself in place of another (direct, written as is).
+type outItem struct {
+	nm     nx.Message
+	direct wamp.Message
+	size   int64
+	// mark is the number of events dropped for this EVENT's subscription since the
+	// previous one queued (the drop mark, see dropMarkKey).
+	mark uint64
+}
+
+// outQueue is a session's bounded outbound queue. It holds at most Config.OutQueueSize
+// messages and Config.OutQueueBytes bytes (estimated, see estimateSize); an empty queue
+// always takes one message, so that one larger than the byte limit can still be sent.
+// What does not fit:
+//
+//   - an EVENT is dropped for this subscriber, and the next EVENT queued for the same
+//     subscription carries the count in Details._cbx_dropped;
+//   - an INVOCATION is not delivered: the callee is made to answer ERROR
+//     wamp.error.network_failure, which nexus passes on to the caller;
+//   - a RESULT, or an ERROR for a CALL, is replaced by a short ERROR
+//     wamp.error.network_failure for this client, the caller; after a progressive RESULT
+//     the call is cancelled (CANCEL killnowait on the caller's behalf) and what nexus
+//     still delivers for it is discarded, so the caller never waits for ever;
+//   - everything else (WELCOME, GOODBYE, PUBLISHED, SUBSCRIBED, …, and those replacement
+//     ERRORs) is small and answers something the client itself sent: it is never dropped
+//     and may use a reserve of queueReserveMessages messages and queueReserveBytes bytes
+//     above the limits. A client that exhausts even the reserve sends requests but reads
+//     none of the replies: its connection is closed (1008), so that it cannot pin more.
+//
+// The queue's ring buffer grows with its content and shrinks again when it empties, so a
+// burst does not pin memory afterwards.
+type outQueue struct {
+	mu    sync.Mutex
+	ring  []outItem
+	head  int
+	n     int
+	bytes int64
+	// ready has a token when the writer may find something to write.
+	ready chan struct{}
+	// marks counts, per subscription, the events dropped since the last one queued.
+	marks map[nx.ID]uint64
+	// failed holds this caller's calls the queue failed after a progressive RESULT:
+	// what nexus still delivers for them is discarded.
+	failed map[nx.ID]bool
+	closed bool // the connection is over: nothing is queued any more
+}
+
+func newOutQueue() outQueue {
+	return outQueue{ready: make(chan struct{}, 1), marks: map[nx.ID]uint64{}, failed: map[nx.ID]bool{}}
+}
+
+// pushLocked appends it; q.mu is held.
+func (q *outQueue) pushLocked(it outItem) {
+	if q.n == len(q.ring) {
+		size := 2 * len(q.ring)
+		if size < 16 {
+			size = 16
+		}
+		q.resizeLocked(size)
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = it
+	q.n++
+	q.bytes += it.size
+}
+
+func (q *outQueue) resizeLocked(size int) {
+	ring := make([]outItem, size)
+	for i := range q.n {
+		ring[i] = q.ring[(q.head+i)%len(q.ring)]
+	}
+	q.ring, q.head = ring, 0
+}
+
+// pop takes the oldest message, if any.
+func (q *outQueue) pop() (outItem, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n == 0 {
+		return outItem{}, false
+	}
+	it := q.ring[q.head]
+	q.ring[q.head] = outItem{}
+	q.head = (q.head + 1) % len(q.ring)
+	q.n--
+	q.bytes -= it.size
+	// Give memory back after a burst: a quarter full at most, halve.
+	if len(q.ring) > 64 && q.n <= len(q.ring)/4 {
+		q.resizeLocked(len(q.ring) / 2)
+	}
+	return it, true
+}
+
+// len returns the number of queued messages.
+func (q *outQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// clear discards everything queued and refuses what comes later.
+func (q *outQueue) clear() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ring, q.head, q.n, q.bytes, q.closed = nil, 0, 0, 0, true
+	clear(q.marks)
+	clear(q.failed)
+}
+
+// signal tells the writer there is something to write.
+func (q *outQueue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// queueLimitText names the limit a message did not fit under, for the log and the trace.
+func (p *peer) queueLimitText(overBytes bool) string {
+	if overBytes {
+		return fmt.Sprintf("outbound queue full (%d bytes)", p.srv.cfg.OutQueueBytes)
+	}
+	return fmt.Sprintf("outbound queue full (%d messages)", p.srv.cfg.OutQueueSize)
+}
+
+// placement is what enqueue decided for one message.
+type placement struct {
+	queued   bool   // it (or its replacement) was queued
+	overflow bool   // the reserve is exhausted: the connection is to be closed
+	drop     string // the type of a message not delivered, to account for
+	reason   string // which limit it did not fit under
+	// toNexus is handed to nexus as if the client had sent it: the ERROR for an
+	// INVOCATION that was not delivered, or the CANCEL of a call whose progressive
+	// RESULT was not.
+	toNexus nx.Message
+}
+
+// enqueue is the mover's decision for one message from nexus (see outQueue). It runs in
+// nexus's order, one message at a time.
+func (p *peer) enqueue(m nx.Message) {
+	pl := p.place(m)
+	if pl.drop != "" {
+		p.noteDrop(pl.drop, nil, pl.reason)
+	}
+	if pl.toNexus != nil {
+		// Handed over from another goroutine: the mover must never wait for nexus,
+		// which may be waiting for the mover (peer.Send).
+		go p.toRouter(pl.toNexus)
+	}
+	switch {
+	case pl.overflow:
+		p.overflow()
+	case pl.queued:
+		p.q.signal()
+	}
+}
+
+// place queues m, or what replaces it, under the queue's lock.
+func (p *peer) place(m nx.Message) placement {
+	cfg := &p.srv.cfg
+	q := &p.q
+	size := estimateSize(m)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return placement{}
+	}
+	overBytes := q.n > 0 && q.bytes+size > cfg.OutQueueBytes
+	over := overBytes || (q.n > 0 && q.n >= cfg.OutQueueSize)
+	var pl placement
+	if over {
+		pl.reason = p.queueLimitText(overBytes)
+	}
+	it := outItem{nm: m, size: size}
+	switch x := m.(type) {
+	case *nx.Event:
+		if over {
+			q.marks[x.Subscription]++
+			pl.drop = nx.EVENT.String()
+			return pl
+		}
+		if n := q.marks[x.Subscription]; n > 0 {
+			delete(q.marks, x.Subscription)
+			it.mark = n
+		}
+	case *nx.Invocation:
+		if over {
+			pl.drop = nx.INVOCATION.String()
+			pl.toNexus = &nx.Error{Type: nx.INVOCATION, Request: x.Request, Details: nx.Dict{}, Error: errNetworkFailure,
+				Arguments: nx.List{"the call was not delivered: the callee's " + pl.reason}}
+			return pl
+		}
+	case *nx.Result:
+		progress, _ := x.Details["progress"].(bool)
+		if q.failed[x.Request] {
+			if !progress {
+				delete(q.failed, x.Request)
+			}
+			return pl
+		}
+		if over {
+			pl.drop = nx.RESULT.String()
+			text := "the call's RESULT could not be delivered: this caller's " + pl.reason
+			if progress {
+				q.failed[x.Request] = true
+				text = "a progressive RESULT of the call could not be delivered: this caller's " + pl.reason + "; the call was cancelled"
+				pl.toNexus = &nx.Cancel{Request: x.Request, Options: nx.Dict{"mode": "killnowait"}}
+			}
+			it = replacement(x.Request, text)
+		}
+	case *nx.Error:
+		if x.Type == nx.CALL {
+			if q.failed[x.Request] {
+				delete(q.failed, x.Request)
+				return pl
+			}
+			if over {
+				pl.drop = nx.ERROR.String()
+				it = replacement(x.Request, fmt.Sprintf("the call's ERROR %s could not be delivered: this caller's %s", x.Error, pl.reason))
+			}
+		}
+	}
+	if q.n > 0 && (q.n >= cfg.OutQueueSize+queueReserveMessages || q.bytes+it.size > cfg.OutQueueBytes+queueReserveBytes) {
+		pl.overflow = true
+		return pl
+	}
+	q.pushLocked(it)
+	pl.queued = true
+	return pl
+}
+
+// replacement is the ERROR a caller gets in place of a RESULT or ERROR its queue had no
+// room for.
+func replacement(req nx.ID, text string) outItem {
+	e := &wamp.Error{Type: wamp.CALL, Request: wamp.ID(req), Details: wamp.Dict{}, Error: errNetworkFailure,
+		Payload: wamp.Payload{Args: wamp.List{text}}}
+	return outItem{direct: e, size: msgOverhead + int64(len(text)) + int64(len(errNetworkFailure))}
+}
+
+// overflow closes the connection of a client that filled even the reserve above its
+// queue's limits with replies it does not read (see outQueue).
+func (p *peer) overflow() {
+	p.q.clear()
+	p.srv.stats.overflowed.Add(1)
+	p.srv.cfg.Logger.Printf("warning: conn %d (session %s): closed with %d: the client sends requests but does not read the replies, and its outbound queue is over its limits (%d messages, %d bytes) and the reserve above them",
+		p.conn, traceSession(p.sess.Load()), closePolicy, p.srv.cfg.OutQueueSize, p.srv.cfg.OutQueueBytes)
+	if p.srv.tracer.w != nil {
+		p.srv.tracer.line(fmt.Sprintf("overflow conn=%d session=%s outbound queue over its limits and reserve; connection closed with %d",
+			p.conn, traceSession(p.sess.Load()), closePolicy))
+	}
+	p.ep.Close(closePolicy, "outbound queue overflow")
+}
+
+// withDropMark returns the EVENT's Details with the drop mark set to n. The Details are
+// copied: nexus hands one EVENT, Details included, to every subscriber.
+func withDropMark(d wamp.Dict, n uint64) wamp.Dict {
+	out := make(wamp.Dict, len(d)+1)
+	for k, v := range d {
+		out[k] = v
+	}
+	out[dropMarkKey] = int64(n)
+	return out
+}
+
+// msgOverhead approximates what one queued message costs beyond its values: the message
+// struct, its queue slot and the empty containers. estimateSize adds the values: the
+// size of a payload is known without encoding it.
+const msgOverhead = 96
+
+// estimateSize estimates the memory one message pins while queued: the payload values
+// and the Details or Options. It errs on the high side and does not count what several
+// subscribers share (nexus hands them the same EVENT), so a queue's estimate is an upper
+// bound of what it alone keeps alive.
+func estimateSize(m nx.Message) int64 {
+	switch m := m.(type) {
+	case *nx.Event:
+		return msgOverhead + valueSize(m.Details, 0) + valueSize(m.Arguments, 0) + valueSize(m.ArgumentsKw, 0)
+	case *nx.Invocation:
+		return msgOverhead + valueSize(m.Details, 0) + valueSize(m.Arguments, 0) + valueSize(m.ArgumentsKw, 0)
+	case *nx.Result:
+		return msgOverhead + valueSize(m.Details, 0) + valueSize(m.Arguments, 0) + valueSize(m.ArgumentsKw, 0)
+	case *nx.Error:
+		return msgOverhead + int64(len(m.Error)) + valueSize(m.Details, 0) + valueSize(m.Arguments, 0) + valueSize(m.ArgumentsKw, 0)
+	case *nx.Welcome:
+		return msgOverhead + valueSize(m.Details, 0)
+	case *nx.Goodbye:
+		return msgOverhead + valueSize(m.Details, 0)
+	case *nx.Abort:
+		return msgOverhead + valueSize(m.Details, 0)
+	case *nx.Challenge:
+		return msgOverhead + valueSize(m.Extra, 0)
+	case *nx.Interrupt:
+		return msgOverhead + valueSize(m.Options, 0)
+	}
+	return msgOverhead
+}
+
+// valueSize estimates the memory of one value in the shapes nexus and internal/wamp use:
+// 16 bytes per interface slot, the bytes of strings and binaries, headers of maps and
+// slices. depth guards against a self-referencing value, which no decoder produces.
+func valueSize(v any, depth int) int64 {
+	if depth > maxPlainDepth {
+		return 0
+	}
+	switch x := v.(type) {
+	case string:
+		return 16 + int64(len(x))
+	case nx.URI:
+		return 16 + int64(len(x))
+	case []byte:
+		return 24 + int64(len(x))
+	case map[string]any:
+		return mapSize(x, depth)
+	case nx.Dict:
+		return mapSize(x, depth)
+	case []any:
+		return sliceSize(x, depth)
+	case nx.List:
+		return sliceSize(x, depth)
+	}
+	return 8
+}
+
+func mapSize(m map[string]any, depth int) int64 {
+	n := int64(48)
+	for k, v := range m {
+		n += 32 + int64(len(k)) + valueSize(v, depth+1)
+	}
+	return n
+}
+
+func sliceSize(l []any, depth int) int64 {
+	n := int64(24)
+	for _, v := range l {
+		n += 16 + valueSize(v, depth+1)
+	}
+	return n
+}

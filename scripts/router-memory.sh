@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The memory a stopped subscriber costs `cbx router`: the router's resident size (VmRSS)
+# before and after a flood to a subscriber stopped with SIGSTOP, for the byte limit
+# (large events) and the message limit (small events), with the router's own count of
+# what it dropped. It should stay near the limit (--queue-bytes, or --queue-size times
+# the small events' size) plus the router's base, however much is published. RSS also
+# holds the Go collector's headroom (GOGC=100: up to twice the live heap) and memory not
+# yet returned to the system, so the live heap after the last collection (from
+# GODEBUG=gctrace=1) is shown too: that is what the limits bound.
+#
+#   scripts/router-memory.sh [ROUTER FLAGS...]     e.g. --queue-bytes 16777216
+#
+# Needs python3 (to write the input) and Linux's /proc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/cbx" ./cmd/cbx
+cbx=$work/cbx
+export CBX_KEYSTORE=$work/keystore
+"$cbx" keys init >/dev/null 2>&1 || true
+
+rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
+# live: the heap left after the router's last garbage collection.
+live() {
+	local l
+	l=$(grep -oE '[0-9]+->[0-9]+->[0-9]+ MB' "$work/router.log" | tail -1 || true)
+	if [ -n "$l" ]; then echo "${l##*->} live"; else echo "no collection yet"; fi
+}
+
+GODEBUG=gctrace=1 "$cbx" router --listen 127.0.0.1:0 "$@" 2>"$work/router.log" &
+router=$!
+pids+=("$router")
+until grep -q 'listening on' "$work/router.log"; do sleep 0.1; done
+export CBX_URL=$(sed -n 's/.*listening on \(ws:[^ ]*\) .*/\1/p' "$work/router.log")
+
+# flood NAME COUNT BYTES: one subscriber, stopped, then COUNT events of about BYTES each.
+flood() {
+	local name=$1 count=$2 bytes=$3 topic=com.example.memory.$1
+	"$cbx" subscribe "$topic" -v >/dev/null 2>"$work/sub-$name.log" &
+	local sub=$!
+	pids+=("$sub")
+	until grep -q 'subscribed to' "$work/sub-$name.log"; do sleep 0.1; done
+	kill -STOP "$sub"
+	local before
+	before="$(rss "$router") ($(live))"
+	python3 -c "
+import sys
+pad = 'x' * max(1, $bytes - 20)
+w = sys.stdout.write
+for i in range($count):
+    w('[%d,\"%s\"]\n' % (i, pad))
+" >"$work/input-$name"
+	local t0=$SECONDS
+	"$cbx" publish "$topic" --stdin <"$work/input-$name"
+	sleep 2 # the router finishes routing what it read
+	local after
+	after="$(rss "$router") ($(live))"
+	printf '%-8s %7d events of %6d B (%4d MiB published in %ds): router RSS %s before, %s with the subscriber stopped\n' \
+		"$name" "$count" "$bytes" $((count * bytes >> 20)) $((SECONDS - t0)) "$before" "$after"
+	kill -CONT "$sub"
+	kill "$sub"
+	wait "$sub" 2>/dev/null || true
+	sleep 1
+	printf '%-8s after it left: router RSS %s (%s)\n' "$name" "$(rss "$router")" "$(live)"
+}
+
+flood bytes 3000 65536   # 187 MiB: the 64 MiB byte limit binds
+flood msgs 300000 100    # 28 MiB in 100 B events: the 65,536-message limit binds
+
+kill -INT "$router"
+wait "$router" || true
+grep -E 'dropped in total|router stopped' "$work/router.log" | tail -2
