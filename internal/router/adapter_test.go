@@ -417,7 +417,7 @@ func TestFromNexusNormalizesValues(t *testing.T) {
 	if !reflect.DeepEqual(out, want) {
 		t.Errorf("fromNexus\n got %#v\nwant %#v", out, want)
 	}
-	if _, err := wamp.Encode(out); err != nil {
+	if _, err := wamp.ToList(out); err != nil {
 		t.Errorf("normalized message does not encode: %v", err)
 	}
 }

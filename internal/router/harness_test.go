@@ -45,7 +45,7 @@ func newPipe() *pipe {
 
 func (p *pipe) Send(m wamp.Message) error {
 	// Like the WebSocket transport, refuse what cannot be encoded.
-	if _, err := wamp.Encode(m); err != nil {
+	if _, err := wamp.ToList(m); err != nil {
 		return err
 	}
 	if limit := p.limit.Load(); limit > 0 {

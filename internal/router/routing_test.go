@@ -552,7 +552,7 @@ func TestMetaAPI(t *testing.T) {
 	if !found {
 		t.Errorf("registration.list exact = %#v, want it to contain %d", lists["exact"], regID)
 	}
-	if _, err := wamp.Encode(res); err != nil {
+	if _, err := wamp.ToList(res); err != nil {
 		t.Errorf("meta RESULT does not encode: %v", err)
 	}
 }

@@ -33,7 +33,7 @@ func IsProtocolError(err error) bool {
 	return errors.As(err, &pe)
 }
 
-// Encode turns a message into its list form, the layout given in each message type's doc
+// ToList turns a message into its list form, the layout given in each message type's doc
 // comment. It is written out per type, without reflection, so that the wire layout can be
 // read off the code (style.md §5: nexus's reflection mapping deliberately not copied).
 //
@@ -41,7 +41,7 @@ func IsProtocolError(err error) bool {
 // only when ArgumentsKw follows (basic/messages.md "Empty Arguments and Keyword
 // Arguments"). A bare payload is written as the single binary element (wire.md §1.1).
 // Nil dictionaries are written as {}.
-func Encode(m Message) (List, error) {
+func ToList(m Message) (List, error) {
 	if m == nil {
 		return nil, errors.New("encoding a nil message")
 	}
@@ -182,7 +182,7 @@ func (e *encoder) payload(p Payload) *encoder {
 	return e
 }
 
-// Decode turns a list, as produced by a serializer, into a message. It checks the message
+// FromList turns a list, as produced by a serializer, into a message. It checks the message
 // code, the arity and the type of every fixed field, and returns a [*ProtocolError] on
 // anything malformed. IDs must be integers in [0, 2^53] (basic/messages.md "IDs"; 0 is let
 // through because some fields, e.g. an ERROR for a request the peer never saw, may carry it).
@@ -192,9 +192,9 @@ func (e *encoder) payload(p Payload) *encoder {
 // payload, after which nothing may follow (wire.md §1.1).
 //
 // A serializer that could not read the Arguments or ArgumentsKw of a frame puts a
-// placeholder in their place; Decode still checks their shape (a list, a dict) and
+// placeholder in their place; FromList still checks their shape (a list, a dict) and
 // returns the message with Payload.Err set (package comment, "Refused payloads").
-func Decode(l List) (Message, error) {
+func FromList(l List) (Message, error) {
 	if len(l) == 0 {
 		return nil, protoErrf("empty message")
 	}
@@ -294,7 +294,7 @@ func Decode(l List) (Message, error) {
 }
 
 // decoder reads fields of a list; after the first error it returns zero values, so
-// Decode can build the struct in one expression and check once.
+// FromList can build the struct in one expression and check once.
 type decoder struct {
 	t   MessageType
 	l   List

@@ -56,7 +56,7 @@ var cborDecModes = func() [NestMessage + 1]cbor.DecMode {
 }()
 
 func (cborSerializer) Marshal(m Message) ([]byte, error) {
-	l, err := Encode(m)
+	l, err := ToList(m)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func (jsonSerializer) Subprotocol() string { return "wamp.2.json" }
 func (jsonSerializer) Binary() bool        { return false }
 
 func (jsonSerializer) Marshal(m Message) ([]byte, error) {
-	l, err := Encode(m)
+	l, err := ToList(m)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func (msgpackSerializer) Subprotocol() string { return "wamp.2.msgpack" }
 func (msgpackSerializer) Binary() bool        { return true }
 
 func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
-	l, err := Encode(m)
+	l, err := ToList(m)
 	if err != nil {
 		return nil, err
 	}

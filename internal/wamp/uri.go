@@ -27,7 +27,7 @@ func CheckURI(uri, match string) error {
 	}
 	if uri == "" {
 		// The patterns allow "" for prefix and wildcard matches, but a WAMP message's URI
-		// is never empty (Encode and Decode refuse it) and Autobahn refuses it too.
+		// is never empty (ToList and FromList refuse it) and Autobahn refuses it too.
 		return errors.New("empty URI")
 	}
 	parts := strings.Split(uri, ".")
