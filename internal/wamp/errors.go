@@ -83,14 +83,6 @@ func (e *RPCError) Error() string {
 	return b.String()
 }
 
-// CodecError is an error from a [PayloadCodec] that names the WAMP error URI to reply
-// with when an INVOCATION cannot be opened, e.g. wamp.error.encryption.trusted_uri_mismatch
-// (Autobahn exception.py; wire.md §1.5 "Failures on receive").
-type CodecError interface {
-	error
-	WAMPErrorURI() string
-}
-
 // The error URIs Autobahn replies with when it cannot open an INVOCATION (wire.md §1.5).
 const (
 	ErrURINoPayloadCodec = "wamp.error.no_payload_codec"
@@ -108,29 +100,5 @@ const (
 	ErrURIInvalidArgument = "wamp.error.invalid_argument"
 )
 
-type codecURIError struct {
-	uri, msg string
-}
-
-func (e *codecURIError) Error() string        { return e.msg }
-func (e *codecURIError) WAMPErrorURI() string { return e.uri }
-
-// ErrNoPayloadCodec is the error for a sealed (bare binary) payload received by a session
-// without a codec, or whose codec does not recognise it. It carries
-// wamp.error.no_payload_codec, Autobahn's reply in that case.
-var ErrNoPayloadCodec CodecError = &codecURIError{
-	uri: ErrURINoPayloadCodec,
-	msg: "received a sealed payload but no payload codec can open it",
-}
-
 // ErrSessionClosed is Err() of a session that ended by our own Close.
 var ErrSessionClosed = errors.New("session closed")
-
-// codecErrorURI returns the ERROR URI for a failure to open an INVOCATION.
-func codecErrorURI(err error) string {
-	var ce CodecError
-	if errors.As(err, &ce) && ce.WAMPErrorURI() != "" {
-		return ce.WAMPErrorURI()
-	}
-	return ErrURIDecrypt
-}

@@ -1,0 +1,95 @@
+package wamp
+
+import (
+	"errors"
+	"maps"
+)
+
+// PayloadCodec is the only way payload sealing enters a session: package wamp never sees
+// keys. cmd/cbx implements it with the keystore and internal/box.
+//
+// Sealing follows Autobahn (wire.md §1.5): PUBLISH/CALL are originating; YIELD and ERROR
+// (sent by the callee) are not; EVENT/INVOCATION are opened as responder
+// (originating=false); RESULT/ERROR received by the caller are opened as originator
+// (originating=true).
+type PayloadCodec interface {
+	// Seal returns the payload and the options to merge into Options for an outgoing
+	// message, or ok=false to send args/kwargs in plaintext.
+	Seal(originating bool, uri string, args List, kwargs Dict) (p Payload, opts Dict, ok bool, err error)
+	// Sealed reports whether an incoming message (its payload and Details/Options) is sealed.
+	Sealed(p Payload, details Dict) bool
+	// Open opens a sealed payload for the envelope uri (the trusted-URI check is the
+	// codec's job).
+	Open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, err error)
+}
+
+// CodecError is an error from a [PayloadCodec] that names the WAMP error URI to reply
+// with when an INVOCATION cannot be opened, e.g. wamp.error.encryption.trusted_uri_mismatch
+// (Autobahn exception.py; wire.md §1.5 "Failures on receive").
+type CodecError interface {
+	error
+	WAMPErrorURI() string
+}
+
+type codecURIError struct {
+	uri, msg string
+}
+
+func (e *codecURIError) Error() string        { return e.msg }
+func (e *codecURIError) WAMPErrorURI() string { return e.uri }
+
+// ErrNoPayloadCodec is the error for a sealed (bare binary) payload received by a session
+// without a codec, or whose codec does not recognise it. It carries
+// wamp.error.no_payload_codec, Autobahn's reply in that case.
+var ErrNoPayloadCodec CodecError = &codecURIError{
+	uri: ErrURINoPayloadCodec,
+	msg: "received a sealed payload but no payload codec can open it",
+}
+
+// codecErrorURI returns the ERROR URI for a failure to open an INVOCATION.
+func codecErrorURI(err error) string {
+	var ce CodecError
+	if errors.As(err, &ce) && ce.WAMPErrorURI() != "" {
+		return ce.WAMPErrorURI()
+	}
+	return ErrURIDecrypt
+}
+
+// seal applies the codec to an outgoing payload; ok=false means plaintext.
+func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opts Dict) (Payload, Dict, error) {
+	out := maps.Clone(opts)
+	if out == nil {
+		out = Dict{}
+	}
+	if s.cfg.Codec != nil {
+		p, extra, ok, err := s.cfg.Codec.Seal(originating, uri, args, kwargs)
+		if err != nil {
+			return Payload{}, nil, err
+		}
+		if ok {
+			maps.Copy(out, extra)
+			return p, out, nil
+		}
+	}
+	return Payload{Args: args, Kwargs: kwargs}, out, nil
+}
+
+// open applies the codec to an incoming payload. sealed reports whether it was opened.
+// A bare payload nobody can open is ErrNoPayloadCodec; a payload refused on receipt
+// (Payload.Err) is that error, and the codec never sees it.
+func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, err error) {
+	if p.Err != nil {
+		return nil, nil, false, p.Err
+	}
+	if s.cfg.Codec != nil && s.cfg.Codec.Sealed(p, details) {
+		args, kwargs, err = s.cfg.Codec.Open(originating, uri, p, details)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		return args, kwargs, true, nil
+	}
+	if p.IsBare() {
+		return nil, nil, false, ErrNoPayloadCodec
+	}
+	return p.Args, p.Kwargs, false, nil
+}
