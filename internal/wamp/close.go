@@ -39,7 +39,7 @@ func (s *Session) Close(ctx context.Context) error {
 		s.goodbyeSent = true
 		s.mu.Unlock()
 		if !already {
-			if e := s.send(&Goodbye{Details: Dict{}, Reason: "wamp.close.normal"}); e != nil {
+			if e := s.send(&Goodbye{Details: Dict{}, Reason: CloseURINormal}); e != nil {
 				err = fmt.Errorf("saying GOODBYE: %w", e)
 			}
 		}

@@ -39,19 +39,14 @@ type Config struct {
 	MaxMessageSize int64
 }
 
-// ErrURIPayloadSizeExceeded is the spec's error for "a message could not be delivered
-// due to transport payload size limits" (basic/uri_reference.md); Autobahn's
-// ApplicationError.PAYLOAD_SIZE_EXCEEDED.
-const ErrURIPayloadSizeExceeded = "wamp.error.payload_size_exceeded"
-
 // defaultFeatures are announced in HELLO (advanced/*.md feature names): what this
 // session implements. payload_transparency is what Autobahn announces in every client
 // role for its bare binary payloads (wire.md §1.8).
 var defaultFeatures = map[string][]string{
-	"caller":     {"call_canceling", "progressive_call_results", "payload_transparency"},
-	"callee":     {"call_canceling", "progressive_call_results", "pattern_based_registration", "payload_transparency"},
-	"publisher":  {"publisher_exclusion", "payload_transparency"},
-	"subscriber": {"pattern_based_subscription", "payload_transparency"},
+	RoleCaller:     {FeatureCallCanceling, FeatureProgressiveCallResults, FeaturePayloadTransparency},
+	RoleCallee:     {FeatureCallCanceling, FeatureProgressiveCallResults, FeaturePatternBasedRegistration, FeaturePayloadTransparency},
+	RolePublisher:  {FeaturePublisherExclusion, FeaturePayloadTransparency},
+	RoleSubscriber: {FeaturePatternBasedSubscription, FeaturePayloadTransparency},
 }
 
 // helloRoles builds HELLO.Details.roles. Only features set to true are listed: nexus
@@ -69,7 +64,7 @@ func helloRoles(extra map[string]bool) Dict {
 				f[n] = true
 			}
 		}
-		roles[role] = Dict{"features": f}
+		roles[role] = Dict{OptFeatures: f}
 	}
 	return roles
 }
@@ -106,19 +101,19 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 
-	details := Dict{"roles": helloRoles(cfg.Features)}
+	details := Dict{OptRoles: helloRoles(cfg.Features)}
 	if method != "" {
-		details["authmethods"] = List{method}
+		details[OptAuthMethods] = List{method}
 	}
 	if cfg.AuthID != "" {
-		details["authid"] = cfg.AuthID
+		details[OptAuthID] = cfg.AuthID
 	}
 	if cfg.AuthRole != "" {
-		details["authrole"] = cfg.AuthRole
+		details[OptAuthRole] = cfg.AuthRole
 	}
-	if method == "cryptosign" {
+	if method == AuthCryptosign {
 		pub := cfg.CryptosignKey.Public().(ed25519.PublicKey)
-		details["authextra"] = Dict{"pubkey": hex.EncodeToString(pub)}
+		details[OptAuthExtra] = Dict{OptPubKey: hex.EncodeToString(pub)}
 	}
 	trace := func(dir string, m Message) {
 		if cfg.Trace != nil {
@@ -143,7 +138,7 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 		m, err := c.Recv()
 		if err != nil {
 			if IsProtocolError(err) {
-				send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
+				send(&Abort{Details: Dict{OptMessage: err.Error()}, Reason: ErrURIProtocol})
 			}
 			return nil, fail(err)
 		}
@@ -152,7 +147,7 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 		case *Welcome:
 			if m.Session == 0 {
 				err := protoErrf("WELCOME with session ID 0")
-				send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
+				send(&Abort{Details: Dict{OptMessage: err.Error()}, Reason: ErrURIProtocol})
 				return nil, err
 			}
 			return newSession(c, cfg, m), nil
@@ -161,13 +156,13 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 		case *Challenge:
 			if method == "" || challenged {
 				err := fmt.Errorf("the router sent a CHALLENGE for %q, a method this session did not offer", m.AuthMethod)
-				send(&Abort{Details: Dict{"message": err.Error()}, Reason: "wamp.error.authentication_failed"})
+				send(&Abort{Details: Dict{OptMessage: err.Error()}, Reason: ErrURIAuthenticationFailed})
 				return nil, err
 			}
 			challenged = true
 			auth, err := cfg.respondChallenge(method, m)
 			if err != nil {
-				send(&Abort{Details: Dict{"message": err.Error()}, Reason: "wamp.error.authentication_failed"})
+				send(&Abort{Details: Dict{OptMessage: err.Error()}, Reason: ErrURIAuthenticationFailed})
 				return nil, err
 			}
 			if err := send(auth); err != nil {
@@ -175,7 +170,7 @@ func join(ctx context.Context, c *Conn, cfg Config) (*Session, error) {
 			}
 		default:
 			err := protoErrf("unexpected %v while joining", m.MessageType())
-			send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
+			send(&Abort{Details: Dict{OptMessage: err.Error()}, Reason: ErrURIProtocol})
 			return nil, err
 		}
 	}

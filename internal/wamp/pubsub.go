@@ -16,7 +16,7 @@ func (s *Session) Publish(ctx context.Context, topic string, opts Dict, args Lis
 	}
 	id := s.nextID()
 	m := &Publish{Request: id, Options: o, Topic: topic, Payload: p}
-	if ack, _ := o["acknowledge"].(bool); !ack {
+	if ack, _ := o[OptAcknowledge].(bool); !ack {
 		if err := s.send(m); err != nil {
 			return 0, err
 		}
@@ -84,7 +84,7 @@ func (s *Session) PublishAsync(topic string, opts Dict, args List, kwargs Dict) 
 	if err != nil {
 		return nil, err
 	}
-	o["acknowledge"] = true
+	o[OptAcknowledge] = true
 	id := s.nextID()
 	a := &PublishAck{Request: id, done: make(chan struct{})}
 	req := &pendingRequest{typ: PUBLISH, ack: a}
@@ -216,7 +216,7 @@ func (s *Session) onEvent(m *Event) {
 	s.mu.Unlock()
 	for _, sub := range subs {
 		s.events.push(func() {
-			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details["topic"])
+			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
 			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err}
 			if err == nil {
 				ev.Args, ev.Kwargs, ev.Sealed, ev.Err = s.open(false, topic, m.Payload, m.Details)

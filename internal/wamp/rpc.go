@@ -34,7 +34,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 		return nil, err
 	}
 	if onProgress != nil {
-		o["receive_progress"] = true
+		o[OptReceiveProgress] = true
 	}
 	id := s.nextID()
 	c := &pendingCall{q: newQueue[Message]()}
@@ -50,7 +50,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 		return nil, err
 	}
 	cancel := func() {
-		s.send(&Cancel{Request: id, Options: Dict{"mode": "killnowait"}})
+		s.send(&Cancel{Request: id, Options: Dict{OptMode: CancelKillNoWait}})
 	}
 	for {
 		select {
@@ -65,7 +65,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 			switch m := m.(type) {
 			case *Result:
 				res := &ResultInfo{Details: m.Details}
-				res.Progress, _ = m.Details["progress"].(bool)
+				res.Progress, _ = m.Details[OptProgress].(bool)
 				res.Args, res.Kwargs, res.Sealed, err = s.open(true, proc, m.Payload, m.Details)
 				if err != nil {
 					if res.Progress {
@@ -188,11 +188,11 @@ func (s *Session) onInvocation(m *Invocation) {
 	reg := s.regs[m.Registration]
 	s.mu.Unlock()
 	if reg == nil {
-		s.sendError(INVOCATION, m.Request, "wamp.error.no_such_registration",
+		s.sendError(INVOCATION, m.Request, ErrURINoSuchRegistration,
 			List{fmt.Sprintf("no registration %d in this session", m.Registration)}, nil)
 		return
 	}
-	proc, err := envelopeURI(reg.Procedure, reg.Options, m.Details["procedure"])
+	proc, err := envelopeURI(reg.Procedure, reg.Options, m.Details[OptProcedure])
 	if err != nil {
 		s.refuse(m.Request, proc, ErrURITrustedMismatch, err)
 		return
@@ -224,7 +224,7 @@ func (s *Session) onInvocation(m *Invocation) {
 	yield := func(args List, kwargs Dict, progress bool) error {
 		opts := Dict{}
 		if progress {
-			opts["progress"] = true
+			opts[OptProgress] = true
 		}
 		p := Payload{Args: args, Kwargs: kwargs}
 		if sealed {
@@ -237,7 +237,7 @@ func (s *Session) onInvocation(m *Invocation) {
 	}
 	info := &InvocationInfo{Registration: reg, Procedure: proc, Args: args, Kwargs: kwargs, Details: m.Details, Sealed: sealed}
 	var finished atomic.Bool
-	if rp, _ := m.Details["receive_progress"].(bool); rp {
+	if rp, _ := m.Details[OptReceiveProgress].(bool); rp {
 		info.Progress = func(args List, kwargs Dict) error {
 			if finished.Load() {
 				return errors.New("progress after the invocation finished")

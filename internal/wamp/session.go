@@ -76,9 +76,9 @@ func (s *Session) Welcome() *Welcome { return s.welcome }
 // RouterFeature reports whether the router announced a feature for a role in WELCOME,
 // e.g. ("broker", "payload_passthru_mode").
 func (s *Session) RouterFeature(role, feature string) bool {
-	roles, _ := s.welcome.Details["roles"].(map[string]any)
+	roles, _ := s.welcome.Details[OptRoles].(map[string]any)
 	r, _ := roles[role].(map[string]any)
-	f, _ := r["features"].(map[string]any)
+	f, _ := r[OptFeatures].(map[string]any)
 	on, _ := f[feature].(bool)
 	return on
 }
@@ -147,7 +147,7 @@ func (s *Session) end(err error) {
 // abort ends the session after telling the router why (basic/session.md: a protocol
 // violation is answered with ABORT wamp.error.protocol_violation).
 func (s *Session) abort(err error) {
-	s.send(&Abort{Details: Dict{"message": err.Error()}, Reason: ErrURIProtocol})
+	s.send(&Abort{Details: Dict{OptMessage: err.Error()}, Reason: ErrURIProtocol})
 	s.end(err)
 }
 
@@ -278,7 +278,7 @@ func (s *Session) dispatch(m Message) error {
 			s.end(ErrSessionClosed)
 			return nil
 		}
-		s.send(&Goodbye{Details: Dict{}, Reason: "wamp.close.goodbye_and_out"})
+		s.send(&Goodbye{Details: Dict{}, Reason: CloseURIGoodbyeAndOut})
 		s.end(&GoodbyeError{Reason: m.Reason, Details: m.Details})
 	case *Abort:
 		s.end(&AbortError{Reason: m.Reason, Details: m.Details})

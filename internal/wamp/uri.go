@@ -34,11 +34,11 @@ func CheckURI(uri, match string) error {
 	for i, p := range parts {
 		if p == "" {
 			switch {
-			case match == "wildcard":
+			case match == MatchWildcard:
 				continue
-			case match == "prefix" && i == len(parts)-1:
+			case match == MatchPrefix && i == len(parts)-1:
 				continue
-			case match == "prefix":
+			case match == MatchPrefix:
 				return fmt.Errorf("component %d is empty (a prefix may end with \".\", but has no other empty components)", i+1)
 			}
 			return fmt.Errorf("component %d is empty", i+1)
