@@ -210,9 +210,9 @@ const (
 	SubprotocolCBOR    = "wamp.2.cbor"
 )
 
-// Error URIs: the Error of an ERROR, or the Reason of an ABORT. The spec's predefined
-// ones are in basic/uri_reference.md; "Autobahn" marks those of its ApplicationError
-// (exception.py).
+// Error URIs: the Error of an ERROR, or the Reason of an ABORT. The spec predefines
+// most of them, in basic/uri_reference.md and advanced/uris.md; where a URI is a
+// convention of implementations instead, its comment says whose.
 const (
 	// ErrURIInvalidURI: a URI in a message is not a valid URI (basic/uri_reference.md
 	// "Incorrect URIs").
@@ -236,7 +236,7 @@ const (
 	// "Refused payloads").
 	ErrURIInvalidArgument = "wamp.error.invalid_argument"
 	// ErrURICanceled: the dealer or callee canceled the call (basic/uri_reference.md
-	// "Interaction"; advanced/rpc_call_canceling.md).
+	// "Interaction"; advanced/rpc_call_canceling.md). cbx answers an INTERRUPT with it.
 	ErrURICanceled = "wamp.error.canceled"
 	// ErrURIPayloadSizeExceeded is the spec's error for "a message could not be
 	// delivered due to transport payload size limits" (basic/uri_reference.md
@@ -258,23 +258,27 @@ const (
 	// (basic/uri_reference.md "Authorization").
 	ErrURINoSuchRole = "wamp.error.no_such_role"
 	// ErrURIAuthenticationFailed: the ABORT reason for a failed authentication
-	// (advanced/authentication.md; wire.md §4.4).
+	// (advanced/uris.md "Authentication"; wire.md §4.4). cbx sends it for a CHALLENGE
+	// it did not expect or cannot answer.
 	ErrURIAuthenticationFailed = "wamp.error.authentication_failed"
-	// ErrURINoAuthMethod: the router allows none of the offered methods
-	// (advanced/authentication.md; wire.md §4.4).
+	// ErrURINoAuthMethod: the router allows none of the offered methods; Autobahn's and
+	// Crossbar.io's name for the spec's wamp.error.no_matching_auth_method
+	// (advanced/uris.md "Authentication"; wire.md §4.4).
 	ErrURINoAuthMethod = "wamp.error.no_auth_method"
-	// ErrURIFeatureNotSupported: a PPT message for a peer that did not announce PPT
-	// (advanced/payload_passthru_mode.md; wire.md §2.1).
+	// ErrURIFeatureNotSupported: a message uses a feature its receiver did not announce,
+	// e.g. PPT (advanced/uris.md "Remote Procedure Calls";
+	// advanced/payload_passthru_mode.md; wire.md §2.1).
 	ErrURIFeatureNotSupported = "wamp.error.feature_not_supported"
-	// ErrURIRuntime is a callee's failure without a URI of its own (Autobahn
-	// RUNTIME_ERROR, nexus).
+	// ErrURIRuntime is a callee's failure without a URI of its own; not predefined by
+	// the spec, but what AutobahnJS and other implementations send for it.
 	ErrURIRuntime = "wamp.error.runtime_error"
-	// ErrURINoAvailableCallee: no callee can take the call now (Autobahn
-	// NO_AVAILABLE_CALLEE).
+	// ErrURINoAvailableCallee: the procedure is registered, but no callee can take the
+	// call (advanced/uris.md "Remote Procedure Calls").
 	ErrURINoAvailableCallee = "wamp.error.no_available_callee"
-	// ErrURINetworkFailure: the router could not deliver a call or its result (nexus,
-	// for a blocked callee; cbx router, for a full outbound queue; Autobahn
-	// NETWORK_FAILURE).
+	// ErrURINetworkFailure: the router could not deliver a call or its result
+	// (advanced/uris.md "Remote Procedure Calls": "a Router encountered a network
+	// failure"). nexus sends it for a blocked callee, cbx router for a full outbound
+	// queue (wire.md §4.7).
 	ErrURINetworkFailure = "wamp.error.network_failure"
 
 	// ErrURINoPayloadCodec: a sealed payload reached a peer that has no codec for it
@@ -309,7 +313,7 @@ const (
 	CloseURISystemShutdown = "wamp.close.system_shutdown"
 	// CloseURICloseRealm: the realm is closing (basic/uri_reference.md).
 	CloseURICloseRealm = "wamp.close.close_realm"
-	// CloseURIKilled: the session was killed, e.g. through the session meta API
-	// (advanced/session_meta_api.md, wamp.session.kill).
+	// CloseURIKilled: someone ended the session on purpose; Crossbar.io's reason for
+	// wamp.session.kill (advanced/session_meta_api.md).
 	CloseURIKilled = "wamp.close.killed"
 )
