@@ -269,8 +269,9 @@ func isGenuinePPT(d wamp.Dict) bool {
 }
 
 // pptToSealed undoes the inbound rewrite for a message nexus built from a legacy sealed
-// one; anything else is returned unchanged. details is never modified in place: nexus
-// shares one EVENT among all subscribers.
+// one; anything else is returned unchanged. details is never modified in place: it is
+// nexus's, and only peer.IsLocal makes nexus give each subscriber its own copy of an
+// EVENT's Details.
 func pptToSealed(details wamp.Dict, p wamp.Payload) (wamp.Dict, wamp.Payload) {
 	if s, _ := details[wamp.OptPPTScheme].(string); s != legacyScheme {
 		return details, p

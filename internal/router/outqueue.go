@@ -299,7 +299,7 @@ func (p *peer) overflow() {
 }
 
 // withDropMark returns the EVENT's Details with the drop mark set to n. The Details are
-// copied: nexus hands one EVENT, Details included, to every subscriber.
+// copied, not written: they are nexus's (see pptToSealed).
 func withDropMark(d wamp.Dict, n uint64) wamp.Dict {
 	out := make(wamp.Dict, len(d)+1)
 	for k, v := range d {
@@ -315,8 +315,9 @@ func withDropMark(d wamp.Dict, n uint64) wamp.Dict {
 const msgOverhead = 96
 
 // estimateSize estimates the memory one message pins while queued: the payload values
-// and the Details or Options. It errs on the high side and does not count what several
-// subscribers share (nexus hands them the same EVENT), so a queue's estimate is an upper
+// and the Details or Options. It errs on the high side and counts in full what several
+// subscribers share (the values inside an EVENT's Arguments and ArgumentsKw, which nexus
+// does not copy per subscriber; see peer.IsLocal), so a queue's estimate is an upper
 // bound of what it alone keeps alive.
 func estimateSize(m nx.Message) int64 {
 	switch m := m.(type) {

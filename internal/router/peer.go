@@ -278,8 +278,7 @@ func (p *peer) readLoop() {
 					p.conn, traceSession(p.sess.Load()), p.srv.cfg.MaxMessageSize)
 				p.Close()
 			} else {
-				// The connection is gone (or the frame was too big, which the transport
-				// answers with 1009 itself): nothing more can be sent.
+				// The connection is gone: nothing more can be sent.
 				p.Close()
 			}
 			return

@@ -10,8 +10,8 @@ import (
 // closeTimeout bounds the wait for the router's GOODBYE when Close's ctx has no deadline.
 const closeTimeout = 5 * time.Second
 
-// Close ends the session politely: GOODBYE wamp.close.normal, then it waits for the
-// router's GOODBYE (bounded by ctx, or closeTimeout when ctx has no deadline), closes the
+// Close ends the session politely: it lets invocations being answered send their reply,
+// sends GOODBYE wamp.close.normal, then waits for the router's GOODBYE (bounded by ctx, or closeTimeout when ctx has no deadline), closes the
 // connection, and waits for the session's goroutines, including running handlers, until
 // ctx ends. A session that the router or a broken connection ended first, before or
 // during the GOODBYE exchange, makes Close return why (see endedFirst); one an earlier

@@ -6,7 +6,8 @@ import (
 )
 
 // PayloadCodec is the only way payload sealing enters a session: package wamp never sees
-// keys. cmd/cbx implements it with the keystore and internal/box.
+// keys. cmd/cbx implements it (keystoreCodec) with the keystore, internal/e2e and
+// internal/box.
 //
 // Sealing follows Autobahn (wire.md §1.5): PUBLISH/CALL are originating; YIELD and ERROR
 // (sent by the callee) are not; EVENT/INVOCATION are opened as responder
@@ -14,7 +15,8 @@ import (
 // (originating=true).
 type PayloadCodec interface {
 	// Seal returns the payload and the options to merge into Options for an outgoing
-	// message, or ok=false to send args/kwargs in plaintext.
+	// message, or ok=false to send args/kwargs in plaintext. An error means the message
+	// must not go out at all, not even in plaintext.
 	Seal(originating bool, uri string, args List, kwargs Dict) (p Payload, opts Dict, ok bool, err error)
 	// Sealed reports whether an incoming message (its payload and Details/Options) is sealed.
 	Sealed(p Payload, details Dict) bool
@@ -55,7 +57,10 @@ func codecErrorURI(err error) string {
 	return ErrURIDecrypt
 }
 
-// seal applies the codec to an outgoing payload; ok=false means plaintext.
+// seal applies the codec to an outgoing payload. It returns the payload to send and the
+// options to send it with: a copy of opts, to which a sealed payload adds the codec's
+// options (enc_* or ppt_*). Without a codec, or when the codec does not seal for uri, the
+// payload is args/kwargs in plaintext. opts itself is never modified.
 func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opts Dict) (Payload, Dict, error) {
 	out := maps.Clone(opts)
 	if out == nil {

@@ -34,8 +34,8 @@ func IsProtocolError(err error) bool {
 }
 
 // ToList turns a message into its list form, the layout given in each message type's doc
-// comment. It is written out per type, without reflection, so that the wire layout can be
-// read off the code (style.md §5: nexus's reflection mapping deliberately not copied).
+// comment. It is written out per type, without the reflection nexus uses for this, so
+// that the wire layout can be read off the code.
 //
 // Trailing empty Arguments/ArgumentsKw are omitted; an empty Arguments list is written
 // only when ArgumentsKw follows (basic/messages.md "Empty Arguments and Keyword

@@ -24,10 +24,12 @@ type pendingCall struct {
 // receive_progress is requested and each progressive RESULT is passed to it, on the
 // calling goroutine (advanced/rpc_progressive_call_results.md). If ctx ends first, a
 // CANCEL with mode killnowait is sent (advanced/rpc_call_canceling.md) and ctx's error
-// is returned, wrapped. An ERROR reply is returned as *RPCError, opened under the error
-// URI when sealed, or with PayloadErr set when its payload was refused on receipt; a
-// RESULT or ERROR that cannot be opened is returned as the codec's error, wrapped, and so
-// is a RESULT whose payload was refused (errors.Is [ErrPayloadRefused]).
+// is returned. An ERROR reply is returned as *RPCError, opened under the error URI when
+// sealed, or with PayloadErr set when its payload was refused on receipt; a RESULT or
+// ERROR that cannot be opened is returned as the codec's error, wrapped, and so is a
+// RESULT whose payload was refused (errors.Is [ErrPayloadRefused]); after such a
+// progressive RESULT the call is cancelled too. If the session ends first, its error
+// ([Session.Err]) is returned.
 func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, kwargs Dict, onProgress func(*ResultInfo)) (*ResultInfo, error) {
 	p, o, err := s.seal(true, proc, args, kwargs, opts)
 	if err != nil {
@@ -122,8 +124,8 @@ type InvocationInfo struct {
 
 // Handler implements a registered procedure. Returning an *RPCError sends an ERROR with
 // its URI and payload; any other error (or an *RPCError without a URI) sends
-// wamp.error.runtime_error with the error's text. ctx is cancelled when the dealer interrupts the call (the reply is then
-// wamp.error.canceled) or the session ends.
+// wamp.error.runtime_error with the error's text. ctx is cancelled when the dealer
+// interrupts the call (the reply is then wamp.error.canceled) or the session ends.
 type Handler func(ctx context.Context, inv *InvocationInfo) (*YieldResult, error)
 
 // Registration is an active registration.
@@ -182,7 +184,10 @@ func (inv *invocation) interrupt() {
 	inv.cancel()
 }
 
-// onInvocation opens the payload and runs the handler on its own goroutine.
+// onInvocation opens the payload and runs the handler on its own goroutine. An
+// INVOCATION that cannot be handed to a handler (no such registration, a procedure the
+// registration does not cover, a payload that cannot be opened or was refused on
+// receipt) is answered with an ERROR at once, and the handler never runs.
 func (s *Session) onInvocation(m *Invocation) {
 	s.mu.Lock()
 	reg := s.regs[m.Registration]
@@ -342,8 +347,11 @@ func (s *Session) runHandler(ctx context.Context, h Handler, info *InvocationInf
 
 // sendError sends an ERROR for a request we received (an INVOCATION). The payload is
 // sealed under the error URI when the codec has a key for it, whether or not the
-// invocation was sealed (Autobahn protocol.py; wire.md §1.5); if sealing fails the error
-// goes out in plaintext rather than not at all.
+// invocation was sealed (Autobahn protocol.py; wire.md §1.5). If the codec cannot seal
+// it, the ERROR goes out with its URI and a fixed text instead of the payload, never
+// the payload in plaintext (sendErrorOnce); if it cannot be sent at all (a value the
+// serializer refuses, a message over the size limit), a short ERROR takes its place, so
+// that the caller still gets an answer.
 func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwargs Dict) {
 	err := s.sendErrorOnce(typ, req, uri, args, kwargs)
 	if err == nil || s.Err() != nil {

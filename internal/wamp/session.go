@@ -127,8 +127,9 @@ func (s *Session) send(m Message) error {
 	return nil
 }
 
-// end finishes the session once: records why, cancels handler contexts, wakes every
-// waiter (they select on done) and closes the connection, which stops the read loop.
+// end finishes the session once: records why, settles the outstanding PublishAsync
+// acknowledgements with that error, cancels handler contexts, wakes every other waiter
+// (they select on done) and closes the connection, which stops the read loop.
 func (s *Session) end(err error) {
 	s.endOnce.Do(func() {
 		s.mu.Lock()
