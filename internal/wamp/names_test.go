@@ -1,6 +1,7 @@
 package wamp
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -42,7 +43,7 @@ func namesIn(file string, src []byte) (map[string]string, error) {
 					return nil, err
 				}
 				if other, dup := names[val]; dup {
-					return nil, &os.PathError{Op: "names", Path: file, Err: errorString(other + " and " + vs.Names[i].Name + " both spell " + strconv.Quote(val))}
+					return nil, fmt.Errorf("%s: %s and %s both spell %q", file, other, vs.Names[i].Name, val)
 				}
 				names[val] = vs.Names[i].Name
 			}
@@ -50,10 +51,6 @@ func namesIn(file string, src []byte) (map[string]string, error) {
 	}
 	return names, nil
 }
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
 
 // nameLiterals reports every string literal in a Go source (import paths aside) that
 // spells a name of names, or looks like one (nameLike).
