@@ -156,7 +156,7 @@ func TestErrorMessagesRouterRefusals(t *testing.T) {
 	if code != exitError || out != "" {
 		t.Errorf("publish --stdin: exit %d, stdout %q", code, out)
 	}
-	wantError(t, errOut, `cbx: error: publishing event 1 to "com.x": the router refused: wamp.error.not_authorized: not for you`)
+	wantError(t, errOut, `cbx: error: stdin line 1: publishing to "com.x": the router refused: wamp.error.not_authorized: not for you`)
 	// A CALL's error is the callee's (or the dealer's) answer, exit 7.
 	_, errOut = cbxExit(t, exitWAMPError, conn("call", "com.x")...)
 	wantError(t, errOut, `cbx: error: calling "com.x": wamp.error.not_authorized`)

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
@@ -19,12 +22,13 @@ type publishOptions struct {
 	stdin     bool
 	ack       bool
 	receiveMe bool
+	window    int
 }
 
 func newCmdPublish(f *factory) *cobra.Command {
 	o := &publishOptions{}
 	cmd := &cobra.Command{
-		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--stdin] [--ack]",
+		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--stdin [--window N]] [--ack]",
 		Short: "Publish an event, sealed when the keystore has a key for TOPIC",
 		Long: `publish publishes one event to TOPIC. When the keystore covers TOPIC the payload is
 sealed as the originator (Autobahn's KeyRing.encode for PUBLISH) and the router sees only
@@ -34,8 +38,18 @@ ARGs and VALUEs are JSON where they are valid JSON, else strings; put -- before 
 start with a dash. With --stdin each line of standard input is one event: a JSON array
 (the args) or a JSON object with "args" and/or "kwargs".
 
-With --ack the router acknowledges each event and its publication ID is printed on
-stdout. Any failure exits non-zero; see ` + "`cbx help exit-codes`" + `.`,
+With --stdin the router acknowledges every event, and at most --window of them are
+unacknowledged at a time: events are sent without waiting for each acknowledgement, and
+reading pauses while the window is full. So a fast input cannot outrun the router (a
+router drops what a client's queue cannot hold), and an event the router refuses is
+reported with its line number; cbx then reads no further, waits for the events in flight,
+says how many were published, and exits 1. The default, 64, is nexus's per-client queue:
+a router built on nexus (cbx router, for one) queues its acknowledgements there and drops
+those that do not fit, so a larger window is safe only with a router that queues more.
+
+With --ack the publication IDs are printed on stdout, one per line, in input order; a
+single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero; see
+` + "`cbx help exit-codes`" + `.`,
 		Example: `  $ cbx publish com.example.secure.orders '{"id":17}' -k priority=high
   $ printf '%s\n' '[1]' '{"args":[2],"kwargs":{"x":true}}' | cbx publish com.example.secure.n --stdin --ack`,
 		Args: cobra.MinimumNArgs(1),
@@ -46,7 +60,8 @@ stdout. Any failure exits non-zero; see ` + "`cbx help exit-codes`" + `.`,
 	}
 	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
 	cmd.Flags().BoolVar(&o.stdin, "stdin", false, "publish one event per line of standard input")
-	cmd.Flags().BoolVar(&o.ack, "ack", false, "ask the router to acknowledge, and print publication IDs")
+	cmd.Flags().BoolVar(&o.ack, "ack", false, "print publication IDs (the router acknowledges each event)")
+	cmd.Flags().IntVar(&o.window, "window", defaultWindow, "with --stdin, at most `N` events unacknowledged at a time")
 	cmd.Flags().BoolVar(&o.receiveMe, "receive-own", false, "let this session's own subscriptions receive the event (exclude_me=false)")
 	addConnFlags(cmd, &o.conn)
 	return cmd
@@ -66,7 +81,13 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 		if len(o.args) > 0 || len(o.kwargs) > 0 {
 			return &usageError{errors.New("--stdin can't be used with ARGs or -k/--kwarg")}
 		}
+		if o.window < 1 {
+			return &usageError{fmt.Errorf("--window %d: must be at least 1", o.window)}
+		}
 	} else {
+		if cmd.Flags().Changed("window") {
+			return &usageError{errors.New("--window can only be used with --stdin")}
+		}
 		args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
 		if err != nil {
 			return err
@@ -79,53 +100,26 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 	}
 	defer done()
 	opts := wamp.Dict{}
-	if o.ack {
-		opts["acknowledge"] = true
-	}
 	if o.receiveMe {
 		opts["exclude_me"] = false
 	}
 	count := 0
-	publish := func(ev eventPayload) error {
-		count++
-		id, err := c.sess.Publish(ctx, o.topic, copyDict(opts), ev.args, ev.kwargs)
-		if err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return withCode(exitTimeout, fmt.Errorf("event %d to %q: no acknowledgement before the deadline", count, o.topic))
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			what := fmt.Sprintf("publishing to %q", o.topic)
-			if o.stdin {
-				what = fmt.Sprintf("publishing event %d to %q", count, o.topic)
-			}
-			return fmt.Errorf("%s: %w", what, c.failure(routerRefused(err)))
-		}
-		if o.ack {
-			if _, err := fmt.Fprintf(f.io.Out, "%d\n", id); err != nil {
-				// Stop: publishing on with nobody learning the IDs would lose them all.
-				hint := fmt.Sprintf("event %d to %q was published (publication %d) but its ID could not be written", count, o.topic, id)
-				if o.stdin {
-					hint += "; no further events were published"
-				}
-				return withCode(exitError, &stdoutError{err}, hint)
-			}
-		}
-		return nil
-	}
 	if single != nil {
-		err = publish(*single)
+		if err := publishOne(ctx, f, c, o, opts, *single); err != nil {
+			return err
+		}
+		count = 1
 	} else {
-		// Events are published as lines arrive, so `tail -f log | cbx publish --stdin` works.
-		err = eachEventLine(ctx, f, publish)
+		p := &stdinPublisher{f: f, c: c, o: o, opts: opts}
+		if err := p.run(ctx); err != nil {
+			return err
+		}
+		count = p.acked
 	}
-	if err != nil {
-		return err
-	}
-	// The GOODBYE round trip is what tells, without --ack, that the router was still there
-	// to handle every PUBLISH before it (it handles a session's messages in order).
-	if err := c.close(); err != nil && !o.ack {
+	// The GOODBYE round trip is what tells, for an unacknowledged event, that the router
+	// was still there to handle it (it handles a session's messages in order). --stdin
+	// events are all acknowledged already.
+	if err := c.close(); err != nil && single != nil && !o.ack {
 		return withCode(exitConnection, fmt.Errorf("publishing to %q: %w", o.topic, err),
 			"the router may not have handled the event(s); with --ack each one is confirmed")
 	}
@@ -135,74 +129,278 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 	return nil
 }
 
-func copyDict(d wamp.Dict) wamp.Dict {
-	out := make(wamp.Dict, len(d))
-	for k, v := range d {
-		out[k] = v
+// publishOne publishes the event given as arguments: acknowledged only with --ack, since
+// the GOODBYE round trip that follows confirms that the router handled it.
+func publishOne(ctx context.Context, f *factory, c *conn, o *publishOptions, opts wamp.Dict, ev eventPayload) error {
+	if o.ack {
+		opts["acknowledge"] = true
 	}
-	return out
+	id, err := c.sess.Publish(ctx, o.topic, opts, ev.args, ev.kwargs)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return withCode(exitTimeout, fmt.Errorf("event 1 to %q: no acknowledgement before the deadline", o.topic))
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("publishing to %q: %w", o.topic, c.failure(routerRefused(err)))
+	}
+	if o.ack {
+		if _, err := fmt.Fprintf(f.io.Out, "%d\n", id); err != nil {
+			return withCode(exitError, &stdoutError{err},
+				fmt.Sprintf("event 1 to %q was published (publication %d) but its ID could not be written", o.topic, id))
+		}
+	}
+	return nil
 }
 
-// eachEventLine reads --stdin input, one JSON array or {"args","kwargs"} object a line,
-// and hands each event to fn as soon as its line is read. Lines are read on their own
-// goroutine so that a signal ends cbx even while standard input is silent.
-func eachEventLine(ctx context.Context, f *factory, fn func(eventPayload) error) error {
-	type line struct {
-		text string
-		err  error
+// defaultWindow is how many --stdin publications may be unacknowledged at a time. It is
+// the per-client queue of nexus (64 messages, router/websocketserver.go
+// defaultOutQueueSize), which queues the router's PUBLISHED to the publisher without
+// blocking and drops it when that queue is full: with at most 64 publications in flight
+// no acknowledgement can be lost there. It is also about as fast as not waiting at all
+// (scripts/bench-window.sh measures it).
+const defaultWindow = 64
+
+// stdinPublisher publishes --stdin events with flow control: every event is sent with
+// acknowledge: true, without waiting for its PUBLISHED (pipelined), and at most
+// --window are unacknowledged at a time; when that many are in flight, reading stdin
+// pauses until the oldest is acknowledged. A broker that cannot keep up thus slows cbx
+// down instead of dropping what its queues cannot hold, and each publication the router
+// refuses is known, by its line.
+//
+// The first failure (a refused publication, a line that is not an event, a message too
+// large, the session's end, stdout) stops the reading; the publications in flight are
+// still waited for, and their IDs printed, so that what was published is known exactly.
+type stdinPublisher struct {
+	f    *factory
+	c    *conn
+	o    *publishOptions
+	opts wamp.Dict
+
+	inflight []pending // in input order; the window counts them until the oldest settles
+	sent     int       // events sent
+	lastLine int       // line of the last event sent
+	acked    int       // events acknowledged (published)
+	refused  []int     // lines of the events the router refused
+	lost     int       // events whose acknowledgement never came (the session ended)
+	printOff bool      // stdout failed: no more IDs
+
+	fail     error // the first failure in input order
+	failLine int
+}
+
+type pending struct {
+	line int
+	ack  *wamp.PublishAck
+}
+
+// stopGrace bounds the wait for acknowledgements in flight after a signal: they are on
+// their way (the router answers before it answers the GOODBYE that follows).
+const stopGrace = 2 * time.Second
+
+func (p *stdinPublisher) run(ctx context.Context) error {
+	lines := readLines(ctx, p.f.io.In)
+	n, events := 0, 0
+	reading := true
+	var interrupted error
+	var grace <-chan time.Time
+	for reading || len(p.inflight) > 0 {
+		var oldest <-chan struct{}
+		if len(p.inflight) > 0 {
+			oldest = p.inflight[0].ack.Done()
+		}
+		in := lines
+		if !reading || len(p.inflight) >= p.o.window {
+			in = nil // the window is full: stdin waits
+		}
+		done := ctx.Done()
+		if interrupted != nil {
+			done = nil
+		}
+		select {
+		case <-oldest:
+			p.settle()
+		case l, ok := <-in:
+			if !ok {
+				reading = false
+				if events == 0 {
+					p.failAt(n+1, &usageError{errors.New("--stdin: no events on standard input")})
+				}
+				break
+			}
+			if l.err != nil {
+				p.failAt(n+1, fmt.Errorf("reading standard input: %w", l.err))
+				reading = false
+				break
+			}
+			n++
+			text := strings.TrimSpace(l.text)
+			if text == "" {
+				continue
+			}
+			events++
+			ev, err := parseEventLine(text)
+			if err != nil {
+				p.failAt(n, &usageError{fmt.Errorf("stdin line %d: %w", n, err)})
+				reading = false
+				break
+			}
+			ack, err := p.c.sess.PublishAsync(p.o.topic, p.opts, ev.args, ev.kwargs)
+			if err != nil {
+				p.failAt(n, p.publishError(n, err))
+				reading = false
+				break
+			}
+			p.inflight = append(p.inflight, pending{n, ack})
+			p.sent++
+			p.lastLine = n
+		case <-done:
+			reading = false
+			if !errors.Is(ctx.Err(), context.Canceled) {
+				// The deadline (--timeout): what is in flight stays unconfirmed.
+				if len(p.inflight) > 0 {
+					first := p.inflight[0].line
+					p.lost += len(p.inflight)
+					p.inflight = nil
+					p.failAt(first, withCode(exitTimeout, fmt.Errorf("stdin line %d: publishing to %q: no acknowledgement before the deadline", first, p.o.topic)))
+				} else {
+					p.failAt(n+1, ctx.Err())
+				}
+				break
+			}
+			// A signal: collect the acknowledgements already on their way, briefly.
+			interrupted = ctx.Err()
+			grace = time.After(stopGrace)
+		case <-grace:
+			p.lost += len(p.inflight)
+			p.inflight = nil
+		}
+		if p.fail != nil {
+			reading = false
+		}
 	}
-	lines := make(chan line)
+	if interrupted != nil {
+		return interrupted // exit 130, nothing printed (run)
+	}
+	if p.fail == nil {
+		return nil
+	}
+	if p.sent == 0 {
+		return p.fail
+	}
+	return withHints(p.fail, p.summary())
+}
+
+// settle takes the oldest publication in flight, now acknowledged or refused.
+func (p *stdinPublisher) settle() {
+	head := p.inflight[0]
+	p.inflight = p.inflight[1:]
+	id, err := head.ack.Result()
+	var rpc *wamp.RPCError
+	switch {
+	case err == nil:
+		p.acked++
+		if p.o.ack && !p.printOff {
+			if _, werr := fmt.Fprintf(p.f.io.Out, "%d\n", id); werr != nil {
+				// Stop: publishing on with nobody learning the IDs would lose them all.
+				p.printOff = true
+				p.failAt(head.line, withCode(exitError, &stdoutError{werr},
+					fmt.Sprintf("the event on stdin line %d was published (publication %d) but its ID could not be written", head.line, id)))
+			}
+		}
+	case errors.As(err, &rpc):
+		p.refused = append(p.refused, head.line)
+		p.failAt(head.line, p.publishError(head.line, err))
+	default:
+		p.lost++
+		p.failAt(head.line, p.publishError(head.line, err))
+	}
+}
+
+// publishError words the failure of the event on stdin line n.
+func (p *stdinPublisher) publishError(n int, err error) error {
+	return fmt.Errorf("stdin line %d: publishing to %q: %w", n, p.o.topic, p.c.failure(routerRefused(err)))
+}
+
+// failAt records a failure at a line; the earliest line's is the one reported.
+func (p *stdinPublisher) failAt(line int, err error) {
+	if p.fail == nil || line < p.failLine {
+		p.fail, p.failLine = err, line
+	}
+}
+
+// summary says what became of the events sent, so that nothing is lost silently.
+func (p *stdinPublisher) summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "published: %d of the %d events sent (up to line %d)", p.acked, p.sent, p.lastLine)
+	if len(p.refused) > 0 {
+		b.WriteString("; refused: ")
+		b.WriteString(lineList(p.refused))
+	}
+	if p.lost > 0 {
+		fmt.Fprintf(&b, "; %d unconfirmed (the router may or may not have published them)", p.lost)
+	}
+	fmt.Fprintf(&b, "; nothing after line %d was sent", p.lastLine)
+	return b.String()
+}
+
+// lineList names stdin lines: "line 7", "lines 7, 9", at most ten of them.
+func lineList(lines []int) string {
+	if len(lines) == 1 {
+		return fmt.Sprintf("line %d", lines[0])
+	}
+	var parts []string
+	for i, l := range lines {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("… (%d in all)", len(lines)))
+			break
+		}
+		parts = append(parts, strconv.Itoa(l))
+	}
+	return "lines " + strings.Join(parts, ", ")
+}
+
+// withHints adds hints to err, after those it has, and keeps its exit code.
+func withHints(err error, hints ...string) error {
+	var inner *codedError
+	if errors.As(err, &inner) {
+		hints = append(append([]string(nil), inner.hints...), hints...)
+	}
+	return &codedError{code: exitCodeFor(err), err: err, hints: hints}
+}
+
+// stdinLine is one line of --stdin input, or the error that ended the reading.
+type stdinLine struct {
+	text string
+	err  error
+}
+
+// readLines reads standard input a line at a time on its own goroutine, so that a signal
+// ends cbx even while standard input is silent, and so that events are published as
+// lines arrive (`tail -f log | cbx publish --stdin` works). The channel is unbuffered:
+// while nobody takes lines (the window is full), at most one line waits.
+func readLines(ctx context.Context, in io.Reader) <-chan stdinLine {
+	lines := make(chan stdinLine)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(f.io.In)
+		sc := bufio.NewScanner(in)
 		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 		for sc.Scan() {
 			select {
-			case lines <- line{text: sc.Text()}:
+			case lines <- stdinLine{text: sc.Text()}:
 			case <-ctx.Done():
 				return
 			}
 		}
 		if err := sc.Err(); err != nil {
 			select {
-			case lines <- line{err: err}:
+			case lines <- stdinLine{err: err}:
 			case <-ctx.Done():
 			}
 		}
 	}()
-	n, events := 0, 0
-	for {
-		var l line
-		var ok bool
-		select {
-		case l, ok = <-lines:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if !ok {
-			break
-		}
-		if l.err != nil {
-			return fmt.Errorf("reading standard input: %w", l.err)
-		}
-		n++
-		text := strings.TrimSpace(l.text)
-		if text == "" {
-			continue
-		}
-		ev, err := parseEventLine(text)
-		if err != nil {
-			return &usageError{fmt.Errorf("stdin line %d: %w", n, err)}
-		}
-		events++
-		if err := fn(ev); err != nil {
-			return err
-		}
-	}
-	if events == 0 {
-		return &usageError{errors.New("--stdin: no events on standard input")}
-	}
-	return nil
+	return lines
 }
 
 // parseEventLine reads one --stdin line in the value dialect, once: a JSON array (the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,19 +119,32 @@ func TestEveryCommandFailsOnAFailedStdoutWrite(t *testing.T) {
 }
 
 // publish --stdin --ack stops at the first ID it cannot write: the event was published
-// (the hint says which), but no further input is read or published.
+// (the hint says which), and no further input is read or published. The events already
+// in flight in the window (--window) are waited for, and counted.
 func TestPublishStdinAckStopsWhenStdoutFails(t *testing.T) {
 	url, trace := startInteropRouter(t)
 	ks := unrelatedKeystore(t)
-	p := startCbxToDevFull(t, "[1]\n[2]\n[3]\n", "publish", "com.plain.lines", "--stdin", "--ack", "--url", url, "--keystore", ks)
+	p := startCbxToDevFull(t, "[1]\n[2]\n[3]\n", "publish", "com.plain.lines", "--stdin", "--ack", "--window", "1", "--url", url, "--keystore", ks)
 	code := p.wait(t)
 	errOut := p.stderr.String()
-	hint := regexp.MustCompile(`(?m)^cbx: hint: event 1 to "com\.plain\.lines" was published \(publication \d+\) but its ID could not be written; no further events were published$`)
+	hint := regexp.MustCompile(`(?m)^cbx: hint: the event on stdin line 1 was published \(publication \d+\) but its ID could not be written\ncbx: hint: published: 1 of the 1 events sent \(up to line 1\); nothing after line 1 was sent$`)
 	if code != exitError || !strings.Contains(errOut, stdoutFailure) || !hint.MatchString(errOut) {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 	if n := len(traceLines(trace.String(), "rx", "", "PUBLISH")); n != 1 {
 		t.Fatalf("the router received %d PUBLISH, want 1:\n%s", n, trace)
+	}
+
+	// With the default window, at most 64 were sent when the first ID failed.
+	url, trace = startInteropRouter(t)
+	in := strings.Repeat("[1]\n", 500)
+	p = startCbxToDevFull(t, in, "publish", "com.plain.lines", "--stdin", "--ack", "--url", url, "--keystore", ks)
+	code = p.wait(t)
+	errOut = p.stderr.String()
+	sent := len(traceLines(trace.String(), "rx", "", "PUBLISH"))
+	want := fmt.Sprintf("cbx: hint: published: %d of the %d events sent (up to line %d); nothing after line %d was sent\n", sent, sent, sent, sent)
+	if code != exitError || !strings.Contains(errOut, stdoutFailure) || !strings.Contains(errOut, want) || sent > 64 {
+		t.Fatalf("exit %d, %d PUBLISH received, stderr:\n%s\nwant at most 64 and the hint:\n%s", code, sent, errOut, want)
 	}
 }
 

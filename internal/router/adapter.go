@@ -9,40 +9,19 @@ import (
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
-// Feature and option names the adapter reads or writes. The enc_* keys are Autobahn's
-// (wire.md §1.2), the ppt_* keys and payload_passthru_mode the WAMP spec's Payload
-// PassThru Mode (wire.md §2).
-const (
-	featurePPT          = "payload_passthru_mode"
-	featureTransparency = "payload_transparency"
-	featureCryptobox    = "payload_encryption_cryptobox"
-
-	optEncAlgo       = "enc_algo"
-	optEncSerializer = "enc_serializer"
-	optEncKey        = "enc_key"
-
-	optPPTScheme     = "ppt_scheme"
-	optPPTSerializer = "ppt_serializer"
-	optPPTCipher     = "ppt_cipher"
-	optPPTKeyID      = "ppt_keyid"
-
-	// legacyScheme is the ppt_scheme under which a legacy (Autobahn cryptobox) message
-	// travels through nexus. It is a custom scheme in the spec's x_… namespace
-	// (payload_passthru_mode.md "ppt_scheme"), so it cannot collide with a real scheme;
-	// clients may not use it themselves (see [adapter.inbound]).
-	legacyScheme = "x_cbx_legacy"
-
-	errProtocolViolation   = "wamp.error.protocol_violation"
-	errFeatureNotSupported = "wamp.error.feature_not_supported"
-	errPayloadSizeExceeded = "wamp.error.payload_size_exceeded"
-)
+// legacyScheme is the ppt_scheme under which a legacy (Autobahn cryptobox) message
+// travels through nexus. It is a custom scheme in the spec's x_… namespace
+// (payload_passthru_mode.md "ppt_scheme"), so it cannot collide with a real scheme;
+// clients may not use it themselves (see [adapter.inbound]). It is the router's own and
+// never reaches a client, so it lives here rather than in internal/wamp's names.go.
+const legacyScheme = "x_cbx_legacy"
 
 // pptKeys are the PPT attributes nexus copies from Options into Details
 // (nexus router/helpers.go pptOptionsToDetails; wire.md §2 "Attributes").
-var pptKeys = []string{optPPTScheme, optPPTSerializer, optPPTCipher, optPPTKeyID}
+var pptKeys = []string{wamp.OptPPTScheme, wamp.OptPPTSerializer, wamp.OptPPTCipher, wamp.OptPPTKeyID}
 
 // clientRoles are the roles a client announces in HELLO (basic/session "HELLO").
-var clientRoles = []string{"publisher", "subscriber", "caller", "callee"}
+var clientRoles = []string{wamp.RolePublisher, wamp.RoleSubscriber, wamp.RoleCaller, wamp.RoleCallee}
 
 // violation is a message a client must not send. The session is aborted with Reason
 // (wamp.error.protocol_violation) and Message, which is what nexus itself does for the
@@ -55,7 +34,7 @@ type violation struct {
 func (v *violation) Error() string { return v.Reason + ": " + v.Message }
 
 func violationf(format string, args ...any) *violation {
-	return &violation{Reason: errProtocolViolation, Message: fmt.Sprintf(format, args...)}
+	return &violation{Reason: wamp.ErrURIProtocol, Message: fmt.Sprintf(format, args...)}
 }
 
 // adapter holds the per-session state of the conversion between a client and nexus.
@@ -135,19 +114,19 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		a.mu.Unlock()
 		return toNexus(h)
 	case *wamp.Publish:
-		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, "publisher", true)
+		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RolePublisher, true)
 		if err != nil {
 			return nil, err
 		}
 		return &nx.Publish{Request: nx.ID(m.Request), Options: opts, Topic: nx.URI(m.Topic), Arguments: args, ArgumentsKw: kw}, nil
 	case *wamp.Call:
-		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, "caller", true)
+		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RoleCaller, true)
 		if err != nil {
 			return nil, err
 		}
 		return &nx.Call{Request: nx.ID(m.Request), Options: opts, Procedure: nx.URI(m.Procedure), Arguments: args, ArgumentsKw: kw}, nil
 	case *wamp.Yield:
-		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, "callee", true)
+		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RoleCallee, true)
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +134,7 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 	case *wamp.Error:
 		// nexus forwards an INVOCATION error's Details verbatim (dealer.go syncError) and
 		// checks no feature for it, so neither does the adapter.
-		details, args, kw, err := a.sealedToPPT(m.Details, m.Payload, "callee", false)
+		details, args, kw, err := a.sealedToPPT(m.Details, m.Payload, wamp.RoleCallee, false)
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +156,7 @@ func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, check
 		// Never hand nexus an empty payload in place of one that could not be read.
 		return nil, nil, nil, fmt.Errorf("a refused payload reached the adapter: %w", p.Err)
 	}
-	scheme, hasScheme := meta[optPPTScheme]
+	scheme, hasScheme := meta[wamp.OptPPTScheme]
 	if p.IsBare() {
 		for _, k := range pptKeys {
 			if _, ok := meta[k]; ok {
@@ -188,8 +167,8 @@ func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, check
 		for k, v := range meta {
 			out[k] = v
 		}
-		out[optPPTScheme] = legacyScheme
-		for _, kk := range [][2]string{{optEncAlgo, optPPTCipher}, {optEncSerializer, optPPTSerializer}, {optEncKey, optPPTKeyID}} {
+		out[wamp.OptPPTScheme] = legacyScheme
+		for _, kk := range [][2]string{{wamp.OptEncAlgo, wamp.OptPPTCipher}, {wamp.OptEncSerializer, wamp.OptPPTSerializer}, {wamp.OptEncKey, wamp.OptPPTKeyID}} {
 			v, ok := meta[kk[0]]
 			if !ok {
 				continue
@@ -208,10 +187,10 @@ func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, check
 	if hasScheme {
 		s, isStr := scheme.(string)
 		if !isStr {
-			return nil, nil, nil, violationf("%s must be a string, got %T", optPPTScheme, scheme)
+			return nil, nil, nil, violationf("%s must be a string, got %T", wamp.OptPPTScheme, scheme)
 		}
 		if s == legacyScheme {
-			return nil, nil, nil, violationf("%s %q is reserved by this router", optPPTScheme, legacyScheme)
+			return nil, nil, nil, violationf("%s %q is reserved by this router", wamp.OptPPTScheme, legacyScheme)
 		}
 		if s != "" {
 			for _, k := range pptKeys[1:] {
@@ -223,7 +202,7 @@ func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, check
 			}
 			if checkRole && !a.announcedPPT(role) {
 				return nil, nil, nil, violationf("%s used without announcing %s for role %s in HELLO",
-					optPPTScheme, featurePPT, role)
+					wamp.OptPPTScheme, wamp.FeaturePayloadPassthruMode, role)
 			}
 		}
 	}
@@ -245,27 +224,27 @@ func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message
 	case *wamp.Event:
 		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
 	case *wamp.Invocation:
-		if isGenuinePPT(o.Details) && !a.announcedPPT("callee") {
+		if isGenuinePPT(o.Details) && !a.announcedPPT(wamp.RoleCallee) {
 			return nil, &nx.Error{Type: nx.INVOCATION, Request: nx.ID(o.Request), Details: nx.Dict{},
-				Error: errFeatureNotSupported, Arguments: nx.List{"callee did not announce " + featurePPT}}, nil
+				Error: wamp.ErrURIFeatureNotSupported, Arguments: nx.List{"callee did not announce " + wamp.FeaturePayloadPassthruMode}}, nil
 		}
 		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
 	case *wamp.Result:
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		progress, _ := o.Details["progress"].(bool)
+		progress, _ := o.Details[wamp.OptProgress].(bool)
 		if a.refused[o.Request] {
 			if !progress {
 				delete(a.refused, o.Request)
 			}
 			return nil, nil, nil
 		}
-		if isGenuinePPT(o.Details) && !a.pptRoles["caller"] {
+		if isGenuinePPT(o.Details) && !a.pptRoles[wamp.RoleCaller] {
 			if progress {
 				a.refused[o.Request] = true
 			}
-			return &wamp.Error{Type: wamp.CALL, Request: o.Request, Details: wamp.Dict{}, Error: errFeatureNotSupported,
-				Payload: wamp.Payload{Args: wamp.List{"caller did not announce " + featurePPT}}}, nil, nil
+			return &wamp.Error{Type: wamp.CALL, Request: o.Request, Details: wamp.Dict{}, Error: wamp.ErrURIFeatureNotSupported,
+				Payload: wamp.Payload{Args: wamp.List{"caller did not announce " + wamp.FeaturePayloadPassthruMode}}}, nil, nil
 		}
 		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
 	case *wamp.Error:
@@ -285,15 +264,16 @@ func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message
 
 // isGenuinePPT reports whether Details mark a PPT payload a client sent in PPT form.
 func isGenuinePPT(d wamp.Dict) bool {
-	s, _ := d[optPPTScheme].(string)
+	s, _ := d[wamp.OptPPTScheme].(string)
 	return s != "" && s != legacyScheme
 }
 
 // pptToSealed undoes the inbound rewrite for a message nexus built from a legacy sealed
-// one; anything else is returned unchanged. details is never modified in place: nexus
-// shares one EVENT among all subscribers.
+// one; anything else is returned unchanged. details is never modified in place: it is
+// nexus's, and only peer.IsLocal makes nexus give each subscriber its own copy of an
+// EVENT's Details.
 func pptToSealed(details wamp.Dict, p wamp.Payload) (wamp.Dict, wamp.Payload) {
-	if s, _ := details[optPPTScheme].(string); s != legacyScheme {
+	if s, _ := details[wamp.OptPPTScheme].(string); s != legacyScheme {
 		return details, p
 	}
 	if len(p.Args) != 1 || len(p.Kwargs) != 0 {
@@ -310,7 +290,7 @@ func pptToSealed(details wamp.Dict, p wamp.Payload) (wamp.Dict, wamp.Payload) {
 	for _, k := range pptKeys {
 		delete(out, k)
 	}
-	for _, kk := range [][2]string{{optPPTCipher, optEncAlgo}, {optPPTSerializer, optEncSerializer}, {optPPTKeyID, optEncKey}} {
+	for _, kk := range [][2]string{{wamp.OptPPTCipher, wamp.OptEncAlgo}, {wamp.OptPPTSerializer, wamp.OptEncSerializer}, {wamp.OptPPTKeyID, wamp.OptEncKey}} {
 		if v, ok := details[kk[0]]; ok {
 			out[kk[1]] = v
 		}
@@ -330,7 +310,7 @@ func rewriteHello(h *wamp.Hello) (*wamp.Hello, map[string]bool) {
 	for k, v := range h.Details {
 		details[k] = v
 	}
-	roles, ok := h.Details["roles"].(map[string]any)
+	roles, ok := h.Details[wamp.OptRoles].(map[string]any)
 	if !ok {
 		// nexus aborts with wamp.error.no_such_role.
 		return &wamp.Hello{Realm: h.Realm, Details: details}, announced
@@ -345,13 +325,13 @@ func rewriteHello(h *wamp.Hello) (*wamp.Hello, map[string]bool) {
 			continue
 		}
 		rd, _ := rv.(map[string]any)
-		features, _ := rd["features"].(map[string]any)
-		if b, _ := features[featurePPT].(bool); b {
+		features, _ := rd[wamp.OptFeatures].(map[string]any)
+		if b, _ := features[wamp.FeaturePayloadPassthruMode].(bool); b {
 			announced[name] = true
 		}
-		newRoles[name] = withFeatures(rd, featurePPT)
+		newRoles[name] = withFeatures(rd, wamp.FeaturePayloadPassthruMode)
 	}
-	details["roles"] = newRoles
+	details[wamp.OptRoles] = newRoles
 	return &wamp.Hello{Realm: h.Realm, Details: details}, announced
 }
 
@@ -359,7 +339,7 @@ func rewriteHello(h *wamp.Hello) (*wamp.Hello, map[string]bool) {
 // also announce names; neither rd nor its features map is modified, since nexus and other
 // sessions may share them.
 func withFeatures(rd map[string]any, names ...string) map[string]any {
-	features, _ := rd["features"].(map[string]any)
+	features, _ := rd[wamp.OptFeatures].(map[string]any)
 	nf := make(map[string]any, len(features)+len(names))
 	for k, v := range features {
 		nf[k] = v
@@ -371,7 +351,7 @@ func withFeatures(rd map[string]any, names ...string) map[string]any {
 	for k, v := range rd {
 		nrd[k] = v
 	}
-	nrd["features"] = nf
+	nrd[wamp.OptFeatures] = nf
 	return nrd
 }
 
@@ -384,15 +364,15 @@ func rewriteWelcomeDetails(d wamp.Dict) wamp.Dict {
 	for k, v := range d {
 		out[k] = v
 	}
-	roles, _ := d["roles"].(map[string]any)
+	roles, _ := d[wamp.OptRoles].(map[string]any)
 	newRoles := make(map[string]any, len(roles)+2)
 	for k, v := range roles {
 		newRoles[k] = v
 	}
-	for _, name := range []string{"broker", "dealer"} {
+	for _, name := range []string{wamp.RoleBroker, wamp.RoleDealer} {
 		rd, _ := roles[name].(map[string]any)
-		newRoles[name] = withFeatures(rd, featureTransparency, featureCryptobox, featurePPT)
+		newRoles[name] = withFeatures(rd, wamp.FeaturePayloadTransparency, wamp.FeaturePayloadEncryptionCryptobox, wamp.FeaturePayloadPassthruMode)
 	}
-	out["roles"] = newRoles
+	out[wamp.OptRoles] = newRoles
 	return out
 }

@@ -168,7 +168,7 @@ func TestVectorsInbound(t *testing.T) {
 				if len(args) != 1 || !bytes.Equal(args[0].([]byte), v.Payload) || len(kw) != 0 {
 					t.Errorf("nexus Arguments = %v, ArgumentsKw = %v; want [payload]", args, kw)
 				}
-				want := nx.Dict{optPPTScheme: legacyScheme, optPPTCipher: "cryptobox", optPPTSerializer: "json"}
+				want := nx.Dict{wamp.OptPPTScheme: legacyScheme, wamp.OptPPTCipher: "cryptobox", wamp.OptPPTSerializer: "json"}
 				for k, v := range origMeta {
 					if !strings.HasPrefix(k, "enc_") {
 						want[k] = v
@@ -328,9 +328,9 @@ func TestHelloRewrite(t *testing.T) {
 	orig := &wamp.Hello{Realm: "realm1", Details: wamp.Dict{
 		"authid": "x",
 		"roles": wamp.Dict{
-			"publisher":  wamp.Dict{"features": wamp.Dict{featureTransparency: true}},
+			"publisher":  wamp.Dict{"features": wamp.Dict{wamp.FeaturePayloadTransparency: true}},
 			"subscriber": wamp.Dict{},
-			"caller":     wamp.Dict{"features": wamp.Dict{featurePPT: true}},
+			"caller":     wamp.Dict{"features": wamp.Dict{wamp.FeaturePayloadPassthruMode: true}},
 			"callee":     "not a dict",
 			"bogus":      wamp.Dict{"features": wamp.Dict{}},
 		},
@@ -346,11 +346,11 @@ func TestHelloRewrite(t *testing.T) {
 	r := h.Details["roles"].(map[string]any)
 	for _, role := range clientRoles {
 		f := r[role].(map[string]any)["features"].(map[string]any)
-		if f[featurePPT] != true {
-			t.Errorf("%s lacks %s after rewrite: %v", role, featurePPT, f)
+		if f[wamp.FeaturePayloadPassthruMode] != true {
+			t.Errorf("%s lacks %s after rewrite: %v", role, wamp.FeaturePayloadPassthruMode, f)
 		}
 	}
-	if f := r["publisher"].(map[string]any)["features"].(map[string]any); f[featureTransparency] != true {
+	if f := r["publisher"].(map[string]any)["features"].(map[string]any); f[wamp.FeaturePayloadTransparency] != true {
 		t.Errorf("publisher lost its features: %v", f)
 	}
 	if !reflect.DeepEqual(r["bogus"], wamp.Dict{"features": wamp.Dict{}}) {
@@ -362,8 +362,8 @@ func TestHelloRewrite(t *testing.T) {
 	// nexus sees every client role as PPT-capable.
 	sess := nx.NewSession(nil, 1, nil, nx.NormalizeDict(map[string]any(h.Details)))
 	for _, role := range clientRoles {
-		if !sess.HasFeature(role, featurePPT) {
-			t.Errorf("nexus does not see %s.%s", role, featurePPT)
+		if !sess.HasFeature(role, wamp.FeaturePayloadPassthruMode) {
+			t.Errorf("nexus does not see %s.%s", role, wamp.FeaturePayloadPassthruMode)
 		}
 	}
 }
@@ -376,7 +376,7 @@ func TestWelcomeRewriteDoesNotShareMaps(t *testing.T) {
 		t.Errorf("input features modified: %v", features)
 	}
 	bf := out["roles"].(map[string]any)["broker"].(map[string]any)["features"].(map[string]any)
-	if bf["x"] != true || bf[featureCryptobox] != true {
+	if bf["x"] != true || bf[wamp.FeaturePayloadEncryptionCryptobox] != true {
 		t.Errorf("broker features = %v", bf)
 	}
 }
@@ -384,7 +384,7 @@ func TestWelcomeRewriteDoesNotShareMaps(t *testing.T) {
 // TestOutboundDoesNotModifyShared: nexus hands one EVENT to every subscriber; the
 // adapter must leave it as it was for the next one.
 func TestOutboundDoesNotModifyShared(t *testing.T) {
-	details := nx.Dict{optPPTScheme: legacyScheme, optPPTCipher: "cryptobox", optPPTSerializer: "json", "topic": nx.URI("a.b")}
+	details := nx.Dict{wamp.OptPPTScheme: legacyScheme, wamp.OptPPTCipher: "cryptobox", wamp.OptPPTSerializer: "json", "topic": nx.URI("a.b")}
 	ev := &nx.Event{Subscription: 1, Publication: 2, Details: details, Arguments: nx.List{[]byte{9}}}
 	for range 2 {
 		out, _, err := newAdapter().outbound(ev)
@@ -392,11 +392,11 @@ func TestOutboundDoesNotModifyShared(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := out.(*wamp.Event)
-		if !bytes.Equal(got.Bare, []byte{9}) || got.Details[optEncAlgo] != "cryptobox" || got.Details["topic"] != "a.b" {
+		if !bytes.Equal(got.Bare, []byte{9}) || got.Details[wamp.OptEncAlgo] != "cryptobox" || got.Details["topic"] != "a.b" {
 			t.Errorf("EVENT = %s", summarize(got))
 		}
 	}
-	if len(details) != 4 || details[optPPTScheme] != legacyScheme {
+	if len(details) != 4 || details[wamp.OptPPTScheme] != legacyScheme {
 		t.Errorf("nexus's details were modified: %v", details)
 	}
 }
@@ -417,7 +417,7 @@ func TestFromNexusNormalizesValues(t *testing.T) {
 	if !reflect.DeepEqual(out, want) {
 		t.Errorf("fromNexus\n got %#v\nwant %#v", out, want)
 	}
-	if _, err := wamp.Encode(out); err != nil {
+	if _, err := wamp.ToList(out); err != nil {
 		t.Errorf("normalized message does not encode: %v", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gammazero/nexus/v3/router/auth"
 	nx "github.com/gammazero/nexus/v3/wamp"
+
+	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 // Authentication (wire.md §4 "Authentication"). Sessions authenticated by ticket,
@@ -37,10 +39,10 @@ type ticketAuth struct {
 	tickets map[string]string
 }
 
-func (a *ticketAuth) AuthMethod() string { return "ticket" }
+func (a *ticketAuth) AuthMethod() string { return wamp.AuthTicket }
 
 func (a *ticketAuth) Authenticate(_ nx.ID, details nx.Dict, client nx.Peer) (*nx.Welcome, error) {
-	authid, _ := nx.AsString(details["authid"])
+	authid, _ := nx.AsString(details[wamp.OptAuthID])
 	if authid == "" {
 		return nil, errors.New("ticket: missing authid")
 	}
@@ -66,17 +68,17 @@ type cryptosignAuth struct {
 	keys map[string][]ed25519.PublicKey
 }
 
-func (a *cryptosignAuth) AuthMethod() string { return "cryptosign" }
+func (a *cryptosignAuth) AuthMethod() string { return wamp.AuthCryptosign }
 
 func (a *cryptosignAuth) Authenticate(_ nx.ID, details nx.Dict, client nx.Peer) (*nx.Welcome, error) {
-	authid, _ := nx.AsString(details["authid"])
-	extra, _ := nx.AsDict(details["authextra"])
-	pubHex, _ := nx.AsString(extra["pubkey"])
+	authid, _ := nx.AsString(details[wamp.OptAuthID])
+	extra, _ := nx.AsDict(details[wamp.OptAuthExtra])
+	pubHex, _ := nx.AsString(extra[wamp.OptPubKey])
 	pub, err := hex.DecodeString(pubHex)
 	if err != nil || len(pub) != ed25519.PublicKeySize {
 		return nil, errors.New("cryptosign: authextra.pubkey must be 64 hex characters")
 	}
-	if cb, present := extra["channel_binding"]; present && cb != nil {
+	if cb, present := extra[wamp.OptChannelBinding]; present && cb != nil {
 		return nil, fmt.Errorf("cryptosign: channel binding %v is not supported", cb)
 	}
 	if authid == "" {
@@ -97,7 +99,7 @@ func (a *cryptosignAuth) Authenticate(_ nx.ID, details nx.Dict, client nx.Peer) 
 		return nil, err
 	}
 	rsp, err := challenge(client, &nx.Challenge{AuthMethod: a.AuthMethod(), Extra: nx.Dict{
-		"challenge": hex.EncodeToString(ch), "channel_binding": nil}})
+		wamp.OptChallenge: hex.EncodeToString(ch), wamp.OptChannelBinding: nil}})
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +115,7 @@ func (a *cryptosignAuth) Authenticate(_ nx.ID, details nx.Dict, client nx.Peer) 
 		return nil, errors.New("cryptosign: invalid signature")
 	}
 	w := welcome(authid, a.AuthMethod())
-	w.Details["authextra"] = nx.Dict{"pubkey": strings.ToLower(pubHex)}
+	w.Details[wamp.OptAuthExtra] = nx.Dict{wamp.OptPubKey: strings.ToLower(pubHex)}
 	return w, nil
 }
 
@@ -146,10 +148,10 @@ func challenge(client nx.Peer, ch *nx.Challenge) (*nx.Authenticate, error) {
 
 func welcome(authid, method string) *nx.Welcome {
 	return &nx.Welcome{Details: nx.Dict{
-		"authid":       authid,
-		"authrole":     authRoleUser,
-		"authmethod":   method,
-		"authprovider": authProvider,
+		wamp.OptAuthID:       authid,
+		wamp.OptAuthRole:     authRoleUser,
+		wamp.OptAuthMethod:   method,
+		wamp.OptAuthProvider: authProvider,
 	}}
 }
 
@@ -162,7 +164,7 @@ var _ auth.KeyStore = (*craKeyStore)(nil)
 
 func (k *craKeyStore) AuthKey(authid, authmethod string) ([]byte, error) {
 	s, ok := k.secrets[authid]
-	if !ok || authmethod != "wampcra" {
+	if !ok || authmethod != wamp.AuthWampCRA {
 		return nil, errors.New("no such user")
 	}
 	return []byte(s), nil

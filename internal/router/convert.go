@@ -132,8 +132,9 @@ func nxDict(d wamp.Dict) nx.Dict {
 // fromNexus converts a message nexus wants delivered to a client into cbx's form. Every
 // value is brought back into internal/wamp's value model (nexus fills Details and
 // meta-API results with its own named types: ID, URI, Dict, List, []ID, …); containers are
-// copied only where something had to change, because nexus hands the same EVENT to every
-// subscriber and no writer may modify it.
+// copied only where something had to change, and never modified in place: they are
+// nexus's, and the values inside an EVENT's Arguments and ArgumentsKw are shared by all
+// its subscribers (nexus copies only the top level per subscriber, see peer.IsLocal).
 func fromNexus(m nx.Message) (wamp.Message, error) {
 	switch m := m.(type) {
 	case *nx.Hello:

@@ -96,8 +96,8 @@
 //     subscription carries Details._cbx_dropped, the number dropped for that subscription
 //     since the previous one delivered (WAMP allows implementation-specific attributes
 //     whose keys match _[a-z0-9_]{3,}, basic/messages.md "Extensibility"; clients that do
-//     not know it ignore it; the Details are copied, never modified, as nexus shares them
-//     among subscribers);
+//     not know it ignore it; the Details are copied, never modified in place, as
+//     everything nexus hands over);
 //   - an INVOCATION is not delivered: the caller gets ERROR wamp.error.network_failure at
 //     once;
 //   - a RESULT, or an ERROR for a CALL, is replaced by ERROR wamp.error.network_failure

@@ -52,7 +52,7 @@ type fanSubscriber struct {
 func (f *fanSubscriber) handle(ev *wamp.EventInfo) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := ev.Details[dropMarkKey]; ok {
+	if _, ok := ev.Details[wamp.OptCBXDropped]; ok {
 		f.marked++
 	}
 	if ev.Err != nil || len(ev.Args) != 2 {

@@ -119,7 +119,7 @@ func FuzzAdapter(f *testing.F) {
 		if !reflect.DeepEqual(back, m) {
 			t.Fatalf("round trip through nexus types:\n got %s\nwant %s", summarize(back), summarize(m))
 		}
-		if _, err := wamp.Encode(back); err != nil {
+		if _, err := wamp.ToList(back); err != nil {
 			t.Fatalf("converted message does not encode: %v", err)
 		}
 	})
@@ -140,7 +140,7 @@ func FuzzSession(f *testing.F) {
 		c := connect(t, srv)
 		defer c.p.Close(closeNormal, "")
 		// A client announcing both payload features, so that PPT messages reach nexus.
-		c.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": roles(featureTransparency, featureCryptobox, featurePPT)}})
+		c.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": roles(wamp.FeaturePayloadTransparency, wamp.FeaturePayloadEncryptionCryptobox, wamp.FeaturePayloadPassthruMode)}})
 		expect[*wamp.Welcome](c)
 		for _, frame := range bytes.Split(data, []byte("\n")) {
 			m, err := fuzzDecode(frame)

@@ -45,7 +45,7 @@ func newPipe() *pipe {
 
 func (p *pipe) Send(m wamp.Message) error {
 	// Like the WebSocket transport, refuse what cannot be encoded.
-	if _, err := wamp.Encode(m); err != nil {
+	if _, err := wamp.ToList(m); err != nil {
 		return err
 	}
 	if limit := p.limit.Load(); limit > 0 {
@@ -157,10 +157,12 @@ func roles(features ...string) wamp.Dict {
 }
 
 // autobahnRoles are the roles of an Autobahn|Python client (wire.md §1.8).
-func autobahnRoles() wamp.Dict { return roles(featureTransparency, featureCryptobox) }
+func autobahnRoles() wamp.Dict {
+	return roles(wamp.FeaturePayloadTransparency, wamp.FeaturePayloadEncryptionCryptobox)
+}
 
 // pptRoles are the roles of a client speaking Payload PassThru Mode.
-func pptRoles() wamp.Dict { return roles(featurePPT) }
+func pptRoles() wamp.Dict { return roles(wamp.FeaturePayloadPassthruMode) }
 
 // join connects a client and establishes a session in realm1 with the given roles.
 func join(t testing.TB, srv *Server, r wamp.Dict) *client {

@@ -76,7 +76,7 @@ func TestInteropDropMarkIgnored(t *testing.T) {
 	nodeArgv, err := nodeCheck()
 	requireOrSkip(t, "node with AutobahnJS in testdata/js/node_modules", err)
 	script, _ := filepath.Abs("testdata/abpeer.py")
-	trace := &filteredTrace{words: [][]byte{[]byte(" WELCOME "), []byte("drop "), []byte(dropMarkKey)}}
+	trace := &filteredTrace{words: [][]byte{[]byte(" WELCOME "), []byte("drop "), []byte(wamp.OptCBXDropped)}}
 	srv, _, _ := testServer(t, Config{OutQueueSize: 16, OutQueueBytes: 128 << 10, Trace: trace})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
@@ -175,7 +175,7 @@ func TestInteropDropMarkIgnored(t *testing.T) {
 		if dropped == 0 {
 			t.Fatalf("%s lost nothing: the test did not stop it long enough", sc.p.name)
 		}
-		if !containsLine(trace.String(), fmt.Sprintf("tx conn="), fmt.Sprintf("session=%d %s EVENT ", sess, sc.ser), dropMarkKey+":") {
+		if !containsLine(trace.String(), fmt.Sprintf("tx conn="), fmt.Sprintf("session=%d %s EVENT ", sess, sc.ser), wamp.OptCBXDropped+":") {
 			t.Fatalf("no marked EVENT was sent to %s (session %d)", sc.p.name, sess)
 		}
 		if f := pick(lines, "failure", ""); len(f) > 0 {

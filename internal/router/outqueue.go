@@ -40,18 +40,6 @@ const (
 	queueReserveMessages = 1024
 	queueReserveBytes    = 1 << 20
 
-	// dropMarkKey is the EVENT Details attribute that carries how many events the router
-	// dropped for that subscription since the previous one it delivered. WAMP lets an
-	// implementation add attributes whose keys match _[a-z0-9_]{3,}
-	// (basic/messages.md "Extensibility"); clients that do not know it ignore it.
-	dropMarkKey = "_cbx_dropped"
-
-	// errNetworkFailure is the error a caller gets when the router cannot deliver its call
-	// (the callee's queue is full) or the call's result (its own queue is full). It is
-	// the URI nexus itself used for a blocked callee, and WAMP's predefined error for a
-	// failure inside the router's delivery.
-	errNetworkFailure = "wamp.error.network_failure"
-
 	// closePolicy is the WebSocket close code for a client whose queue overflowed even its
 	// reserve (RFC 6455 §7.4.1 "policy violation").
 	closePolicy = 1008
@@ -64,7 +52,7 @@ type outItem struct {
 	direct wamp.Message
 	size   int64
 	// mark is the number of events dropped for this EVENT's subscription since the
-	// previous one queued (the drop mark, see dropMarkKey).
+	// previous one queued (the drop mark, see wamp.OptCBXDropped).
 	mark uint64
 }
 
@@ -245,12 +233,12 @@ func (p *peer) place(m nx.Message) placement {
 	case *nx.Invocation:
 		if over {
 			pl.drop = nx.INVOCATION.String()
-			pl.toNexus = &nx.Error{Type: nx.INVOCATION, Request: x.Request, Details: nx.Dict{}, Error: errNetworkFailure,
+			pl.toNexus = &nx.Error{Type: nx.INVOCATION, Request: x.Request, Details: nx.Dict{}, Error: wamp.ErrURINetworkFailure,
 				Arguments: nx.List{"the call was not delivered: the callee's " + pl.reason}}
 			return pl
 		}
 	case *nx.Result:
-		progress, _ := x.Details["progress"].(bool)
+		progress, _ := x.Details[wamp.OptProgress].(bool)
 		if q.failed[x.Request] {
 			if !progress {
 				delete(q.failed, x.Request)
@@ -263,7 +251,7 @@ func (p *peer) place(m nx.Message) placement {
 			if progress {
 				q.failed[x.Request] = true
 				text = "a progressive RESULT of the call could not be delivered: this caller's " + pl.reason + "; the call was cancelled"
-				pl.toNexus = &nx.Cancel{Request: x.Request, Options: nx.Dict{"mode": "killnowait"}}
+				pl.toNexus = &nx.Cancel{Request: x.Request, Options: nx.Dict{wamp.OptMode: wamp.CancelKillNoWait}}
 			}
 			it = replacement(x.Request, text)
 		}
@@ -291,9 +279,9 @@ func (p *peer) place(m nx.Message) placement {
 // replacement is the ERROR a caller gets in place of a RESULT or ERROR its queue had no
 // room for.
 func replacement(req nx.ID, text string) outItem {
-	e := &wamp.Error{Type: wamp.CALL, Request: wamp.ID(req), Details: wamp.Dict{}, Error: errNetworkFailure,
+	e := &wamp.Error{Type: wamp.CALL, Request: wamp.ID(req), Details: wamp.Dict{}, Error: wamp.ErrURINetworkFailure,
 		Payload: wamp.Payload{Args: wamp.List{text}}}
-	return outItem{direct: e, size: msgOverhead + int64(len(text)) + int64(len(errNetworkFailure))}
+	return outItem{direct: e, size: msgOverhead + int64(len(text)) + int64(len(wamp.ErrURINetworkFailure))}
 }
 
 // overflow closes the connection of a client that filled even the reserve above its
@@ -311,13 +299,13 @@ func (p *peer) overflow() {
 }
 
 // withDropMark returns the EVENT's Details with the drop mark set to n. The Details are
-// copied: nexus hands one EVENT, Details included, to every subscriber.
+// copied, not written: they are nexus's (see pptToSealed).
 func withDropMark(d wamp.Dict, n uint64) wamp.Dict {
 	out := make(wamp.Dict, len(d)+1)
 	for k, v := range d {
 		out[k] = v
 	}
-	out[dropMarkKey] = int64(n)
+	out[wamp.OptCBXDropped] = int64(n)
 	return out
 }
 
@@ -327,8 +315,9 @@ func withDropMark(d wamp.Dict, n uint64) wamp.Dict {
 const msgOverhead = 96
 
 // estimateSize estimates the memory one message pins while queued: the payload values
-// and the Details or Options. It errs on the high side and does not count what several
-// subscribers share (nexus hands them the same EVENT), so a queue's estimate is an upper
+// and the Details or Options. It errs on the high side and counts in full what several
+// subscribers share (the values inside an EVENT's Arguments and ArgumentsKw, which nexus
+// does not copy per subscriber; see peer.IsLocal), so a queue's estimate is an upper
 // bound of what it alone keeps alive.
 func estimateSize(m nx.Message) int64 {
 	switch m := m.(type) {

@@ -43,7 +43,7 @@ func barrier(t *testing.T, srv *Server, pub, probe *client, slow ...*client) {
 }
 
 func dropMark(ev *wamp.Event) (int64, bool) {
-	v, ok := ev.Details[dropMarkKey]
+	v, ok := ev.Details[wamp.OptCBXDropped]
 	n, _ := v.(int64)
 	return n, ok
 }
@@ -186,9 +186,9 @@ func TestDropMark(t *testing.T) {
 	ev := expect[*wamp.Event](slow)
 	mark, ok := dropMark(ev)
 	if string(ev.Bare) != "next" || ev.Subscription != slowSub || !ok || marks+uint64(mark) != d {
-		t.Fatalf("got %s after marks adding up to %d, want the next event with %s=%d", summarize(ev), marks, dropMarkKey, d-marks)
+		t.Fatalf("got %s after marks adding up to %d, want the next event with %s=%d", summarize(ev), marks, wamp.OptCBXDropped, d-marks)
 	}
-	if ev.Details[optEncAlgo] != "cryptobox" {
+	if ev.Details[wamp.OptEncAlgo] != "cryptobox" {
 		t.Errorf("the mark replaced the other details: %v", ev.Details)
 	}
 	// And the one after that carries none.
@@ -230,7 +230,7 @@ func TestDropMarkCountsTooLarge(t *testing.T) {
 	}
 	ev := expect[*wamp.Event](sub)
 	if mark, ok := dropMark(ev); len(ev.Bare) != 8 || !ok || mark != 2 {
-		t.Fatalf("got %s, want the small event with %s=2", summarize(ev), dropMarkKey)
+		t.Fatalf("got %s, want the small event with %s=2", summarize(ev), wamp.OptCBXDropped)
 	}
 }
 
@@ -267,8 +267,8 @@ func TestCallerQueueFull(t *testing.T) {
 	// The caller must not read before the RESULT met its full queue.
 	waitTraceLine(t, trace, "drop ", fmt.Sprintf("session=%d RESULT outbound queue full (2 messages)", caller.session))
 	e := readPastEvents[*wamp.Error](t, caller)
-	if e.Request != caller.req || e.Error != errNetworkFailure {
-		t.Fatalf("caller got %s, want ERROR %s for call %d", summarize(e), errNetworkFailure, caller.req)
+	if e.Request != caller.req || e.Error != wamp.ErrURINetworkFailure {
+		t.Fatalf("caller got %s, want ERROR %s for call %d", summarize(e), wamp.ErrURINetworkFailure, caller.req)
 	}
 	if msg, _ := e.Args[0].(string); !strings.Contains(msg, "the call's RESULT could not be delivered: this caller's outbound queue full (2 messages)") {
 		t.Errorf("ERROR text %q", msg)
@@ -287,8 +287,8 @@ func TestCallerQueueFull(t *testing.T) {
 	}
 	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{"late"}}})
 	e = readPastEvents[*wamp.Error](t, caller)
-	if e.Request != caller.req || e.Error != errNetworkFailure {
-		t.Fatalf("caller got %s, want ERROR %s for call %d", summarize(e), errNetworkFailure, caller.req)
+	if e.Request != caller.req || e.Error != wamp.ErrURINetworkFailure {
+		t.Fatalf("caller got %s, want ERROR %s for call %d", summarize(e), wamp.ErrURINetworkFailure, caller.req)
 	}
 	if msg, _ := e.Args[0].(string); !strings.Contains(msg, "the call was cancelled") {
 		t.Errorf("ERROR text %q", msg)

@@ -233,7 +233,7 @@ func (p *peer) Close() {
 func (p *peer) abort(reason, message string, code int) {
 	p.srv.stats.aborted.Add(1)
 	p.srv.cfg.Logger.Printf("warning: conn %d (session %s): aborting: %s: %s", p.conn, traceSession(p.sess.Load()), reason, message)
-	p.final.CompareAndSwap(nil, &wamp.Abort{Reason: reason, Details: wamp.Dict{"message": message}})
+	p.final.CompareAndSwap(nil, &wamp.Abort{Reason: reason, Details: wamp.Dict{wamp.OptMessage: message}})
 	p.finalCode.Store(int32(code))
 	p.Close()
 }
@@ -270,7 +270,7 @@ func (p *peer) readLoop() {
 		if err != nil {
 			var pe *wamp.ProtocolError
 			if errors.As(err, &pe) {
-				p.abort(errProtocolViolation, pe.Msg, closeProtocol)
+				p.abort(wamp.ErrURIProtocol, pe.Msg, closeProtocol)
 			} else if errors.Is(err, websocket.ErrReadLimit) {
 				// The WebSocket layer has already sent close 1009 (RFC 6455 §7.4.1).
 				p.srv.stats.tooBig.Add(1)
@@ -278,8 +278,7 @@ func (p *peer) readLoop() {
 					p.conn, traceSession(p.sess.Load()), p.srv.cfg.MaxMessageSize)
 				p.Close()
 			} else {
-				// The connection is gone (or the frame was too big, which the transport
-				// answers with 1009 itself): nothing more can be sent.
+				// The connection is gone: nothing more can be sent.
 				p.Close()
 			}
 			return
@@ -299,7 +298,7 @@ func (p *peer) readLoop() {
 			if errors.As(err, &v) {
 				p.abort(v.Reason, v.Message, closeProtocol)
 			} else {
-				p.abort(errProtocolViolation, err.Error(), closeProtocol)
+				p.abort(wamp.ErrURIProtocol, err.Error(), closeProtocol)
 			}
 			return
 		}
@@ -357,7 +356,7 @@ func (p *peer) refuse(m wamp.Message, pe *wamp.PayloadError) bool {
 	switch m := m.(type) {
 	case *wamp.Publish:
 		what = fmt.Sprintf("PUBLISH to %q", m.Topic)
-		if ack, _ := m.Options["acknowledge"].(bool); ack {
+		if ack, _ := m.Options[wamp.OptAcknowledge].(bool); ack {
 			reply = &wamp.Error{Type: wamp.PUBLISH, Request: m.Request, Details: wamp.Dict{}, Error: uri,
 				Payload: wamp.Payload{Args: wamp.List{"the router did not publish this event: " + reason}}}
 			action = "the publisher was sent ERROR " + uri
@@ -413,7 +412,7 @@ func countPayload(s *Server, m wamp.Message) {
 	}
 	if pl.IsBare() {
 		s.stats.sealed.Add(1)
-	} else if sc, _ := meta[optPPTScheme].(string); sc != "" {
+	} else if sc, _ := meta[wamp.OptPPTScheme].(string); sc != "" {
 		s.stats.ppt.Add(1)
 	}
 }
@@ -500,7 +499,7 @@ func (p *peer) deliver(it outItem) bool {
 	if reply != nil {
 		if p.srv.tracer.w != nil {
 			p.srv.tracer.line(fmt.Sprintf("refuse conn=%d session=%s %v not delivered: the client did not announce %s; replying %s",
-				p.conn, traceSession(p.sess.Load()), m.MessageType(), featurePPT, summarizeNexus(reply)))
+				p.conn, traceSession(p.sess.Load()), m.MessageType(), wamp.FeaturePayloadPassthruMode, summarizeNexus(reply)))
 		}
 		// Handed over from another goroutine: the writer must not wait for nexus, which
 		// may itself be waiting to queue for this connection.
@@ -585,34 +584,34 @@ func (p *peer) tooLarge(m wamp.Message, tl *wamp.MessageTooLargeError) bool {
 		}
 	}
 	sizeError := func(req wamp.ID, text string) *wamp.Error {
-		return &wamp.Error{Type: wamp.CALL, Request: req, Details: wamp.Dict{}, Error: errPayloadSizeExceeded,
+		return &wamp.Error{Type: wamp.CALL, Request: req, Details: wamp.Dict{}, Error: wamp.ErrURIPayloadSizeExceeded,
 			Payload: wamp.Payload{Args: wamp.List{text}}}
 	}
 	switch m := m.(type) {
 	case *wamp.Event:
 		// This event's own drop mark, and the event itself, pass to the next one.
-		mark, _ := m.Details[dropMarkKey].(int64)
+		mark, _ := m.Details[wamp.OptCBXDropped].(int64)
 		p.carry[m.Subscription] += uint64(mark) + 1
 		p.noteDrop(m.MessageType().String(), tl, "")
 		return true
 	case *wamp.Invocation:
-		report("the caller gets ERROR " + errPayloadSizeExceeded)
+		report("the caller gets ERROR " + wamp.ErrURIPayloadSizeExceeded)
 		// Handed over from another goroutine, as in deliver.
-		go p.toRouter(&nx.Error{Type: nx.INVOCATION, Request: nx.ID(m.Request), Details: nx.Dict{}, Error: errPayloadSizeExceeded,
+		go p.toRouter(&nx.Error{Type: nx.INVOCATION, Request: nx.ID(m.Request), Details: nx.Dict{}, Error: wamp.ErrURIPayloadSizeExceeded,
 			Arguments: nx.List{"the call was not delivered: its INVOCATION for the callee is " + sizeText}})
 		return true
 	case *wamp.Result:
-		if progress, _ := m.Details["progress"].(bool); progress {
-			report("the caller gets ERROR " + errPayloadSizeExceeded + " and the call is cancelled")
+		if progress, _ := m.Details[wamp.OptProgress].(bool); progress {
+			report("the caller gets ERROR " + wamp.ErrURIPayloadSizeExceeded + " and the call is cancelled")
 			p.ad.failCall(m.Request)
-			go p.toRouter(&nx.Cancel{Request: nx.ID(m.Request), Options: nx.Dict{"mode": "killnowait"}})
+			go p.toRouter(&nx.Cancel{Request: nx.ID(m.Request), Options: nx.Dict{wamp.OptMode: wamp.CancelKillNoWait}})
 			return p.send(sizeError(m.Request, "a progressive RESULT of the call for this caller is "+sizeText+"; the call was cancelled"))
 		}
-		report("the caller gets ERROR " + errPayloadSizeExceeded)
+		report("the caller gets ERROR " + wamp.ErrURIPayloadSizeExceeded)
 		return p.send(sizeError(m.Request, "the call's RESULT for this caller is "+sizeText))
 	case *wamp.Error:
 		if m.Type == wamp.CALL {
-			report("the caller gets ERROR " + errPayloadSizeExceeded)
+			report("the caller gets ERROR " + wamp.ErrURIPayloadSizeExceeded)
 			return p.send(sizeError(m.Request, fmt.Sprintf("the call's ERROR %s for this caller is %s", m.Error, sizeText)))
 		}
 	}
@@ -646,7 +645,7 @@ const nexusCalleeBlocked = "callee blocked - cannot call procedure"
 
 func isCalleeBlocked(m wamp.Message) bool {
 	e, ok := m.(*wamp.Error)
-	if !ok || e.Type != wamp.CALL || e.Error != "wamp.error.network_failure" || len(e.Args) != 1 {
+	if !ok || e.Type != wamp.CALL || e.Error != wamp.ErrURINetworkFailure || len(e.Args) != 1 {
 		return false
 	}
 	s, _ := e.Args[0].(string)

@@ -27,7 +27,7 @@ func sealedBytes(t testing.TB, n int) []byte {
 }
 
 func encOpts(extra wamp.Dict) wamp.Dict {
-	d := wamp.Dict{optEncAlgo: "cryptobox", optEncSerializer: "json"}
+	d := wamp.Dict{wamp.OptEncAlgo: "cryptobox", wamp.OptEncSerializer: "json"}
 	for k, v := range extra {
 		d[k] = v
 	}
@@ -53,7 +53,7 @@ func TestWelcomeAnnouncesPayloadFeatures(t *testing.T) {
 	for _, role := range []string{"broker", "dealer"} {
 		rd, _ := r[role].(map[string]any)
 		f, _ := rd["features"].(map[string]any)
-		for _, feat := range []string{featureTransparency, featureCryptobox, featurePPT} {
+		for _, feat := range []string{wamp.FeaturePayloadTransparency, wamp.FeaturePayloadEncryptionCryptobox, wamp.FeaturePayloadPassthruMode} {
 			if f[feat] != true {
 				t.Errorf("WELCOME roles.%s.features.%s = %v, want true", role, feat, f[feat])
 			}
@@ -97,7 +97,7 @@ func TestSealedPubSub(t *testing.T) {
 			subID := sub.subscribe(subTopic, subOpts)
 			opts := encOpts(wamp.Dict{"acknowledge": true})
 			if tc.withKey {
-				opts[optEncKey] = "key-id-1"
+				opts[wamp.OptEncKey] = "key-id-1"
 			}
 			pub.send(&wamp.Publish{Request: pub.nextReq(), Options: opts, Topic: topic, Payload: wamp.Payload{Bare: payload}})
 			ack := expect[*wamp.Published](pub)
@@ -109,10 +109,10 @@ func TestSealedPubSub(t *testing.T) {
 			if !bytes.Equal(ev.Bare, payload) || ev.Args != nil || ev.Kwargs != nil {
 				t.Fatalf("EVENT payload = %+v, want the bare %d bytes", ev.Payload, len(payload))
 			}
-			if ev.Details[optEncAlgo] != "cryptobox" || ev.Details[optEncSerializer] != "json" {
+			if ev.Details[wamp.OptEncAlgo] != "cryptobox" || ev.Details[wamp.OptEncSerializer] != "json" {
 				t.Errorf("EVENT details = %v, want enc_algo/enc_serializer", ev.Details)
 			}
-			if got, want := ev.Details[optEncKey], map[bool]any{true: "key-id-1", false: nil}[tc.withKey]; got != want {
+			if got, want := ev.Details[wamp.OptEncKey], map[bool]any{true: "key-id-1", false: nil}[tc.withKey]; got != want {
 				t.Errorf("EVENT enc_key = %v, want %v", got, want)
 			}
 			if tc.subPrefix && ev.Details["topic"] != topic {
@@ -141,7 +141,7 @@ func TestSealedRPC(t *testing.T) {
 	if inv.Registration != regID || !bytes.Equal(inv.Bare, callPayload) {
 		t.Fatalf("INVOCATION = %s", summarize(inv))
 	}
-	if inv.Details[optEncAlgo] != "cryptobox" || inv.Details[optEncSerializer] != "json" ||
+	if inv.Details[wamp.OptEncAlgo] != "cryptobox" || inv.Details[wamp.OptEncSerializer] != "json" ||
 		inv.Details["procedure"] != "com.example.secure.add2" || inv.Details["receive_progress"] != true {
 		t.Errorf("INVOCATION details = %v", inv.Details)
 	}
@@ -163,7 +163,7 @@ func TestSealedRPC(t *testing.T) {
 		if res.Request != callReq || !bytes.Equal(res.Bare, sent[i]) {
 			t.Fatalf("RESULT %d = %s", i, summarize(res))
 		}
-		if res.Details[optEncAlgo] != "cryptobox" || res.Details[optEncSerializer] != "json" {
+		if res.Details[wamp.OptEncAlgo] != "cryptobox" || res.Details[wamp.OptEncSerializer] != "json" {
 			t.Errorf("RESULT %d details = %v", i, res.Details)
 		}
 		if progress, _ := res.Details["progress"].(bool); progress != (i < 3) {
@@ -184,7 +184,7 @@ func TestSealedRPC(t *testing.T) {
 	if e.Type != wamp.CALL || e.Request != callReq || e.Error != "com.example.secure.error.oops" || !bytes.Equal(e.Bare, errPayload) {
 		t.Fatalf("ERROR = %s", summarize(e))
 	}
-	if e.Details[optEncAlgo] != "cryptobox" || e.Details[optEncSerializer] != "json" {
+	if e.Details[wamp.OptEncAlgo] != "cryptobox" || e.Details[wamp.OptEncSerializer] != "json" {
 		t.Errorf("ERROR details = %v", e.Details)
 	}
 	hasNoPPT(t, "ERROR details", e.Details)
@@ -200,7 +200,7 @@ func TestSealedRPC(t *testing.T) {
 	if e.Error != "com.example.error.plain" || e.IsBare() || !reflect.DeepEqual(e.Args, wamp.List{"boom", int64(1)}) {
 		t.Fatalf("plain ERROR = %s", summarize(e))
 	}
-	if _, ok := e.Details[optEncAlgo]; ok {
+	if _, ok := e.Details[wamp.OptEncAlgo]; ok {
 		t.Errorf("plain ERROR got enc_algo: %v", e.Details)
 	}
 }
@@ -234,7 +234,7 @@ func TestPPTPassesUnchanged(t *testing.T) {
 	sub.subscribe("com.example.ppt", nil)
 	callee.register("com.example.ppt.proc", nil)
 
-	ppt := wamp.Dict{optPPTScheme: "wamp", optPPTSerializer: "cbor", optPPTCipher: "xsalsa20poly1305", optPPTKeyID: "k1"}
+	ppt := wamp.Dict{wamp.OptPPTScheme: "wamp", wamp.OptPPTSerializer: "cbor", wamp.OptPPTCipher: "xsalsa20poly1305", wamp.OptPPTKeyID: "k1"}
 	body := sealedBytes(t, 50)
 	pub.send(&wamp.Publish{Request: pub.nextReq(), Options: ppt, Topic: "com.example.ppt", Payload: wamp.Payload{Args: wamp.List{body}}})
 	ev := expect[*wamp.Event](sub)
@@ -246,18 +246,18 @@ func TestPPTPassesUnchanged(t *testing.T) {
 			t.Errorf("EVENT details[%s] = %v, want %v", k, ev.Details[k], v)
 		}
 	}
-	if _, ok := ev.Details[optEncAlgo]; ok {
+	if _, ok := ev.Details[wamp.OptEncAlgo]; ok {
 		t.Errorf("PPT EVENT got enc_algo: %v", ev.Details)
 	}
 
 	pub.send(&wamp.Call{Request: pub.nextReq(), Options: ppt, Procedure: "com.example.ppt.proc", Payload: wamp.Payload{Args: wamp.List{body}}})
 	inv := expect[*wamp.Invocation](callee)
-	if !reflect.DeepEqual(inv.Args, wamp.List{body}) || inv.Details[optPPTScheme] != "wamp" || inv.Details[optPPTKeyID] != "k1" {
+	if !reflect.DeepEqual(inv.Args, wamp.List{body}) || inv.Details[wamp.OptPPTScheme] != "wamp" || inv.Details[wamp.OptPPTKeyID] != "k1" {
 		t.Fatalf("INVOCATION = %s", summarize(inv))
 	}
 	callee.send(&wamp.Yield{Request: inv.Request, Options: ppt, Payload: wamp.Payload{Args: wamp.List{body}}})
 	res := expect[*wamp.Result](pub)
-	if !reflect.DeepEqual(res.Args, wamp.List{body}) || res.Details[optPPTScheme] != "wamp" || res.Details[optPPTCipher] != "xsalsa20poly1305" {
+	if !reflect.DeepEqual(res.Args, wamp.List{body}) || res.Details[wamp.OptPPTScheme] != "wamp" || res.Details[wamp.OptPPTCipher] != "xsalsa20poly1305" {
 		t.Fatalf("RESULT = %s", summarize(res))
 	}
 	if !strings.Contains(trace.String(), `payload=<ppt scheme="wamp" 50 bytes base64:`) {
@@ -267,14 +267,14 @@ func TestPPTPassesUnchanged(t *testing.T) {
 
 func TestPPTRulesFollowRealAnnouncement(t *testing.T) {
 	srv, _, _ := testServer(t, Config{})
-	ppt := wamp.Dict{optPPTScheme: "wamp", optPPTSerializer: "cbor"}
+	ppt := wamp.Dict{wamp.OptPPTScheme: "wamp", wamp.OptPPTSerializer: "cbor"}
 	body := wamp.Payload{Args: wamp.List{[]byte{1, 2, 3}}}
 
 	t.Run("publisher without the feature is aborted", func(t *testing.T) {
 		pub := join(t, srv, roles())
 		pub.send(&wamp.Publish{Request: 1, Options: ppt, Topic: "com.example.x", Payload: body})
 		a := expect[*wamp.Abort](pub)
-		if a.Reason != errProtocolViolation {
+		if a.Reason != wamp.ErrURIProtocol {
 			t.Errorf("ABORT reason = %q", a.Reason)
 		}
 		if code := pub.waitClosed(); code != closeProtocol {
@@ -287,7 +287,7 @@ func TestPPTRulesFollowRealAnnouncement(t *testing.T) {
 		callee.register("com.example.nonppt.proc", nil)
 		caller.send(&wamp.Call{Request: 7, Options: ppt, Procedure: "com.example.nonppt.proc", Payload: body})
 		e := expect[*wamp.Error](caller)
-		if e.Type != wamp.CALL || e.Request != 7 || e.Error != errFeatureNotSupported {
+		if e.Type != wamp.CALL || e.Request != 7 || e.Error != wamp.ErrURIFeatureNotSupported {
 			t.Errorf("caller got %s, want ERROR feature_not_supported", summarize(e))
 		}
 		// The callee is still usable and saw nothing of that call.
@@ -303,10 +303,10 @@ func TestPPTRulesFollowRealAnnouncement(t *testing.T) {
 		callee.register("com.example.pptcallee.proc", nil)
 		caller.send(&wamp.Call{Request: 3, Options: wamp.Dict{"receive_progress": true}, Procedure: "com.example.pptcallee.proc"})
 		inv := expect[*wamp.Invocation](callee)
-		callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{optPPTScheme: "wamp", optPPTSerializer: "cbor", "progress": true}, Payload: body})
+		callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{wamp.OptPPTScheme: "wamp", wamp.OptPPTSerializer: "cbor", "progress": true}, Payload: body})
 		callee.send(&wamp.Yield{Request: inv.Request, Options: ppt, Payload: body})
 		e := expect[*wamp.Error](caller)
-		if e.Type != wamp.CALL || e.Request != 3 || e.Error != errFeatureNotSupported {
+		if e.Type != wamp.CALL || e.Request != 3 || e.Error != wamp.ErrURIFeatureNotSupported {
 			t.Errorf("caller got %s, want ERROR feature_not_supported", summarize(e))
 		}
 		// The final RESULT of that call is swallowed: the next message is for the next call.
@@ -326,11 +326,11 @@ func TestProtocolViolationsAbort(t *testing.T) {
 		name string
 		msg  wamp.Message
 	}{
-		{"reserved scheme", &wamp.Publish{Request: 1, Options: wamp.Dict{optPPTScheme: legacyScheme}, Topic: "a.b", Payload: wamp.Payload{Args: wamp.List{[]byte{1}}}}},
-		{"non-string ppt_serializer", &wamp.Publish{Request: 1, Options: wamp.Dict{optPPTScheme: "wamp", optPPTSerializer: int64(5)}, Topic: "a.b", Payload: wamp.Payload{Args: wamp.List{[]byte{1}}}}},
-		{"non-string ppt_scheme", &wamp.Call{Request: 1, Options: wamp.Dict{optPPTScheme: true}, Procedure: "a.b"}},
-		{"non-string enc_algo", &wamp.Publish{Request: 1, Options: wamp.Dict{optEncAlgo: int64(1)}, Topic: "a.b", Payload: wamp.Payload{Bare: []byte{1}}}},
-		{"bare with ppt", &wamp.Yield{Request: 1, Options: wamp.Dict{optPPTScheme: "wamp"}, Payload: wamp.Payload{Bare: []byte{1}}}},
+		{"reserved scheme", &wamp.Publish{Request: 1, Options: wamp.Dict{wamp.OptPPTScheme: legacyScheme}, Topic: "a.b", Payload: wamp.Payload{Args: wamp.List{[]byte{1}}}}},
+		{"non-string ppt_serializer", &wamp.Publish{Request: 1, Options: wamp.Dict{wamp.OptPPTScheme: "wamp", wamp.OptPPTSerializer: int64(5)}, Topic: "a.b", Payload: wamp.Payload{Args: wamp.List{[]byte{1}}}}},
+		{"non-string ppt_scheme", &wamp.Call{Request: 1, Options: wamp.Dict{wamp.OptPPTScheme: true}, Procedure: "a.b"}},
+		{"non-string enc_algo", &wamp.Publish{Request: 1, Options: wamp.Dict{wamp.OptEncAlgo: int64(1)}, Topic: "a.b", Payload: wamp.Payload{Bare: []byte{1}}}},
+		{"bare with ppt", &wamp.Yield{Request: 1, Options: wamp.Dict{wamp.OptPPTScheme: "wamp"}, Payload: wamp.Payload{Bare: []byte{1}}}},
 		{"router message from client", &wamp.Event{Subscription: 1, Publication: 2, Details: wamp.Dict{}, Payload: wamp.Payload{Bare: []byte{1}}}},
 		{"second HELLO", &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": roles()}}},
 	} {
@@ -338,7 +338,7 @@ func TestProtocolViolationsAbort(t *testing.T) {
 			c := join(t, srv, pptRoles())
 			c.send(tc.msg)
 			a := expect[*wamp.Abort](c)
-			if a.Reason != errProtocolViolation || a.Details["message"] == "" {
+			if a.Reason != wamp.ErrURIProtocol || a.Details["message"] == "" {
 				t.Errorf("ABORT = %s", summarize(a))
 			}
 			if code := c.waitClosed(); code != closeProtocol {
@@ -371,7 +371,7 @@ func TestHelloErrors(t *testing.T) {
 
 	c = connect(t, srv)
 	c.send(&wamp.Publish{Request: 1, Options: wamp.Dict{}, Topic: "a.b"})
-	if a := expect[*wamp.Abort](c); a.Reason != errProtocolViolation {
+	if a := expect[*wamp.Abort](c); a.Reason != wamp.ErrURIProtocol {
 		t.Errorf("ABORT = %s", summarize(a))
 	}
 }
@@ -552,7 +552,7 @@ func TestMetaAPI(t *testing.T) {
 	if !found {
 		t.Errorf("registration.list exact = %#v, want it to contain %d", lists["exact"], regID)
 	}
-	if _, err := wamp.Encode(res); err != nil {
+	if _, err := wamp.ToList(res); err != nil {
 		t.Errorf("meta RESULT does not encode: %v", err)
 	}
 }

@@ -219,7 +219,7 @@ const dropWarnInterval = time.Second
 func (s *Server) dropped(msgType string, sess uint64) {
 	if sess == 0 {
 		s.stats.dropped.Add(1)
-		s.tracer.line(fmt.Sprintf("drop conn=? session=? %s callee's outbound queue full (%d messages); caller got wamp.error.network_failure",
+		s.tracer.line(fmt.Sprintf("drop conn=? session=? %s callee's outbound queue full (%d messages); caller got "+wamp.ErrURINetworkFailure,
 			msgType, handoffSize))
 		s.cfg.Logger.Printf("warning: an INVOCATION was refused because the callee's outbound queue is full (%d messages)", handoffSize)
 		return

@@ -31,8 +31,8 @@ func startWSLogs(t *testing.T, cfg Config) (*Server, string, *syncBuffer, *syncB
 func expectSizeError(t *testing.T, w *wsClient, req wamp.ID, parts ...string) {
 	t.Helper()
 	e := wsExpect[*wamp.Error](w)
-	if e.Type != wamp.CALL || e.Request != req || e.Error != errPayloadSizeExceeded || len(e.Args) != 1 {
-		t.Fatalf("got %s, want ERROR %s for CALL %d", summarize(e), errPayloadSizeExceeded, req)
+	if e.Type != wamp.CALL || e.Request != req || e.Error != wamp.ErrURIPayloadSizeExceeded || len(e.Args) != 1 {
+		t.Fatalf("got %s, want ERROR %s for CALL %d", summarize(e), wamp.ErrURIPayloadSizeExceeded, req)
 	}
 	msg, _ := e.Args[0].(string)
 	for _, p := range parts {

@@ -92,9 +92,9 @@ func summarize(m wamp.Message) string {
 	switch m := m.(type) {
 	case *wamp.Hello:
 		// Roles by name only: the feature lists would fill the line.
-		f("realm=%s roles=%s%s", quote(m.Realm), roleNames(m.Details), renderSome(m.Details, "authid", "authmethods", "authextra"))
+		f("realm=%s roles=%s%s", quote(m.Realm), roleNames(m.Details), renderSome(m.Details, wamp.OptAuthID, wamp.OptAuthMethods, wamp.OptAuthExtra))
 	case *wamp.Welcome:
-		f("session=%d roles=%s%s", m.Session, roleNames(m.Details), renderSome(m.Details, "authid", "authrole", "authmethod"))
+		f("session=%d roles=%s%s", m.Session, roleNames(m.Details), renderSome(m.Details, wamp.OptAuthID, wamp.OptAuthRole, wamp.OptAuthMethod))
 	case *wamp.Abort:
 		f("reason=%s details=%s", quote(m.Reason), renderValue(m.Details))
 	case *wamp.Challenge:
@@ -145,7 +145,7 @@ func summarize(m wamp.Message) string {
 
 // roleNames lists the roles of a HELLO or WELCOME.
 func roleNames(d wamp.Dict) string {
-	roles, _ := d["roles"].(map[string]any)
+	roles, _ := d[wamp.OptRoles].(map[string]any)
 	names := make([]string, 0, len(roles))
 	for k := range roles {
 		names = append(names, truncUTF8(k, traceMaxString))
@@ -175,7 +175,7 @@ func renderPayload(meta wamp.Dict, p wamp.Payload) string {
 	if p.IsBare() {
 		return " payload=<sealed " + opaque(p.Bare) + ">"
 	}
-	if s, ok := meta[optPPTScheme].(string); ok && s != "" {
+	if s, ok := meta[wamp.OptPPTScheme].(string); ok && s != "" {
 		if len(p.Args) == 1 && len(p.Kwargs) == 0 {
 			if bin, ok := p.Args[0].([]byte); ok {
 				return fmt.Sprintf(" payload=<ppt scheme=%s %s>", quote(s), opaque(bin))

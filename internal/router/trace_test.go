@@ -21,10 +21,10 @@ func TestSummarize(t *testing.T) {
 			[]string{`PUBLISH req=3 topic="a.b"`, `enc_algo:"cryptobox"`,
 				"payload=<sealed 36 bytes base64:" + base64.StdEncoding.EncodeToString(sealed[:traceB64Bytes]) + "…>"},
 			[]string{"opqrst", "args="}},
-		{"ppt event", &wamp.Event{Subscription: 1, Publication: 2, Details: wamp.Dict{optPPTScheme: "wamp"},
+		{"ppt event", &wamp.Event{Subscription: 1, Publication: 2, Details: wamp.Dict{wamp.OptPPTScheme: "wamp"},
 			Payload: wamp.Payload{Args: wamp.List{sealed}}},
 			[]string{`payload=<ppt scheme="wamp" 36 bytes base64:`}, []string{"args="}},
-		{"ppt with other args", &wamp.Result{Request: 1, Details: wamp.Dict{optPPTScheme: "mqtt"},
+		{"ppt with other args", &wamp.Result{Request: 1, Details: wamp.Dict{wamp.OptPPTScheme: "mqtt"},
 			Payload: wamp.Payload{Args: wamp.List{"secret-ish"}, Kwargs: wamp.Dict{"k": 1}}},
 			[]string{`payload=<ppt scheme="mqtt" 1 args, 1 kwargs, not shown>`}, []string{"secret-ish"}},
 		{"plain args", &wamp.Call{Request: 1, Options: wamp.Dict{}, Procedure: "p", Payload: wamp.Payload{

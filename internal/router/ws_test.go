@@ -111,16 +111,16 @@ func TestBinaryAcrossSerializers(t *testing.T) {
 				subs[s.Name()].send(&wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: topic})
 				wsExpect[*wamp.Subscribed](subs[s.Name()])
 			}
-			pub := wsJoin(t, url, pubSer, roles(featureTransparency, featureCryptobox, featurePPT))
+			pub := wsJoin(t, url, pubSer, roles(wamp.FeaturePayloadTransparency, wamp.FeaturePayloadEncryptionCryptobox, wamp.FeaturePayloadPassthruMode))
 			pub.send(&wamp.Publish{Request: 1, Options: encOpts(wamp.Dict{"exclude_me": false}), Topic: topic, Payload: wamp.Payload{Bare: sealed}})
 			plainArgs := wamp.List{"x", []byte{0, 0xff, 0x10}}
 			plainKw := wamp.Dict{"b": []byte("\x00kw")}
 			pub.send(&wamp.Publish{Request: 2, Options: wamp.Dict{}, Topic: topic, Payload: wamp.Payload{Args: plainArgs, Kwargs: plainKw}})
-			ppt := wamp.Dict{optPPTScheme: "wamp", optPPTSerializer: "cbor"}
+			ppt := wamp.Dict{wamp.OptPPTScheme: "wamp", wamp.OptPPTSerializer: "cbor"}
 			pub.send(&wamp.Publish{Request: 3, Options: ppt, Topic: topic, Payload: wamp.Payload{Args: wamp.List{sealed}}})
 			for name, sub := range subs {
 				ev := wsExpect[*wamp.Event](sub)
-				if !bytes.Equal(ev.Bare, sealed) || ev.Details[optEncAlgo] != "cryptobox" || ev.Details[optEncSerializer] != "json" {
+				if !bytes.Equal(ev.Bare, sealed) || ev.Details[wamp.OptEncAlgo] != "cryptobox" || ev.Details[wamp.OptEncSerializer] != "json" {
 					t.Errorf("%s subscriber: sealed EVENT = %s", name, summarize(ev))
 				}
 				ev = wsExpect[*wamp.Event](sub)
@@ -128,7 +128,7 @@ func TestBinaryAcrossSerializers(t *testing.T) {
 					t.Errorf("%s subscriber: plain EVENT = %#v", name, ev.Payload)
 				}
 				ev = wsExpect[*wamp.Event](sub)
-				if !reflect.DeepEqual(ev.Args, wamp.List{sealed}) || ev.Details[optPPTScheme] != "wamp" || ev.Details[optPPTSerializer] != "cbor" {
+				if !reflect.DeepEqual(ev.Args, wamp.List{sealed}) || ev.Details[wamp.OptPPTScheme] != "wamp" || ev.Details[wamp.OptPPTSerializer] != "cbor" {
 					t.Errorf("%s subscriber: PPT EVENT = %s", name, summarize(ev))
 				}
 			}

@@ -30,16 +30,16 @@ const (
 func (cfg *Config) authMethod() (string, error) {
 	var methods []string
 	if cfg.Ticket != "" {
-		methods = append(methods, "ticket")
+		methods = append(methods, AuthTicket)
 	}
 	if cfg.WampcraSecret != "" {
-		methods = append(methods, "wampcra")
+		methods = append(methods, AuthWampCRA)
 	}
 	if cfg.CryptosignKey != nil {
 		if len(cfg.CryptosignKey) != ed25519.PrivateKeySize {
 			return "", fmt.Errorf("cryptosign key has %d bytes, want %d", len(cfg.CryptosignKey), ed25519.PrivateKeySize)
 		}
-		methods = append(methods, "cryptosign")
+		methods = append(methods, AuthCryptosign)
 	}
 	if len(methods) > 1 {
 		return "", fmt.Errorf("more than one authentication method configured (%v); set one", methods)
@@ -59,12 +59,12 @@ func (cfg *Config) respondChallenge(method string, ch *Challenge) (*Authenticate
 	var sig string
 	var err error
 	switch method {
-	case "ticket":
+	case AuthTicket:
 		// authentication_ticket.md: the ticket itself is the signature.
 		sig = cfg.Ticket
-	case "wampcra":
+	case AuthWampCRA:
 		sig, err = wampcraSignature(cfg.WampcraSecret, ch.Extra)
-	case "cryptosign":
+	case AuthCryptosign:
 		sig, err = cryptosignSignature(cfg.CryptosignKey, ch.Extra)
 	default:
 		err = fmt.Errorf("unsupported authentication method %q", method)
@@ -80,17 +80,17 @@ func (cfg *Config) respondChallenge(method string, ch *Challenge) (*Authenticate
 // challenge carries a salt, the ASCII base64 of PBKDF2-HMAC-SHA256(secret, salt,
 // iterations, keylen). The signature is base64(HMAC-SHA256(key, challenge string)).
 func wampcraSignature(secret string, extra Dict) (string, error) {
-	challenge, ok := extra["challenge"].(string)
+	challenge, ok := extra[OptChallenge].(string)
 	if !ok {
 		return "", errors.New("wampcra challenge without a challenge string")
 	}
 	key := []byte(secret)
-	if salt, _ := extra["salt"].(string); salt != "" {
-		iters, err := intOption(extra, "iterations", wampcraDefaultIterations, wampcraMaxIterations)
+	if salt, _ := extra[OptSalt].(string); salt != "" {
+		iters, err := intOption(extra, OptIterations, wampcraDefaultIterations, wampcraMaxIterations)
 		if err != nil {
 			return "", err
 		}
-		keylen, err := intOption(extra, "keylen", wampcraDefaultKeyLen, wampcraMaxKeyLen)
+		keylen, err := intOption(extra, OptKeyLen, wampcraDefaultKeyLen, wampcraMaxKeyLen)
 		if err != nil {
 			return "", err
 		}
@@ -127,10 +127,10 @@ func intOption(extra Dict, name string, def, max int) (int, error) {
 // and send hex(signature ‖ challenge), 192 hex digits. Channel binding is not
 // supported; a challenge that asks for it is refused rather than answered wrongly.
 func cryptosignSignature(key ed25519.PrivateKey, extra Dict) (string, error) {
-	if cb, present := extra["channel_binding"]; present && cb != nil {
+	if cb, present := extra[OptChannelBinding]; present && cb != nil {
 		return "", fmt.Errorf("cryptosign channel binding %v is not supported", cb)
 	}
-	chHex, _ := extra["challenge"].(string)
+	chHex, _ := extra[OptChallenge].(string)
 	challenge, err := hex.DecodeString(chHex)
 	if err != nil || len(challenge) != 32 {
 		return "", fmt.Errorf("cryptosign challenge must be 32 bytes in hex, got %q", chHex)

@@ -18,12 +18,12 @@ func envelopeURI(own string, opts Dict, claimed any) (string, error) {
 	if c == "" || c == own {
 		return own, nil
 	}
-	match, _ := opts["match"].(string)
+	match, _ := opts[OptMatch].(string)
 	if URIMatches(own, match, c) {
 		return c, nil
 	}
 	if match == "" {
-		match = "exact"
+		match = MatchExact
 	}
 	return own, fmt.Errorf("the router delivered %q to %q (match %s), which does not cover it", c, own, match)
 }
@@ -33,11 +33,11 @@ func envelopeURI(own string, opts Dict, claimed any) (string, error) {
 // components, an empty pattern component matching any one component).
 func URIMatches(pattern, match, uri string) bool {
 	switch match {
-	case "", "exact":
+	case "", MatchExact:
 		return uri == pattern
-	case "prefix":
+	case MatchPrefix:
 		return strings.HasPrefix(uri, pattern)
-	case "wildcard":
+	case MatchWildcard:
 		p, u := strings.Split(pattern, "."), strings.Split(uri, ".")
 		if len(p) != len(u) {
 			return false

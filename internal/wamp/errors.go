@@ -39,7 +39,7 @@ func (e *GoodbyeError) Why() string { return withMessage(e.Reason, e.Details) }
 
 // withMessage is uri, followed by Details.message when there is one (ABORT, GOODBYE).
 func withMessage(uri string, d Dict) string {
-	if msg, _ := d["message"].(string); msg != "" {
+	if msg, _ := d[OptMessage].(string); msg != "" {
 		return uri + ": " + msg
 	}
 	return uri
@@ -83,54 +83,5 @@ func (e *RPCError) Error() string {
 	return b.String()
 }
 
-// CodecError is an error from a [PayloadCodec] that names the WAMP error URI to reply
-// with when an INVOCATION cannot be opened, e.g. wamp.error.encryption.trusted_uri_mismatch
-// (Autobahn exception.py; wire.md §1.5 "Failures on receive").
-type CodecError interface {
-	error
-	WAMPErrorURI() string
-}
-
-// The error URIs Autobahn replies with when it cannot open an INVOCATION (wire.md §1.5).
-const (
-	ErrURINoPayloadCodec = "wamp.error.no_payload_codec"
-	ErrURIDecrypt        = "wamp.error.encryption.decrypt_error"
-	// ErrURITrustedMismatch: the payload, or the router, names another URI than the one
-	// the message is trusted for (Autobahn ENC_TRUSTED_URI_MISMATCH).
-	ErrURITrustedMismatch = "wamp.error.encryption.trusted_uri_mismatch"
-	ErrURIRuntime         = "wamp.error.runtime_error"
-	ErrURICanceled        = "wamp.error.canceled"
-	ErrURIProtocol        = "wamp.error.protocol_violation"
-	// ErrURIInvalidArgument is the spec's error for arguments "not acceptable to the
-	// called procedure", which "a Router may throw ... if it performed payload validation
-	// of a call, call result, call error or publish" (rfc/text/basic/bp_uris.md). It
-	// answers a call whose payload was refused (package comment, "Refused payloads").
-	ErrURIInvalidArgument = "wamp.error.invalid_argument"
-)
-
-type codecURIError struct {
-	uri, msg string
-}
-
-func (e *codecURIError) Error() string        { return e.msg }
-func (e *codecURIError) WAMPErrorURI() string { return e.uri }
-
-// ErrNoPayloadCodec is the error for a sealed (bare binary) payload received by a session
-// without a codec, or whose codec does not recognise it. It carries
-// wamp.error.no_payload_codec, Autobahn's reply in that case.
-var ErrNoPayloadCodec CodecError = &codecURIError{
-	uri: ErrURINoPayloadCodec,
-	msg: "received a sealed payload but no payload codec can open it",
-}
-
 // ErrSessionClosed is Err() of a session that ended by our own Close.
 var ErrSessionClosed = errors.New("session closed")
-
-// codecErrorURI returns the ERROR URI for a failure to open an INVOCATION.
-func codecErrorURI(err error) string {
-	var ce CodecError
-	if errors.As(err, &ce) && ce.WAMPErrorURI() != "" {
-		return ce.WAMPErrorURI()
-	}
-	return ErrURIDecrypt
-}

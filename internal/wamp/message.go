@@ -7,8 +7,8 @@
 // `enc_*` / `ppt_*` options travel untouched in the Options/Details dictionaries.
 //
 // Messages are plain structs. Each type's doc comment gives its wire layout as in the WAMP
-// spec (rfc/text/basic/messages.md). [Encode] turns a message into its list form and
-// [Decode] back; serializers only translate between that list form and bytes.
+// spec (rfc/text/basic/messages.md). [ToList] turns a message into its list form and
+// [FromList] back; serializers only translate between that list form and bytes.
 //
 // # The value dialect
 //

@@ -11,7 +11,7 @@ import (
 // the serializer splits the frame into its top-level elements (without building anything,
 // and without recursing into them, so that no nesting can exhaust the stack), decodes them
 // one at a time, and lets lenientList put a *refusedValue in place of a payload element it
-// cannot read. Decode then turns that into Payload.Err. Frames that decode strictly never
+// cannot read. FromList then turns that into Payload.Err. Frames that decode strictly never
 // come here: the extra work is only ever done for a frame that would otherwise have
 // failed.
 
@@ -38,7 +38,7 @@ func (e *PayloadError) Reason() string {
 	return ErrPayloadRefused.Error() + ": " + e.Value.Kind.Error()
 }
 
-// valueKind is the shape of a refused element, which Decode still checks: Arguments must
+// valueKind is the shape of a refused element, which FromList still checks: Arguments must
 // be a list and ArgumentsKw a dict whether or not their contents can be read.
 type valueKind int
 
@@ -49,7 +49,7 @@ const (
 )
 
 // refusedValue stands, in the list form of a frame, for a payload element holding a value
-// outside the dialect. Only lenientList makes one, and only Decode's payload slot reads it.
+// outside the dialect. Only lenientList makes one, and only FromList's payload slot reads it.
 type refusedValue struct {
 	kind valueKind
 	err  *ValueError
@@ -504,10 +504,10 @@ func lenientMessage(name string, b []byte, elems []span, decode func(s span) (an
 		}
 		return nil, protoWrap(err, name)
 	}
-	return Decode(l)
+	return FromList(l)
 }
 
-// describeRefused is how Decode names a refused element in an error.
+// describeRefused is how FromList names a refused element in an error.
 func describeRefused(r *refusedValue) string {
 	shape := map[valueKind]string{kindScalar: "value", kindList: "list", kindDict: "dict"}[r.kind]
 	return fmt.Sprintf("a %s holding a value outside the dialect (%s)", shape, r.err.Msg)

@@ -7,7 +7,7 @@ import (
 
 // Serializer turns messages into WebSocket frame payloads and back. Each one corresponds
 // to a WebSocket subprotocol (wire.md §4 "Subprotocols"); all of them share the list form
-// of [Encode]/[Decode] and the value model of the package comment, so a binary value is
+// of [ToList]/[FromList] and the value model of the package comment, so a binary value is
 // []byte whichever serializer carried it (wire.md §1.7).
 type Serializer interface {
 	Name() string        // "json", "msgpack", "cbor"
@@ -51,11 +51,11 @@ func SerializerBySubprotocol(p string) (Serializer, bool) {
 }
 
 // unmarshalList finishes every serializer's Unmarshal: the top level must be a list, which
-// [Decode] then checks.
+// [FromList] then checks.
 func unmarshalList(name string, v any) (Message, error) {
 	l, ok := v.([]any)
 	if !ok {
 		return nil, protoErrf("%s: message must be a list, got %s", name, typeOf(v))
 	}
-	return Decode(l)
+	return FromList(l)
 }

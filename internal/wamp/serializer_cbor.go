@@ -28,8 +28,8 @@ import (
 // [MaxDepth] per value. map[string]any is the map type, so a non-string key is an error.
 type cborSerializer struct{}
 
-func (cborSerializer) Name() string        { return "cbor" }
-func (cborSerializer) Subprotocol() string { return "wamp.2.cbor" }
+func (cborSerializer) Name() string        { return SerializerCBOR }
+func (cborSerializer) Subprotocol() string { return SubprotocolCBOR }
 func (cborSerializer) Binary() bool        { return true }
 
 // cborDecModes holds one decoder per Nest: fxamacker bounds the nesting itself, before
@@ -56,7 +56,7 @@ var cborDecModes = func() [NestMessage + 1]cbor.DecMode {
 }()
 
 func (cborSerializer) Marshal(m Message) ([]byte, error) {
-	l, err := Encode(m)
+	l, err := ToList(m)
 	if err != nil {
 		return nil, err
 	}
@@ -75,9 +75,9 @@ func (cborSerializer) Unmarshal(b []byte) (Message, error) {
 				return m, lerr
 			}
 		}
-		return nil, protoWrap(err, "cbor")
+		return nil, protoWrap(err, SerializerCBOR)
 	}
-	return unmarshalList("cbor", v)
+	return unmarshalList(SerializerCBOR, v)
 }
 
 // unmarshalCBORLenient decodes a frame whose strict decoding met a value outside the
@@ -87,7 +87,7 @@ func unmarshalCBORLenient(b []byte) (m Message, ok bool, err error) {
 	if !ok || err != nil {
 		return nil, ok, err
 	}
-	m, err = lenientMessage("cbor", b, elems, func(s span) (any, error) {
+	m, err = lenientMessage(SerializerCBOR, b, elems, func(s span) (any, error) {
 		return UnmarshalCBOR(b[s.start:s.end], NestPayload)
 	}, cborKind)
 	return m, true, err

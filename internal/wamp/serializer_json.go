@@ -12,12 +12,12 @@ import "fmt"
 // frames).
 type jsonSerializer struct{}
 
-func (jsonSerializer) Name() string        { return "json" }
-func (jsonSerializer) Subprotocol() string { return "wamp.2.json" }
+func (jsonSerializer) Name() string        { return SerializerJSON }
+func (jsonSerializer) Subprotocol() string { return SubprotocolJSON }
 func (jsonSerializer) Binary() bool        { return false }
 
 func (jsonSerializer) Marshal(m Message) ([]byte, error) {
-	l, err := Encode(m)
+	l, err := ToList(m)
 	if err != nil {
 		return nil, err
 	}
@@ -36,9 +36,9 @@ func (jsonSerializer) Unmarshal(b []byte) (Message, error) {
 				return m, lerr
 			}
 		}
-		return nil, protoWrap(err, "json")
+		return nil, protoWrap(err, SerializerJSON)
 	}
-	return unmarshalList("json", v)
+	return unmarshalList(SerializerJSON, v)
 }
 
 // unmarshalJSONLenient decodes a JSON frame that is valid JSON but holds a value outside
@@ -50,9 +50,9 @@ func unmarshalJSONLenient(b []byte) (m Message, ok bool, err error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, true, protoWrap(err, "json")
+		return nil, true, protoWrap(err, SerializerJSON)
 	}
-	m, err = lenientMessage("json", b, elems, func(s span) (any, error) {
+	m, err = lenientMessage(SerializerJSON, b, elems, func(s span) (any, error) {
 		// The element sits inside the message list, so it may nest one level less.
 		if s.depth > NestPayload.limit() {
 			return nil, valueErr(ErrTooDeep)

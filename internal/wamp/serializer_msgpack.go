@@ -23,12 +23,12 @@ import (
 // U+0000, at most [MaxDepth] levels per value.
 type msgpackSerializer struct{}
 
-func (msgpackSerializer) Name() string        { return "msgpack" }
-func (msgpackSerializer) Subprotocol() string { return "wamp.2.msgpack" }
+func (msgpackSerializer) Name() string        { return SerializerMsgPack }
+func (msgpackSerializer) Subprotocol() string { return SubprotocolMsgPack }
 func (msgpackSerializer) Binary() bool        { return true }
 
 func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
-	l, err := Encode(m)
+	l, err := ToList(m)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
 	if r.Len() != 0 {
 		return nil, protoErrf("msgpack: %d bytes after the message", r.Len())
 	}
-	return unmarshalList("msgpack", v)
+	return unmarshalList(SerializerMsgPack, v)
 }
 
 // unmarshalMsgpackLenient decodes a frame whose strict decoding met a value outside the
@@ -130,7 +130,7 @@ func unmarshalMsgpackLenient(b []byte) (m Message, ok bool, err error) {
 	if !ok || err != nil {
 		return nil, ok, err
 	}
-	m, err = lenientMessage("msgpack", b, elems, func(s span) (any, error) {
+	m, err = lenientMessage(SerializerMsgPack, b, elems, func(s span) (any, error) {
 		r := bytes.NewReader(b[s.start:s.end])
 		d := msgpackReader{r: r, dec: msgpack.NewDecoder(r), limit: NestPayload.limit()}
 		return d.value(0)
@@ -187,7 +187,7 @@ func (d *msgpackReader) value(depth int) (any, error) {
 			return nil, d.fail(err)
 		}
 		if err := checkFloat(f); err != nil {
-			return nil, protoWrap(err, "msgpack")
+			return nil, protoWrap(err, SerializerMsgPack)
 		}
 		return f, nil
 	case msgpcode.IsString(c):
@@ -203,7 +203,7 @@ func (d *msgpackReader) value(depth int) (any, error) {
 		return d.raw()
 	case msgpcode.IsFixedArray(c), c == msgpcode.Array16, c == msgpcode.Array32:
 		if depth >= d.limit {
-			return nil, protoWrap(valueErr(ErrTooDeep), "msgpack")
+			return nil, protoWrap(valueErr(ErrTooDeep), SerializerMsgPack)
 		}
 		n, err := d.dec.DecodeArrayLen()
 		if err != nil {
@@ -221,7 +221,7 @@ func (d *msgpackReader) value(depth int) (any, error) {
 		return l, nil
 	case msgpcode.IsFixedMap(c), c == msgpcode.Map16, c == msgpcode.Map32:
 		if depth >= d.limit {
-			return nil, protoWrap(valueErr(ErrTooDeep), "msgpack")
+			return nil, protoWrap(valueErr(ErrTooDeep), SerializerMsgPack)
 		}
 		n, err := d.dec.DecodeMapLen()
 		if err != nil {
@@ -237,7 +237,7 @@ func (d *msgpackReader) value(depth int) (any, error) {
 				return nil, d.fail(err)
 			}
 			if !msgpcode.IsString(kc) {
-				return nil, protoWrap(valueErrf(ErrUnsupported, "dict key must be a str, got code 0x%02x", kc), "msgpack")
+				return nil, protoWrap(valueErrf(ErrUnsupported, "dict key must be a str, got code 0x%02x", kc), SerializerMsgPack)
 			}
 			k, err := d.str() // a key may start with U+0000: keys are never binary
 			if err != nil {
@@ -250,7 +250,7 @@ func (d *msgpackReader) value(depth int) (any, error) {
 		return m, nil
 	}
 	if msgpcode.IsExt(c) {
-		return nil, protoWrap(valueErrf(ErrUnsupported, "extension type (code 0x%02x) is not a WAMP value", c), "msgpack")
+		return nil, protoWrap(valueErrf(ErrUnsupported, "extension type (code 0x%02x) is not a WAMP value", c), SerializerMsgPack)
 	}
 	return nil, protoErrf("msgpack: unsupported type code 0x%02x", c)
 }

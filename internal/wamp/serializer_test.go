@@ -344,9 +344,9 @@ func TestRoundTripEveryType(t *testing.T) {
 	}
 }
 
-// TestEncodePayloadForms checks the payload slot rules of basic/messages.md and wire.md
+// TestToListPayloadForms checks the payload slot rules of basic/messages.md and wire.md
 // §1.1 on the list form.
-func TestEncodePayloadForms(t *testing.T) {
+func TestToListPayloadForms(t *testing.T) {
 	cases := []struct {
 		name string
 		p    Payload
@@ -361,7 +361,7 @@ func TestEncodePayloadForms(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l, err := Encode(&Publish{Request: 1, Topic: "t", Payload: c.p})
+			l, err := ToList(&Publish{Request: 1, Topic: "t", Payload: c.p})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -373,21 +373,21 @@ func TestEncodePayloadForms(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Encode(&Publish{Request: 1, Topic: "t", Payload: Payload{Bare: []byte{1}, Args: List{1}}}); err == nil {
+	if _, err := ToList(&Publish{Request: 1, Topic: "t", Payload: Payload{Bare: []byte{1}, Args: List{1}}}); err == nil {
 		t.Fatal("bare + args encoded without error")
 	}
-	if _, err := Encode(&Publish{Request: MaxID + 1, Topic: "t"}); err == nil {
+	if _, err := ToList(&Publish{Request: MaxID + 1, Topic: "t"}); err == nil {
 		t.Fatal("ID above 2^53 encoded without error")
 	}
-	if _, err := Encode(&Publish{Request: 1}); err == nil {
+	if _, err := ToList(&Publish{Request: 1}); err == nil {
 		t.Fatal("empty topic encoded without error")
 	}
-	if _, err := Encode(nil); err == nil {
+	if _, err := ToList(nil); err == nil {
 		t.Fatal("nil message encoded without error")
 	}
 }
 
-func TestDecodeRejects(t *testing.T) {
+func TestFromListRejects(t *testing.T) {
 	d := Dict{}
 	cases := []struct {
 		name string
@@ -422,10 +422,10 @@ func TestDecodeRejects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := Decode(c.l)
+			m, err := FromList(c.l)
 			var pe *ProtocolError
 			if !errors.As(err, &pe) {
-				t.Fatalf("Decode(%#v) = %#v, %v; want *ProtocolError", c.l, m, err)
+				t.Fatalf("FromList(%#v) = %#v, %v; want *ProtocolError", c.l, m, err)
 			}
 			if !strings.HasPrefix(err.Error(), "protocol error: ") {
 				t.Fatalf("error text %q", err)
@@ -509,7 +509,7 @@ func TestNestingLimitSameForAll(t *testing.T) {
 		return List{int64(PUBLISH), int64(1), Dict{}, "t", inner}
 	}
 	for _, s := range Serializers {
-		ok, err := Decode(nest(MaxDepth + 2))
+		ok, err := FromList(nest(MaxDepth + 2))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -520,7 +520,7 @@ func TestNestingLimitSameForAll(t *testing.T) {
 		if _, err := s.Unmarshal(b); err != nil {
 			t.Fatalf("%s: Unmarshal at the limit: %v", s.Name(), err)
 		}
-		deep, _ := Decode(nest(MaxDepth + 3))
+		deep, _ := FromList(nest(MaxDepth + 3))
 		if _, err := s.Marshal(deep); !errors.Is(err, ErrTooDeep) {
 			t.Fatalf("%s: Marshal beyond the limit: %v", s.Name(), err)
 		}

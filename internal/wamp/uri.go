@@ -27,18 +27,18 @@ func CheckURI(uri, match string) error {
 	}
 	if uri == "" {
 		// The patterns allow "" for prefix and wildcard matches, but a WAMP message's URI
-		// is never empty (Encode and Decode refuse it) and Autobahn refuses it too.
+		// is never empty (ToList and FromList refuse it) and Autobahn refuses it too.
 		return errors.New("empty URI")
 	}
 	parts := strings.Split(uri, ".")
 	for i, p := range parts {
 		if p == "" {
 			switch {
-			case match == "wildcard":
+			case match == MatchWildcard:
 				continue
-			case match == "prefix" && i == len(parts)-1:
+			case match == MatchPrefix && i == len(parts)-1:
 				continue
-			case match == "prefix":
+			case match == MatchPrefix:
 				return fmt.Errorf("component %d is empty (a prefix may end with \".\", but has no other empty components)", i+1)
 			}
 			return fmt.Errorf("component %d is empty", i+1)

@@ -175,8 +175,8 @@ func normalize(v any, depth, limit int) (any, error) {
 }
 
 // normalizeReflect handles named types and composite kinds not listed in normalize's
-// type switch. Reflection is used only here, for application values; the message codec
-// itself is explicit per type.
+// type switch. Reflection is used only here, for application values; the list form of
+// messages (listform.go) is explicit per type.
 func normalizeReflect(rv reflect.Value, depth, limit int) (any, error) {
 	switch rv.Kind() {
 	case reflect.Bool:
@@ -294,7 +294,8 @@ func checkFloat(f float64) error {
 // parseNumber converts JSON number text as Python's json module reads it, minus rounding:
 // text without fraction or exponent is an integer and stays exact (int64, or uint64 above
 // MaxInt64; "-0" is 0); anything else is the nearest float64. Integers outside
-// [-2^63, 2^64-1] and floats that overflow are refused rather than rounded.
+// [-2^63, 2^64-1], and numbers that overflow a float64 or would become 0 in one, are
+// refused rather than rounded.
 func parseNumber(s string) (any, error) {
 	if !strings.ContainsAny(s, ".eE") {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {

@@ -10,8 +10,8 @@ import (
 )
 
 // This file is the JSON form of the dialect (package comment): one reader and one writer,
-// used by the wamp.2.json serializer, by the sealed plaintext codec (internal/e2e) and by
-// the command line (arguments, --stdin lines, output lines).
+// used by the wamp.2.json serializer, by the sealed plaintexts (internal/e2e) and by the
+// command line (arguments, --stdin lines, output lines).
 
 // SyntaxError reports input that is not one JSON text (RFC 8259). Offset counts bytes.
 // It is kept apart from [*ValueError] so that the command line can tell "not JSON" (then
@@ -594,8 +594,8 @@ func (w *jsonWriter) value(v any, depth int) error {
 }
 
 // float writes f as Python's repr does (float_repr_style "short"): the shortest digits
-// that read back as f, in positional notation when the decimal exponent is between -5
-// and 15, else as d.ddde±XX; a positional integral value keeps ".0" so that it reads back
+// that read back as f, in positional notation when the decimal exponent is from -4 to
+// 15, else as d.ddde±XX; a positional integral value keeps ".0" so that it reads back
 // as a float, not an integer.
 func (w *jsonWriter) float(f float64) error {
 	if err := checkFloat(f); err != nil {

@@ -1,0 +1,227 @@
+package wamp
+
+import (
+	"context"
+	"errors"
+)
+
+// Publish publishes an event to topic. With opts["acknowledge"] == true it waits for
+// PUBLISHED and returns the publication ID (an ERROR reply is returned as *RPCError);
+// otherwise it returns 0 once the message is sent. The payload is sealed if the codec
+// says so (originating).
+func (s *Session) Publish(ctx context.Context, topic string, opts Dict, args List, kwargs Dict) (ID, error) {
+	p, o, err := s.seal(true, topic, args, kwargs, opts)
+	if err != nil {
+		return 0, err
+	}
+	id := s.nextID()
+	m := &Publish{Request: id, Options: o, Topic: topic, Payload: p}
+	if ack, _ := o[OptAcknowledge].(bool); !ack {
+		if err := s.send(m); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	r, err := s.request(ctx, id, m, nil)
+	if err != nil {
+		return 0, err
+	}
+	return r.(*Published).Publication, nil
+}
+
+// PublishAck is the acknowledgement of one publication sent by [Session.PublishAsync]:
+// the router's PUBLISHED (the publication ID) or ERROR, or, if the session ends first,
+// the session's error. It settles exactly once.
+type PublishAck struct {
+	// Request is the PUBLISH's request ID.
+	Request ID
+
+	done chan struct{}
+	id   ID
+	err  error
+}
+
+// Done is closed when the acknowledgement has settled; Result then returns at once.
+func (a *PublishAck) Done() <-chan struct{} { return a.done }
+
+// Result waits for the acknowledgement and returns the publication ID, or why there is
+// none: *RPCError for an ERROR reply, or the session's error (see [Session.Err]).
+func (a *PublishAck) Result() (ID, error) {
+	<-a.done
+	return a.id, a.err
+}
+
+// Wait is Result bounded by ctx. When ctx ends first it returns ctx's error; the
+// acknowledgement still settles later, when the reply comes or the session ends.
+func (a *PublishAck) Wait(ctx context.Context) (ID, error) {
+	select {
+	case <-a.done:
+		return a.id, a.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (a *PublishAck) settle(id ID, err error) {
+	a.id, a.err = id, err
+	close(a.done)
+}
+
+// PublishAsync publishes an event to topic with acknowledge: true and returns as soon
+// as the PUBLISH is written, without waiting for the reply, so that a publisher can keep
+// several publications in flight (pipelined) and still learn the fate of each: the spec
+// has the broker answer every acknowledged PUBLISH with PUBLISHED or ERROR
+// (basic/pubsub.md "Publishing and Events"). Any number may be outstanding; bounding
+// them is the caller's choice (cbx publish --window).
+//
+// An error returned here means nothing was sent, or the session failed while sending
+// (a payload that cannot be sealed, a message over Config.MaxMessageSize, an ended
+// session); otherwise the returned *PublishAck settles with the reply, or with the
+// session's error if the session ends first. opts is not modified; the payload is
+// sealed as for [Session.Publish].
+func (s *Session) PublishAsync(topic string, opts Dict, args List, kwargs Dict) (*PublishAck, error) {
+	p, o, err := s.seal(true, topic, args, kwargs, opts)
+	if err != nil {
+		return nil, err
+	}
+	o[OptAcknowledge] = true
+	id := s.nextID()
+	a := &PublishAck{Request: id, done: make(chan struct{})}
+	req := &pendingRequest{typ: PUBLISH, ack: a}
+	s.mu.Lock()
+	if s.err != nil {
+		// end has run: nothing would settle this request.
+		err := s.err
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.pending[id] = req
+	s.mu.Unlock()
+	if err := s.send(&Publish{Request: id, Options: o, Topic: topic, Payload: p}); err != nil {
+		s.mu.Lock()
+		if s.pending[id] == req {
+			delete(s.pending, id)
+		}
+		s.mu.Unlock()
+		return nil, err
+	}
+	return a, nil
+}
+
+// settleAsync settles a PublishAsync request with its reply.
+func (p *pendingRequest) settleAsync(m Message) {
+	switch m := m.(type) {
+	case *Published:
+		p.ack.settle(m.Publication, nil)
+	case *Error:
+		p.ack.settle(0, replyError(m))
+	}
+}
+
+// endAsync takes every outstanding PublishAsync request out of s.pending, for end to
+// settle with the session's error. Called with s.mu held.
+func (s *Session) endAsync() []*PublishAck {
+	var acks []*PublishAck
+	for id, p := range s.pending {
+		if p.ack != nil {
+			acks = append(acks, p.ack)
+			delete(s.pending, id)
+		}
+	}
+	return acks
+}
+
+// EventInfo is one event delivered to a subscription handler.
+type EventInfo struct {
+	Subscription *Subscription
+	Publication  ID
+	// Topic is Details.topic when the router sent it (pattern subscriptions), else the
+	// subscribed topic.
+	Topic   string
+	Args    List
+	Kwargs  Dict
+	Details Dict
+	Sealed  bool // the payload was opened by the codec
+	// Err says why there are no Args and Kwargs: the payload could not be opened, or it was
+	// refused on receipt because it holds a value outside the dialect (errors.Is
+	// [ErrPayloadRefused]; package comment, "Refused payloads"), or the router delivered
+	// it under a topic the subscription does not cover.
+	Err error
+}
+
+// Subscription is an active subscription.
+type Subscription struct {
+	ID      ID
+	Topic   string
+	Options Dict
+	handler func(*EventInfo)
+}
+
+// Subscribe subscribes to topic (opts["match"] = "prefix" or "wildcard" for patterns)
+// and calls h for every event, in order, on the session's event goroutine.
+func (s *Session) Subscribe(ctx context.Context, topic string, opts Dict, h func(*EventInfo)) (*Subscription, error) {
+	if h == nil {
+		return nil, errors.New("subscribing with a nil handler")
+	}
+	if opts == nil {
+		opts = Dict{}
+	}
+	id := s.nextID()
+	sub := &Subscription{Topic: topic, Options: opts, handler: h}
+	if _, err := s.request(ctx, id, &Subscribe{Request: id, Options: opts, Topic: topic}, func(r Message) {
+		sub.ID = r.(*Subscribed).Subscription
+		s.mu.Lock()
+		s.subs[sub.ID] = append(s.subs[sub.ID], sub)
+		s.mu.Unlock()
+	}); err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+// Unsubscribe removes a subscription. The router hands out one subscription ID per topic
+// and session (basic/pubsub.md), so UNSUBSCRIBE is sent only when the last local
+// subscription with that ID goes.
+func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
+	s.mu.Lock()
+	list := s.subs[sub.ID]
+	idx := -1
+	for i, x := range list {
+		if x == sub {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		s.mu.Unlock()
+		return errors.New("not subscribed")
+	}
+	list = append(list[:idx:idx], list[idx+1:]...)
+	if len(list) > 0 {
+		s.subs[sub.ID] = list
+		s.mu.Unlock()
+		return nil
+	}
+	delete(s.subs, sub.ID)
+	s.mu.Unlock()
+	id := s.nextID()
+	if _, err := s.request(ctx, id, &Unsubscribe{Request: id, Subscription: sub.ID}, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Session) onEvent(m *Event) {
+	s.mu.Lock()
+	subs := append([]*Subscription(nil), s.subs[m.Subscription]...)
+	s.mu.Unlock()
+	for _, sub := range subs {
+		s.events.push(func() {
+			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
+			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err}
+			if err == nil {
+				ev.Args, ev.Kwargs, ev.Sealed, ev.Err = s.open(false, topic, m.Payload, m.Details)
+			}
+			sub.handler(ev)
+		})
+	}
+}

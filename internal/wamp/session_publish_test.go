@@ -1,0 +1,265 @@
+package wamp
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// PublishAsync sends acknowledged PUBLISHes without waiting for their replies: the
+// router sees all of them before it answers any. Replies in any order settle the right
+// acknowledgement: PUBLISHED with its publication ID, ERROR as *RPCError.
+func TestFakePublishAsyncPipelined(t *testing.T) {
+	codec := newFakeCodec()
+	s, r := fakeSession(t, JSON, Config{Codec: codec})
+	const n = 8
+	opts := Dict{"exclude_me": false}
+	acks := make([]*PublishAck, n)
+	for i := range acks {
+		topic := "plain.t"
+		if i == 3 {
+			topic = "sec.t" // sealed like any other PUBLISH
+		}
+		a, err := s.PublishAsync(topic, opts, List{int64(i)}, nil)
+		if err != nil {
+			t.Fatalf("PublishAsync %d: %v", i, err)
+		}
+		acks[i] = a
+	}
+	if len(opts) != 1 {
+		t.Fatalf("PublishAsync changed the caller's options: %v", opts)
+	}
+	pubs := make([]*Publish, n)
+	seen := map[ID]bool{}
+	for i := range pubs {
+		p := expectType[*Publish](r)
+		if p.Options["acknowledge"] != true || p.Options["exclude_me"] != false {
+			t.Fatalf("PUBLISH %d options %v, want acknowledge and the caller's", i, p.Options)
+		}
+		if seen[p.Request] {
+			t.Fatalf("request ID %d used twice", p.Request)
+		}
+		seen[p.Request] = true
+		if i == 3 {
+			if got := codec.payloadOf(t, p.Payload); got.uri != "sec.t" || !reflect.DeepEqual(got.args, List{int64(3)}) {
+				t.Fatalf("sealed PUBLISH %+v", got)
+			}
+		} else if !reflect.DeepEqual(p.Args, List{int64(i)}) {
+			t.Fatalf("PUBLISH %d args %v: not in the order sent", i, p.Args)
+		}
+		pubs[i] = p
+	}
+	for _, a := range acks {
+		select {
+		case <-a.Done():
+			t.Fatal("an acknowledgement settled before any reply")
+		default:
+		}
+	}
+	// Answer last first; every odd one is refused.
+	for i := n - 1; i >= 0; i-- {
+		if i%2 == 1 {
+			r.send(&Error{Type: PUBLISH, Request: pubs[i].Request, Details: Dict{}, Error: "wamp.error.not_authorized", Payload: Payload{Args: List{"no"}}})
+		} else {
+			r.send(&Published{Request: pubs[i].Request, Publication: ID(1000 + i)})
+		}
+	}
+	for i, a := range acks {
+		id, err := a.Wait(testCtx(t))
+		if a.Request != pubs[i].Request {
+			t.Errorf("ack %d: Request %d, want %d", i, a.Request, pubs[i].Request)
+		}
+		if i%2 == 1 {
+			var rpc *RPCError
+			if !errors.As(err, &rpc) || rpc.URI != "wamp.error.not_authorized" || id != 0 || !reflect.DeepEqual(rpc.Args, List{"no"}) {
+				t.Errorf("ack %d: %d, %v; want the router's ERROR", i, id, err)
+			}
+			continue
+		}
+		if err != nil || id != ID(1000+i) {
+			t.Errorf("ack %d: %d, %v; want publication %d", i, id, err, 1000+i)
+		}
+		if id2, err2 := a.Result(); id2 != id || err2 != err {
+			t.Errorf("Result after Wait: %d, %v", id2, err2)
+		}
+	}
+	if len(s.pending) != 0 {
+		t.Fatalf("%d requests still pending", len(s.pending))
+	}
+	if s.Err() != nil {
+		t.Fatalf("session ended: %v", s.Err())
+	}
+}
+
+// When the session ends, every outstanding acknowledgement settles with the session's
+// error (nothing waits forever), and PublishAsync on an ended session fails at once.
+func TestFakePublishAsyncSessionEnd(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		end  func(r *fakeRouter)
+		want func(error) bool
+	}{
+		{"abort", func(r *fakeRouter) {
+			r.send(&Abort{Details: Dict{}, Reason: "wamp.close.system_shutdown"})
+		}, func(err error) bool {
+			var ab *AbortError
+			return errors.As(err, &ab) && ab.Reason == "wamp.close.system_shutdown"
+		}},
+		{"connection lost", func(r *fakeRouter) { r.c.Close() }, IsConnectionError},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, r := fakeSession(t, MsgPack, Config{})
+			var acks []*PublishAck
+			for i := 0; i < 5; i++ {
+				a, err := s.PublishAsync("com.t", nil, List{int64(i)}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				acks = append(acks, a)
+			}
+			first := expectType[*Publish](r)
+			for i := 1; i < 5; i++ {
+				expectType[*Publish](r)
+			}
+			r.send(&Published{Request: first.Request, Publication: 9})
+			if id, err := acks[0].Wait(testCtx(t)); id != 9 || err != nil {
+				t.Fatalf("first ack: %d, %v", id, err)
+			}
+			c.end(r)
+			for i, a := range acks[1:] {
+				id, err := a.Wait(testCtx(t))
+				if id != 0 || err == nil || !c.want(err) || err != s.Err() {
+					t.Fatalf("ack %d after the session ended: %d, %v (session: %v)", i+1, id, err, s.Err())
+				}
+			}
+			<-s.Done()
+			if a, err := s.PublishAsync("com.t", nil, nil, nil); a != nil || err == nil || err != s.Err() {
+				t.Fatalf("PublishAsync after the end: %v, %v", a, err)
+			}
+			if len(s.pending) != 0 {
+				t.Fatalf("%d requests still pending", len(s.pending))
+			}
+		})
+	}
+}
+
+// Wait gives up when its context ends, but the acknowledgement still settles when the
+// reply comes; a message over the size limit is refused before anything is sent or
+// left pending.
+func TestFakePublishAsyncWaitAndTooLarge(t *testing.T) {
+	s, r := fakeSession(t, CBOR, Config{MaxMessageSize: testLimit})
+	if a, err := s.PublishAsync("com.t", nil, List{make([]byte, testLimit)}, nil); a != nil || !errors.As(err, new(*MessageTooLargeError)) {
+		t.Fatalf("too large: %v, %v; want a *MessageTooLargeError", a, err)
+	}
+	if len(s.pending) != 0 {
+		t.Fatalf("a refused PUBLISH left %d requests pending", len(s.pending))
+	}
+	a, err := s.PublishAsync("com.t", nil, List{"small"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := expectType[*Publish](r)
+	if !reflect.DeepEqual(p.Args, List{"small"}) {
+		t.Fatalf("router got %+v first, want the small PUBLISH", p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := a.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait with an ended context: %v", err)
+	}
+	r.send(&Published{Request: p.Request, Publication: 77})
+	if id, err := a.Wait(testCtx(t)); id != 77 || err != nil {
+		t.Fatalf("after the reply: %d, %v", id, err)
+	}
+}
+
+// Many outstanding at once: the router reads two thousand PUBLISHes before it answers
+// any, then answers them all, and each settles with its own publication ID.
+func TestFakePublishAsyncManyOutstanding(t *testing.T) {
+	s, r := fakeSession(t, MsgPack, Config{})
+	const n = 2000
+	acks := make([]*PublishAck, n)
+	sent := make(chan error, 1)
+	go func() { // the router reads while the session writes: a WebSocket has finite buffers
+		for i := range acks {
+			a, err := s.PublishAsync("com.t", nil, List{int64(i)}, nil)
+			if err != nil {
+				sent <- err
+				return
+			}
+			acks[i] = a
+		}
+		sent <- nil
+	}()
+	reqs := make([]ID, n)
+	for i := range reqs {
+		reqs[i] = expectType[*Publish](r).Request
+	}
+	if err := recvWithin(t, sent, "PublishAsync calls"); err != nil {
+		t.Fatal(err)
+	}
+	for i, req := range reqs {
+		r.send(&Published{Request: req, Publication: ID(5000 + i)})
+	}
+	ctx := testCtx(t)
+	for i, a := range acks {
+		if id, err := a.Wait(ctx); id != ID(5000+i) || err != nil {
+			t.Fatalf("ack %d: %d, %v", i, id, err)
+		}
+	}
+}
+
+// Against nexus: two thousand publications pipelined in a window of 64, one of them
+// refused (an invalid topic URI), all settle, in a session that goes on. (The window is
+// not optional with nexus: its broker queues a PUBLISHED for the publisher without
+// blocking and drops it when that session's outbound queue, 64 messages by default, is
+// full; with a thousand outstanding, some acknowledgements never arrive.)
+func TestNexusPublishAsync(t *testing.T) {
+	url := startNexus(t)
+	for _, ser := range Serializers {
+		t.Run(ser.Name(), func(t *testing.T) {
+			s := joinWith(t, url, ser, Config{})
+			ctx := testCtx(t)
+			const n, window, bad = 2000, 64, 500
+			var inflight []*PublishAck
+			ids := map[ID]bool{}
+			settled := 0
+			settle := func() {
+				a := inflight[0]
+				inflight = inflight[1:]
+				id, err := a.Wait(ctx)
+				if settled == bad {
+					var rpc *RPCError
+					if !errors.As(err, &rpc) || rpc.URI != "wamp.error.invalid_uri" {
+						t.Fatalf("publication %d: %d, %v; want wamp.error.invalid_uri", settled, id, err)
+					}
+				} else if err != nil || id == 0 || ids[id] {
+					t.Fatalf("publication %d: %d, %v", settled, id, err)
+				}
+				ids[id] = true
+				settled++
+			}
+			for i := 0; i < n; i++ {
+				if len(inflight) == window {
+					settle()
+				}
+				topic := "com.example.async"
+				if i == bad {
+					topic = "com..bad"
+				}
+				a, err := s.PublishAsync(topic, nil, List{int64(i)}, nil)
+				if err != nil {
+					t.Fatalf("PublishAsync %d: %v", i, err)
+				}
+				inflight = append(inflight, a)
+			}
+			for len(inflight) > 0 {
+				settle()
+			}
+			if _, err := s.Publish(ctx, "com.example.after", Dict{"acknowledge": true}, nil, nil); err != nil {
+				t.Fatalf("the session does not go on: %v", err)
+			}
+		})
+	}
+}
