@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
 // Interop tests with independent peers through the router: Debian's Autobahn|Python
@@ -206,10 +208,7 @@ func checkEqual(t *testing.T, what string, got, want any) {
 // and mixed pairs. Scenarios run in parallel on one router, each in its own URI namespace.
 func TestAutobahnPython(t *testing.T) {
 	requireOrSkip(t, "Debian's python3-autobahn 22.7.1 at "+debianPython, pythonCheck())
-	keys, err := filepath.Abs("testdata/cryptobox.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testkit.CryptoboxVectorsPath(t)
 	script, err := filepath.Abs("testdata/abpeer.py")
 	if err != nil {
 		t.Fatal(err)

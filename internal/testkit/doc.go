@@ -1,0 +1,7 @@
+// Package testkit is test support shared by the packages of this module: the Autobahn
+// test vectors (one copy, checked against a recorded checksum).
+//
+// Only _test.go files import it, and it imports nothing of ours, so a package's tests can
+// use it without reaching anything that package's own rule forbids (internal/router's
+// tests stay free of every key package).
+package testkit
