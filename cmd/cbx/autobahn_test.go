@@ -10,25 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
-
-// systemPython is Debian's python3, the one python3-autobahn is installed for.
-const systemPython = "/usr/bin/python3"
-
-// requireAutobahn skips the test when Debian's python3-autobahn is missing, except in CI
-// (CI=true), where a missing peer is a failure: interop must be proved there.
-func requireAutobahn(t *testing.T) {
-	t.Helper()
-	err := exec.Command(systemPython, "-c", "import txaio; txaio.use_asyncio(); from autobahn.wamp.cryptobox import KeyRing").Run()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("Debian's python3-autobahn is needed for the interop tests (scripts/test.sh installs it): %v", err)
-	}
-	t.Skipf("Debian's python3-autobahn not available: %v", err)
-}
 
 // cbxRun runs cbx in-process and returns stdout, stderr and the exit code.
 func cbxRun(t *testing.T, stdin string, args ...string) (string, string, int) {
@@ -51,7 +35,7 @@ func cbxOK(t *testing.T, stdin string, args ...string) string {
 // environment.
 func autobahn(t *testing.T, priv, peer, stdin string, args ...string) map[string]any {
 	t.Helper()
-	cmd := exec.Command(systemPython, append([]string{filepath.Join("testdata", "autobahn", "keyring.py")}, args...)...)
+	cmd := exec.Command(testkit.NeedAutobahnPython(t), append([]string{filepath.Join("testdata", "autobahn", "keyring.py")}, args...)...)
 	cmd.Env = append(os.Environ(), "CBX_PY_PRIV="+priv, "CBX_PY_PEER="+peer)
 	cmd.Stdin = strings.NewReader(stdin)
 	var errb bytes.Buffer
@@ -98,7 +82,7 @@ func newParty(t *testing.T, dir, name string) party {
 // what cbx seals Autobahn opens, for requests (originator → responder), replies (responder
 // → originator) and single-key mode.
 func TestAutobahnInterop(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	dir := t.TempDir()
 	pub, sub := newParty(t, dir, "publisher"), newParty(t, dir, "subscriber")
 	cbxOK(t, "", "--keystore", pub.keystore, "keys", "add", "com.example.", "--originator-priv", pub.keyFile, "--responder-pub", sub.pub)

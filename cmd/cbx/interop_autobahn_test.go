@@ -33,6 +33,7 @@ import (
 
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/router"
+	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
@@ -375,7 +376,7 @@ func startPeer(t *testing.T, url, ser string, keys []pyKey, args ...string) *bgP
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := append([]string{systemPython, filepath.Join("testdata", "autobahn", "peer.py"), "--url", url, "--serializer", ser}, args...)
+	argv := append([]string{testkit.NeedAutobahnPython(t), filepath.Join("testdata", "autobahn", "peer.py"), "--url", url, "--serializer", ser}, args...)
 	return startBg(t, "autobahn peer", interopEnv("CBX_PY_KEYS="+string(kj)), argv...)
 }
 
@@ -482,7 +483,7 @@ func assertPayload(t *testing.T, what string, gotArgs, gotKwargs any, wantArgs [
 // The diagonal proves each serializer carries the bare binary; the mixed pairs prove the
 // router re-serializes per receiver as Crossbar does (wire.md §1.7), binary staying binary.
 func TestInteropSerializerMatrix(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	pairs := []struct{ from, to string }{
@@ -602,7 +603,7 @@ func TestInteropSerializerMatrix(t *testing.T) {
 // error (keyed by its URI, under the secure prefix), a plaintext error (URI under no key)
 // and a progressive call whose every result is sealed separately with its own nonce.
 func TestInteropCbxCallAutobahnCallee(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	url, trace := startInteropRouter(t)
@@ -696,7 +697,7 @@ func TestInteropCbxCallAutobahnCallee(t *testing.T) {
 // TestInteropAutobahnCallerEcho is L3 with cbx register --echo: Autobahn's sealed call
 // with binary and nested kwargs comes back intact in a sealed result.
 func TestInteropAutobahnCallerEcho(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	url, trace := startInteropRouter(t)
@@ -728,7 +729,7 @@ func errorLine(t *testing.T, stderr string) map[string]any {
 // TestInteropPatternSubscription is L7 in both directions: the key and the trusted-URI
 // check use the event's own topic (details.topic), not the subscribed prefix.
 func TestInteropPatternSubscription(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 
@@ -766,7 +767,7 @@ func TestInteropPatternSubscription(t *testing.T) {
 // KeyRing(priv), cbx keys add "" --single), on a topic no prefix names, with no args:
 // delivered as [] and {}.
 func TestInteropSingleKey(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	dir := t.TempDir()
 	single := newParty(t, dir, "single")
@@ -808,7 +809,7 @@ func TestInteropSingleKey(t *testing.T) {
 // (with a logged warning) while a control event under a right key gets through; cbx
 // subscribe warns and skips, keeps running, and with --require-encrypted exits 3.
 func TestInteropWrongKey(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	mallory := newParty(t, keys.dir, "mallory")
@@ -914,7 +915,7 @@ func liarSession(t *testing.T, url, path, sealAs string) *wamp.Session {
 // every direction. Autobahn drops such an EVENT and answers such an INVOCATION with
 // wamp.error.encryption.trusted_uri_mismatch; cbx does the same, and says so.
 func TestInteropURIMismatch(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	topic, other := secureNS+".t", secureNS+".other"
@@ -1025,7 +1026,7 @@ func TestInteropURIMismatch(t *testing.T) {
 // wamp.error.encryption.decrypt_error when its keystore has keys but none for the
 // procedure (Autobahn: KeyRing.decode's "can't find key").
 func TestInteropNoKey(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	topic := secureNS + ".t"
