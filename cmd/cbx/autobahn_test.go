@@ -11,25 +11,7 @@ import (
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/testkit"
-	"github.com/cbx-wamp/cbx/internal/wamp"
 )
-
-// cbxRun runs cbx in-process and returns stdout, stderr and the exit code.
-func cbxRun(t *testing.T, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(args, &ioStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errb})
-	return out.String(), errb.String(), code
-}
-
-func cbxOK(t *testing.T, stdin string, args ...string) string {
-	t.Helper()
-	out, errOut, code := cbxRun(t, stdin, args...)
-	if code != 0 {
-		t.Fatalf("cbx %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
-	}
-	return out
-}
 
 // autobahn runs Autobahn's KeyRing (testdata/autobahn/keyring.py) with keys passed in the
 // environment.
@@ -45,19 +27,6 @@ func autobahn(t *testing.T, priv, peer, stdin string, args ...string) map[string
 		t.Fatalf("autobahn %v: %v\n%s", args, err, errb.String())
 	}
 	return decodeLine(t, out)
-}
-
-func decodeLine(t *testing.T, line []byte) map[string]any {
-	t.Helper()
-	v, err := wamp.UnmarshalJSON(bytes.TrimSpace(line), wamp.NestMessage)
-	if err != nil {
-		t.Fatalf("not a JSON line: %q: %v", line, err)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		t.Fatalf("not a JSON object: %q", line)
-	}
-	return m
 }
 
 // party is one side's fresh key pair, made with `cbx keygen`, and its keystore.
