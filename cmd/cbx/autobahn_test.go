@@ -10,48 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
-
-// systemPython is Debian's python3, the one python3-autobahn is installed for.
-const systemPython = "/usr/bin/python3"
-
-// requireAutobahn skips the test when Debian's python3-autobahn is missing, except in CI
-// (CI=true), where a missing peer is a failure: interop must be proved there.
-func requireAutobahn(t *testing.T) {
-	t.Helper()
-	err := exec.Command(systemPython, "-c", "import txaio; txaio.use_asyncio(); from autobahn.wamp.cryptobox import KeyRing").Run()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("Debian's python3-autobahn is needed for the interop tests (scripts/test.sh installs it): %v", err)
-	}
-	t.Skipf("Debian's python3-autobahn not available: %v", err)
-}
-
-// cbxRun runs cbx in-process and returns stdout, stderr and the exit code.
-func cbxRun(t *testing.T, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(args, &ioStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errb})
-	return out.String(), errb.String(), code
-}
-
-func cbxOK(t *testing.T, stdin string, args ...string) string {
-	t.Helper()
-	out, errOut, code := cbxRun(t, stdin, args...)
-	if code != 0 {
-		t.Fatalf("cbx %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
-	}
-	return out
-}
 
 // autobahn runs Autobahn's KeyRing (testdata/autobahn/keyring.py) with keys passed in the
 // environment.
 func autobahn(t *testing.T, priv, peer, stdin string, args ...string) map[string]any {
 	t.Helper()
-	cmd := exec.Command(systemPython, append([]string{filepath.Join("testdata", "autobahn", "keyring.py")}, args...)...)
+	cmd := exec.Command(testkit.NeedAutobahnPython(t), append([]string{filepath.Join("testdata", "autobahn", "keyring.py")}, args...)...)
 	cmd.Env = append(os.Environ(), "CBX_PY_PRIV="+priv, "CBX_PY_PEER="+peer)
 	cmd.Stdin = strings.NewReader(stdin)
 	var errb bytes.Buffer
@@ -61,19 +27,6 @@ func autobahn(t *testing.T, priv, peer, stdin string, args ...string) map[string
 		t.Fatalf("autobahn %v: %v\n%s", args, err, errb.String())
 	}
 	return decodeLine(t, out)
-}
-
-func decodeLine(t *testing.T, line []byte) map[string]any {
-	t.Helper()
-	v, err := wamp.UnmarshalJSON(bytes.TrimSpace(line), wamp.NestMessage)
-	if err != nil {
-		t.Fatalf("not a JSON line: %q: %v", line, err)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		t.Fatalf("not a JSON object: %q", line)
-	}
-	return m
 }
 
 // party is one side's fresh key pair, made with `cbx keygen`, and its keystore.
@@ -98,7 +51,7 @@ func newParty(t *testing.T, dir, name string) party {
 // what cbx seals Autobahn opens, for requests (originator → responder), replies (responder
 // → originator) and single-key mode.
 func TestAutobahnInterop(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	dir := t.TempDir()
 	pub, sub := newParty(t, dir, "publisher"), newParty(t, dir, "subscriber")
 	cbxOK(t, "", "--keystore", pub.keystore, "keys", "add", "com.example.", "--originator-priv", pub.keyFile, "--responder-pub", sub.pub)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
 // burstInput is n lines for cbx publish --stdin, each a JSON array of about 100 bytes:
@@ -90,7 +92,7 @@ func TestBurstReachesEverySubscriber(t *testing.T) {
 // An Autobahn|Python subscriber receives a 5,000-event burst from cbx publish --stdin
 // completely, through cbx's router with its default limits.
 func TestBurstReachesAutobahnSubscriber(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	const n = 5000
 	url, _ := startInteropRouter(t)

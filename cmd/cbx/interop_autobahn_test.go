@@ -8,39 +8,26 @@ package main
 // Long-lived cbx commands (subscribe, register) run as real subprocesses: the copy of this
 // test binary that testscript.Main puts on PATH as "cbx" (main_test.go), so each has its own
 // signal handlers and exit code. Short-lived ones (publish, call) run in-process through
-// cbxRun. Subprocess output is watched through buffers that signal every write, so waiting
-// for "cbx: subscribed to …" or Autobahn's {"event":"ready"} needs no sleeps; every wait is
-// bounded by interopWait.
+// cbxRun (helpers_test.go). Subprocess output is watched through buffers that signal every
+// write, so waiting for "cbx: subscribed to …" or Autobahn's {"event":"ready"} needs no
+// sleeps; every wait is bounded by interopWait.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/cbx-wamp/cbx/internal/keystore"
-	"github.com/cbx-wamp/cbx/internal/router"
+	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 const (
-	// interopWait bounds every wait for a peer (a line, an exit). Generous: on a loaded
-	// 2-core CI machine Python's start-up alone can take a second.
-	interopWait = 30 * time.Second
-
 	secureNS     = "com.example.secure" // procedures and topics under the keyed prefix
 	securePrefix = secureNS + "."       // the keystore / KeyRing prefix (wire.md §6.1)
 	controlNS    = "com.example.control"
@@ -69,242 +56,7 @@ func wantPlainKwargs() map[string]any {
 // cbxPublishPlainArgs are the same args/kwargs as cbx publish/call arguments.
 var cbxPublishPlainArgs = []string{"-k", "secret=kw-s3cret", "-k", `n={"deep":[true,null]}`, "--", "Hello, world!", "42", `"\u0000AAH+/w=="`}
 
-// ---- output watching ---------------------------------------------------------------
-
-// watchedBuffer is an io.Writer that keeps everything written and wakes waiters on every
-// write.
-type watchedBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
-
-func newWatchedBuffer() *watchedBuffer { return &watchedBuffer{changed: make(chan struct{})} }
-
-func (b *watchedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	close(b.changed)
-	b.changed = make(chan struct{})
-	return len(p), nil
-}
-
-func (b *watchedBuffer) snapshot() (string, <-chan struct{}) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String(), b.changed
-}
-
-func (b *watchedBuffer) String() string {
-	s, _ := b.snapshot()
-	return s
-}
-
-// waitFor waits until pred holds for b's content and returns that content. It fails the
-// test after interopWait, or when exited (if not nil) closes without pred holding.
-func waitFor(t *testing.T, b *watchedBuffer, exited <-chan struct{}, what string, pred func(string) bool) string {
-	t.Helper()
-	deadline := time.NewTimer(interopWait)
-	defer deadline.Stop()
-	for {
-		s, changed := b.snapshot()
-		if pred(s) {
-			return s
-		}
-		select {
-		case <-changed:
-		case <-exited:
-			if s := b.String(); pred(s) {
-				return s
-			}
-			t.Fatalf("exited before %s; output so far:\n%s", what, b.String())
-		case <-deadline.C:
-			t.Fatalf("no %s after %v; output so far:\n%s", what, interopWait, b.String())
-		}
-	}
-}
-
-// ---- background processes ------------------------------------------------------------
-
-// bgProc is a subprocess (a cbx command or an Autobahn peer) whose output is watched.
-type bgProc struct {
-	name           string
-	cmd            *exec.Cmd
-	stdout, stderr *watchedBuffer
-	exited         chan struct{}
-}
-
-// interopEnv is the environment for subprocesses: ours, without anything that would
-// change cbx's or Autobahn's behaviour behind the test's back.
-func interopEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CBX_") || strings.HasPrefix(kv, "AUTOBAHN_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(append(env, "NO_COLOR=1"), extra...)
-}
-
-func startBg(t *testing.T, name string, env []string, argv ...string) *bgProc {
-	t.Helper()
-	p := &bgProc{name: name, cmd: exec.Command(argv[0], argv[1:]...), stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), exited: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	go func() {
-		p.cmd.Wait() //nolint:errcheck // the exit code is read from ProcessState
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			p.cmd.Process.Kill() //nolint:errcheck // it may have just exited
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("%s stdout:\n%s\n%s stderr:\n%s", name, p.stdout, name, p.stderr)
-		}
-	})
-	return p
-}
-
-// wait waits (bounded) for the process to end and returns its exit code.
-func (p *bgProc) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(interopWait):
-		t.Fatalf("%s still running after %v\nstdout:\n%s\nstderr:\n%s", p.name, interopWait, p.stdout, p.stderr)
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-func (p *bgProc) waitExit(t *testing.T, want int) {
-	t.Helper()
-	if code := p.wait(t); code != want {
-		t.Fatalf("%s exited %d, want %d\nstdout:\n%s\nstderr:\n%s", p.name, code, want, p.stdout, p.stderr)
-	}
-}
-
-// interrupt stops a cbx command as a user's Ctrl-C does: SIGINT, exit 130.
-func (p *bgProc) interrupt(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatalf("interrupting %s: %v", p.name, err)
-	}
-	p.waitExit(t, exitInterrupted)
-}
-
-func (p *bgProc) waitStderr(t *testing.T, substr string) {
-	t.Helper()
-	waitFor(t, p.stderr, p.exited, p.name+" stderr "+strconv.Quote(substr), func(s string) bool { return strings.Contains(s, substr) })
-}
-
-// ---- cbx as a subprocess ---------------------------------------------------------------
-
-// cbxPath is the "cbx" that testscript.Main installed on PATH: a copy of this test binary
-// that runs cbx's run() when invoked under that name (main_test.go).
-func cbxPath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("cbx")
-	if err != nil {
-		t.Fatalf("testscript.Main should have put cbx on PATH: %v", err)
-	}
-	if !strings.HasPrefix(filepath.Base(filepath.Dir(filepath.Dir(p))), "testscript-main") {
-		t.Fatalf("cbx on PATH is %s, not the test binary's copy from testscript.Main", p)
-	}
-	return p
-}
-
-func startCbx(t *testing.T, args ...string) *bgProc {
-	t.Helper()
-	name := "cbx"
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") && !strings.Contains(a, "/") {
-			name += " " + a // the subcommand, for messages
-			break
-		}
-	}
-	return startBg(t, name, interopEnv(), append([]string{cbxPath(t)}, args...)...)
-}
-
-// cbxExit runs cbx in-process and checks its exit code; it returns stdout and stderr.
-func cbxExit(t *testing.T, want int, args ...string) (string, string) {
-	t.Helper()
-	out, errOut, code := cbxRun(t, "", args...)
-	if code != want {
-		t.Fatalf("cbx %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
-	}
-	return out, errOut
-}
-
-// stdoutLines returns the non-empty lines of s.
-func stdoutLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// oneLine decodes the only line of a cbx command's stdout.
-func oneLine(t *testing.T, stdout string) map[string]any {
-	t.Helper()
-	lines := stdoutLines(stdout)
-	if len(lines) != 1 {
-		t.Fatalf("want exactly one line on stdout, got %d:\n%s", len(lines), stdout)
-	}
-	return decodeLine(t, []byte(lines[0]))
-}
-
-// ---- the router --------------------------------------------------------------------------
-
-// startInteropRouter starts cbx's router in-process on a loopback port; its trace goes to
-// the returned buffer.
-func startInteropRouter(t *testing.T) (string, *watchedBuffer) {
-	t.Helper()
-	trace := newWatchedBuffer()
-	srv, err := router.New(router.Config{Logger: log.New(io.Discard, "", 0), Trace: trace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
-	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws", trace
-}
-
-// traceLines returns the trace lines of the given direction ("rx"/"tx"), serializer ("" =
-// any) and message type.
-func traceLines(trace, dir, ser, typ string) []string {
-	re := regexp.MustCompile(`^` + dir + ` conn=\d+ session=\S+ (\S+) ` + typ + ` `)
-	var out []string
-	for _, l := range strings.Split(trace, "\n") {
-		if m := re.FindStringSubmatch(l); m != nil && (ser == "" || m[1] == ser) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// waitTrace waits until the trace holds at least n lines of dir/ser/typ and returns them.
-func waitTrace(t *testing.T, trace *watchedBuffer, n int, dir, ser, typ string) []string {
-	t.Helper()
-	s := waitFor(t, trace, nil, dir+" "+ser+" "+typ+" in the router trace", func(s string) bool {
-		return len(traceLines(s, dir, ser, typ)) >= n
-	})
-	return traceLines(s, dir, ser, typ)
-}
+// ---- the router's trace ---------------------------------------------------------------
 
 // assertSealedTrace checks that a trace line shows a legacy-sealed payload: enc_algo in
 // the Options/Details and only opaque bytes.
@@ -375,7 +127,7 @@ func startPeer(t *testing.T, url, ser string, keys []pyKey, args ...string) *bgP
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := append([]string{systemPython, filepath.Join("testdata", "autobahn", "peer.py"), "--url", url, "--serializer", ser}, args...)
+	argv := append([]string{testkit.NeedAutobahnPython(t), filepath.Join("testdata", "autobahn", "peer.py"), "--url", url, "--serializer", ser}, args...)
 	return startBg(t, "autobahn peer", interopEnv("CBX_PY_KEYS="+string(kj)), argv...)
 }
 
@@ -482,7 +234,7 @@ func assertPayload(t *testing.T, what string, gotArgs, gotKwargs any, wantArgs [
 // The diagonal proves each serializer carries the bare binary; the mixed pairs prove the
 // router re-serializes per receiver as Crossbar does (wire.md §1.7), binary staying binary.
 func TestInteropSerializerMatrix(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	pairs := []struct{ from, to string }{
@@ -602,7 +354,7 @@ func TestInteropSerializerMatrix(t *testing.T) {
 // error (keyed by its URI, under the secure prefix), a plaintext error (URI under no key)
 // and a progressive call whose every result is sealed separately with its own nonce.
 func TestInteropCbxCallAutobahnCallee(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	url, trace := startInteropRouter(t)
@@ -696,7 +448,7 @@ func TestInteropCbxCallAutobahnCallee(t *testing.T) {
 // TestInteropAutobahnCallerEcho is L3 with cbx register --echo: Autobahn's sealed call
 // with binary and nested kwargs comes back intact in a sealed result.
 func TestInteropAutobahnCallerEcho(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	url, trace := startInteropRouter(t)
@@ -728,7 +480,7 @@ func errorLine(t *testing.T, stderr string) map[string]any {
 // TestInteropPatternSubscription is L7 in both directions: the key and the trusted-URI
 // check use the event's own topic (details.topic), not the subscribed prefix.
 func TestInteropPatternSubscription(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 
@@ -766,7 +518,7 @@ func TestInteropPatternSubscription(t *testing.T) {
 // KeyRing(priv), cbx keys add "" --single), on a topic no prefix names, with no args:
 // delivered as [] and {}.
 func TestInteropSingleKey(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	dir := t.TempDir()
 	single := newParty(t, dir, "single")
@@ -808,7 +560,7 @@ func TestInteropSingleKey(t *testing.T) {
 // (with a logged warning) while a control event under a right key gets through; cbx
 // subscribe warns and skips, keeps running, and with --require-encrypted exits 3.
 func TestInteropWrongKey(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	mallory := newParty(t, keys.dir, "mallory")
@@ -914,7 +666,7 @@ func liarSession(t *testing.T, url, path, sealAs string) *wamp.Session {
 // every direction. Autobahn drops such an EVENT and answers such an INVOCATION with
 // wamp.error.encryption.trusted_uri_mismatch; cbx does the same, and says so.
 func TestInteropURIMismatch(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	topic, other := secureNS+".t", secureNS+".other"
@@ -1025,7 +777,7 @@ func TestInteropURIMismatch(t *testing.T) {
 // wamp.error.encryption.decrypt_error when its keystore has keys but none for the
 // procedure (Autobahn: KeyRing.decode's "can't find key").
 func TestInteropNoKey(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	topic := secureNS + ".t"

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
@@ -21,7 +22,7 @@ const plainNS = "com.example.plain" // no key covers it
 // an Autobahn caller's [2**70] to cbx register likewise, and the next call is answered; an
 // Autobahn callee's result 2**70 reaches cbx call as the router's refusal (exit 7).
 func TestInteropRefusedThroughCbxRouter(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 
@@ -91,7 +92,7 @@ func TestInteropRefusedThroughCbxRouter(t *testing.T) {
 // warning, cbx register answers wamp.error.invalid_argument, cbx call exits 1 for such a
 // result and 7 for such an error.
 func TestInteropRefusedThroughNexus(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	url := startPlainNexus(t)

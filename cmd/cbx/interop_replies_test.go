@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
@@ -31,7 +32,7 @@ func startPeerReplyKeys(t *testing.T, url string, keys, replyKeys []pyKey, args 
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := append([]string{systemPython, filepath.Join("testdata", "autobahn", "peer.py"), "--url", url, "--serializer", "json"}, args...)
+	argv := append([]string{testkit.NeedAutobahnPython(t), filepath.Join("testdata", "autobahn", "peer.py"), "--url", url, "--serializer", "json"}, args...)
 	return startBg(t, "autobahn peer", interopEnv("CBX_PY_KEYS="+string(kj), "CBX_PY_REPLY_KEYS="+string(rj)), argv...)
 }
 
@@ -56,7 +57,7 @@ func assertInvocationsSealed(t *testing.T, callee *bgProc, n int) {
 // the inner URI is not the procedure (RESULT) or the error URI (ERROR), and exits 4 without
 // printing the payload, for a final result, a sealed error and a progressive result alike.
 func TestInteropCbxCallLiarCallee(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	url, _ := startInteropRouter(t)
@@ -101,7 +102,7 @@ func TestInteropCbxCallLiarCallee(t *testing.T) {
 // private key). The caller's box does not open them: exit 3, for a result, a sealed error
 // and a progressive result.
 func TestInteropCbxCallUndecryptableReply(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	mallory := newParty(t, keys.dir, "mallory")
@@ -138,7 +139,7 @@ func TestInteropCbxCallUndecryptableReply(t *testing.T) {
 // "sealed":false; with --require-encrypted a plaintext result, error or progressive result
 // on a URI the keystore covers is exit 3, and nothing of it is printed.
 func TestInteropCbxCallRequireEncryptedPlainReply(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	url, _ := startInteropRouter(t)
@@ -319,7 +320,7 @@ func TestCbxCallReplyFromGoCallee(t *testing.T) {
 // Autobahn caller receives a bare sealed ERROR and opens it to the command's URI, args and
 // kwargs; nothing of them crosses the router in plaintext.
 func TestInteropAutobahnCallerSealedExecError(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	url, trace := startInteropRouter(t)

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
 // bigInt is 2^70: Autobahn|Python seals it exactly (Python's json writes every int in
@@ -17,7 +19,7 @@ const bigInt = "1180591620717411303424"
 // cbx seals at the limit Autobahn opens, what Autobahn seals at the limit cbx opens, and one
 // level more is refused by cbx.
 func TestInteropUnrepresentableValues(t *testing.T) {
-	requireAutobahn(t)
+	testkit.NeedAutobahnPython(t)
 	t.Parallel()
 	keys := newInteropKeys(t)
 	topic := secureNS + ".values"

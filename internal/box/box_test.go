@@ -5,12 +5,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
-// vectorFile mirrors shared/vectors/cryptobox.json, made by testdata/gen_vectors.py with
-// Autobahn|Python 22.7.1's own KeyRing and PyNaCl.
+// vectorFile is the module's testdata/vectors/cryptobox.json ([testkit.VectorsFile]), made by
+// gen_vectors.py with Autobahn|Python 22.7.1's own KeyRing and PyNaCl.
 type vectorFile struct {
 	Keys struct {
 		OriginatorPrivHex string `json:"originator_priv_hex"`
@@ -42,10 +43,7 @@ type vectorFile struct {
 
 func loadVectors(t testing.TB) *vectorFile {
 	t.Helper()
-	b, err := os.ReadFile("testdata/cryptobox.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testkit.CryptoboxVectors(t)
 	var v vectorFile
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)

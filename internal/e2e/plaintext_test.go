@@ -6,17 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
-// vectorFile is internal/box/testdata/cryptobox.json (a copy of shared/vectors), made by
-// box/testdata/gen_vectors.py with Autobahn|Python 22.7.1's own KeyRing and PyNaCl.
+// vectorFile is the module's testdata/vectors/cryptobox.json ([testkit.VectorsFile]), made by
+// gen_vectors.py with Autobahn|Python 22.7.1's own KeyRing and PyNaCl.
 type vectorFile struct {
 	Keys struct {
 		OriginatorPrivHex string `json:"originator_priv_hex"`
@@ -42,10 +42,7 @@ type vectorFile struct {
 
 func loadVectors(t testing.TB) *vectorFile {
 	t.Helper()
-	b, err := os.ReadFile("../box/testdata/cryptobox.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testkit.CryptoboxVectors(t)
 	var v vectorFile
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)

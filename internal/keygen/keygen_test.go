@@ -10,7 +10,7 @@ import (
 	"github.com/cbx-wamp/cbx/internal/box"
 )
 
-// Keys from shared/vectors/cryptobox.json (RFC 7748 §6.1 Alice), in Autobahn's base64.
+// Keys from testdata/vectors/cryptobox.json (RFC 7748 §6.1 Alice), in Autobahn's base64.
 const (
 	alicePrivB64 = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="
 	alicePrivHex = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"

@@ -14,7 +14,7 @@ import (
 	"github.com/cbx-wamp/cbx/internal/keygen"
 )
 
-// Keys of shared/vectors/cryptobox.json and the box key Autobahn derives from them.
+// Keys of testdata/vectors/cryptobox.json and the box key Autobahn derives from them.
 const (
 	origPriv   = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="
 	origPub    = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="

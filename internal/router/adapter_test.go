@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	nx "github.com/gammazero/nexus/v3/wamp"
 
+	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
-// testdata/cryptobox.json is a copy of shared/vectors/cryptobox.json: messages produced
+// The module's testdata/vectors/cryptobox.json ([testkit.VectorsFile]) holds messages produced
 // by Autobahn|Python 22.7.1's own serializers, including the forwarded forms Crossbar.io
 // sends (wire.md §6.4).
 
@@ -41,10 +41,7 @@ type vectorKeys struct {
 
 func loadVectorFile(t testing.TB) (vs []vector, keys vectorKeys) {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/cryptobox.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := testkit.CryptoboxVectors(t)
 	var file struct {
 		Keys    vectorKeys                   `json:"keys"`
 		Vectors []map[string]json.RawMessage `json:"vectors"`
@@ -57,6 +54,7 @@ func loadVectorFile(t testing.TB) (vs []vector, keys vectorKeys) {
 		var payloadHex string
 		json.Unmarshal(fields["name"], &v.Name)
 		json.Unmarshal(fields["payload_hex"], &payloadHex)
+		var err error
 		if v.Payload, err = hex.DecodeString(payloadHex); err != nil {
 			t.Fatal(err)
 		}

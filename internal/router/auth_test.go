@@ -177,30 +177,50 @@ func TestCryptosignAuth(t *testing.T) {
 	})
 }
 
+// TestConfigValidation gives New one bad setting at a time and expects the error about
+// that setting, not merely some error: a check that stopped working would otherwise hide
+// behind a later one, or behind nexus refusing the same configuration with a message
+// that names no setting.
 func TestConfigValidation(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		cfg  Config
+		want string
 	}{
-		{"empty realm", Config{Realms: []string{""}}},
-		{"duplicate realm", Config{Realms: []string{"a", "a"}}},
-		{"negative size", Config{MaxMessageSize: -1}},
-		{"negative queue", Config{OutQueueSize: -1}},
-		{"empty ticket", Config{Tickets: map[string]string{"a": ""}}},
-		{"short key", Config{CryptosignKeys: map[string][]ed25519.PublicKey{"a": {make([]byte, 31)}}}},
-		{"no keys", Config{CryptosignKeys: map[string][]ed25519.PublicKey{"a": nil}}},
+		{"empty realm", Config{Realms: []string{""}}, `router: invalid realm ""`},
+		{"realm with a space", Config{Realms: []string{"realm 1"}}, `router: invalid realm "realm 1"`},
+		{"realm with a comment sign", Config{Realms: []string{"realm#1"}}, `router: invalid realm "realm#1"`},
+		{"duplicate realm", Config{Realms: []string{"a", "b", "a"}}, `router: realm "a" listed twice`},
+		{"negative size", Config{MaxMessageSize: -1}, "router: MaxMessageSize must not be negative"},
+		{"negative queue", Config{OutQueueSize: -1}, "router: OutQueueSize must not be negative"},
+		{"negative queue bytes", Config{OutQueueBytes: -1}, "router: OutQueueBytes must not be negative"},
+		{"empty ticket", Config{Tickets: map[string]string{"a": ""}}, "router: tickets need a non-empty authid and ticket"},
+		{"ticket without authid", Config{Tickets: map[string]string{"": "t"}}, "router: tickets need a non-empty authid and ticket"},
+		{"empty wampcra secret", Config{WampcraSecrets: map[string]string{"a": ""}}, "router: wampcra secrets need a non-empty authid and secret"},
+		{"wampcra secret without authid", Config{WampcraSecrets: map[string]string{"": "s"}}, "router: wampcra secrets need a non-empty authid and secret"},
+		{"short key", Config{CryptosignKeys: map[string][]ed25519.PublicKey{"a": {make([]byte, 31)}}}, `router: cryptosign key for "a" has 31 bytes, want 32`},
+		{"long key", Config{CryptosignKeys: map[string][]ed25519.PublicKey{"a": {make([]byte, 32), make([]byte, 33)}}}, `router: cryptosign key for "a" has 33 bytes, want 32`},
+		{"no keys", Config{CryptosignKeys: map[string][]ed25519.PublicKey{"a": nil}}, `router: cryptosign authid "a" needs at least one key`},
+		{"key without authid", Config{CryptosignKeys: map[string][]ed25519.PublicKey{"": {make([]byte, 32)}}}, `router: cryptosign authid "" needs at least one key`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Logger = discardLogger()
-			if srv, err := New(tc.cfg); err == nil {
+			srv, err := New(tc.cfg)
+			if err == nil {
 				srv.Close()
-				t.Errorf("New(%+v) succeeded", tc.cfg)
+				t.Fatalf("New(%+v) succeeded, want %q", tc.cfg, tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("New(%+v): %q, want %q", tc.cfg, err, tc.want)
+			}
+			if srv != nil {
+				t.Errorf("New returned a server with its error")
 			}
 		})
 	}
 	got, err := Config{}.withDefaults()
 	if err != nil || got.MaxMessageSize != DefaultMaxMessageSize || got.OutQueueSize != DefaultOutQueueSize ||
-		len(got.Realms) != 1 || got.Realms[0] != DefaultRealm || got.Logger == nil {
+		got.OutQueueBytes != DefaultOutQueueBytes || len(got.Realms) != 1 || got.Realms[0] != DefaultRealm || got.Logger == nil {
 		t.Errorf("defaults = %+v, %v", got, err)
 	}
 }

@@ -46,7 +46,8 @@
 //     payload_passthru_mode for the broker and the dealer, next to nexus's features.
 //
 // The router never looks inside a payload and holds no keys: it does not import
-// internal/box, internal/keygen or internal/keystore (imports_test.go checks this).
+// internal/box, internal/keygen, internal/keystore or internal/e2e, not even in its tests
+// (docs/architecture.md; internal/testkit/architecture_test.go checks this).
 //
 // # Bounded resources
 //

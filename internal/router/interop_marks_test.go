@@ -16,6 +16,7 @@ import (
 
 	"net/http/httptest"
 
+	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
@@ -72,9 +73,8 @@ func watchEvents(p *peerProc) *eventWatch {
 // fails. (Both read only the Details keys they know, so the mark is ignored; the trace
 // shows it was sent.)
 func TestInteropDropMarkIgnored(t *testing.T) {
-	requireOrSkip(t, "Debian's python3-autobahn 22.7.1 at "+debianPython, pythonCheck())
-	nodeArgv, err := nodeCheck()
-	requireOrSkip(t, "node with AutobahnJS in testdata/js/node_modules", err)
+	python := testkit.NeedAutobahnPython(t)
+	nodeArgv := jsPeer(t)
 	script, _ := filepath.Abs("testdata/abpeer.py")
 	trace := &filteredTrace{words: [][]byte{[]byte(" WELCOME "), []byte("drop "), []byte(wamp.OptCBXDropped)}}
 	srv, _, _ := testServer(t, Config{OutQueueSize: 16, OutQueueBytes: 128 << 10, Trace: trace})
@@ -88,7 +88,7 @@ func TestInteropDropMarkIgnored(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*peerTimeout)
 	defer cancel()
 
-	py := startPeer(t, ctx, "Autobahn|Python subscriber", debianPython, script, "--url", url, "--serializer", "json",
+	py := startPeer(t, ctx, "Autobahn|Python subscriber", python, script, "--url", url, "--serializer", "json",
 		"--role", "responder", "--ns", ns, "--marker", "M")
 	py.waitFor(t, "ready")
 	js := startPeer(t, ctx, "AutobahnJS subscriber", append(append([]string{}, nodeArgv...), url, "responder", "cbor", jsNS, "M")...)

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -18,39 +17,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
 // Interop tests with independent peers through the router: Debian's Autobahn|Python
 // 22.7.1 on both ends (testdata/abpeer.py) and AutobahnJS from npm (testdata/jspeer.mjs).
-// They need /usr/bin/python3 with python3-autobahn and its cryptobox dependencies, and
-// node with testdata/js/node_modules; when these are missing the tests fail if CI=true
-// and are skipped otherwise (scripts/test.sh installs them).
+// testkit.NeedAutobahnPython and testkit.NeedAutobahnJS find the peers, or skip the
+// tests without them (fail them when CI=true).
 
-const (
-	debianPython = "/usr/bin/python3"
-	peerTimeout  = 60 * time.Second // bound on one peer process
-)
-
-func requireOrSkip(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI: %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
-}
-
-var pythonCheck = sync.OnceValue(func() error {
-	cmd := exec.Command(debianPython, "-c",
-		"import txaio; txaio.use_asyncio(); import autobahn, nacl, pytrie, msgpack, cbor2; "+
-			"from autobahn.wamp.cryptobox import KeyRing; assert autobahn.__version__ == '22.7.1', autobahn.__version__")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%v: %s", err, out)
-	}
-	return nil
-})
+const peerTimeout = 60 * time.Second // bound on one peer process
 
 // peerProc is one running peer process whose stdout is JSON lines.
 type peerProc struct {
@@ -205,11 +181,8 @@ func checkEqual(t *testing.T, what string, got, want any) {
 // the router: plaintext, and sealed with Autobahn's own KeyRing, over every serializer
 // and mixed pairs. Scenarios run in parallel on one router, each in its own URI namespace.
 func TestAutobahnPython(t *testing.T) {
-	requireOrSkip(t, "Debian's python3-autobahn 22.7.1 at "+debianPython, pythonCheck())
-	keys, err := filepath.Abs("testdata/cryptobox.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	python := testkit.NeedAutobahnPython(t)
+	keys := testkit.CryptoboxVectorsPath(t)
 	script, err := filepath.Abs("testdata/abpeer.py")
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +226,7 @@ func TestAutobahnPython(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*peerTimeout)
 				defer cancel()
 				args := func(role, ser string) []string {
-					return []string{debianPython, script, "--url", url, "--serializer", ser, "--role", role,
+					return []string{python, script, "--url", url, "--serializer", ser, "--role", role,
 						"--ns", ns, "--marker", sc.marker, "--keys", keyArg}
 				}
 				resp := startPeer(t, ctx, "responder", args("responder", sc.resp)...)
@@ -380,37 +353,18 @@ func checkRaw(t *testing.T, who string, lines []map[string]any, want map[string]
 	}
 }
 
-// nodeCommand returns the node command line prefix (with --experimental-websocket where
-// the global WebSocket AutobahnJS needs is still behind it, Node 20) and the directory
-// holding AutobahnJS's node_modules.
-var nodeCheck = sync.OnceValues(func() ([]string, error) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return nil, err
-	}
-	jsdir, err := filepath.Abs("../../testdata/js")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(jsdir, "node_modules", "autobahn", "package.json")); err != nil {
-		return nil, fmt.Errorf("AutobahnJS not installed (cd testdata/js && npm ci): %w", err)
-	}
-	argv := []string{node}
-	if out, _ := exec.Command(node, "-e", "process.stdout.write(typeof WebSocket)").Output(); string(out) != "function" {
-		argv = append(argv, "--experimental-websocket")
-		if out, _ := exec.Command(node, "--experimental-websocket", "-e", "process.stdout.write(typeof WebSocket)").Output(); string(out) != "function" {
-			return nil, fmt.Errorf("node has no global WebSocket (Node ≥ 20 needed)")
-		}
-	}
-	return append(argv, "--no-warnings", "testdata/jspeer.mjs", jsdir), nil
-})
+// jsPeer returns the command line prefix that runs testdata/jspeer.mjs with AutobahnJS.
+func jsPeer(t *testing.T) []string {
+	t.Helper()
+	node, jsdir := testkit.NeedAutobahnJS(t)
+	return append(node, "--no-warnings", "testdata/jspeer.mjs", jsdir)
+}
 
 // TestAutobahnJS runs AutobahnJS (npm autobahn 26.3.1) peers through the router,
 // plaintext pub/sub and RPC, on json and on msgpack→cbor, and an AutobahnJS originator
 // against the Autobahn|Python responder.
 func TestAutobahnJS(t *testing.T) {
-	nodeArgv, err := nodeCheck()
-	requireOrSkip(t, "node with AutobahnJS in testdata/js/node_modules", err)
+	nodeArgv := jsPeer(t)
 	srv, _, _ := testServer(t, Config{})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
@@ -432,9 +386,9 @@ func TestAutobahnJS(t *testing.T) {
 			}
 			var respArgv []string
 			if sc.respImpl == "python" {
-				requireOrSkip(t, "Debian's python3-autobahn", pythonCheck())
+				python := testkit.NeedAutobahnPython(t)
 				script, _ := filepath.Abs("testdata/abpeer.py")
-				respArgv = []string{debianPython, script, "--url", url, "--serializer", sc.resp, "--role", "responder",
+				respArgv = []string{python, script, "--url", url, "--serializer", sc.resp, "--role", "responder",
 					"--ns", ns, "--marker", marker}
 			} else {
 				respArgv = js("responder", sc.resp)

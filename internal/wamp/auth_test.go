@@ -5,10 +5,11 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
 // Cryptosign test vectors from the WAMP spec (wamp-proto
@@ -80,25 +81,10 @@ func TestCryptosignRejectsBadChallenges(t *testing.T) {
 	}
 }
 
-// requirePython returns the path of Debian's python3 with Autobahn installed; without it
-// the test fails when CI=true and is skipped otherwise (common.md).
-func requirePython(t *testing.T) string {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	err := exec.Command(py, "-c", "import txaio; txaio.use_asyncio(); import autobahn.wamp.auth").Run()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s with python3-autobahn is required in CI: %v", py, err)
-		}
-		t.Skipf("%s with python3-autobahn not available: %v", py, err)
-	}
-	return py
-}
-
 // TestWampcraMatchesAutobahn computes WAMP-CRA signatures with Autobahn|Python's own
 // auth.derive_key and auth.compute_wcs and compares them with ours, salted and not.
 func TestWampcraMatchesAutobahn(t *testing.T) {
-	py := requirePython(t)
+	py := testkit.NeedAutobahnPython(t)
 	type tc struct {
 		Secret     string `json:"secret"`
 		Salt       string `json:"salt"`

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
 // TestAutobahnParsesOurFrames is wire.md §6.2 "T0-python-accepts-go": every message
@@ -18,7 +20,7 @@ import (
 // frame type, binary typing (bin / byte string / "\u0000"+base64), the bare payload
 // position, enc_* options, integers vs floats all survive.
 func TestAutobahnParsesOurFrames(t *testing.T) {
-	py := requirePython(t)
+	py := testkit.NeedAutobahnPython(t)
 	enc := Dict{"enc_algo": "cryptobox", "enc_serializer": "json"}
 	bare := []byte{0, 1, 2, 3, 0xfe, 0xff}
 	args := List{"text", int64(-7), int64(1) << 40, 1.0, 0.25, true, nil, []byte{0, 0xff}, List{"nested", Dict{"b": []byte("x")}}}

@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
-// The vectors in testdata/cryptobox.json are a copy of shared/vectors/cryptobox.json,
+// The vectors in the module's testdata/vectors/cryptobox.json ([testkit.VectorsFile]) were
 // produced by Autobahn|Python 22.7.1's own serializers (gen_vectors.py). Every WAMP
 // message in them is checked against every serializer by one table.
 
@@ -31,10 +32,7 @@ type vector struct {
 
 func loadVectors(t testing.TB) []vector {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/cryptobox.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := testkit.CryptoboxVectors(t)
 	var file struct {
 		Vectors []map[string]json.RawMessage `json:"vectors"`
 	}

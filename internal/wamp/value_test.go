@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
 // TestJSONMatchesPython: the dialect writes what Autobahn|Python's _dumps writes, byte for
@@ -16,7 +18,7 @@ import (
 // exact integers, Python's string escapes with raw UTF-8, binary as "\u0000"+base64.
 // Lists only, so that key order (Python keeps insertion order) is not in play.
 func TestJSONMatchesPython(t *testing.T) {
-	py := requirePython(t)
+	py := testkit.NeedAutobahnPython(t)
 	const input = `[1.0,-0.0,0.0,0.1,2.5,100.0,1e15,1e16,1234567890123456.0,12345678901234567.0,` +
 		`0.0001,0.00001,1.5e300,5e-324,1.7976931348623157e308,1e21,1e22,123456.5,-1.25e-7,3.141592653589793,` +
 		`0,-0,1,-1,9007199254740993,-9223372036854775808,18446744073709551615,` +
