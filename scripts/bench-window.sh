@@ -56,7 +56,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export CBX_URL="ws://127.0.0.1:$port/ws" CBX_KEYSTORE="$tmp/keystore" NO_COLOR=1
 "$tmp/cbx" keys init >/dev/null # empty: plaintext, as sealing is not what is measured
 "$tmp/cbx" router --listen "127.0.0.1:$port" "$@" 2>"$tmp/router.log" &
-pids+=($!)
+router=$!
+pids+=($router)
 for _ in $(seq 100); do
   "$tmp/cbx" publish bench.ping 1 --ack >/dev/null 2>&1 && break
   sleep 0.1
@@ -81,8 +82,14 @@ run() {
   t0=$(date +%s.%N)
   "$bin" publish "$topic" --stdin --timeout 120s "$@" <"$tmp/events" >/dev/null 2>"$tmp/pub.err" || rc=$?
   t1=$(date +%s.%N)
-  # Give the subscriber a moment to take what is still on its way, then count.
-  for _ in $(seq 50); do kill -0 "$sub" 2>/dev/null || break; sleep 0.1; done
+  # The subscriber ends by itself once it has all (--count); otherwise wait until it has
+  # received nothing for two seconds (what the router dropped is not coming), then count.
+  local seen=-1 now idle=0
+  while kill -0 "$sub" 2>/dev/null && [ "$idle" -lt 8 ]; do
+    sleep 0.25
+    now=$(wc -l <"$tmp/sub.out")
+    if [ "$now" = "$seen" ]; then idle=$((idle + 1)); else idle=0 seen=$now; fi
+  done
   kill -INT "$sub" 2>/dev/null || true
   wait "$sub" 2>/dev/null || true
   local got
@@ -102,6 +109,11 @@ for ((r = 1; r <= rounds; r++)); do
     run "window-$w" "$r" "$tmp/cbx" --window "$w"
   done
 done | tee "$tmp/results"
+
+# The router's own count of what it dropped, over all runs.
+kill -INT "$router"
+wait "$router" || true
+grep 'router stopped' "$tmp/router.log" || true
 
 echo
 echo "median events/s per variant (ratio to fire-and-forget):"
