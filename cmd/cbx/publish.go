@@ -43,9 +43,11 @@ unacknowledged at a time: events are sent without waiting for each acknowledgeme
 reading pauses while the window is full. So a fast input cannot outrun the router (a
 router drops what a client's queue cannot hold), and an event the router refuses is
 reported with its line number; cbx then reads no further, waits for the events in flight,
-says how many were published, and exits 1. The default, 64, is nexus's per-client queue:
-a router built on nexus (cbx router, for one) queues its acknowledgements there and drops
-those that do not fit, so a larger window is safe only with a router that queues more.
+says how many were published, and exits 1. The default, 64, is nexus's default
+per-client queue, which holds the router's acknowledgements too and drops those that do
+not fit: a larger window is faster, but safe only with a router that queues more (cbx
+router with a longer --queue-size); elsewhere a lost acknowledgement keeps cbx waiting
+until --timeout.
 
 With --ack the publication IDs are printed on stdout, one per line, in input order; a
 single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero; see

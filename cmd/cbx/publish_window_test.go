@@ -355,3 +355,46 @@ func TestPublishStdinAckAsLinesArrive(t *testing.T) {
 	}
 	p.waitExit(t, exitInterrupted)
 }
+
+// A signal while publications are in flight and the router does not answer: cbx waits
+// for their acknowledgements only briefly, then ends (exit 130).
+func TestPublishStdinSignalWithEventsInFlight(t *testing.T) {
+	url, got := silentRouter(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	p := &bgProc{name: "cbx publish", cmd: exec.Command(cbxPath(t), "publish", "com.example.t", "--stdin", "--ack",
+		"--url", url, "--keystore", emptyKeystore(t)), stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), exited: make(chan struct{})}
+	p.cmd.Env, p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = interopEnv(), r, p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	go func() {
+		p.cmd.Wait() //nolint:errcheck // the exit code is read from ProcessState
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill() //nolint:errcheck // it may have exited
+		<-p.exited
+	})
+	if _, err := w.Write([]byte("[1]\n[2]\n[3]\n")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		expectMessage[*wamp.Publish](t, got)
+	}
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.waitExit(t, exitInterrupted)
+	if d := time.Since(start); d > stopGrace+5*time.Second {
+		t.Fatalf("cbx took %v to end after the signal", d)
+	}
+	if p.stdout.String() != "" {
+		t.Fatalf("stdout %q: nothing was acknowledged", p.stdout)
+	}
+}

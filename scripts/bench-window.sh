@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Events per second of `cbx publish --stdin` with its acknowledgement window (--window),
+# for several window sizes, side by side with cbx before the window: fire-and-forget
+# (every PUBLISH unacknowledged) and base-ack (--ack: each PUBLISH waits for its
+# PUBLISHED), through `cbx router` with one `cbx subscribe` counting what it receives.
+# The variants run interleaved, round after round, so that a busy machine slows them all
+# alike: compare the ratios, not the absolute figures.
+#
+# usage: scripts/bench-window.sh [-n EVENTS] [-r ROUNDS] [-w "WINDOW..."] [-b REV] [-- ROUTER-FLAGS...]
+#   -n  events per run (default 20000, 100 bytes each)
+#   -r  rounds (default 3)
+#   -w  window sizes (default "16 32 64"; above 64, give the router a longer queue,
+#       e.g. -- --queue-size 100000, or it may drop acknowledgements)
+#   -b  git revision built for the two baselines (default: the first parent of the
+#       commit that added the window); "none" skips them
+#   ROUTER-FLAGS go to `cbx router` (e.g. -- --queue-size 1000000)
+#
+# Each line: variant, round, seconds for the publisher (connect to exit), events per
+# second, and how many of the events the subscriber received.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+events=20000 rounds=3 windows="16 32 64" base=""
+while getopts "n:r:w:b:" opt; do
+  case $opt in
+    n) events=$OPTARG ;;
+    r) rounds=$OPTARG ;;
+    w) windows=$OPTARG ;;
+    b) base=$OPTARG ;;
+    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+go build -o "$tmp/cbx" ./cmd/cbx
+if [ -z "$base" ]; then
+  added=$(git log --format=%H -S'defaultWindow = ' -- cmd/cbx/publish.go | tail -n 1)
+  base=${added:+$added^}
+fi
+if [ -n "$base" ] && [ "$base" != none ]; then
+  mkdir "$tmp/base-src"
+  git archive "$base" | tar -x -C "$tmp/base-src"
+  (cd "$tmp/base-src" && go build -o "$tmp/cbx-base" ./cmd/cbx)
+fi
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export CBX_URL="ws://127.0.0.1:$port/ws" CBX_KEYSTORE="$tmp/keystore" NO_COLOR=1
+"$tmp/cbx" keys init >/dev/null # empty: plaintext, as sealing is not what is measured
+"$tmp/cbx" router --listen "127.0.0.1:$port" "$@" 2>"$tmp/router.log" &
+router=$!
+pids+=($router)
+for _ in $(seq 100); do
+  "$tmp/cbx" publish bench.ping 1 --ack >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+pad=$(head -c 88 /dev/zero | tr '\0' x)
+for ((i = 0; i < events; i++)); do printf '["%s",%d]\n' "$pad" "$i"; done >"$tmp/events"
+
+# run VARIANT ROUND CBX ARGS...: one subscriber, one timed publisher.
+run() {
+  local variant=$1 round=$2 bin=$3
+  shift 3
+  local topic="bench.${variant//-/_}.$round"
+  "$tmp/cbx" subscribe "$topic" --count "$events" -v >"$tmp/sub.out" 2>"$tmp/sub.err" &
+  local sub=$!
+  pids+=($sub)
+  until grep -q subscribed "$tmp/sub.err"; do
+    kill -0 "$sub" 2>/dev/null || { cat "$tmp/sub.err" >&2; exit 1; }
+    sleep 0.05
+  done
+  local t0 t1 rc=0
+  t0=$(date +%s.%N)
+  "$bin" publish "$topic" --stdin --timeout 120s "$@" <"$tmp/events" >/dev/null 2>"$tmp/pub.err" || rc=$?
+  t1=$(date +%s.%N)
+  # The subscriber ends by itself once it has all (--count); otherwise wait until it has
+  # received nothing for two seconds (what the router dropped is not coming), then count.
+  local seen=-1 now idle=0
+  while kill -0 "$sub" 2>/dev/null && [ "$idle" -lt 8 ]; do
+    sleep 0.25
+    now=$(wc -l <"$tmp/sub.out")
+    if [ "$now" = "$seen" ]; then idle=$((idle + 1)); else idle=0 seen=$now; fi
+  done
+  kill -INT "$sub" 2>/dev/null || true
+  wait "$sub" 2>/dev/null || true
+  local got
+  got=$(wc -l <"$tmp/sub.out")
+  awk -v v="$variant" -v r="$round" -v a="$t0" -v b="$t1" -v n="$events" -v g="$got" -v rc="$rc" \
+    'BEGIN { s = b - a; printf "%-16s round %d  %6.2f s  %8.0f events/s  delivered %d/%d%s\n", v, r, s, n / s, g, n, (rc ? "  (publisher exit " rc ")" : "") }'
+  [ "$rc" = 0 ] || sed 's/^/    /' "$tmp/pub.err"
+}
+
+echo "cbx publish --stdin, $events events of 100 bytes, cbx router ${*:-(default flags)}, $rounds rounds"
+for ((r = 1; r <= rounds; r++)); do
+  if [ -x "$tmp/cbx-base" ]; then
+    run fire-and-forget "$r" "$tmp/cbx-base"
+    run base-ack "$r" "$tmp/cbx-base" --ack
+  fi
+  for w in $windows; do
+    run "window-$w" "$r" "$tmp/cbx" --window "$w"
+  done
+done | tee "$tmp/results"
+
+# The router's own count of what it dropped, over all runs.
+kill -INT "$router"
+wait "$router" || true
+grep 'router stopped' "$tmp/router.log" || true
+
+echo
+echo "median events/s per variant (ratio to fire-and-forget):"
+median() { sort -n | awk '{ x[NR] = $1 } END { print (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2 }'; }
+baserate=""
+for v in $(awk '!seen[$1]++ { print $1 }' "$tmp/results"); do
+  m=$(awk -v v="$v" '$1 == v { print $6 }' "$tmp/results" | median)
+  [ "$v" = fire-and-forget ] && baserate=$m
+  awk -v v="$v" -v m="$m" -v b="$baserate" 'BEGIN { printf "  %-16s %8.0f%s\n", v, m, (b ? sprintf("  (%.2f)", m / b) : "") }'
+done
