@@ -71,6 +71,9 @@ run() {
   local variant=$1 round=$2 bin=$3
   shift 3
   local topic="bench.${variant//-/_}.$round"
+  # Emptied here, not by the redirection below: that happens in the background child,
+  # possibly after the wait loop has read the previous round's "subscribed" line.
+  : >"$tmp/sub.err"
   "$tmp/cbx" subscribe "$topic" --count "$events" -v >"$tmp/sub.out" 2>"$tmp/sub.err" &
   local sub=$!
   pids+=($sub)
