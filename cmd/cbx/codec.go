@@ -62,6 +62,76 @@ type keystoreCodec struct {
 
 var _ wamp.PayloadCodec = (*keystoreCodec)(nil)
 
+// Errors of the codec. They say what went wrong in the codec's terms and carry what a
+// caller needs in fields, for errors.As; they hold no exit codes and no advice for a
+// command line (cmd/cbx adds both, in exitcodes.go). Their text may be sent back to a
+// caller as the argument of an ERROR (wamp.error.encryption.*), so it never quotes a
+// plaintext or a key.
+
+// errNoKey is wrapped by the errors that say no key serves a URI.
+var errNoKey = errors.New("no key")
+
+// NoKeyError: no keystore entry covers URI, so a payload that must be sealed (cbx seal)
+// or that arrived sealed cannot be.
+type NoKeyError struct {
+	URI      string
+	Keystore string // where the keystore was read from, for the message
+}
+
+func (e *NoKeyError) Error() string {
+	return fmt.Sprintf("%v for URI %q in keystore %q", errNoKey, e.URI, e.Keystore)
+}
+func (e *NoKeyError) Unwrap() error { return errNoKey }
+
+// SideKeysError: the entry covering URI lacks the keys of one side. Autobahn would send
+// such a message in plaintext; the codec refuses, since the user asked for the URI to be
+// encrypted.
+type SideKeysError struct {
+	Prefix      string // the entry's prefix
+	URI         string
+	Originating bool // the side that lacks its keys: originator (publisher, caller) or responder
+}
+
+func (e *SideKeysError) Error() string {
+	return fmt.Sprintf("keystore entry %s covers %q but has no %s keys", keystore.PrefixName(e.Prefix), e.URI, sideName(e.Originating))
+}
+
+// EmptyKeystoreError: a sealed payload arrived but the keystore holds no keys at all;
+// Autobahn's answer when no key ring is active is wamp.error.no_payload_codec
+// (autobahn/wamp/protocol.py).
+type EmptyKeystoreError struct {
+	URI      string
+	Keystore string
+}
+
+func (e *EmptyKeystoreError) Error() string {
+	return fmt.Sprintf("%v: a sealed payload arrived on %q but keystore %q holds no keys", errNoKey, e.URI, e.Keystore)
+}
+func (e *EmptyKeystoreError) Unwrap() error { return errNoKey }
+
+// SealRefusedError: Seal refused to send a message on URI in plaintext (Err says why,
+// a *SideKeysError), so the message must not go out at all.
+type SealRefusedError struct {
+	URI string
+	Err error
+}
+
+func (e *SealRefusedError) Error() string {
+	return fmt.Sprintf("refusing to send %q in plaintext: %v", e.URI, e.Err)
+}
+func (e *SealRefusedError) Unwrap() error { return e.Err }
+
+// UnsupportedError: a sealed payload in a form the codec does not open (another enc_algo
+// or ppt_cipher, or another plaintext serializer than the form's). Option names the
+// option at fault.
+type UnsupportedError struct {
+	URI    string
+	Option string
+	msg    string
+}
+
+func (e *UnsupportedError) Error() string { return e.msg }
+
 // codecError carries the WAMP error URI Autobahn uses for the same failure
 // (autobahn/wamp/exception.py ENC_*), which the session sends back to a caller.
 type codecError struct {
@@ -90,12 +160,7 @@ func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwarg
 	}
 	k, err := keyFor(c.ks, c.path, uri, originating, false)
 	if err != nil {
-		var ce *codedError
-		if errors.As(err, &ce) {
-			err = ce.err // keyFor's hints are about cbx seal/open
-		}
-		return wamp.Payload{}, nil, false, withCode(exitKey, fmt.Errorf("refusing to send %q in plaintext: %w", uri, err),
-			"publishing and calling need originator-private and the responder's key for the URI (`cbx keys explain URI`)")
+		return wamp.Payload{}, nil, false, &SealRefusedError{URI: uri, Err: err}
 	}
 	m := e2e.Message{URI: uri, Args: args, Kwargs: kwargs}
 	if c.wire == wirePPT {
@@ -161,26 +226,25 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 	ppt := !p.IsBare()
 	if ppt {
 		if cipher, _ := details[optPPTCipher].(string); cipher != pptCipherNaCl {
-			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q %s; cbx knows %q", uri, describeOption(details, optPPTCipher), pptCipherNaCl)}
+			return nil, nil, unsupported(uri, details, optPPTCipher, fmt.Sprintf("cbx knows %q", pptCipherNaCl))
 		}
 		if ser, _ := details[optPPTSerializer].(string); ser != "cbor" {
-			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q %s; cbx seals with \"cbor\"", uri, describeOption(details, optPPTSerializer))}
+			return nil, nil, unsupported(uri, details, optPPTSerializer, `cbx seals with "cbor"`)
 		}
 		sealed = p.Args[0].([]byte)
 	} else {
 		if algo, _ := details[optEncAlgo].(string); algo != encAlgoCryptobox {
-			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q %s; cbx knows %q", uri, describeOption(details, optEncAlgo), encAlgoCryptobox)}
+			return nil, nil, unsupported(uri, details, optEncAlgo, fmt.Sprintf("cbx knows %q", encAlgoCryptobox))
 		}
 		if ser, _ := details[optEncSerializer].(string); ser != "json" {
 			// Autobahn's KeyRing.decode accepts only "json" (cryptobox.py).
-			return nil, nil, &codecError{uriUnsupportedCodec, fmt.Errorf("payload on %q %s; the cryptobox scheme uses \"json\"", uri, describeOption(details, optEncSerializer))}
+			return nil, nil, unsupported(uri, details, optEncSerializer, `the cryptobox scheme uses "json"`)
 		}
 		sealed = p.Bare
 	}
 	if len(c.ks.Entries()) == 0 {
 		// No keys at all: Autobahn's answer when no keyring is active (protocol.py).
-		return nil, nil, &codecError{uriNoPayloadCodec, withCode(exitKey,
-			fmt.Errorf("%w: a sealed payload arrived on %q but keystore %q holds no keys", errNoKey, uri, c.path))}
+		return nil, nil, &codecError{uriNoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	}
 	k, err := keyFor(c.ks, c.path, uri, originating, true)
 	if err != nil {
@@ -203,6 +267,13 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 		return nil, nil, &codecError{uriDecryptError, err}
 	}
 	return m.Args, m.Kwargs, nil
+}
+
+// unsupported is the error for a payload whose option key holds what the codec does not
+// open; known says what it does.
+func unsupported(uri string, details wamp.Dict, key, known string) error {
+	return &codecError{uriUnsupportedCodec, &UnsupportedError{URI: uri, Option: key,
+		msg: fmt.Sprintf("payload on %q %s; %s", uri, describeOption(details, key), known)}}
 }
 
 // describeOption says what a payload's metadata holds under key, for a message: a peer

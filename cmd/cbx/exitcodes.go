@@ -128,15 +128,50 @@ func exitCodeFor(err error) int {
 		errors.As(err, &ioe), errors.As(err, &tl),
 		errors.Is(err, keygen.ErrMalformed), errors.Is(err, keygen.ErrLowOrder), errors.Is(err, keygen.ErrPrivateKeyFile),
 		errors.Is(err, box.ErrLowOrderKey), errors.Is(err, keystore.ErrInvalidEntry),
-		errors.Is(err, errNoKey):
+		isCodecKeyError(err):
 		return exitKey
 	}
 	return exitError
 }
 
+// isCodecKeyError reports whether err is the codec's word for a missing key: none for the
+// URI, none for this side, none at all, or a receiver that could not open what it receives.
+func isCodecKeyError(err error) bool {
+	var nk *NoKeyError
+	var sk *SideKeysError
+	var ek *EmptyKeystoreError
+	var cr *CannotReceiveError
+	return errors.As(err, &nk) || errors.As(err, &sk) || errors.As(err, &ek) || errors.As(err, &cr)
+}
+
+// codecHints are the hints for the codec's key errors: what the keystore lacks, and the
+// command that shows it.
+func codecHints(err error) []string {
+	var sr *SealRefusedError
+	var nk *NoKeyError
+	var sk *SideKeysError
+	var cr *CannotReceiveError
+	switch {
+	case errors.As(err, &sr):
+		return []string{"publishing and calling need originator-private and the responder's key for the URI (`cbx keys explain URI`)"}
+	case errors.As(err, &nk):
+		return []string{"add one with `cbx keys add PREFIX …`; `cbx keys explain " + shellQuote(nk.URI) + "` shows the lookup"}
+	case errors.As(err, &sk):
+		return []string{"the originator side needs originator-private and the responder's key; the responder side needs responder-private and the originator's key",
+			"the other side of the exchange is chosen with --reply"}
+	case errors.As(err, &cr):
+		const need = "a subscriber or callee needs --responder-priv and the originator's public key, or --single"
+		if cr.Match == "exact" {
+			return []string{"`cbx keys explain " + shellQuote(cr.Pattern) + "` shows the lookup; " + need}
+		}
+		return []string{"`cbx keys show " + shellQuote(cr.Prefix) + "` shows the entry; " + need, "or narrow the pattern to URIs this keystore can open"}
+	}
+	return nil
+}
+
 // hintsFor returns the hints that go with an error.
 func hintsFor(err error) []string {
-	var hints []string
+	hints := codecHints(err)
 	var ee *codedError
 	if errors.As(err, &ee) {
 		hints = append(hints, ee.hints...)

@@ -146,7 +146,7 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 	if o.prefix != "" && !strings.HasSuffix(o.prefix, ".") {
 		f.ui.warnf("prefix %q does not end in \".\": prefixes match by characters, so it also covers %q", o.prefix, o.prefix+"x.y")
 	}
-	f.ui.infof("added %s to %s (%s)", displayPrefix(o.prefix), path, sidesOf(e))
+	f.ui.infof("added %s to %s (%s)", keystore.PrefixName(o.prefix), path, sidesOf(e))
 	return nil
 }
 
@@ -190,14 +190,6 @@ func countStdin(srcs ...string) int {
 		}
 	}
 	return n
-}
-
-// displayPrefix names a prefix for people: quoted, and the empty one as the default key.
-func displayPrefix(p string) string {
-	if p == "" {
-		return `"" (default key)`
-	}
-	return strconv.Quote(p)
 }
 
 func sidesOf(e *keystore.Entry) string {
@@ -359,7 +351,7 @@ func newCmdKeysShow(f *factory) *cobra.Command {
 				return writeJSONLine(f.io.Out, j)
 			}
 			tw := tabwriter.NewWriter(f.io.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "prefix:\t%s\n", displayPrefix(j.Prefix))
+			fmt.Fprintf(tw, "prefix:\t%s\n", keystore.PrefixName(j.Prefix))
 			if j.Single != "" {
 				fmt.Fprintf(tw, "single key:\t%s (private held; both roles)\n", j.Single)
 			} else {
@@ -396,7 +388,7 @@ another copy. It asks first on a terminal; elsewhere it needs --yes.`,
 				if !f.io.canPrompt() {
 					return &usageError{errors.New("--yes required when not running interactively")}
 				}
-				fmt.Fprintf(f.io.ErrOut, "Remove the entry for %s from the keystore? [y/N] ", displayPrefix(prefix))
+				fmt.Fprintf(f.io.ErrOut, "Remove the entry for %s from the keystore? [y/N] ", keystore.PrefixName(prefix))
 				answer, _ := bufio.NewReader(f.io.In).ReadString('\n')
 				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 					return withCode(exitError, errors.New("not removed"))
@@ -413,7 +405,7 @@ another copy. It asks first on a terminal; elsewhere it needs --yes.`,
 				return nil
 			}, f.keystoreNotices())
 			if err == nil {
-				f.ui.infof("removed %s", displayPrefix(prefix))
+				f.ui.infof("removed %s", keystore.PrefixName(prefix))
 			}
 			return err
 		},
@@ -443,7 +435,7 @@ func newCmdKeysExplain(f *factory) *cobra.Command {
 			if r.Entry == nil {
 				fmt.Fprintf(tw, "entry:\tnone\n")
 			} else {
-				fmt.Fprintf(tw, "entry:\t%s\n", displayPrefix(r.Entry.Prefix))
+				fmt.Fprintf(tw, "entry:\t%s\n", keystore.PrefixName(r.Entry.Prefix))
 			}
 			fmt.Fprintf(tw, "reason:\t%s\n", r.Reason)
 			for _, s := range r.Shadowed {

@@ -18,8 +18,8 @@ func sideName(originating bool) string {
 
 // keyFor picks the precomputed key that seals (open=false) or opens (open=true) uri on
 // one side, following the keystore's KeyRing lookup (keystore.Lookup for sealing,
-// LookupOpen for opening). It fails when no entry covers uri (errNoKey), or the entry
-// lacks the keys for that side; both exit 5.
+// LookupOpen for opening). It fails when no entry covers uri (*NoKeyError), or the entry
+// lacks the keys for that side (*SideKeysError).
 func keyFor(ks *keystore.Keystore, path, uri string, originating, open bool) (*box.SharedKey, error) {
 	lookup := ks.Lookup
 	if open {
@@ -27,15 +27,32 @@ func keyFor(ks *keystore.Keystore, path, uri string, originating, open bool) (*b
 	}
 	e, ok := lookup(uri)
 	if !ok {
-		return nil, withCode(exitKey, fmt.Errorf("%w for URI %q in keystore %q", errNoKey, uri, path),
-			"add one with `cbx keys add PREFIX …`; `cbx keys explain "+shellQuote(uri)+"` shows the lookup")
+		return nil, &NoKeyError{URI: uri, Keystore: path}
 	}
 	if k := e.Key(originating); k != nil {
 		return k, nil
 	}
-	return nil, withCode(exitKey, fmt.Errorf("keystore entry %s covers %q but has no %s keys", displayPrefix(e.Prefix), uri, sideName(originating)),
-		"the originator side needs originator-private and the responder's key; the responder side needs responder-private and the originator's key",
-		"the other side of the exchange is chosen with --reply")
+	return nil, &SideKeysError{Prefix: e.Prefix, URI: uri, Originating: originating}
+}
+
+// CannotReceiveError: an entry that decides the key of some URI a subscription or
+// registration receives lacks the responder keys, so what arrives sealed there could not
+// be opened.
+type CannotReceiveError struct {
+	Prefix  string // the entry's prefix
+	Pattern string // the topic or procedure, or its pattern
+	Match   string // its match policy: exact, prefix or wildcard
+	What    string // what it receives: "events" or "calls"
+}
+
+func (e *CannotReceiveError) Error() string {
+	prep := map[string]string{"events": "on", "calls": "to"}[e.What]
+	if e.Match == "exact" {
+		return fmt.Sprintf("keystore entry %s covers %q but has no %s keys: sealed %s %s it could not be opened",
+			keystore.PrefixName(e.Prefix), e.Pattern, sideName(false), e.What, prep)
+	}
+	return fmt.Sprintf("keystore entry %s covers URIs that %q (match %s) receives, but has no %s keys: sealed %s %s them could not be opened",
+		keystore.PrefixName(e.Prefix), e.Pattern, e.Match, sideName(false), e.What, prep)
 }
 
 // checkCanReceive refuses, before a subscription or registration is made, a pattern that
@@ -70,19 +87,9 @@ func checkCanReceive(ks *keystore.Keystore, pattern, match, what string) error {
 		}
 	}
 	for _, e := range entries {
-		if e.Key(false) != nil {
-			continue
+		if e.Key(false) == nil {
+			return &CannotReceiveError{Prefix: e.Prefix, Pattern: pattern, Match: match, What: what}
 		}
-		need := "a subscriber or callee needs --responder-priv and the originator's public key, or --single"
-		prep := map[string]string{"events": "on", "calls": "to"}[what]
-		if match == "exact" {
-			return withCode(exitKey, fmt.Errorf("keystore entry %s covers %q but has no %s keys: sealed %s %s it could not be opened",
-				displayPrefix(e.Prefix), pattern, sideName(false), what, prep),
-				"`cbx keys explain "+shellQuote(pattern)+"` shows the lookup; "+need)
-		}
-		return withCode(exitKey, fmt.Errorf("keystore entry %s covers URIs that %q (match %s) receives, but has no %s keys: sealed %s %s them could not be opened",
-			displayPrefix(e.Prefix), pattern, match, sideName(false), what, prep),
-			"`cbx keys show "+shellQuote(e.Prefix)+"` shows the entry; "+need, "or narrow the pattern to URIs this keystore can open")
 	}
 	return nil
 }

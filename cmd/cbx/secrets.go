@@ -14,8 +14,6 @@ import (
 	"github.com/cbx-wamp/cbx/internal/keystore"
 )
 
-var errNoKey = errors.New("no key")
-
 // notShown ends every message about a secret source that could not be used: the value
 // given may have been the secret itself, typed where its source belongs.
 const notShown = "(the value is not shown: it may be a secret)"
