@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/router"
@@ -219,7 +220,7 @@ type conn struct {
 	closeErr  error
 
 	sess  *wamp.Session
-	codec *keystoreCodec
+	codec *e2e.Codec
 	opts  *connOptions
 
 	// dialer made this connection and makes the next one when a command reconnects.
@@ -319,7 +320,7 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 // dial opens one connection: dials, joins and chooses the wire form.
 func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	f, o := d.f, d.o
-	codec := &keystoreCodec{ks: d.ks, path: d.path}
+	codec := e2e.NewCodec(d.ks, d.path, e2e.WireLegacy)
 	cfg := d.cfg
 	cfg.Codec = codec
 	ser, _ := wamp.SerializerByName(o.serializer)
@@ -339,8 +340,8 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 		}
 		return nil, withCode(exitConnection, joinError(o.realm, err))
 	}
-	codec.wire = chooseWire(o.wire, sess)
-	if codec.wire == wireLegacy && chooseWire("auto", sess) == wirePPT {
+	codec.SetWire(chooseWire(o.wire, sess))
+	if codec.Wire() == e2e.WireLegacy && chooseWire("auto", sess) == e2e.WirePPT {
 		// Plain nexus drops (json) or turns into a list of integers (msgpack, cbor) a bare
 		// binary in the Arguments slot (wire.md §3 "nexus"): refuse rather than fail silently.
 		(&conn{sess: sess}).close()
@@ -348,7 +349,7 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 			"use --wire auto or --wire ppt with this router")
 	}
 	if o.verbose {
-		f.ui.noticef("joined realm %q at %s as session %d (%s, sealed payloads as %s)", o.realm, o.url, sess.ID(), o.serializer, codec.wire)
+		f.ui.noticef("joined realm %q at %s as session %d (%s, sealed payloads as %s)", o.realm, o.url, sess.ID(), o.serializer, codec.Wire())
 	}
 	return &conn{sess: sess, codec: codec, opts: o, dialer: d}, nil
 }
@@ -357,20 +358,20 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 // cannot carry it, i.e. it announces payload_passthru_mode but not payload_transparency
 // (plain nexus). A router that announces neither gets the legacy form: that is what
 // Autobahn sends to any router.
-func chooseWire(flag string, s *wamp.Session) wireForm {
+func chooseWire(flag string, s *wamp.Session) e2e.WireForm {
 	switch flag {
 	case "legacy":
-		return wireLegacy
+		return e2e.WireLegacy
 	case "ppt":
-		return wirePPT
+		return e2e.WirePPT
 	}
 	has := func(feature string) bool {
 		return s.RouterFeature("broker", feature) || s.RouterFeature("dealer", feature)
 	}
 	if !has("payload_transparency") && has("payload_passthru_mode") {
-		return wirePPT
+		return e2e.WirePPT
 	}
-	return wireLegacy
+	return e2e.WireLegacy
 }
 
 // close says GOODBYE, bounded so that a dead router cannot hang cbx on exit.

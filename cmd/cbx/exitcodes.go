@@ -137,20 +137,20 @@ func exitCodeFor(err error) int {
 // isCodecKeyError reports whether err is the codec's word for a missing key: none for the
 // URI, none for this side, none at all, or a receiver that could not open what it receives.
 func isCodecKeyError(err error) bool {
-	var nk *NoKeyError
-	var sk *SideKeysError
-	var ek *EmptyKeystoreError
-	var cr *CannotReceiveError
+	var nk *e2e.NoKeyError
+	var sk *e2e.SideKeysError
+	var ek *e2e.EmptyKeystoreError
+	var cr *e2e.CannotReceiveError
 	return errors.As(err, &nk) || errors.As(err, &sk) || errors.As(err, &ek) || errors.As(err, &cr)
 }
 
 // codecHints are the hints for the codec's key errors: what the keystore lacks, and the
 // command that shows it.
 func codecHints(err error) []string {
-	var sr *SealRefusedError
-	var nk *NoKeyError
-	var sk *SideKeysError
-	var cr *CannotReceiveError
+	var sr *e2e.SealRefusedError
+	var nk *e2e.NoKeyError
+	var sk *e2e.SideKeysError
+	var cr *e2e.CannotReceiveError
 	switch {
 	case errors.As(err, &sr):
 		return []string{"publishing and calling need originator-private and the responder's key for the URI (`cbx keys explain URI`)"}

@@ -81,7 +81,7 @@ func openRun(f *factory, o *openOptions) error {
 	if err != nil {
 		return err
 	}
-	k, err := keyFor(ks, path, o.uri, o.reply, true)
+	k, err := e2e.KeyFor(ks, path, o.uri, o.reply, true)
 	if err != nil {
 		return err
 	}

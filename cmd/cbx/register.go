@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -126,7 +127,7 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		return err
 	}
 	defer done()
-	if err := checkCanReceive(c.codec.ks, o.proc, o.match, "calls"); err != nil {
+	if err := e2e.CheckCanReceive(c.codec.Keystore(), o.proc, o.match, "calls"); err != nil {
 		return err
 	}
 
@@ -319,7 +320,7 @@ func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv 
 	// A reply to a sealed call never carries data in plaintext: when the error URI is not
 	// one this side can seal (Autobahn seals errors under the error URI's key), only the
 	// URI and the exit status go back.
-	if inv.Sealed && !c.codec.canSeal(false, rpcErr.URI) {
+	if inv.Sealed && !c.codec.CanSeal(false, rpcErr.URI) {
 		rpcErr.Args = wamp.List{"the command failed; its output is not sent unsealed for a sealed call"}
 		status := rpcErr.Kwargs["exit_status"]
 		rpcErr.Kwargs = wamp.Dict{}

@@ -55,7 +55,7 @@ func sealRun(f *factory, o *sealOptions) error {
 	if err != nil {
 		return err
 	}
-	k, err := keyFor(ks, path, o.uri, !o.reply, false)
+	k, err := e2e.KeyFor(ks, path, o.uri, !o.reply, false)
 	if err != nil {
 		return err
 	}

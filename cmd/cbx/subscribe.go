@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -97,7 +98,7 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		return err
 	}
 	defer done()
-	if err := checkCanReceive(c.codec.ks, o.topic, o.match, "events"); err != nil {
+	if err := e2e.CheckCanReceive(c.codec.Keystore(), o.topic, o.match, "events"); err != nil {
 		return err
 	}
 
@@ -212,7 +213,7 @@ func checkIncoming(c *conn, uri string, sealed bool, openErr error, what string)
 		return openErr
 	}
 	if c.opts.requireEncrypted && !sealed {
-		if _, ok := c.codec.ks.Lookup(uri); ok {
+		if _, ok := c.codec.Keystore().Lookup(uri); ok {
 			return withCode(exitDecrypt, fmt.Errorf("plaintext %s on %q, which the keystore covers (--require-encrypted)", what, uri))
 		}
 	}

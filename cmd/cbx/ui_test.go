@@ -69,7 +69,7 @@ func TestExitCodeMapping(t *testing.T) {
 		{fmt.Errorf("x: %w", &e2e.URIMismatchError{Envelope: "a", Inner: "b"}), exitURIMismatch},
 		// Decrypted, so authentic: not exit 3, whatever is wrong inside.
 		{&e2e.PlaintextError{Reason: "not JSON"}, exitError},
-		{&codecError{uriDecryptError, &e2e.PlaintextError{Value: &wamp.ValueError{Kind: wamp.ErrIntegerRange, Msg: "x"}}}, exitError},
+		{fmt.Errorf("cannot open: %w", &e2e.PlaintextError{Value: &wamp.ValueError{Kind: wamp.ErrIntegerRange, Msg: "x"}}), exitError},
 		{&usageError{fmt.Errorf("argument: %w", &wamp.ValueError{Kind: wamp.ErrInvalidUTF8, Msg: "x"})}, exitUsage},
 		{&keystore.PermissionError{Path: "k", Mode: 0o644}, exitKey},
 		{&keystore.ParseError{Path: "k", Err: errors.New("x")}, exitKey},

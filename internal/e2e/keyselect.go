@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"fmt"
@@ -16,11 +16,11 @@ func sideName(originating bool) string {
 	return "responder (subscriber/callee)"
 }
 
-// keyFor picks the precomputed key that seals (open=false) or opens (open=true) uri on
+// KeyFor picks the precomputed key that seals (open=false) or opens (open=true) uri on
 // one side, following the keystore's KeyRing lookup (keystore.Lookup for sealing,
 // LookupOpen for opening). It fails when no entry covers uri (*NoKeyError), or the entry
 // lacks the keys for that side (*SideKeysError).
-func keyFor(ks *keystore.Keystore, path, uri string, originating, open bool) (*box.SharedKey, error) {
+func KeyFor(ks *keystore.Keystore, path, uri string, originating, open bool) (*box.SharedKey, error) {
 	lookup := ks.Lookup
 	if open {
 		lookup = ks.LookupOpen
@@ -55,7 +55,7 @@ func (e *CannotReceiveError) Error() string {
 		keystore.PrefixName(e.Prefix), e.Pattern, e.Match, sideName(false), e.What, prep)
 }
 
-// checkCanReceive refuses, before a subscription or registration is made, a pattern that
+// CheckCanReceive refuses, before a subscription or registration is made, a pattern that
 // the keystore covers with an entry lacking the responder keys: every sealed event or
 // call on it would fail to open, one warning at a time, while the command looked healthy
 // (a publisher's keystore used for a subscriber, say). what is "events" or "calls".
@@ -65,7 +65,7 @@ func (e *CannotReceiveError) Error() string {
 // prefix; for a wildcard every entry whose prefix some matching URI can start with (WAMP
 // wildcards: an empty component matches any one component). An entry whose URIs are all
 // shadowed by longer entries may be refused too; narrowing the pattern avoids that.
-func checkCanReceive(ks *keystore.Keystore, pattern, match, what string) error {
+func CheckCanReceive(ks *keystore.Keystore, pattern, match, what string) error {
 	var entries []*keystore.Entry
 	if e, ok := ks.Lookup(pattern); ok && match != "wildcard" {
 		entries = append(entries, e)

@@ -1,25 +1,24 @@
-package main
+package e2e
 
 import (
 	"errors"
 	"fmt"
 
 	"github.com/cbx-wamp/cbx/internal/box"
-	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
-// wireForm is how a sealed payload travels.
-type wireForm int
+// WireForm is how a sealed payload travels.
+type WireForm int
 
 const (
-	// wireLegacy is Autobahn|Python's and Crossbar.io's form (wire.md §1.1): Options/Details
+	// WireLegacy is Autobahn|Python's and Crossbar.io's form (wire.md §1.1): Options/Details
 	// {enc_algo:"cryptobox", enc_serializer:"json"} and the sealed bytes as a bare binary
 	// in place of Arguments.
-	wireLegacy wireForm = iota
-	// wirePPT is the WAMP spec's Payload PassThru Mode (advanced/payload_passthru_mode.md)
+	WireLegacy WireForm = iota
+	// WirePPT is the WAMP spec's Payload PassThru Mode (advanced/payload_passthru_mode.md)
 	// for routers that carry only that (plain nexus): Options/Details {ppt_scheme:"wamp",
 	// ppt_serializer:"cbor", ppt_cipher:"xsalsa20poly1305", ppt_keyid} and Arguments =
 	// [sealed bytes]. The spec leaves the cipher layout undefined ("TBD"), so this is cbx's
@@ -28,11 +27,11 @@ const (
 	// "uri" (not in the spec's {"args","kwargs"}) keeps the trusted-URI check in this
 	// form too. ppt_keyid is the originator's public key in base64, as in the spec's own
 	// examples.
-	wirePPT
+	WirePPT
 )
 
-func (w wireForm) String() string {
-	if w == wirePPT {
+func (w WireForm) String() string {
+	if w == WirePPT {
 		return "ppt"
 	}
 	return "legacy"
@@ -51,16 +50,32 @@ const (
 	pptCipherNaCl    = "xsalsa20poly1305"
 )
 
-// keystoreCodec is the wamp.PayloadCodec of cbx: the keystore chooses the key per URI,
+// Codec is the wamp.PayloadCodec of cbx: the keystore chooses the key per URI,
 // internal/e2e encodes the plaintext and internal/box seals and opens it. It is the only
 // place where keys meet the session.
-type keystoreCodec struct {
+type Codec struct {
 	ks   *keystore.Keystore
 	path string
-	wire wireForm
+	wire WireForm
 }
 
-var _ wamp.PayloadCodec = (*keystoreCodec)(nil)
+var _ wamp.PayloadCodec = (*Codec)(nil)
+
+// NewCodec returns the codec of ks, which was read from path (named in messages), sealing
+// in the wire form.
+func NewCodec(ks *keystore.Keystore, path string, wire WireForm) *Codec {
+	return &Codec{ks: ks, path: path, wire: wire}
+}
+
+// SetWire sets the form Seal uses, once the router's WELCOME has shown what it carries;
+// before the session sends anything.
+func (c *Codec) SetWire(w WireForm) { c.wire = w }
+
+// Wire is the form Seal uses.
+func (c *Codec) Wire() WireForm { return c.wire }
+
+// Keystore is the keystore the codec was made with.
+func (c *Codec) Keystore() *keystore.Keystore { return c.ks }
 
 // Errors of the codec. They say what went wrong in the codec's terms and carry what a
 // caller needs in fields, for errors.As; they hold no exit codes and no advice for a
@@ -153,18 +168,18 @@ const (
 // Seal seals when the keystore covers uri. A covering entry that lacks the keys of this
 // side is an error rather than Autobahn's silent plaintext: the user asked for this URI to
 // be encrypted.
-func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
+func (c *Codec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
 	e, ok := c.ks.Lookup(uri)
 	if !ok {
 		return wamp.Payload{}, nil, false, nil
 	}
-	k, err := keyFor(c.ks, c.path, uri, originating, false)
+	k, err := KeyFor(c.ks, c.path, uri, originating, false)
 	if err != nil {
 		return wamp.Payload{}, nil, false, &SealRefusedError{URI: uri, Err: err}
 	}
-	m := e2e.Message{URI: uri, Args: args, Kwargs: kwargs}
-	if c.wire == wirePPT {
-		sealed, err := e2e.SealPPTMessage(k, m)
+	m := Message{URI: uri, Args: args, Kwargs: kwargs}
+	if c.wire == WirePPT {
+		sealed, err := SealPPTMessage(k, m)
 		if err != nil {
 			return wamp.Payload{}, nil, false, err
 		}
@@ -172,7 +187,7 @@ func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwarg
 			optPPTScheme: "wamp", optPPTSerializer: "cbor", optPPTCipher: pptCipherNaCl, optPPTKeyID: keyID(e),
 		}, true, nil
 	}
-	sealed, err := e2e.SealMessage(k, m)
+	sealed, err := SealMessage(k, m)
 	if err != nil {
 		return wamp.Payload{}, nil, false, err
 	}
@@ -181,7 +196,7 @@ func (c *keystoreCodec) Seal(originating bool, uri string, args wamp.List, kwarg
 
 // canSeal reports whether Seal would seal uri on this side (and not refuse or send it in
 // plaintext).
-func (c *keystoreCodec) canSeal(originating bool, uri string) bool {
+func (c *Codec) CanSeal(originating bool, uri string) bool {
 	e, ok := c.ks.Lookup(uri)
 	return ok && e.Key(originating) != nil
 }
@@ -203,7 +218,7 @@ func keyID(e *keystore.Entry) string {
 // Sealed detects both forms by their metadata (wire.md §6.5): enc_algo with a bare binary,
 // or ppt_scheme with a cipher and a one-element Arguments list holding binary. A PPT
 // message without a cipher is not sealed and passes as it is.
-func (c *keystoreCodec) Sealed(p wamp.Payload, details wamp.Dict) bool {
+func (c *Codec) Sealed(p wamp.Payload, details wamp.Dict) bool {
 	return isSealed(p, details)
 }
 
@@ -221,7 +236,7 @@ func isSealed(p wamp.Payload, details wamp.Dict) bool {
 }
 
 // Open opens a sealed payload that arrived under the envelope uri.
-func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (wamp.List, wamp.Dict, error) {
+func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (wamp.List, wamp.Dict, error) {
 	var sealed []byte
 	ppt := !p.IsBare()
 	if ppt {
@@ -246,20 +261,20 @@ func (c *keystoreCodec) Open(originating bool, uri string, p wamp.Payload, detai
 		// No keys at all: Autobahn's answer when no keyring is active (protocol.py).
 		return nil, nil, &codecError{uriNoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	}
-	k, err := keyFor(c.ks, c.path, uri, originating, true)
+	k, err := KeyFor(c.ks, c.path, uri, originating, true)
 	if err != nil {
 		return nil, nil, &codecError{uriDecryptError, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
 	}
 	// A plaintext that is malformed or holds a value outside the dialect is answered with
 	// decrypt_error too, as Autobahn answers any KeyRing.decode failure; its text
-	// (e2e.PlaintextError) quotes nothing of the plaintext, since it goes back in clear.
-	var m e2e.Message
+	// (PlaintextError) quotes nothing of the plaintext, since it goes back in clear.
+	var m Message
 	if ppt {
-		m, err = e2e.OpenPPTMessage(k, uri, sealed)
+		m, err = OpenPPTMessage(k, uri, sealed)
 	} else {
-		m, err = e2e.OpenMessage(k, uri, sealed)
+		m, err = OpenMessage(k, uri, sealed)
 	}
-	var mm *e2e.URIMismatchError
+	var mm *URIMismatchError
 	switch {
 	case errors.As(err, &mm):
 		return nil, nil, &codecError{uriTrustedMismatch, err}

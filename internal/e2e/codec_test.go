@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"errors"
@@ -32,7 +32,7 @@ func TestOpenUnsupportedMetadataIsReadable(t *testing.T) {
 	if err := ks.Put(&keystore.Entry{Prefix: "", Single: &k}); err != nil {
 		t.Fatal(err)
 	}
-	c := &keystoreCodec{ks: ks, path: "ks"}
+	c := &Codec{ks: ks, path: "ks"}
 	bare := wamp.Payload{Bare: []byte("0123456789012345678901234567890123456789")}
 	ppt := wamp.Payload{Args: wamp.List{[]byte("0123456789012345678901234567890123456789")}}
 	cases := []struct {
