@@ -279,7 +279,7 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole,
 		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session
 		// that did not, and Autobahn/Crossbar ignore unknown features (wire.md §1.8).
-		Features:  map[string]bool{"payload_passthru_mode": true, "payload_encryption_cryptobox": true},
+		Features:  map[string]bool{wamp.FeaturePayloadPassthruMode: true, wamp.FeaturePayloadEncryptionCryptobox: true},
 		OnRefused: o.onRefused,
 		// Checked on every message as serialized, after sealing (internal/wamp).
 		MaxMessageSize: o.maxMessageSize.n,
@@ -341,7 +341,7 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 		return nil, withCode(exitConnection, joinError(o.realm, err))
 	}
 	codec.SetWire(chooseWire(o.wire, sess))
-	if codec.Wire() == e2e.WireLegacy && chooseWire("auto", sess) == e2e.WirePPT {
+	if codec.Wire() == e2e.WireLegacy && e2e.WireFor(sess) == e2e.WirePPT {
 		// Plain nexus drops (json) or turns into a list of integers (msgpack, cbor) a bare
 		// binary in the Arguments slot (wire.md §3 "nexus"): refuse rather than fail silently.
 		(&conn{sess: sess}).close()
@@ -354,10 +354,8 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	return &conn{sess: sess, codec: codec, opts: o, dialer: d}, nil
 }
 
-// chooseWire picks the sealed form: the legacy cryptobox form unless the router shows it
-// cannot carry it, i.e. it announces payload_passthru_mode but not payload_transparency
-// (plain nexus). A router that announces neither gets the legacy form: that is what
-// Autobahn sends to any router.
+// chooseWire picks the sealed form --wire asks for; auto leaves it to the router's
+// features (e2e.WireFor).
 func chooseWire(flag string, s *wamp.Session) e2e.WireForm {
 	switch flag {
 	case "legacy":
@@ -365,13 +363,7 @@ func chooseWire(flag string, s *wamp.Session) e2e.WireForm {
 	case "ppt":
 		return e2e.WirePPT
 	}
-	has := func(feature string) bool {
-		return s.RouterFeature("broker", feature) || s.RouterFeature("dealer", feature)
-	}
-	if !has("payload_transparency") && has("payload_passthru_mode") {
-		return e2e.WirePPT
-	}
-	return e2e.WireLegacy
+	return e2e.WireFor(s)
 }
 
 // close says GOODBYE, bounded so that a dead router cannot hang cbx on exit.

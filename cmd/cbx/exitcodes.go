@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
@@ -104,6 +103,7 @@ func exitCodeFor(err error) int {
 	}
 	var ue *usageError
 	var mm *e2e.URIMismatchError
+	var dg *e2e.DowngradeError
 	var pe *keystore.PermissionError
 	var pae *keystore.ParseError
 	var nf *keystore.NotFoundError
@@ -119,7 +119,8 @@ func exitCodeFor(err error) int {
 		return exitTimeout
 	case errors.As(err, &mm):
 		return exitURIMismatch
-	case errors.Is(err, box.ErrDecrypt), errors.Is(err, box.ErrTooShort):
+	case errors.Is(err, e2e.ErrDecrypt), errors.Is(err, e2e.ErrTooShort), errors.As(err, &dg):
+		// A downgrade (--require-encrypted) is refused like a payload that does not open.
 		return exitDecrypt
 	case errors.Is(err, e2e.ErrPlaintext):
 		// It decrypted: neither tampered nor sealed with another key, so not exit 3.
@@ -127,7 +128,7 @@ func exitCodeFor(err error) int {
 	case errors.As(err, &pe), errors.As(err, &pae), errors.As(err, &nf), errors.As(err, &nr),
 		errors.As(err, &ioe), errors.As(err, &tl),
 		errors.Is(err, keygen.ErrMalformed), errors.Is(err, keygen.ErrLowOrder), errors.Is(err, keygen.ErrPrivateKeyFile),
-		errors.Is(err, box.ErrLowOrderKey), errors.Is(err, keystore.ErrInvalidEntry),
+		errors.Is(err, keystore.ErrInvalidEntry),
 		isCodecKeyError(err):
 		return exitKey
 	}
@@ -198,7 +199,7 @@ func hintsFor(err error) []string {
 		// the user's to rewrite.
 		hints = append(hints, valueHints(err)...)
 	}
-	if errors.Is(err, box.ErrDecrypt) {
+	if errors.Is(err, e2e.ErrDecrypt) {
 		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI and direction (--reply)")
 	}
 	var tl *wamp.MessageTooLargeError

@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/spf13/cobra"
 )
@@ -61,14 +60,14 @@ absent or "-"). The file must not be accessible by group or others.`,
 	return cmd
 }
 
-func formatKey(k [box.KeySize]byte, hex bool) string {
+func formatKey(k [keygen.KeySize]byte, hex bool) string {
 	if hex {
 		return keygen.Hex(k)
 	}
 	return keygen.Base64(k)
 }
 
-func privateKeyFile(k box.PrivateKey, hex bool) []byte {
+func privateKeyFile(k keygen.PrivateKey, hex bool) []byte {
 	if hex {
 		return keygen.MarshalPrivateKeyFileHex(k, time.Now())
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/spf13/cobra"
@@ -93,7 +92,7 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 	e := &keystore.Entry{Prefix: o.prefix}
 	privs := []struct {
 		src, what string
-		dst       **box.PrivateKey
+		dst       **keygen.PrivateKey
 	}{
 		{o.single, "--single", &e.Single},
 		{o.originatorPriv, "--originator-priv", &e.OriginatorPrivate},
@@ -111,7 +110,7 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 	}
 	pubs := []struct {
 		arg, what string
-		dst       **box.PublicKey
+		dst       **keygen.PublicKey
 	}{
 		{o.originatorPub, "--originator-pub", &e.OriginatorPublic},
 		{o.responderPub, "--responder-pub", &e.ResponderPublic},
@@ -219,7 +218,7 @@ type entryJSON struct {
 
 func describe(e *keystore.Entry) entryJSON {
 	j := entryJSON{Prefix: e.Prefix, CanOriginate: e.CanOriginate(), CanRespond: e.CanRespond()}
-	pubOf := func(pub *box.PublicKey, priv *box.PrivateKey) string {
+	pubOf := func(pub *keygen.PublicKey, priv *keygen.PrivateKey) string {
 		switch {
 		case pub != nil:
 			return keygen.Base64(*pub)

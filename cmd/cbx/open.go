@@ -81,11 +81,9 @@ func openRun(f *factory, o *openOptions) error {
 	if err != nil {
 		return err
 	}
-	k, err := e2e.KeyFor(ks, path, o.uri, o.reply, true)
-	if err != nil {
-		return err
-	}
-	m, err := e2e.OpenMessage(k, o.uri, payload)
+	// The codec a subscriber's or caller's session uses, in Autobahn's form.
+	codec := e2e.NewCodec(ks, path, e2e.WireLegacy)
+	m, err := codec.OpenMessage(o.reply, o.uri, payload)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -127,7 +126,7 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		return err
 	}
 	defer done()
-	if err := e2e.CheckCanReceive(c.codec.Keystore(), o.proc, o.match, "calls"); err != nil {
+	if err := c.codec.CheckCanReceive(o.proc, o.match, "calls"); err != nil {
 		return err
 	}
 

@@ -55,11 +55,9 @@ func sealRun(f *factory, o *sealOptions) error {
 	if err != nil {
 		return err
 	}
-	k, err := e2e.KeyFor(ks, path, o.uri, !o.reply, false)
-	if err != nil {
-		return err
-	}
-	payload, err := e2e.SealMessage(k, e2e.Message{URI: o.uri, Args: args, Kwargs: kwargs})
+	// The codec a publisher's or callee's session uses, in Autobahn's form.
+	codec := e2e.NewCodec(ks, path, e2e.WireLegacy)
+	payload, err := codec.SealMessage(!o.reply, e2e.Message{URI: o.uri, Args: args, Kwargs: kwargs})
 	if err != nil {
 		return err
 	}

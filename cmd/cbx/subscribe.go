@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -98,7 +97,7 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		return err
 	}
 	defer done()
-	if err := e2e.CheckCanReceive(c.codec.Keystore(), o.topic, o.match, "events"); err != nil {
+	if err := c.codec.CheckCanReceive(o.topic, o.match, "events"); err != nil {
 		return err
 	}
 
@@ -213,8 +212,8 @@ func checkIncoming(c *conn, uri string, sealed bool, openErr error, what string)
 		return openErr
 	}
 	if c.opts.requireEncrypted && !sealed {
-		if _, ok := c.codec.Keystore().Lookup(uri); ok {
-			return withCode(exitDecrypt, fmt.Errorf("plaintext %s on %q, which the keystore covers (--require-encrypted)", what, uri))
+		if err := c.codec.CheckPlaintext(uri); err != nil {
+			return &rewordedError{fmt.Sprintf("plaintext %s on %q, which the keystore covers (--require-encrypted)", what, uri), err}
 		}
 	}
 	return nil

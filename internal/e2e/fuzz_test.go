@@ -93,9 +93,9 @@ func FuzzCodecOpen(f *testing.F) {
 	if err := ks.Put(&keystore.Entry{Prefix: "", Single: &single}); err != nil {
 		f.Fatal(err)
 	}
-	c := &Codec{ks: ks, path: "test"}
+	c := NewCodec(ks, "test", WireLegacy)
 	for _, wire := range []WireForm{WireLegacy, WirePPT} {
-		c.wire = wire
+		c.SetWire(wire)
 		p, opts, ok, err := c.Seal(true, "a.b", wamp.List{"x", []byte{1}}, wamp.Dict{"k": int64(1)})
 		if err != nil || !ok {
 			f.Fatal(err)
@@ -104,27 +104,27 @@ func FuzzCodecOpen(f *testing.F) {
 		if wire == WirePPT {
 			sealed = p.Args[0].([]byte)
 		}
-		f.Add(sealed, wire == WirePPT, opts[optPPTSerializer] != nil)
+		f.Add(sealed, wire == WirePPT, opts[wamp.OptPPTSerializer] != nil)
 	}
 	f.Add([]byte{}, false, false)
 	f.Fuzz(func(t *testing.T, payload []byte, ppt, goodSerializer bool) {
 		var p wamp.Payload
-		details := wamp.Dict{optEncAlgo: encAlgoCryptobox, optEncSerializer: "json"}
+		details := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON}
 		if ppt {
 			p = wamp.Payload{Args: wamp.List{payload}}
-			details = wamp.Dict{optPPTScheme: "wamp", optPPTCipher: pptCipherNaCl, optPPTSerializer: "json"}
+			details = wamp.Dict{wamp.OptPPTScheme: wamp.PPTSchemeWAMP, wamp.OptPPTCipher: wamp.PPTCipherXSalsa20Poly1305, wamp.OptPPTSerializer: wamp.SerializerJSON}
 			if goodSerializer {
-				details[optPPTSerializer] = "cbor"
+				details[wamp.OptPPTSerializer] = wamp.SerializerCBOR
 			}
 		} else {
 			p = wamp.Payload{Bare: append([]byte{}, payload...)}
 		}
-		if !isSealed(p, details) {
+		if !c.Sealed(p, details) {
 			t.Fatalf("payload not recognised as sealed")
 		}
 		args, kwargs, err := c.Open(false, "a.b", p, details)
 		if err != nil {
-			var ce *codecError
+			var ce wamp.CodecError
 			if !errors.As(err, &ce) || ce.WAMPErrorURI() == "" {
 				t.Fatalf("open error without a WAMP error URI: %v", err)
 			}
@@ -132,7 +132,7 @@ func FuzzCodecOpen(f *testing.F) {
 		}
 		// It opened, so it was sealed with this key: re-sealing what came out and opening
 		// it again must give the same payload.
-		c2 := &Codec{ks: ks, path: "test", wire: WireLegacy}
+		c2 := NewCodec(ks, "test", WireLegacy)
 		p2, opts2, _, err := c2.Seal(true, "a.b", args, kwargs)
 		if err != nil {
 			t.Fatalf("opened payload does not re-seal: %v", err)

@@ -61,7 +61,7 @@ func TestCheckCanReceive(t *testing.T) {
 		{"com.in..x", "wildcard", false},
 		{"org..x", "wildcard", false},
 	} {
-		err := CheckCanReceive(ks, c.pattern, c.match, "events")
+		err := NewCodec(ks, "ks", WireLegacy).CheckCanReceive(c.pattern, c.match, "events")
 		if (err != nil) != c.refused {
 			t.Errorf("CheckCanReceive(%q, %s) = %v, want refused=%v", c.pattern, c.match, err, c.refused)
 		}
