@@ -85,7 +85,7 @@ func (o *connOptions) resolve(getenv func(string) string) (err error) {
 	}
 	def(&o.url, "--url", "CBX_URL", defaultURL)
 	def(&o.realm, "--realm", "CBX_REALM", defaultRealm)
-	def(&o.serializer, "--serializer", "CBX_SERIALIZER", "json")
+	def(&o.serializer, "--serializer", "CBX_SERIALIZER", wamp.SerializerJSON)
 	def(&o.authID, "--authid", "CBX_AUTHID", "")
 	def(&o.authRole, "--authrole", "CBX_AUTHROLE", "")
 	def(&o.ticket, "--ticket", "CBX_TICKET", "")

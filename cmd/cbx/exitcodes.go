@@ -162,7 +162,7 @@ func codecHints(err error) []string {
 			"the other side of the exchange is chosen with --reply"}
 	case errors.As(err, &cr):
 		const need = "a subscriber or callee needs --responder-priv and the originator's public key, or --single"
-		if cr.Match == "exact" {
+		if cr.Match == wamp.MatchExact {
 			return []string{"`cbx keys explain " + shellQuote(cr.Pattern) + "` shows the lookup; " + need}
 		}
 		return []string{"`cbx keys show " + shellQuote(cr.Prefix) + "` shows the entry; " + need, "or narrow the pattern to URIs this keystore can open"}

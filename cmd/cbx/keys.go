@@ -12,6 +12,7 @@ import (
 
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
 
@@ -421,7 +422,7 @@ func newCmdKeysExplain(f *factory) *cobra.Command {
 		RunE: func(_ *cobra.Command, args []string) error {
 			// A pattern (com.example., com..orders) may be explained too, so the most
 			// permissive rule applies: empty components, but no whitespace or "#".
-			if err := checkURIArg("URI", args[0], "wildcard", false); err != nil {
+			if err := checkURIArg("URI", args[0], wamp.MatchWildcard, false); err != nil {
 				return err
 			}
 			ks, _, err := f.loadKeystore()

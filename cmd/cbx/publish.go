@@ -101,7 +101,7 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 	defer done()
 	opts := wamp.Dict{}
 	if o.receiveMe {
-		opts["exclude_me"] = false
+		opts[wamp.OptExcludeMe] = false
 	}
 	count := 0
 	if single != nil {
@@ -133,7 +133,7 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 // the GOODBYE round trip that follows confirms that the router handled it.
 func publishOne(ctx context.Context, f *factory, c *conn, o *publishOptions, opts wamp.Dict, ev eventPayload) error {
 	if o.ack {
-		opts["acknowledge"] = true
+		opts[wamp.OptAcknowledge] = true
 	}
 	id, err := c.sess.Publish(ctx, o.topic, opts, ev.args, ev.kwargs)
 	if err != nil {

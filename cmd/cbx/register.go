@@ -89,7 +89,7 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 	cmd.Flags().StringVar(&o.execCmd, "exec", "", "run `CMD` (with sh -c) for each call")
 	cmd.Flags().BoolVar(&o.echo, "echo", false, "return each call's arguments")
 	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after answering `N` calls (0: no limit)")
-	cmd.Flags().StringVar(&o.match, "match", "exact", "procedure matching: exact, prefix or wildcard")
+	cmd.Flags().StringVar(&o.match, "match", wamp.MatchExact, "procedure matching: exact, prefix or wildcard")
 	cmd.Flags().StringVar(&o.errorURI, "error-uri", defaultErrorURI, "error `URI` for a failed --exec command")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
@@ -104,7 +104,7 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		return &usageError{errors.New("--count must not be negative")}
 	}
 	switch o.match {
-	case "exact", "prefix", "wildcard":
+	case wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
 	default:
 		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
 	}
@@ -132,8 +132,8 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 
 	life := newLifetime("calls", o.count)
 	opts := wamp.Dict{}
-	if o.match != "exact" {
-		opts["match"] = o.match
+	if o.match != wamp.MatchExact {
+		opts[wamp.OptMatch] = o.match
 	}
 	// The same registration on every session of the run (reconnect.go).
 	register := func(ctx context.Context, c *conn) error {
@@ -156,12 +156,12 @@ func (f *factory) callHandler(c *conn, o *registerOptions, life *lifetime) wamp.
 	return func(hctx context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
 		if err := checkIncoming(c, inv.Procedure, inv.Sealed, nil, "call"); err != nil {
 			f.ui.warnf("refused a call to %q: %v", inv.Procedure, err)
-			return nil, &wamp.RPCError{URI: "wamp.error.encryption.plaintext_refused", Args: wamp.List{err.Error()}}
+			return nil, &wamp.RPCError{URI: wamp.ErrURIPlaintextRefused, Args: wamp.List{err.Error()}}
 		}
 		// Calls run concurrently: claim a --count slot first, so no more than N run.
 		ok, last := life.reserve()
 		if !ok {
-			return nil, &wamp.RPCError{URI: "wamp.error.no_available_callee",
+			return nil, &wamp.RPCError{URI: wamp.ErrURINoAvailableCallee,
 				Args: wamp.List{fmt.Sprintf("this cbx register answers %d calls (--count) and is closing", o.count)}}
 		}
 		var res *wamp.YieldResult
@@ -288,7 +288,7 @@ func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv 
 			// Never send it altered (a float for a big integer, U+FFFD for bad bytes);
 			// the reason stays here: it may quote the output of a sealed call.
 			f.ui.warnf("refused the --exec output for a call to %q: %v", inv.Procedure, err)
-			return nil, &wamp.RPCError{URI: "wamp.error.runtime_error", Args: wamp.List{"the command's output holds a value cbx cannot send exactly"}}
+			return nil, &wamp.RPCError{URI: wamp.ErrURIRuntime, Args: wamp.List{"the command's output holds a value cbx cannot send exactly"}}
 		}
 		return &wamp.YieldResult{Args: wamp.List{v}}, nil
 	}

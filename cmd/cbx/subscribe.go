@@ -69,7 +69,7 @@ keeps no events for a subscriber that is not there.`),
 			return subscribeRun(cmd, f, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.match, "match", "exact", "topic matching: exact, prefix or wildcard")
+	cmd.Flags().StringVar(&o.match, "match", wamp.MatchExact, "topic matching: exact, prefix or wildcard")
 	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after `N` events (0: no limit)")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
 	addReconnectFlags(cmd, &o.reconnect)
@@ -79,7 +79,7 @@ keeps no events for a subscriber that is not there.`),
 
 func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	switch o.match {
-	case "exact", "prefix", "wildcard":
+	case wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
 	default:
 		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
 	}
@@ -154,8 +154,8 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		}
 	}
 	opts := wamp.Dict{}
-	if o.match != "exact" {
-		opts["match"] = o.match
+	if o.match != wamp.MatchExact {
+		opts[wamp.OptMatch] = o.match
 	}
 	// The same subscription on every session of the run (reconnect.go); the handler's c
 	// is the first connection, whose keystore and options every later one shares.
@@ -180,16 +180,14 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	return err
 }
 
-// dropMarkKey is the EVENT Details attribute in which cbx router says how many events it
-// dropped for the subscription since the previous one it delivered (an
-// implementation-specific attribute, as WAMP allows: basic/messages.md "Extensibility").
-const dropMarkKey = "_cbx_dropped"
-
-// dropMark reads the drop mark of an event's Details. Only a positive integer is a mark
-// cbx router sends; anything else under that key is another implementation's business
-// and is not interpreted (--details still shows it).
+// dropMark reads the drop mark of an event's Details: the attribute (wamp.OptCBXDropped)
+// in which cbx router says how many events it dropped for the subscription since the
+// previous one it delivered (implementation-specific, as WAMP allows: basic/messages.md
+// "Extensibility"). Only a positive integer is a mark cbx router sends; anything else
+// under that key is another implementation's business and is not interpreted (--details
+// still shows it).
 func dropMark(details wamp.Dict) (n uint64, ok bool) {
-	v, present := details[dropMarkKey]
+	v, present := details[wamp.OptCBXDropped]
 	if !present {
 		return 0, false
 	}

@@ -20,11 +20,11 @@ func checkURIArg(name, uri, match string, withMatch bool) error {
 		return nil
 	}
 	hints := []string{uriRuleHint}
-	if withMatch && (match == "" || match == "exact") {
+	if withMatch && (match == "" || match == wamp.MatchExact) {
 		switch {
-		case uri != "" && wamp.CheckURI(uri, "prefix") == nil:
+		case uri != "" && wamp.CheckURI(uri, wamp.MatchPrefix) == nil:
 			hints = append(hints, fmt.Sprintf("--match prefix allows an empty last component: %q then covers every URI that starts with it", uri))
-		case wamp.CheckURI(uri, "wildcard") == nil:
+		case wamp.CheckURI(uri, wamp.MatchWildcard) == nil:
 			hints = append(hints, "--match wildcard allows empty components, as in com..orders")
 		}
 	}
