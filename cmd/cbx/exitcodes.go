@@ -24,7 +24,7 @@ import (
 //     the action and the input as typed, quoted with %q ("subscribing to %q",
 //     "joining realm %q", "TOPIC %q", "--listen %q", "CBX_SERIALIZER %q"); who answered
 //     when that is not obvious ("the router refused" for SUBSCRIBE, REGISTER and an
-//     acknowledged PUBLISH; a CALL's error URI stands alone). errwords.go has the helpers.
+//     acknowledged PUBLISH; a CALL's error URI stands alone). error_wording.go has the helpers.
 //   - An error is wrapped with %w, so exit codes and hints still find its type; where the
 //     library's text would repeat or mislead, it is reworded (rewordedError), not wrapped.
 //   - Nothing formats a value of unknown type with %q or %s ("%!q(<nil>)"): say what is

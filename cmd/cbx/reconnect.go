@@ -21,7 +21,7 @@ import (
 // When the router goes away under a running session (the connection breaks or stays
 // silent past the keepalive, or the router ends the session with GOODBYE or ABORT, e.g.
 // wamp.close.system_shutdown when it stops), cbx waits (backoff below), dials again with
-// the same keystore and credentials (dialer in conn.go), joins, subscribes or registers
+// the same keystore and credentials (dialer in conn_dial.go), joins, subscribes or registers
 // with the same options, and goes on. Nothing is replayed: a WAMP broker delivers an event
 // to the sessions subscribed when it is published (event history is an Advanced Profile
 // option cbx does not use), so events published meanwhile are lost, and a call in

@@ -24,7 +24,7 @@ type factory struct {
 	getenv       func(string) string
 	secretEnv    []string // variables secrets were read from (env:NAME), kept from children
 
-	// refused is a usage error found while cobra printed help instead (cmdtree.go).
+	// refused is a usage error found while cobra printed help instead (command_tree.go).
 	refused error
 }
 
