@@ -201,18 +201,3 @@ func dropMark(details wamp.Dict) (n uint64, ok bool) {
 	}
 	return 0, false
 }
-
-// checkIncoming applies cbx's receiving rules to a payload: one that could not be opened is
-// an error, and with --require-encrypted so is a plaintext payload on a URI the keystore
-// covers (a downgrade, possibly by the router).
-func checkIncoming(c *conn, uri string, sealed bool, openErr error, what string) error {
-	if openErr != nil {
-		return openErr
-	}
-	if c.opts.requireEncrypted && !sealed {
-		if err := c.codec.CheckPlaintext(uri); err != nil {
-			return &rewordedError{fmt.Sprintf("plaintext %s on %q, which the keystore covers (--require-encrypted)", what, uri), err}
-		}
-	}
-	return nil
-}
