@@ -136,8 +136,5 @@ func callError(f *factory, c *conn, proc string, err error, ctx context.Context)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		return withCode(exitTimeout, fmt.Errorf("calling %q: no result before the deadline; the call was cancelled", proc))
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("calling %q: %w", proc, c.failure(err))
+	return c.failed(ctx, err, fmt.Sprintf("calling %q", proc))
 }

@@ -5,12 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/cbx-wamp/cbx/internal/e2e"
-	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -85,35 +83,12 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 		// Checked on every message as serialized, after sealing (internal/wamp).
 		MaxMessageSize: o.maxMessageSize.n,
 	}
-	if o.ticket != "" {
-		b, _, err := f.readSecret(o.ticket, o.source("--ticket"))
-		if err != nil {
-			return nil, err
-		}
-		cfg.Ticket = strings.TrimRight(string(b), "\r\n")
+	if err := f.readCredentials(o, &cfg); err != nil {
+		return nil, err
 	}
-	if o.wampcra != "" {
-		b, _, err := f.readSecret(o.wampcra, o.source("--wampcra-secret"))
-		if err != nil {
-			return nil, err
-		}
-		cfg.WampcraSecret = strings.TrimRight(string(b), "\r\n")
-	}
-	if o.cryptosign != "" {
-		b, where, err := f.readSecret(o.cryptosign, o.source("--cryptosign-key"))
-		if err != nil {
-			return nil, err
-		}
-		k, err := keygen.ParseEd25519PrivateKey(b)
-		if err != nil {
-			return nil, withCode(exitKey, fmt.Errorf("%s from %s: %w", o.source("--cryptosign-key"), where, err))
-		}
-		cfg.CryptosignKey = k
-	}
-	tlsCfg, err := wamp.ParseTLSConfig(o.ca, o.insecure)
+	tlsCfg, err := o.tlsConfig()
 	if err != nil {
-		// The CA file is the user's argument: a missing or empty one is a usage error.
-		return nil, &usageError{fmt.Errorf("%s %q: %w", o.source("--ca"), o.ca, err)}
+		return nil, err
 	}
 	return &dialer{f: f, o: o, ks: ks, path: path, cfg: cfg, tls: tlsCfg}, nil
 }
@@ -141,14 +116,12 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 		}
 		return nil, withCode(exitConnection, joinError(o.realm, err))
 	}
-	codec.SetWire(chooseWire(o.wire, sess))
-	if codec.Wire() == e2e.WireLegacy && e2e.WireFor(sess) == e2e.WirePPT {
-		// Plain nexus drops (json) or turns into a list of integers (msgpack, cbor) a bare
-		// binary in the Arguments slot (wire.md §3 "nexus"): refuse rather than fail silently.
+	wire, err := chooseWire(o.wire, sess)
+	if err != nil {
 		(&conn{sess: sess}).close()
-		return nil, withCode(exitConnection, errors.New("--wire legacy: the router announces payload_passthru_mode but not payload_transparency, so it cannot carry the legacy sealed form"),
-			"use --wire auto or --wire ppt with this router")
+		return nil, err
 	}
+	codec.SetWire(wire)
 	if o.verbose {
 		f.ui.noticef("joined realm %q at %s as session %d (%s, sealed payloads as %s)", o.realm, o.url, sess.ID(), o.serializer, codec.Wire())
 	}

@@ -140,10 +140,7 @@ func publishOne(ctx context.Context, f *factory, c *conn, o *publishOptions, opt
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return withCode(exitTimeout, fmt.Errorf("event 1 to %q: no acknowledgement before the deadline", o.topic))
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("publishing to %q: %w", o.topic, c.failure(routerRefused(err)))
+		return c.failed(ctx, routerRefused(err), fmt.Sprintf("publishing to %q", o.topic))
 	}
 	if o.ack {
 		if _, err := fmt.Fprintf(f.io.Out, "%d\n", id); err != nil {

@@ -12,8 +12,7 @@ import (
 type registerOptions struct {
 	conn     connOptions
 	proc     string
-	match    string
-	count    int
+	receive  receiveOptions
 	execCmd  string
 	echo     bool
 	errorURI string
@@ -82,8 +81,7 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 	}
 	cmd.Flags().StringVar(&o.execCmd, "exec", "", "run `CMD` (with sh -c) for each call")
 	cmd.Flags().BoolVar(&o.echo, "echo", false, "return each call's arguments")
-	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after answering `N` calls (0: no limit)")
-	cmd.Flags().StringVar(&o.match, "match", wamp.MatchExact, "procedure matching: exact, prefix or wildcard")
+	addReceiveFlags(cmd, &o.receive, "procedure", "answering `N` calls")
 	cmd.Flags().StringVar(&o.errorURI, "error-uri", defaultErrorURI, "error `URI` for a failed --exec command")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
@@ -91,18 +89,10 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 }
 
 func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
-	switch {
-	case o.echo == (o.execCmd != ""):
+	if o.echo == (o.execCmd != "") {
 		return &usageError{errors.New("give exactly one of --exec CMD and --echo")}
-	case o.count < 0:
-		return &usageError{errors.New("--count must not be negative")}
 	}
-	switch o.match {
-	case wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
-	default:
-		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
-	}
-	if err := checkURIArg("PROC", o.proc, o.match, true); err != nil {
+	if err := o.receive.check("PROC", o.proc); err != nil {
 		return err
 	}
 	if err := checkURIArg("--error-uri", o.errorURI, "", false); err != nil {
@@ -120,25 +110,19 @@ func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
 		return err
 	}
 	defer done()
-	if err := c.codec.CheckCanReceive(o.proc, o.match, "calls"); err != nil {
+	if err := c.codec.CheckCanReceive(o.proc, o.receive.match, "calls"); err != nil {
 		return err
 	}
 
-	life := newLifetime("calls", o.count)
-	opts := wamp.Dict{}
-	if o.match != wamp.MatchExact {
-		opts[wamp.OptMatch] = o.match
-	}
+	life := newLifetime("calls", o.receive.count)
+	opts := o.receive.options()
 	// The same registration on every session of the run (reconnect.go).
 	register := func(ctx context.Context, c *conn) error {
 		if _, err := c.sess.Register(ctx, o.proc, opts, f.callHandler(c, o, life)); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("registering %q: %w", o.proc, c.failure(routerRefused(err)))
+			return c.failed(ctx, routerRefused(err), fmt.Sprintf("registering %q", o.proc))
 		}
 		if o.conn.verbose {
-			f.ui.noticef("registered %q (match %s)", o.proc, o.match)
+			f.ui.noticef("registered %q (match %s)", o.proc, o.receive.match)
 		}
 		return nil
 	}
@@ -156,7 +140,7 @@ func (f *factory) callHandler(c *conn, o *registerOptions, life *lifetime) wamp.
 		ok, last := life.reserve()
 		if !ok {
 			return nil, &wamp.RPCError{URI: wamp.ErrURINoAvailableCallee,
-				Args: wamp.List{fmt.Sprintf("this cbx register answers %d calls (--count) and is closing", o.count)}}
+				Args: wamp.List{fmt.Sprintf("this cbx register answers %d calls (--count) and is closing", o.receive.count)}}
 		}
 		var res *wamp.YieldResult
 		var herr error

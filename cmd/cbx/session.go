@@ -25,6 +25,18 @@ func (f *factory) session(cmd *cobra.Command, o *connOptions) (context.Context, 
 	return ctx, c, func() { c.close(); cancel() }, nil
 }
 
+// failed is how a command reports a session call (SUBSCRIBE, REGISTER, PUBLISH, CALL)
+// that failed while it was doing what (`subscribing to "t"`, as the convention in
+// exitcodes.go has it): once ctx has ended (a signal, the --timeout deadline) that is why
+// the command stops, whatever the interrupted call reported; otherwise the call's error,
+// mapped by failure, after what the command was doing.
+func (c *conn) failed(ctx context.Context, err error, what string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("%s: %w", what, c.failure(err))
+}
+
 // failure maps an error from a session call: once the session has ended (the router went
 // away, the connection broke) it is a connection problem, exit 6.
 func (c *conn) failure(err error) error {

@@ -13,8 +13,7 @@ import (
 type subscribeOptions struct {
 	conn    connOptions
 	topic   string
-	match   string
-	count   int
+	receive receiveOptions
 	details bool
 
 	reconnect reconnectOptions
@@ -69,8 +68,7 @@ keeps no events for a subscriber that is not there.`),
 			return subscribeRun(cmd, f, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.match, "match", wamp.MatchExact, "topic matching: exact, prefix or wildcard")
-	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after `N` events (0: no limit)")
+	addReceiveFlags(cmd, &o.receive, "topic", "`N` events")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
@@ -78,15 +76,7 @@ keeps no events for a subscriber that is not there.`),
 }
 
 func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
-	switch o.match {
-	case wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
-	default:
-		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
-	}
-	if o.count < 0 {
-		return &usageError{errors.New("--count must not be negative")}
-	}
-	if err := checkURIArg("TOPIC", o.topic, o.match, true); err != nil {
+	if err := o.receive.check("TOPIC", o.topic); err != nil {
 		return err
 	}
 	if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
@@ -97,11 +87,11 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 		return err
 	}
 	defer done()
-	if err := c.codec.CheckCanReceive(o.topic, o.match, "events"); err != nil {
+	if err := c.codec.CheckCanReceive(o.topic, o.receive.match, "events"); err != nil {
 		return err
 	}
 
-	life := newLifetime("events", o.count)
+	life := newLifetime("events", o.receive.count)
 	var dropped atomic.Uint64 // events the router reported dropping for this subscription
 	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
 	handler := func(ev *wamp.EventInfo) {
@@ -153,21 +143,15 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 			life.fail(nil)
 		}
 	}
-	opts := wamp.Dict{}
-	if o.match != wamp.MatchExact {
-		opts[wamp.OptMatch] = o.match
-	}
+	opts := o.receive.options()
 	// The same subscription on every session of the run (reconnect.go); the handler's c
 	// is the first connection, whose keystore and options every later one shares.
 	subscribe := func(ctx context.Context, c *conn) error {
 		if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(routerRefused(err)))
+			return c.failed(ctx, routerRefused(err), fmt.Sprintf("subscribing to %q", o.topic))
 		}
 		if o.conn.verbose {
-			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)
+			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.receive.match)
 		}
 		return nil
 	}
