@@ -18,7 +18,7 @@ type keygenOptions struct {
 	input   string
 }
 
-func newCmdKeygen(f *factory) *cobra.Command {
+func newCmdKeygen(f *factory, runF func(*keygenOptions) error) *cobra.Command {
 	o := &keygenOptions{}
 	cmd := &cobra.Command{
 		Use:   "keygen [-o FILE] [--hex] | keygen -y [FILE]",
@@ -45,10 +45,13 @@ absent or "-"). The file must not be accessible by group or others.`,
 				}
 				o.input = args[0]
 			}
-			if o.convert {
-				if o.output != "" {
-					return &usageError{errors.New("-o/--output can't be used with -y")}
-				}
+			if o.convert && o.output != "" {
+				return &usageError{errors.New("-o/--output can't be used with -y")}
+			}
+			switch {
+			case runF != nil:
+				return runF(o)
+			case o.convert:
 				return keygenPublic(f, o)
 			}
 			return keygenRun(f, o)

@@ -18,7 +18,7 @@ type keysAddOptions struct {
 	force                         bool
 }
 
-func newCmdKeysAdd(f *factory) *cobra.Command {
+func newCmdKeysAdd(f *factory, runF func(*keysAddOptions) error) *cobra.Command {
 	o := &keysAddOptions{}
 	cmd := &cobra.Command{
 		Use:   "add PREFIX {--single SRC | [--originator-priv SRC | --originator-pub KEY] [--responder-priv SRC | --responder-pub KEY]}",
@@ -43,6 +43,12 @@ base64 or hex, or a file holding one.`,
 					return &usageError{fmt.Errorf("--%s is empty", name)}
 				}
 			}
+			if err := o.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			return keysAddRun(f, o)
 		},
 	}
@@ -56,7 +62,8 @@ base64 or hex, or a file holding one.`,
 	return cmd
 }
 
-func keysAddRun(f *factory, o *keysAddOptions) error {
+// check refuses combinations of key flags that make no entry, before any key is read.
+func (o *keysAddOptions) check() error {
 	if o.single == "" && o.originatorPriv == "" && o.originatorPub == "" && o.responderPriv == "" && o.responderPub == "" {
 		return &usageError{errors.New("no keys given: use --single, or originator and responder keys")}
 	}
@@ -71,6 +78,10 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 	if countStdin(o.single, o.originatorPriv, o.responderPriv) > 1 {
 		return &usageError{errors.New("only one private key can come from standard input (\"-\")")}
 	}
+	return nil
+}
+
+func keysAddRun(f *factory, o *keysAddOptions) error {
 	e := &keystore.Entry{Prefix: o.prefix}
 	privs := []struct {
 		src, what string

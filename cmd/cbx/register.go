@@ -22,7 +22,7 @@ type registerOptions struct {
 
 const defaultErrorURI = "cbx.error.command_failed"
 
-func newCmdRegister(f *factory) *cobra.Command {
+func newCmdRegister(f *factory, runF func(*registerOptions) error) *cobra.Command {
 	o := &registerOptions{}
 	cmd := &cobra.Command{
 		Use:   "register PROC {--exec CMD | --echo} [--count N] [--match {exact | prefix | wildcard}] [--reconnect]",
@@ -76,7 +76,16 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.proc = args[0]
-			return registerRun(cmd, f, o)
+			if err := o.check(); err != nil {
+				return err
+			}
+			if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return registerRun(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.execCmd, "exec", "", "run `CMD` (with sh -c) for each call")
@@ -88,24 +97,23 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 	return cmd
 }
 
-func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
+// check refuses a bad command line before anything is sent.
+func (o *registerOptions) check() error {
 	if o.echo == (o.execCmd != "") {
 		return &usageError{errors.New("give exactly one of --exec CMD and --echo")}
 	}
 	if err := o.receive.check("PROC", o.proc); err != nil {
 		return err
 	}
-	if err := checkURIArg("--error-uri", o.errorURI, "", false); err != nil {
-		return err
-	}
-	if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
-		return err
-	}
+	return checkURIArg("--error-uri", o.errorURI, "", false)
+}
+
+func registerRun(ctx context.Context, f *factory, o *registerOptions) error {
 	// The session answers calls it cannot open itself; the operator should still hear.
 	o.conn.onRefused = func(proc, uri string, err error) {
 		f.ui.warnf("refused a call to %q with %s: %v", proc, uri, err)
 	}
-	ctx, c, done, err := f.session(cmd, &o.conn)
+	ctx, c, done, err := f.session(ctx, &o.conn)
 	if err != nil {
 		return err
 	}

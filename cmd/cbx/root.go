@@ -106,21 +106,20 @@ Environment:
 	root.SetVersionTemplate("{{.Version}}\n")
 	// --version without -v: -v is --verbose on the session commands.
 	root.Flags().Bool("version", false, "print cbx's version")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().StringVar(&f.keystorePath, "keystore", "", "keystore `file` (env CBX_KEYSTORE; default $XDG_CONFIG_HOME/cbx/keystore)")
 	f.keystoreFlag = root.PersistentFlags().Lookup("keystore")
 
 	root.AddCommand(
 		newCmdVersion(f),
-		newCmdKeygen(f),
+		newCmdKeygen(f, nil),
 		newCmdKeys(f),
-		newCmdSeal(f),
-		newCmdOpen(f),
-		graceful(newCmdPublish(f)),
-		graceful(newCmdSubscribe(f)),
-		graceful(newCmdCall(f)),
-		graceful(newCmdRegister(f)),
-		graceful(newCmdRouter(f)),
+		newCmdSeal(f, nil),
+		newCmdOpen(f, nil),
+		graceful(newCmdPublish(f, nil)),
+		graceful(newCmdSubscribe(f, nil)),
+		graceful(newCmdCall(f, nil)),
+		graceful(newCmdRegister(f, nil)),
+		graceful(newCmdRouter(f, nil)),
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
 	)
@@ -131,8 +130,15 @@ Environment:
 	// Cobra adds its completion command when it runs; adding it now (its scripts go to
 	// the output set above) lets the loop below cover its subcommands too.
 	root.InitDefaultCompletionCmd()
-	// Unknown subcommands and bad arguments are usage errors.
-	for _, c := range allCommands(root) {
+	usageErrors(root)
+	return root
+}
+
+// usageErrors makes bad flags and bad argument counts anywhere in c's tree usage errors
+// (exit 2), the latter in cbx's words (argCountText).
+func usageErrors(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	for _, c := range allCommands(c) {
 		if c.Args != nil {
 			check := c.Args
 			c.Args = func(cmd *cobra.Command, args []string) error {
@@ -143,7 +149,6 @@ Environment:
 			}
 		}
 	}
-	return root
 }
 
 func allCommands(c *cobra.Command) []*cobra.Command {

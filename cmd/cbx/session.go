@@ -6,17 +6,16 @@ import (
 	"fmt"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
-	"github.com/spf13/cobra"
 )
 
-// session connects for a command with --timeout applied; done closes the session and
-// releases the deadline.
-func (f *factory) session(cmd *cobra.Command, o *connOptions) (context.Context, *conn, func(), error) {
+// session connects for a command with --timeout applied to ctx; done closes the session
+// and releases the deadline.
+func (f *factory) session(ctx context.Context, o *connOptions) (context.Context, *conn, func(), error) {
 	// Resolve the environment first: CBX_TIMEOUT sets the deadline below.
 	if err := o.resolve(f.getenv); err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, cancel := o.withTimeout(cmd.Context())
+	ctx, cancel := o.withTimeout(ctx)
 	c, err := f.connect(ctx, o)
 	if err != nil {
 		cancel()

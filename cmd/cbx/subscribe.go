@@ -19,7 +19,7 @@ type subscribeOptions struct {
 	reconnect reconnectOptions
 }
 
-func newCmdSubscribe(f *factory) *cobra.Command {
+func newCmdSubscribe(f *factory, runF func(*subscribeOptions) error) *cobra.Command {
 	o := &subscribeOptions{}
 	cmd := &cobra.Command{
 		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D] [--reconnect]",
@@ -65,7 +65,16 @@ keeps no events for a subscriber that is not there.`),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic = args[0]
-			return subscribeRun(cmd, f, o)
+			if err := o.receive.check("TOPIC", o.topic); err != nil {
+				return err
+			}
+			if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return subscribeRun(cmd.Context(), f, o)
 		},
 	}
 	addReceiveFlags(cmd, &o.receive, "topic", "`N` events")
@@ -75,14 +84,8 @@ keeps no events for a subscriber that is not there.`),
 	return cmd
 }
 
-func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
-	if err := o.receive.check("TOPIC", o.topic); err != nil {
-		return err
-	}
-	if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
-		return err
-	}
-	ctx, c, done, err := f.session(cmd, &o.conn)
+func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
+	ctx, c, done, err := f.session(ctx, &o.conn)
 	if err != nil {
 		return err
 	}
