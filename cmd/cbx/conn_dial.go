@@ -41,8 +41,9 @@ type dialer struct {
 }
 
 // connect loads the keystore (a missing one at the default location means no keys:
-// everything plaintext; a missing one that was named is an error), dials,
-// joins and chooses the wire form. Errors are exit code 6 unless they are key problems.
+// everything plaintext; a missing one that was named is an error), dials, joins and
+// chooses the wire form. A router that cannot be reached or refuses the session is exit
+// 6; a bad setting is a usage error, a keystore or key problem exit 5.
 func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	d, err := f.newDialer(o)
 	if err != nil {
@@ -51,7 +52,8 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	return d.dial(ctx)
 }
 
-// newDialer reads the keystore, the secrets and the CA file for connections with o.
+// newDialer resolves o (flags, then environment, then defaults) and reads the keystore,
+// the secrets and the CA file for connections with it.
 func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	if err := o.resolve(f.getenv); err != nil {
 		return nil, err

@@ -19,7 +19,12 @@ import (
 //   - Library packages (internal/wamp, internal/box, internal/keystore) return what went
 //     wrong in their own terms: no package prefix ("wamp:", "box:"), and not the topic,
 //     procedure, realm, URL or path their caller passed in. Data a caller may need stays
-//     in fields (wamp.RPCError.URI, AbortError.Reason, box.URIMismatchError) for errors.As.
+//     in fields (wamp.RPCError.URI, AbortError.Reason, e2e.URIMismatchError) for
+//     errors.As. internal/e2e's errors do name the URI they are about, since their text
+//     also goes back to a peer (wamp.error.encryption.*): cmd/cbx does not repeat it.
+//   - Library errors carry no exit codes and no hints: exitCodeFor and hintsFor below
+//     map them, by type, in one place. cmd/cbx's own errors may carry a code and hints
+//     where they are made (withCode), when their type does not imply them.
 //   - cmd/cbx adds the user's words exactly once, where it knows what the user asked for:
 //     the action and the input as typed, quoted with %q ("subscribing to %q",
 //     "joining realm %q", "TOPIC %q", "--listen %q", "CBX_SERIALIZER %q"); who answered
@@ -28,7 +33,7 @@ import (
 //   - An error is wrapped with %w, so exit codes and hints still find its type; where the
 //     library's text would repeat or mislead, it is reworded (rewordedError), not wrapped.
 //   - Nothing formats a value of unknown type with %q or %s ("%!q(<nil>)"): say what is
-//     there instead (describeOption in codec.go).
+//     there instead (as internal/e2e words a payload's options: describeOption).
 
 // Exit codes. They are part of cbx's interface: scripts branch on them, so a code never
 // changes meaning. The table is printed by `cbx help exit-codes` and in the README.
@@ -92,7 +97,8 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// exitCodeFor maps an error to its exit code.
+// exitCodeFor maps an error to its exit code: a code cmd/cbx attached (withCode) first,
+// else the code of the error's type, the library packages' included.
 func exitCodeFor(err error) int {
 	if err == nil {
 		return exitOK

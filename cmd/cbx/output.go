@@ -8,6 +8,8 @@ import (
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
+// writeJSONLine writes v as one line of standard JSON, for output that holds no payload
+// values (keys ls --json, keys show --json): encoding/json, without HTML escaping.
 func writeJSONLine(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

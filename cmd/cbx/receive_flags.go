@@ -16,11 +16,10 @@ type receiveOptions struct {
 	count int
 }
 
-// addReceiveFlags adds --match and --count. uri says what is matched ("topic",
-// "procedure"), counted what --count counts, for their help.
-func addReceiveFlags(cmd *cobra.Command, o *receiveOptions, uri, counted string) {
-	cmd.Flags().StringVar(&o.match, "match", wamp.MatchExact, uri+" matching: exact, prefix or wildcard")
-	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after "+counted+" (0: no limit)")
+// addReceiveFlags adds --match and --count, with the command's words for them.
+func addReceiveFlags(cmd *cobra.Command, o *receiveOptions, matchUsage, countUsage string) {
+	cmd.Flags().StringVar(&o.match, "match", wamp.MatchExact, matchUsage)
+	cmd.Flags().IntVarP(&o.count, "count", "n", 0, countUsage)
 }
 
 // check refuses a --match that is not a WAMP match policy and a negative --count, then

@@ -90,7 +90,7 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 	}
 	cmd.Flags().StringVar(&o.execCmd, "exec", "", "run `CMD` (with sh -c) for each call")
 	cmd.Flags().BoolVar(&o.echo, "echo", false, "return each call's arguments")
-	addReceiveFlags(cmd, &o.receive, "procedure", "answering `N` calls")
+	addReceiveFlags(cmd, &o.receive, "procedure matching: exact, prefix or wildcard", "exit after answering `N` calls (0: no limit)")
 	cmd.Flags().StringVar(&o.errorURI, "error-uri", defaultErrorURI, "error `URI` for a failed --exec command")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)

@@ -128,7 +128,7 @@ Environment:
 	root.SetErr(f.io.ErrOut)
 	refuseUnknownCommands(root, &f.refused)
 	// Cobra adds its completion command when it runs; adding it now (its scripts go to
-	// the output set above) lets the loop below cover its subcommands too.
+	// the output set above) lets usageErrors below cover its subcommands too.
 	root.InitDefaultCompletionCmd()
 	usageErrors(root)
 	return root

@@ -64,7 +64,8 @@ func sessionError(err error) error {
 
 // checkIncoming applies cbx's receiving rules to a payload: one that could not be opened is
 // an error, and with --require-encrypted so is a plaintext payload on a URI the keystore
-// covers (a downgrade, possibly by the router).
+// covers (a downgrade, possibly by the router: e2e's CheckPlaintext, exit 3). what names
+// the payload for the message ("event", "call", "result", "error").
 func checkIncoming(c *conn, uri string, sealed bool, openErr error, what string) error {
 	if openErr != nil {
 		return openErr

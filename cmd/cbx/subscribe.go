@@ -77,7 +77,7 @@ keeps no events for a subscriber that is not there.`),
 			return subscribeRun(cmd.Context(), f, o)
 		},
 	}
-	addReceiveFlags(cmd, &o.receive, "topic", "`N` events")
+	addReceiveFlags(cmd, &o.receive, "topic matching: exact, prefix or wildcard", "exit after `N` events (0: no limit)")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
