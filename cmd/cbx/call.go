@@ -15,9 +15,11 @@ type callOptions struct {
 	args     []string
 	kwargs   []string
 	progress bool
+
+	payload eventPayload // ARGs and -k, parsed
 }
 
-func newCmdCall(f *factory) *cobra.Command {
+func newCmdCall(f *factory, runF func(*callOptions) error) *cobra.Command {
 	o := &callOptions{}
 	cmd := &cobra.Command{
 		Use:   "call PROC [ARG...] [-k KEY=VALUE...] [--progress] [--timeout D]",
@@ -42,7 +44,13 @@ under the key of the error URI, as Autobahn does. With --timeout the call is can
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.proc, o.args = args[0], args[1:]
-			return callRun(cmd, f, o)
+			if err := o.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return callRun(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
@@ -51,7 +59,8 @@ under the key of the error URI, as Autobahn does. With --timeout the call is can
 	return cmd
 }
 
-func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
+// check refuses a bad command line before anything is sent, and parses the payload.
+func (o *callOptions) check() error {
 	if err := checkURIArg("PROC", o.proc, "", false); err != nil {
 		return err
 	}
@@ -59,7 +68,12 @@ func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, c, done, err := f.session(cmd, &o.conn)
+	o.payload = eventPayload{args, kwargs}
+	return nil
+}
+
+func callRun(ctx context.Context, f *factory, o *callOptions) error {
+	ctx, c, done, err := f.session(ctx, &o.conn)
 	if err != nil {
 		return err
 	}
@@ -92,7 +106,7 @@ func callRun(cmd *cobra.Command, f *factory, o *callOptions) error {
 			}
 		}
 	}
-	res, err := c.sess.Call(callCtx, o.proc, nil, args, kwargs, onProgress)
+	res, err := c.sess.Call(callCtx, o.proc, nil, o.payload.args, o.payload.kwargs, onProgress)
 	if printErr != nil {
 		return printErr
 	}
@@ -136,8 +150,5 @@ func callError(f *factory, c *conn, proc string, err error, ctx context.Context)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		return withCode(exitTimeout, fmt.Errorf("calling %q: no result before the deadline; the call was cancelled", proc))
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("calling %q: %w", proc, c.failure(err))
+	return c.failed(ctx, err, fmt.Sprintf("calling %q", proc))
 }

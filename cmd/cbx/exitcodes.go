@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
@@ -20,16 +19,21 @@ import (
 //   - Library packages (internal/wamp, internal/box, internal/keystore) return what went
 //     wrong in their own terms: no package prefix ("wamp:", "box:"), and not the topic,
 //     procedure, realm, URL or path their caller passed in. Data a caller may need stays
-//     in fields (wamp.RPCError.URI, AbortError.Reason, box.URIMismatchError) for errors.As.
+//     in fields (wamp.RPCError.URI, AbortError.Reason, e2e.URIMismatchError) for
+//     errors.As. internal/e2e's errors do name the URI they are about, since their text
+//     also goes back to a peer (wamp.error.encryption.*): cmd/cbx does not repeat it.
+//   - Library errors carry no exit codes and no hints: exitCodeFor and hintsFor below
+//     map them, by type, in one place. cmd/cbx's own errors may carry a code and hints
+//     where they are made (withCode), when their type does not imply them.
 //   - cmd/cbx adds the user's words exactly once, where it knows what the user asked for:
 //     the action and the input as typed, quoted with %q ("subscribing to %q",
 //     "joining realm %q", "TOPIC %q", "--listen %q", "CBX_SERIALIZER %q"); who answered
 //     when that is not obvious ("the router refused" for SUBSCRIBE, REGISTER and an
-//     acknowledged PUBLISH; a CALL's error URI stands alone). errwords.go has the helpers.
+//     acknowledged PUBLISH; a CALL's error URI stands alone). error_wording.go has the helpers.
 //   - An error is wrapped with %w, so exit codes and hints still find its type; where the
 //     library's text would repeat or mislead, it is reworded (rewordedError), not wrapped.
 //   - Nothing formats a value of unknown type with %q or %s ("%!q(<nil>)"): say what is
-//     there instead (describeOption in codec.go).
+//     there instead (as internal/e2e words a payload's options: describeOption).
 
 // Exit codes. They are part of cbx's interface: scripts branch on them, so a code never
 // changes meaning. The table is printed by `cbx help exit-codes` and in the README.
@@ -93,7 +97,8 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// exitCodeFor maps an error to its exit code.
+// exitCodeFor maps an error to its exit code: a code cmd/cbx attached (withCode) first,
+// else the code of the error's type, the library packages' included.
 func exitCodeFor(err error) int {
 	if err == nil {
 		return exitOK
@@ -104,6 +109,7 @@ func exitCodeFor(err error) int {
 	}
 	var ue *usageError
 	var mm *e2e.URIMismatchError
+	var dg *e2e.DowngradeError
 	var pe *keystore.PermissionError
 	var pae *keystore.ParseError
 	var nf *keystore.NotFoundError
@@ -119,7 +125,8 @@ func exitCodeFor(err error) int {
 		return exitTimeout
 	case errors.As(err, &mm):
 		return exitURIMismatch
-	case errors.Is(err, box.ErrDecrypt), errors.Is(err, box.ErrTooShort):
+	case errors.Is(err, e2e.ErrDecrypt), errors.Is(err, e2e.ErrTooShort), errors.As(err, &dg):
+		// A downgrade (--require-encrypted) is refused like a payload that does not open.
 		return exitDecrypt
 	case errors.Is(err, e2e.ErrPlaintext):
 		// It decrypted: neither tampered nor sealed with another key, so not exit 3.
@@ -127,16 +134,51 @@ func exitCodeFor(err error) int {
 	case errors.As(err, &pe), errors.As(err, &pae), errors.As(err, &nf), errors.As(err, &nr),
 		errors.As(err, &ioe), errors.As(err, &tl),
 		errors.Is(err, keygen.ErrMalformed), errors.Is(err, keygen.ErrLowOrder), errors.Is(err, keygen.ErrPrivateKeyFile),
-		errors.Is(err, box.ErrLowOrderKey), errors.Is(err, keystore.ErrInvalidEntry),
-		errors.Is(err, errNoKey):
+		errors.Is(err, keystore.ErrInvalidEntry),
+		isCodecKeyError(err):
 		return exitKey
 	}
 	return exitError
 }
 
+// isCodecKeyError reports whether err is the codec's word for a missing key: none for the
+// URI, none for this side, none at all, or a receiver that could not open what it receives.
+func isCodecKeyError(err error) bool {
+	var nk *e2e.NoKeyError
+	var sk *e2e.SideKeysError
+	var ek *e2e.EmptyKeystoreError
+	var cr *e2e.CannotReceiveError
+	return errors.As(err, &nk) || errors.As(err, &sk) || errors.As(err, &ek) || errors.As(err, &cr)
+}
+
+// codecHints are the hints for the codec's key errors: what the keystore lacks, and the
+// command that shows it.
+func codecHints(err error) []string {
+	var sr *e2e.SealRefusedError
+	var nk *e2e.NoKeyError
+	var sk *e2e.SideKeysError
+	var cr *e2e.CannotReceiveError
+	switch {
+	case errors.As(err, &sr):
+		return []string{"publishing and calling need originator-private and the responder's key for the URI (`cbx keys explain URI`)"}
+	case errors.As(err, &nk):
+		return []string{"add one with `cbx keys add PREFIX …`; `cbx keys explain " + shellQuote(nk.URI) + "` shows the lookup"}
+	case errors.As(err, &sk):
+		return []string{"the originator side needs originator-private and the responder's key; the responder side needs responder-private and the originator's key",
+			"the other side of the exchange is chosen with --reply"}
+	case errors.As(err, &cr):
+		const need = "a subscriber or callee needs --responder-priv and the originator's public key, or --single"
+		if cr.Match == wamp.MatchExact {
+			return []string{"`cbx keys explain " + shellQuote(cr.Pattern) + "` shows the lookup; " + need}
+		}
+		return []string{"`cbx keys show " + shellQuote(cr.Prefix) + "` shows the entry; " + need, "or narrow the pattern to URIs this keystore can open"}
+	}
+	return nil
+}
+
 // hintsFor returns the hints that go with an error.
 func hintsFor(err error) []string {
-	var hints []string
+	hints := codecHints(err)
 	var ee *codedError
 	if errors.As(err, &ee) {
 		hints = append(hints, ee.hints...)
@@ -163,7 +205,7 @@ func hintsFor(err error) []string {
 		// the user's to rewrite.
 		hints = append(hints, valueHints(err)...)
 	}
-	if errors.Is(err, box.ErrDecrypt) {
+	if errors.Is(err, e2e.ErrDecrypt) {
 		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI and direction (--reply)")
 	}
 	var tl *wamp.MessageTooLargeError

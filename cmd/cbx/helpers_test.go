@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/router"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -296,4 +297,15 @@ func waitTrace(t *testing.T, trace *watchedBuffer, n int, dir, ser, typ string) 
 		return len(traceLines(s, dir, ser, typ)) >= n
 	})
 	return traceLines(s, dir, ser, typ)
+}
+
+// emptyKeystore makes an empty keystore, as `cbx keys init` does, for tests of plain
+// sessions: a keystore named with --keystore must exist.
+func emptyKeystore(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "empty.keystore")
+	if err := keystore.Update(path, func(*keystore.Keystore) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

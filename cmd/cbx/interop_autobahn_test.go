@@ -22,6 +22,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
@@ -630,15 +631,15 @@ func TestInteropWrongKey(t *testing.T) {
 	})
 }
 
-// uriLiarCodec is cbx's own codec (keystoreCodec) sealing every payload for another URI
+// uriLiarCodec is cbx's own codec (e2e.Codec) sealing every payload for another URI
 // than the one it travels on: the test-only liar of L9.
 type uriLiarCodec struct {
-	*keystoreCodec
+	*e2e.Codec
 	sealAs string
 }
 
 func (c *uriLiarCodec) Seal(originating bool, _ string, args wamp.List, kwargs wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
-	return c.keystoreCodec.Seal(originating, c.sealAs, args, kwargs)
+	return c.Codec.Seal(originating, c.sealAs, args, kwargs)
 }
 
 // liarSession joins url with a uriLiarCodec over the keystore at path.
@@ -654,7 +655,7 @@ func liarSession(t *testing.T, url, path, sealAs string) *wamp.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := wamp.Join(ctx, c, wamp.Config{Realm: "realm1", Codec: &uriLiarCodec{&keystoreCodec{ks: ks, path: path}, sealAs}})
+	s, err := wamp.Join(ctx, c, wamp.Config{Realm: "realm1", Codec: &uriLiarCodec{e2e.NewCodec(ks, path, e2e.WireLegacy), sealAs}})
 	if err != nil {
 		t.Fatal(err)
 	}

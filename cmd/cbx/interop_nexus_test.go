@@ -2,7 +2,7 @@ package main
 
 // cbx ↔ cbx through plain gammazero/nexus v3.3.0, without cbx's adapter (scenario 11 of
 // the issue-4 evidence; wire.md §2 and §3 "nexus"). nexus announces payload_passthru_mode
-// but not payload_transparency, so cbx's automatic wire choice (conn.go chooseWire) must
+// but not payload_transparency, so cbx's automatic wire choice (conn_wire.go chooseWire) must
 // pick PPT, and nexus must carry the sealed payload as an opaque one-element Arguments
 // list with the ppt_* options copied into Details. The legacy form cannot cross nexus
 // (its serializers reflect-assign Arguments), so --wire legacy must fail visibly.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/testkit"
 	"github.com/cbx-wamp/cbx/internal/wamp"
@@ -190,8 +191,8 @@ func TestInteropCbxCallRequireEncryptedPlainReply(t *testing.T) {
 // plaintext when seal is nil. It never touches originating payloads: the session is only
 // a callee.
 type replyCodec struct {
-	open *keystoreCodec
-	seal *keystoreCodec
+	open *e2e.Codec
+	seal *e2e.Codec
 }
 
 var _ wamp.PayloadCodec = (*replyCodec)(nil)
@@ -203,19 +204,19 @@ func (c *replyCodec) Seal(originating bool, uri string, args wamp.List, kwargs w
 	return c.seal.Seal(originating, uri, args, kwargs)
 }
 
-func (c *replyCodec) Sealed(p wamp.Payload, details wamp.Dict) bool { return isSealed(p, details) }
+func (c *replyCodec) Sealed(p wamp.Payload, details wamp.Dict) bool { return c.open.Sealed(p, details) }
 
 func (c *replyCodec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (wamp.List, wamp.Dict, error) {
 	return c.open.Open(originating, uri, p, details)
 }
 
-func loadCodec(t *testing.T, path string) *keystoreCodec {
+func loadCodec(t *testing.T, path string) *e2e.Codec {
 	t.Helper()
 	ks, err := keystore.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &keystoreCodec{ks: ks, path: path}
+	return e2e.NewCodec(ks, path, e2e.WireLegacy)
 }
 
 // goEchoCallee joins url with codec and registers proc as an echo; every invocation's

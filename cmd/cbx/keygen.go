@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/spf13/cobra"
 )
@@ -19,7 +18,7 @@ type keygenOptions struct {
 	input   string
 }
 
-func newCmdKeygen(f *factory) *cobra.Command {
+func newCmdKeygen(f *factory, runF func(*keygenOptions) error) *cobra.Command {
 	o := &keygenOptions{}
 	cmd := &cobra.Command{
 		Use:   "keygen [-o FILE] [--hex] | keygen -y [FILE]",
@@ -46,10 +45,13 @@ absent or "-"). The file must not be accessible by group or others.`,
 				}
 				o.input = args[0]
 			}
-			if o.convert {
-				if o.output != "" {
-					return &usageError{errors.New("-o/--output can't be used with -y")}
-				}
+			if o.convert && o.output != "" {
+				return &usageError{errors.New("-o/--output can't be used with -y")}
+			}
+			switch {
+			case runF != nil:
+				return runF(o)
+			case o.convert:
 				return keygenPublic(f, o)
 			}
 			return keygenRun(f, o)
@@ -61,14 +63,14 @@ absent or "-"). The file must not be accessible by group or others.`,
 	return cmd
 }
 
-func formatKey(k [box.KeySize]byte, hex bool) string {
+func formatKey(k [keygen.KeySize]byte, hex bool) string {
 	if hex {
 		return keygen.Hex(k)
 	}
 	return keygen.Base64(k)
 }
 
-func privateKeyFile(k box.PrivateKey, hex bool) []byte {
+func privateKeyFile(k keygen.PrivateKey, hex bool) []byte {
 	if hex {
 		return keygen.MarshalPrivateKeyFileHex(k, time.Now())
 	}

@@ -5,25 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-
-	"github.com/spf13/cobra"
 )
-
-// session connects for a command with --timeout applied; done closes the session and
-// releases the deadline.
-func (f *factory) session(cmd *cobra.Command, o *connOptions) (context.Context, *conn, func(), error) {
-	// Resolve the environment first: CBX_TIMEOUT sets the deadline below.
-	if err := o.resolve(f.getenv); err != nil {
-		return nil, nil, nil, err
-	}
-	ctx, cancel := o.withTimeout(cmd.Context())
-	c, err := f.connect(ctx, o)
-	if err != nil {
-		cancel()
-		return nil, nil, nil, err
-	}
-	return ctx, c, func() { c.close(); cancel() }, nil
-}
 
 // lifetime is how a long-running command (subscribe, register) ends: after --count
 // handled messages, on a fatal error from a handler, when the session ends (unless it

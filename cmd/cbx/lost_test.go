@@ -190,19 +190,19 @@ func TestSubscribeDropMark(t *testing.T) {
 
 	t.Run("reported", func(t *testing.T) {
 		t.Parallel()
-		url := markingRouter(t, wamp.Dict{}, wamp.Dict{dropMarkKey: int64(3)}, wamp.Dict{dropMarkKey: int64(2)})
+		url := markingRouter(t, wamp.Dict{}, wamp.Dict{wamp.OptCBXDropped: int64(3)}, wamp.Dict{wamp.OptCBXDropped: int64(2)})
 		out, errOut := cbxExit(t, exitOK, "subscribe", topic, "--count", "3", "--details", "--timeout", "10s", "--url", url, "--keystore", ks)
 		if errOut != warn(3)+warn(2) {
 			t.Errorf("stderr:\n%s\nwant:\n%s", errOut, warn(3)+warn(2))
 		}
 		lines := stdoutLines(out)
-		if len(lines) != 3 || !strings.Contains(lines[1], `"details":{"_cbx_dropped":3}`) || strings.Contains(lines[0], dropMarkKey) {
+		if len(lines) != 3 || !strings.Contains(lines[1], `"details":{"_cbx_dropped":3}`) || strings.Contains(lines[0], wamp.OptCBXDropped) {
 			t.Errorf("--details output:\n%s", out)
 		}
 	})
 	t.Run("short after drops is exit 9", func(t *testing.T) {
 		t.Parallel()
-		url := markingRouter(t, wamp.Dict{dropMarkKey: int64(7)})
+		url := markingRouter(t, wamp.Dict{wamp.OptCBXDropped: int64(7)})
 		_, errOut := cbxExit(t, exitLost, "subscribe", topic, "--count", "3", "--timeout", "1s", "--url", url, "--keystore", ks)
 		want := warn(7) + `cbx: error: deadline reached after 1 of 3 events; the router dropped 7 event(s) for "` + topic + `": events were lost` + "\n" +
 			"cbx: hint: the subscriber did not read fast enough, or was stopped; cbx router's --queue-size and --queue-bytes bound what waits for a subscriber\n"
@@ -217,7 +217,7 @@ func TestSubscribeDropMark(t *testing.T) {
 	})
 	t.Run("not a count", func(t *testing.T) {
 		t.Parallel()
-		url := markingRouter(t, wamp.Dict{dropMarkKey: "3"}, wamp.Dict{dropMarkKey: int64(-1)}, wamp.Dict{dropMarkKey: int64(0)})
+		url := markingRouter(t, wamp.Dict{wamp.OptCBXDropped: "3"}, wamp.Dict{wamp.OptCBXDropped: int64(-1)}, wamp.Dict{wamp.OptCBXDropped: int64(0)})
 		_, errOut := cbxExit(t, exitTimeout, "subscribe", topic, "--count", "4", "--timeout", "1s", "--url", url, "--keystore", ks)
 		if strings.Contains(errOut, "warning") || strings.Contains(errOut, "lost") {
 			t.Errorf("a value that is no count was taken for one:\n%s", errOut)

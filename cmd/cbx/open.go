@@ -18,11 +18,13 @@ const maxPayloadInput = 64 << 20
 
 type openOptions struct {
 	uri     string
-	payload string
+	payload string // base64; read from standard input when fromStdin
 	reply   bool
+
+	fromStdin bool // no PAYLOAD argument
 }
 
-func newCmdOpen(f *factory) *cobra.Command {
+func newCmdOpen(f *factory, runF func(*openOptions) error) *cobra.Command {
 	o := &openOptions{}
 	cmd := &cobra.Command{
 		Use:   "open URI [PAYLOAD] [--reply]",
@@ -47,16 +49,13 @@ Autobahn's plaintext exits 1. More than 64 MiB on standard input is a usage erro
 			if len(args) == 2 {
 				o.payload = args[1]
 			} else {
-				// Read one byte more than the limit, so that an oversized input is refused
-				// as such instead of being cut short and failing to authenticate.
-				b, err := io.ReadAll(io.LimitReader(f.io.In, maxPayloadInput+1))
-				if err != nil {
-					return err
-				}
-				if len(b) > maxPayloadInput {
-					return &usageError{errors.New("the payload on standard input is larger than 64 MiB")}
-				}
-				o.payload = string(b)
+				o.fromStdin = true
+			}
+			if err := checkURIArg("URI", o.uri, "", false); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return openRun(f, o)
 		},
@@ -66,8 +65,17 @@ Autobahn's plaintext exits 1. More than 64 MiB on standard input is a usage erro
 }
 
 func openRun(f *factory, o *openOptions) error {
-	if err := checkURIArg("URI", o.uri, "", false); err != nil {
-		return err
+	if o.fromStdin {
+		// Read one byte more than the limit, so that an oversized input is refused as
+		// such instead of being cut short and failing to authenticate.
+		b, err := io.ReadAll(io.LimitReader(f.io.In, maxPayloadInput+1))
+		if err != nil {
+			return err
+		}
+		if len(b) > maxPayloadInput {
+			return &usageError{errors.New("the payload on standard input is larger than 64 MiB")}
+		}
+		o.payload = string(b)
 	}
 	text := strings.TrimSpace(o.payload)
 	if text == "" {
@@ -81,11 +89,9 @@ func openRun(f *factory, o *openOptions) error {
 	if err != nil {
 		return err
 	}
-	k, err := keyFor(ks, path, o.uri, o.reply, true)
-	if err != nil {
-		return err
-	}
-	m, err := e2e.OpenMessage(k, o.uri, payload)
+	// The codec a subscriber's or caller's session uses, in Autobahn's form.
+	codec := e2e.NewCodec(ks, path, e2e.WireLegacy)
+	m, err := codec.OpenMessage(o.reply, o.uri, payload)
 	if err != nil {
 		return err
 	}

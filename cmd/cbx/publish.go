@@ -23,9 +23,12 @@ type publishOptions struct {
 	ack       bool
 	receiveMe bool
 	window    int
+	windowSet bool // --window was given
+
+	single *eventPayload // the event of ARGs and -k, parsed; nil with --stdin
 }
 
-func newCmdPublish(f *factory) *cobra.Command {
+func newCmdPublish(f *factory, runF func(*publishOptions) error) *cobra.Command {
 	o := &publishOptions{}
 	cmd := &cobra.Command{
 		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--stdin [--window N]] [--ack]",
@@ -57,7 +60,14 @@ single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero;
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic, o.args = args[0], args[1:]
-			return publishRun(cmd, f, o)
+			o.windowSet = cmd.Flags().Changed("window")
+			if err := o.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return publishRun(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
@@ -74,11 +84,11 @@ type eventPayload struct {
 	kwargs map[string]any
 }
 
-func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
+// check refuses a bad command line before anything is read or sent.
+func (o *publishOptions) check() error {
 	if err := checkURIArg("TOPIC", o.topic, "", false); err != nil {
 		return err
 	}
-	var single *eventPayload
 	if o.stdin {
 		if len(o.args) > 0 || len(o.kwargs) > 0 {
 			return &usageError{errors.New("--stdin can't be used with ARGs or -k/--kwarg")}
@@ -87,23 +97,28 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 			return &usageError{fmt.Errorf("--window %d: must be at least 1", o.window)}
 		}
 	} else {
-		if cmd.Flags().Changed("window") {
+		if o.windowSet {
 			return &usageError{errors.New("--window can only be used with --stdin")}
 		}
 		args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
 		if err != nil {
 			return err
 		}
-		single = &eventPayload{args, kwargs}
+		o.single = &eventPayload{args, kwargs}
 	}
-	ctx, c, done, err := f.session(cmd, &o.conn)
+	return nil
+}
+
+func publishRun(ctx context.Context, f *factory, o *publishOptions) error {
+	single := o.single
+	ctx, c, done, err := f.session(ctx, &o.conn)
 	if err != nil {
 		return err
 	}
 	defer done()
 	opts := wamp.Dict{}
 	if o.receiveMe {
-		opts["exclude_me"] = false
+		opts[wamp.OptExcludeMe] = false
 	}
 	count := 0
 	if single != nil {
@@ -135,17 +150,14 @@ func publishRun(cmd *cobra.Command, f *factory, o *publishOptions) error {
 // the GOODBYE round trip that follows confirms that the router handled it.
 func publishOne(ctx context.Context, f *factory, c *conn, o *publishOptions, opts wamp.Dict, ev eventPayload) error {
 	if o.ack {
-		opts["acknowledge"] = true
+		opts[wamp.OptAcknowledge] = true
 	}
 	id, err := c.sess.Publish(ctx, o.topic, opts, ev.args, ev.kwargs)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return withCode(exitTimeout, fmt.Errorf("event 1 to %q: no acknowledgement before the deadline", o.topic))
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("publishing to %q: %w", o.topic, c.failure(routerRefused(err)))
+		return c.failed(ctx, routerRefused(err), fmt.Sprintf("publishing to %q", o.topic))
 	}
 	if o.ack {
 		if _, err := fmt.Fprintf(f.io.Out, "%d\n", id); err != nil {

@@ -21,7 +21,7 @@ import (
 // When the router goes away under a running session (the connection breaks or stays
 // silent past the keepalive, or the router ends the session with GOODBYE or ABORT, e.g.
 // wamp.close.system_shutdown when it stops), cbx waits (backoff below), dials again with
-// the same keystore and credentials (dialer in conn.go), joins, subscribes or registers
+// the same keystore and credentials (dialer in conn_dial.go), joins, subscribes or registers
 // with the same options, and goes on. Nothing is replayed: a WAMP broker delivers an event
 // to the sessions subscribed when it is published (event history is an Advanced Profile
 // option cbx does not use), so events published meanwhile are lost, and a call in
@@ -174,14 +174,14 @@ func (e *routerLostError) Unwrap() error { return e.err }
 // (Crossbar.io's wamp.session.kill says wamp.close.killed). Reconnecting would be refused
 // again, or undo what was meant.
 var finalReasons = map[string]bool{
-	wamp.ErrURIProtocol:                true,
-	"wamp.error.authentication_failed": true,
-	"wamp.error.authorization_failed":  true,
-	"wamp.error.not_authorized":        true,
-	"wamp.error.no_such_realm":         true,
-	"wamp.error.no_such_role":          true,
-	"wamp.error.no_auth_method":        true,
-	"wamp.close.killed":                true,
+	wamp.ErrURIProtocol:             true,
+	wamp.ErrURIAuthenticationFailed: true,
+	wamp.ErrURIAuthorizationFailed:  true,
+	wamp.ErrURINotAuthorized:        true,
+	wamp.ErrURINoSuchRealm:          true,
+	wamp.ErrURINoSuchRole:           true,
+	wamp.ErrURINoAuthMethod:         true,
+	wamp.CloseURIKilled:             true,
 }
 
 // retryableEnd reports whether a session that ended with err (its Err()) is worth
@@ -217,11 +217,11 @@ func retryable(err error) bool {
 		return false
 	case errors.As(err, &ab):
 		// An ABORT in reply to HELLO is a refusal, unless the router is going down.
-		return ab.Reason == "wamp.close.system_shutdown" || ab.Reason == "wamp.close.close_realm"
+		return ab.Reason == wamp.CloseURISystemShutdown || ab.Reason == wamp.CloseURICloseRealm
 	case errors.As(err, &gb):
 		return retryableEnd(gb)
 	case errors.As(err, &rpc):
-		return rpc.URI == "wamp.error.procedure_already_exists"
+		return rpc.URI == wamp.ErrURIProcedureAlreadyExists
 	case errors.As(err, &cv), errors.As(err, &rh), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci):
 		return false
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):

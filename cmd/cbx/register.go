@@ -1,15 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"os/exec"
-	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
@@ -18,8 +12,7 @@ import (
 type registerOptions struct {
 	conn     connOptions
 	proc     string
-	match    string
-	count    int
+	receive  receiveOptions
 	execCmd  string
 	echo     bool
 	errorURI string
@@ -29,7 +22,7 @@ type registerOptions struct {
 
 const defaultErrorURI = "cbx.error.command_failed"
 
-func newCmdRegister(f *factory) *cobra.Command {
+func newCmdRegister(f *factory, runF func(*registerOptions) error) *cobra.Command {
 	o := &registerOptions{}
 	cmd := &cobra.Command{
 		Use:   "register PROC {--exec CMD | --echo} [--count N] [--match {exact | prefix | wildcard}] [--reconnect]",
@@ -83,68 +76,61 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.proc = args[0]
-			return registerRun(cmd, f, o)
+			if err := o.check(); err != nil {
+				return err
+			}
+			if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return registerRun(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.execCmd, "exec", "", "run `CMD` (with sh -c) for each call")
 	cmd.Flags().BoolVar(&o.echo, "echo", false, "return each call's arguments")
-	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after answering `N` calls (0: no limit)")
-	cmd.Flags().StringVar(&o.match, "match", "exact", "procedure matching: exact, prefix or wildcard")
+	addReceiveFlags(cmd, &o.receive, "procedure matching: exact, prefix or wildcard", "exit after answering `N` calls (0: no limit)")
 	cmd.Flags().StringVar(&o.errorURI, "error-uri", defaultErrorURI, "error `URI` for a failed --exec command")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
 	return cmd
 }
 
-func registerRun(cmd *cobra.Command, f *factory, o *registerOptions) error {
-	switch {
-	case o.echo == (o.execCmd != ""):
+// check refuses a bad command line before anything is sent.
+func (o *registerOptions) check() error {
+	if o.echo == (o.execCmd != "") {
 		return &usageError{errors.New("give exactly one of --exec CMD and --echo")}
-	case o.count < 0:
-		return &usageError{errors.New("--count must not be negative")}
 	}
-	switch o.match {
-	case "exact", "prefix", "wildcard":
-	default:
-		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
-	}
-	if err := checkURIArg("PROC", o.proc, o.match, true); err != nil {
+	if err := o.receive.check("PROC", o.proc); err != nil {
 		return err
 	}
-	if err := checkURIArg("--error-uri", o.errorURI, "", false); err != nil {
-		return err
-	}
-	if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
-		return err
-	}
+	return checkURIArg("--error-uri", o.errorURI, "", false)
+}
+
+func registerRun(ctx context.Context, f *factory, o *registerOptions) error {
 	// The session answers calls it cannot open itself; the operator should still hear.
 	o.conn.onRefused = func(proc, uri string, err error) {
 		f.ui.warnf("refused a call to %q with %s: %v", proc, uri, err)
 	}
-	ctx, c, done, err := f.session(cmd, &o.conn)
+	ctx, c, done, err := f.session(ctx, &o.conn)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := checkCanReceive(c.codec.ks, o.proc, o.match, "calls"); err != nil {
+	if err := c.codec.CheckCanReceive(o.proc, o.receive.match, "calls"); err != nil {
 		return err
 	}
 
-	life := newLifetime("calls", o.count)
-	opts := wamp.Dict{}
-	if o.match != "exact" {
-		opts["match"] = o.match
-	}
+	life := newLifetime("calls", o.receive.count)
+	opts := o.receive.options()
 	// The same registration on every session of the run (reconnect.go).
 	register := func(ctx context.Context, c *conn) error {
 		if _, err := c.sess.Register(ctx, o.proc, opts, f.callHandler(c, o, life)); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("registering %q: %w", o.proc, c.failure(routerRefused(err)))
+			return c.failed(ctx, routerRefused(err), fmt.Sprintf("registering %q", o.proc))
 		}
 		if o.conn.verbose {
-			f.ui.noticef("registered %q (match %s)", o.proc, o.match)
+			f.ui.noticef("registered %q (match %s)", o.proc, o.receive.match)
 		}
 		return nil
 	}
@@ -156,13 +142,13 @@ func (f *factory) callHandler(c *conn, o *registerOptions, life *lifetime) wamp.
 	return func(hctx context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
 		if err := checkIncoming(c, inv.Procedure, inv.Sealed, nil, "call"); err != nil {
 			f.ui.warnf("refused a call to %q: %v", inv.Procedure, err)
-			return nil, &wamp.RPCError{URI: "wamp.error.encryption.plaintext_refused", Args: wamp.List{err.Error()}}
+			return nil, &wamp.RPCError{URI: wamp.ErrURIPlaintextRefused, Args: wamp.List{err.Error()}}
 		}
 		// Calls run concurrently: claim a --count slot first, so no more than N run.
 		ok, last := life.reserve()
 		if !ok {
-			return nil, &wamp.RPCError{URI: "wamp.error.no_available_callee",
-				Args: wamp.List{fmt.Sprintf("this cbx register answers %d calls (--count) and is closing", o.count)}}
+			return nil, &wamp.RPCError{URI: wamp.ErrURINoAvailableCallee,
+				Args: wamp.List{fmt.Sprintf("this cbx register answers %d calls (--count) and is closing", o.receive.count)}}
 		}
 		var res *wamp.YieldResult
 		var herr error
@@ -194,204 +180,4 @@ func (f *factory) callHandler(c *conn, o *registerOptions, life *lifetime) wamp.
 		}
 		return res, herr
 	}
-}
-
-// maxEnvPayload bounds CBX_ARGS and CBX_KWARGS: the kernel limits the environment, and
-// the whole call is on standard input anyway.
-const maxEnvPayload = 64 << 10
-
-// execStdoutFactor bounds how much of a command's stdout runExec reads, as a multiple of
-// --max-message-size. The result is encoded anew before it is sent (JSON output compactly,
-// and msgpack or CBOR can be smaller than JSON text), so output somewhat larger than the
-// limit may still fit in a message; four times the limit leaves room for that.
-const execStdoutFactor = 4
-
-// maxExecStderr bounds what is kept of a command's stderr (it is only a diagnostic: the
-// error's argument and register's warning).
-const maxExecStderr = 64 << 10
-
-// cappedBuffer keeps the first max bytes written to it and counts, but discards, the rest;
-// onOverflow (if set) runs once, at the first byte beyond max. Writes never fail, so the
-// command's pipe keeps being drained until it is stopped or ends.
-type cappedBuffer struct {
-	buf        bytes.Buffer
-	max        int
-	total      int64
-	onOverflow func()
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	b.total += int64(len(p))
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(room, len(p))])
-	}
-	if b.overflowed() && b.onOverflow != nil {
-		stop := b.onOverflow
-		b.onOverflow = nil
-		stop()
-	}
-	return len(p), nil
-}
-
-func (b *cappedBuffer) overflowed() bool { return b.total > int64(b.max) }
-
-// runExec runs --exec for one invocation. Its stdout is read up to execStdoutFactor ×
-// --max-message-size: a command that writes more is stopped (its process group killed)
-// and the call answered with wamp.error.payload_size_exceeded, since its result could
-// not be sent anyway. Of its stderr the first maxExecStderr bytes are kept, the rest is
-// read and discarded (the text says so).
-func (f *factory) runExec(ctx context.Context, c *conn, o *registerOptions, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
-	input, err := objectLine(field{"procedure", inv.Procedure}, field{"sealed", inv.Sealed},
-		field{"args", argsOrEmpty(inv.Args)}, field{"kwargs", kwargsOrEmpty(inv.Kwargs)})
-	if err != nil {
-		return nil, err
-	}
-	env := append(f.childEnv(), "CBX_PROCEDURE="+inv.Procedure, "CBX_SEALED="+strconv.FormatBool(inv.Sealed))
-	argsJSON, _ := marshalOutput(argsOrEmpty(inv.Args))
-	kwargsJSON, _ := marshalOutput(kwargsOrEmpty(inv.Kwargs))
-	if len(argsJSON)+len(kwargsJSON) <= maxEnvPayload {
-		env = append(env, "CBX_ARGS="+string(argsJSON), "CBX_KWARGS="+string(kwargsJSON))
-	}
-	cmdCtx, stopCmd := context.WithCancel(ctx)
-	defer stopCmd()
-	cmd := exec.CommandContext(cmdCtx, "sh", "-c", o.execCmd)
-	cmd.Env = env
-	killGroupOnCancel(cmd)
-	cmd.Stdin = bytes.NewReader(input)
-	limit := o.conn.maxMessageSize.n
-	stdout := &cappedBuffer{max: int(min(execStdoutFactor*limit, math.MaxInt32)), onOverflow: stopCmd}
-	stderr := &cappedBuffer{max: maxExecStderr}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	runErr := cmd.Run()
-	if stdout.overflowed() {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		f.ui.warnf("--exec output for a call to %q is over %d bytes: the command was stopped and the caller told %s",
-			inv.Procedure, stdout.max, wamp.ErrURIPayloadSizeExceeded)
-		return nil, &wamp.RPCError{URI: wamp.ErrURIPayloadSizeExceeded, Args: wamp.List{fmt.Sprintf(
-			"the output of the command for %s is over %d bytes (%d × the callee's %d-byte message limit); the command was stopped",
-			inv.Procedure, stdout.max, execStdoutFactor, limit)}}
-	}
-	if errors.Is(runErr, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
-		// The shell succeeded but left a background child holding its output; that
-		// child was killed with the process group, and the output so far is the result.
-		runErr = nil
-	}
-	out := strings.TrimRight(stdout.buf.String(), "\r\n")
-	if runErr == nil {
-		if out == "" {
-			return &wamp.YieldResult{}, nil
-		}
-		v, err := execValue(out, stdout.buf.Bytes())
-		if err != nil {
-			// Never send it altered (a float for a big integer, U+FFFD for bad bytes);
-			// the reason stays here: it may quote the output of a sealed call.
-			f.ui.warnf("refused the --exec output for a call to %q: %v", inv.Procedure, err)
-			return nil, &wamp.RPCError{URI: "wamp.error.runtime_error", Args: wamp.List{"the command's output holds a value cbx cannot send exactly"}}
-		}
-		return &wamp.YieldResult{Args: wamp.List{v}}, nil
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	errOut := strings.TrimRight(stderr.buf.String(), "\r\n")
-	if stderr.overflowed() {
-		errOut += fmt.Sprintf(" [cbx: stderr cut after %d bytes, of %d]", stderr.max, stderr.total)
-	}
-	rpcErr, chosen := commandError(out)
-	if !chosen {
-		status := -1
-		var ee *exec.ExitError
-		if errors.As(runErr, &ee) {
-			status = ee.ExitCode()
-		}
-		var stderrValue any = errOut
-		if wamp.CheckText(errOut) != nil {
-			stderrValue = []byte(errOut) // not text: sent as it is, as binary
-		}
-		rpcErr = &wamp.RPCError{URI: o.errorURI, Args: wamp.List{stderrValue}, Kwargs: wamp.Dict{"exit_status": int64(status)}}
-		if status == -1 {
-			rpcErr.Kwargs["error"] = runErr.Error()
-		}
-	}
-	f.ui.warnf("--exec failed for a call to %q: %v%s", inv.Procedure, runErr, indentStderr(errOut))
-	// A reply to a sealed call never carries data in plaintext: when the error URI is not
-	// one this side can seal (Autobahn seals errors under the error URI's key), only the
-	// URI and the exit status go back.
-	if inv.Sealed && !c.codec.canSeal(false, rpcErr.URI) {
-		rpcErr.Args = wamp.List{"the command failed; its output is not sent unsealed for a sealed call"}
-		status := rpcErr.Kwargs["exit_status"]
-		rpcErr.Kwargs = wamp.Dict{}
-		if status != nil {
-			rpcErr.Kwargs["exit_status"] = status
-		}
-	}
-	return nil, rpcErr
-}
-
-func indentStderr(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "; its stderr: " + strings.ReplaceAll(printable(s), "\n", "\n  ")
-}
-
-// printable escapes what must not reach a terminal raw from a command's output: control
-// characters other than newline and tab, and bytes that are not UTF-8, as \xNN.
-func printable(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1, r < 0x20 && r != '\n' && r != '\t', r == 0x7f:
-			fmt.Fprintf(&b, "\\x%02x", s[i])
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
-
-// execValue is the result of an --exec command's stdout (out: trimmed of its final line
-// break; raw: as written): JSON where it is JSON, else the text as a string, else, when
-// it is not UTF-8 text either, the bytes as they are, as one binary value. JSON holding a
-// value the dialect refuses stays an error: that output is meant as a value and would
-// arrive altered.
-func execValue(out string, raw []byte) (any, error) {
-	v, err := parseValue(out)
-	if err != nil && wamp.CheckText(out) != nil {
-		if _, jsonErr := wamp.UnmarshalJSON([]byte(out), wamp.NestValue); isSyntaxError(jsonErr) {
-			return append([]byte(nil), raw...), nil
-		}
-	}
-	return v, err
-}
-
-func isSyntaxError(err error) bool {
-	var se *wamp.SyntaxError
-	return errors.As(err, &se)
-}
-
-// commandError reads {"error":"URI","args":[…],"kwargs":{…}} from a failed command's stdout,
-// in the value dialect. Output that is not such an object, or holds a value the dialect
-// refuses, is not used: the call then fails with --error-uri, stderr and the exit status.
-func commandError(out string) (*wamp.RPCError, bool) {
-	v, err := wamp.UnmarshalJSON([]byte(out), wamp.NestMessage)
-	if err != nil {
-		return nil, false
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, false
-	}
-	uri, ok := m["error"].(string)
-	if !ok || uri == "" {
-		return nil, false
-	}
-	e := &wamp.RPCError{URI: uri}
-	e.Args, _ = m["args"].([]any)
-	e.Kwargs, _ = m["kwargs"].(map[string]any)
-	return e, true
 }

@@ -3,30 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"regexp"
 	"syscall"
 
-	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
-
-// factory holds what commands share: the streams and the global flag values. Commands take
-// what they need from it lazily, so `cbx keygen` never touches a keystore.
-type factory struct {
-	io           *ioStreams
-	ui           *ui
-	keystorePath string // --keystore, else CBX_KEYSTORE, else the default path
-	keystoreFlag *pflag.Flag
-	getenv       func(string) string
-	secretEnv    []string // variables secrets were read from (env:NAME), kept from children
-
-	// refused is a usage error found while cobra printed help instead (cmdtree.go).
-	refused error
-}
 
 // annotationGraceful marks commands that end on SIGINT/SIGTERM by closing their session.
 const annotationGraceful = "cbx/graceful-signals"
@@ -123,21 +106,20 @@ Environment:
 	root.SetVersionTemplate("{{.Version}}\n")
 	// --version without -v: -v is --verbose on the session commands.
 	root.Flags().Bool("version", false, "print cbx's version")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().StringVar(&f.keystorePath, "keystore", "", "keystore `file` (env CBX_KEYSTORE; default $XDG_CONFIG_HOME/cbx/keystore)")
 	f.keystoreFlag = root.PersistentFlags().Lookup("keystore")
 
 	root.AddCommand(
 		newCmdVersion(f),
-		newCmdKeygen(f),
+		newCmdKeygen(f, nil),
 		newCmdKeys(f),
-		newCmdSeal(f),
-		newCmdOpen(f),
-		graceful(newCmdPublish(f)),
-		graceful(newCmdSubscribe(f)),
-		graceful(newCmdCall(f)),
-		graceful(newCmdRegister(f)),
-		graceful(newCmdRouter(f)),
+		newCmdSeal(f, nil),
+		newCmdOpen(f, nil),
+		graceful(newCmdPublish(f, nil)),
+		graceful(newCmdSubscribe(f, nil)),
+		graceful(newCmdCall(f, nil)),
+		graceful(newCmdRegister(f, nil)),
+		graceful(newCmdRouter(f, nil)),
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
 	)
@@ -146,10 +128,17 @@ Environment:
 	root.SetErr(f.io.ErrOut)
 	refuseUnknownCommands(root, &f.refused)
 	// Cobra adds its completion command when it runs; adding it now (its scripts go to
-	// the output set above) lets the loop below cover its subcommands too.
+	// the output set above) lets usageErrors below cover its subcommands too.
 	root.InitDefaultCompletionCmd()
-	// Unknown subcommands and bad arguments are usage errors.
-	for _, c := range allCommands(root) {
+	usageErrors(root)
+	return root
+}
+
+// usageErrors makes bad flags and bad argument counts anywhere in c's tree usage errors
+// (exit 2), the latter in cbx's words (argCountText).
+func usageErrors(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	for _, c := range allCommands(c) {
 		if c.Args != nil {
 			check := c.Args
 			c.Args = func(cmd *cobra.Command, args []string) error {
@@ -160,7 +149,6 @@ Environment:
 			}
 		}
 	}
-	return root
 }
 
 func allCommands(c *cobra.Command) []*cobra.Command {
@@ -169,46 +157,6 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 		out = append(out, allCommands(sub)...)
 	}
 	return out
-}
-
-// keystoreLocation resolves the keystore location: --keystore, else CBX_KEYSTORE, else the
-// user's config directory.
-func (f *factory) keystoreLocation() (string, error) {
-	if f.keystoreFlag != nil && f.keystoreFlag.Changed && f.keystorePath == "" {
-		// Not the default location in disguise: the user meant to name a keystore.
-		return "", &usageError{errors.New(`--keystore "": give a keystore file, or leave the flag out for the default`)}
-	}
-	if f.keystorePath != "" {
-		return f.keystorePath, nil
-	}
-	if p := f.getenv("CBX_KEYSTORE"); p != "" {
-		return p, nil
-	}
-	return keystore.DefaultPath()
-}
-
-// keystoreNamedBy says who chose the keystore: "--keystore", "CBX_KEYSTORE", or "" for the
-// default location. A keystore somebody named must exist; only the default may be absent
-// (then cbx is a plain WAMP client), so that a typo in a name never sends plaintext.
-func (f *factory) keystoreNamedBy() string {
-	switch {
-	case f.keystorePath != "":
-		return "--keystore"
-	case f.getenv("CBX_KEYSTORE") != "":
-		return "CBX_KEYSTORE"
-	}
-	return ""
-}
-
-// missingKeystore is the error for a keystore file that does not exist.
-func (f *factory) missingKeystore(nf *keystore.NotFoundError) error {
-	hints := []string{"add keys with `cbx keys add PREFIX …`, or make an empty keystore with `cbx keys init`"}
-	if by := f.keystoreNamedBy(); by != "" {
-		hints = append(hints, "check the name; to run without any keys, leave out --keystore and CBX_KEYSTORE")
-		return withCode(exitKey, fmt.Errorf("keystore %q (named by %s) does not exist", nf.Path, by), hints...)
-	}
-	hints = append(hints, "or name another keystore with --keystore or CBX_KEYSTORE")
-	return withCode(exitKey, nf, hints...)
 }
 
 // argCountRe finds cobra's argument-count wording ("accepts 1 arg(s), received 0").

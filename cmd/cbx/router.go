@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
@@ -35,7 +36,7 @@ type routerOptions struct {
 	queueBytes     int64
 }
 
-func newCmdRouter(f *factory) *cobra.Command {
+func newCmdRouter(f *factory, runF func(*routerOptions) error) *cobra.Command {
 	o := &routerOptions{}
 	cmd := &cobra.Command{
 		Use:   "router [--listen ADDR] [--realm REALM...] [--trace] [auth flags]",
@@ -81,7 +82,13 @@ the drops above.`,
   $ cbx router --listen 127.0.0.1:9000 --realm realm1 --realm other --ticket alice=alice.ticket`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return routerRun(cmd, f, o)
+			if err := o.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return routerRun(cmd.Context(), f, o)
 		},
 	}
 	fl := cmd.Flags()
@@ -103,11 +110,8 @@ the drops above.`,
 	return cmd
 }
 
-func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
-	cfg := router.Config{
-		Realms: o.realms, Anonymous: o.anonymous, MaxMessageSize: o.maxMessageSize, OutQueueSize: o.queueSize,
-		OutQueueBytes: o.queueBytes, Logger: log.New(f.io.ErrOut, "cbx router: ", 0),
-	}
+// check refuses a bad command line before anything is read or listened on.
+func (o *routerOptions) check() error {
 	if err := checkListen(o.listen); err != nil {
 		return err
 	}
@@ -116,6 +120,14 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return &usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	return nil
+}
+
+func routerRun(ctx context.Context, f *factory, o *routerOptions) error {
+	cfg := router.Config{
+		Realms: o.realms, Anonymous: o.anonymous, MaxMessageSize: o.maxMessageSize, OutQueueSize: o.queueSize,
+		OutQueueBytes: o.queueBytes, Logger: log.New(f.io.ErrOut, "cbx router: ", 0),
 	}
 	var err error
 	if cfg.Tickets, err = f.readAuthSecrets(o.tickets, "--ticket"); err != nil {
@@ -171,7 +183,7 @@ func routerRun(cmd *cobra.Command, f *factory, o *routerOptions) error {
 			return nil
 		}
 		return withCode(exitConnection, err)
-	case <-cmd.Context().Done():
+	case <-ctx.Done():
 		// SIGINT/SIGTERM: a router's normal way to stop; sessions get GOODBYE.
 		srv.Close()
 		st := srv.Stats()

@@ -13,9 +13,11 @@ type sealOptions struct {
 	args   []string
 	kwargs []string
 	reply  bool
+
+	payload eventPayload // ARGs and -k, parsed
 }
 
-func newCmdSeal(f *factory) *cobra.Command {
+func newCmdSeal(f *factory, runF func(*sealOptions) error) *cobra.Command {
 	o := &sealOptions{}
 	cmd := &cobra.Command{
 		Use:   "seal URI [ARG...] [-k KEY=VALUE...] [--reply]",
@@ -35,6 +37,12 @@ or ERROR).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.uri, o.args = args[0], args[1:]
+			if err := o.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
 			return sealRun(f, o)
 		},
 	}
@@ -43,7 +51,8 @@ or ERROR).`,
 	return cmd
 }
 
-func sealRun(f *factory, o *sealOptions) error {
+// check refuses a bad command line before the keystore is read, and parses the payload.
+func (o *sealOptions) check() error {
 	if err := checkURIArg("URI", o.uri, "", false); err != nil {
 		return err
 	}
@@ -51,15 +60,18 @@ func sealRun(f *factory, o *sealOptions) error {
 	if err != nil {
 		return err
 	}
+	o.payload = eventPayload{args, kwargs}
+	return nil
+}
+
+func sealRun(f *factory, o *sealOptions) error {
 	ks, path, err := f.loadKeystore()
 	if err != nil {
 		return err
 	}
-	k, err := keyFor(ks, path, o.uri, !o.reply, false)
-	if err != nil {
-		return err
-	}
-	payload, err := e2e.SealMessage(k, e2e.Message{URI: o.uri, Args: args, Kwargs: kwargs})
+	// The codec a publisher's or callee's session uses, in Autobahn's form.
+	codec := e2e.NewCodec(ks, path, e2e.WireLegacy)
+	payload, err := codec.SealMessage(!o.reply, e2e.Message{URI: o.uri, Args: o.payload.args, Kwargs: o.payload.kwargs})
 	if err != nil {
 		return err
 	}

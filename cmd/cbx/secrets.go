@@ -9,12 +9,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 )
-
-var errNoKey = errors.New("no key")
 
 // notShown ends every message about a secret source that could not be used: the value
 // given may have been the secret itself, typed where its source belongs.
@@ -64,10 +61,10 @@ func (f *factory) readSecret(src, what string) ([]byte, string, error) {
 
 // readPrivateKey reads a Curve25519 private key file from a secret source (see
 // readSecret); keygen.ParsePrivateKeyFile knows the format.
-func (f *factory) readPrivateKey(src, what string) (box.PrivateKey, error) {
+func (f *factory) readPrivateKey(src, what string) (keygen.PrivateKey, error) {
 	data, where, err := f.readSecret(src, what)
 	if err != nil {
-		return box.PrivateKey{}, err
+		return keygen.PrivateKey{}, err
 	}
 	k, err := keygen.ParsePrivateKeyFile(data)
 	if err != nil {
@@ -79,7 +76,7 @@ func (f *factory) readPrivateKey(src, what string) (box.PrivateKey, error) {
 // parsePublicKeyArg reads a public key given on the command line, or the path of a file
 // holding one (such as the output of `cbx keygen -y`). Public keys may travel on argv.
 // keygen parses both forms; this only decides which one s is.
-func parsePublicKeyArg(s, what string) (box.PublicKey, error) {
+func parsePublicKeyArg(s, what string) (keygen.PublicKey, error) {
 	k, err := keygen.ParsePublicKey(s)
 	if err == nil || errors.Is(err, keygen.ErrLowOrder) {
 		// A key, good or refused; not a file name.

@@ -13,14 +13,13 @@ import (
 type subscribeOptions struct {
 	conn    connOptions
 	topic   string
-	match   string
-	count   int
+	receive receiveOptions
 	details bool
 
 	reconnect reconnectOptions
 }
 
-func newCmdSubscribe(f *factory) *cobra.Command {
+func newCmdSubscribe(f *factory, runF func(*subscribeOptions) error) *cobra.Command {
 	o := &subscribeOptions{}
 	cmd := &cobra.Command{
 		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D] [--reconnect]",
@@ -66,42 +65,36 @@ keeps no events for a subscriber that is not there.`),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic = args[0]
-			return subscribeRun(cmd, f, o)
+			if err := o.receive.check("TOPIC", o.topic); err != nil {
+				return err
+			}
+			if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return subscribeRun(cmd.Context(), f, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.match, "match", "exact", "topic matching: exact, prefix or wildcard")
-	cmd.Flags().IntVarP(&o.count, "count", "n", 0, "exit after `N` events (0: no limit)")
+	addReceiveFlags(cmd, &o.receive, "topic matching: exact, prefix or wildcard", "exit after `N` events (0: no limit)")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
 	return cmd
 }
 
-func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
-	switch o.match {
-	case "exact", "prefix", "wildcard":
-	default:
-		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
-	}
-	if o.count < 0 {
-		return &usageError{errors.New("--count must not be negative")}
-	}
-	if err := checkURIArg("TOPIC", o.topic, o.match, true); err != nil {
-		return err
-	}
-	if err := o.reconnect.resolve(cmd.Flags(), f.getenv); err != nil {
-		return err
-	}
-	ctx, c, done, err := f.session(cmd, &o.conn)
+func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
+	ctx, c, done, err := f.session(ctx, &o.conn)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := checkCanReceive(c.codec.ks, o.topic, o.match, "events"); err != nil {
+	if err := c.codec.CheckCanReceive(o.topic, o.receive.match, "events"); err != nil {
 		return err
 	}
 
-	life := newLifetime("events", o.count)
+	life := newLifetime("events", o.receive.count)
 	var dropped atomic.Uint64 // events the router reported dropping for this subscription
 	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
 	handler := func(ev *wamp.EventInfo) {
@@ -153,21 +146,15 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 			life.fail(nil)
 		}
 	}
-	opts := wamp.Dict{}
-	if o.match != "exact" {
-		opts["match"] = o.match
-	}
+	opts := o.receive.options()
 	// The same subscription on every session of the run (reconnect.go); the handler's c
 	// is the first connection, whose keystore and options every later one shares.
 	subscribe := func(ctx context.Context, c *conn) error {
 		if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("subscribing to %q: %w", o.topic, c.failure(routerRefused(err)))
+			return c.failed(ctx, routerRefused(err), fmt.Sprintf("subscribing to %q", o.topic))
 		}
 		if o.conn.verbose {
-			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.match)
+			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.receive.match)
 		}
 		return nil
 	}
@@ -180,16 +167,14 @@ func subscribeRun(cmd *cobra.Command, f *factory, o *subscribeOptions) error {
 	return err
 }
 
-// dropMarkKey is the EVENT Details attribute in which cbx router says how many events it
-// dropped for the subscription since the previous one it delivered (an
-// implementation-specific attribute, as WAMP allows: basic/messages.md "Extensibility").
-const dropMarkKey = "_cbx_dropped"
-
-// dropMark reads the drop mark of an event's Details. Only a positive integer is a mark
-// cbx router sends; anything else under that key is another implementation's business
-// and is not interpreted (--details still shows it).
+// dropMark reads the drop mark of an event's Details: the attribute (wamp.OptCBXDropped)
+// in which cbx router says how many events it dropped for the subscription since the
+// previous one it delivered (implementation-specific, as WAMP allows: basic/messages.md
+// "Extensibility"). Only a positive integer is a mark cbx router sends; anything else
+// under that key is another implementation's business and is not interpreted (--details
+// still shows it).
 func dropMark(details wamp.Dict) (n uint64, ok bool) {
-	v, present := details[dropMarkKey]
+	v, present := details[wamp.OptCBXDropped]
 	if !present {
 		return 0, false
 	}
@@ -202,19 +187,4 @@ func dropMark(details wamp.Dict) (n uint64, ok bool) {
 		return x, x > 0
 	}
 	return 0, false
-}
-
-// checkIncoming applies cbx's receiving rules to a payload: one that could not be opened is
-// an error, and with --require-encrypted so is a plaintext payload on a URI the keystore
-// covers (a downgrade, possibly by the router).
-func checkIncoming(c *conn, uri string, sealed bool, openErr error, what string) error {
-	if openErr != nil {
-		return openErr
-	}
-	if c.opts.requireEncrypted && !sealed {
-		if _, ok := c.codec.ks.Lookup(uri); ok {
-			return withCode(exitDecrypt, fmt.Errorf("plaintext %s on %q, which the keystore covers (--require-encrypted)", what, uri))
-		}
-	}
-	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/e2e"
+	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -34,15 +35,16 @@ func cmdRepeat(ts *testscript.TestScript, neg bool, args []string) {
 
 const dialectDepth = wamp.MaxDepth
 
-func testKey() *box.SharedKey {
+// testCodec is the codec cbx seal and cbx open use, over a keystore with one single key
+// (the default entry), and that key's box.
+func testCodec() (*e2e.Codec, *box.SharedKey) {
 	var priv box.PrivateKey
 	priv[0] = 7
-	pub := priv.Public()
-	k, err := box.Precompute(&pub, &priv)
-	if err != nil {
-		panic(err) // a fixed, valid key pair
+	ks := keystore.New()
+	if err := ks.Put(&keystore.Entry{Prefix: "", Single: &priv}); err != nil {
+		panic(err) // a fixed, valid key
 	}
-	return k
+	return e2e.NewCodec(ks, "test", e2e.WireLegacy), ks.Entries()[0].Key(true)
 }
 
 // refusedAs: refused, for the given reason.
@@ -90,12 +92,12 @@ func pathOutput(v any) (string, error) {
 
 // pathSealOpen seals a Go value as cbx seal does and opens it as cbx open does.
 func pathSealOpen(v any) (any, error) {
-	k := testKey()
-	p, err := e2e.SealMessage(k, e2e.Message{URI: "u", Args: []any{v}})
+	c, _ := testCodec()
+	p, err := c.SealMessage(true, e2e.Message{URI: "u", Args: []any{v}})
 	if err != nil {
 		return nil, err
 	}
-	m, err := e2e.OpenMessage(k, "u", p)
+	m, err := c.OpenMessage(false, "u", p)
 	if err != nil {
 		return nil, err
 	}
@@ -104,12 +106,12 @@ func pathSealOpen(v any) (any, error) {
 
 // pathOpenText opens a plaintext sealed by someone else (Autobahn writes its JSON text).
 func pathOpenText(jsonText string) (any, error) {
-	k := testKey()
+	c, k := testCodec()
 	p, err := k.Seal([]byte(`{"uri":"u","args":[` + jsonText + `],"kwargs":{}}`))
 	if err != nil {
 		return nil, err
 	}
-	m, err := e2e.OpenMessage(k, "u", p)
+	m, err := c.OpenMessage(false, "u", p)
 	if err != nil {
 		return nil, err
 	}

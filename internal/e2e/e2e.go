@@ -1,86 +1,95 @@
-// Package e2e is cbx's end-to-end payload codec on top of internal/box: what a cryptobox
-// payload seals (the plaintext {"uri","args","kwargs"}), in Autobahn|Python's JSON form
-// (the legacy wire form, wire.md §1.3) and in cbx's CBOR form for Payload PassThru Mode,
-// and the trusted-URI check Autobahn applies after opening (wire.md §1.5).
+// Package e2e is cbx's end-to-end payload codec: it decides which messages are sealed,
+// with which key, in which wire form, and what is refused on receipt. It implements
+// wamp.PayloadCodec over a keystore ([Codec]), so any Go program with an internal/wamp
+// session and a keystore seals and opens exactly as cbx does; cbx's offline commands
+// (seal, open) use the same code ([Codec.SealMessage], [Codec.OpenMessage]).
 //
-// internal/box seals and opens bytes and imports nothing of ours; the values inside a
-// plaintext follow internal/wamp's value dialect (its package comment), the same rules as
+// # What is sealed
+//
+// A sealed payload holds the plaintext {"uri","args","kwargs"} ([Message]): in
+// Autobahn|Python's JSON form for the legacy wire form (wire.md §1.3), in cbx's CBOR form
+// for Payload PassThru Mode (wire.md §2.4). internal/box seals and opens the bytes; the
+// values inside follow internal/wamp's value dialect (its package comment), the rules of
 // the session's serializers and cbx's command line, so a value is carried exactly or
 // refused, never altered.
 //
-// Errors are typed: [box.ErrTooShort] and [box.ErrDecrypt] when the payload does not
+// # Which key, which side (wire.md §1.5–1.6)
+//
+// The keystore's KeyRing lookup chooses the entry for a URI (keystore.Lookup to seal,
+// LookupOpen to open). The originator (publisher, caller) seals PUBLISH and CALL and
+// opens RESULT and ERROR; the responder (subscriber, callee) opens EVENT and INVOCATION
+// and seals YIELD and ERROR, an ERROR under the key of its error URI. A URI no entry
+// covers travels in plaintext, as with Autobahn; an entry that lacks this side's keys is
+// refused ([*SealRefusedError]) where Autobahn would send plaintext.
+//
+// # Wire forms (wire.md §1.2, §2.4)
+//
+// [WireLegacy] is Autobahn's and Crossbar.io's form; [WirePPT] is cbx's convention for
+// routers that carry only Payload PassThru Mode ([WireFor] chooses). On receipt both are
+// recognised by their metadata ([Codec.Sealed]).
+//
+// # The trusted-URI check (wire.md §5.7)
+//
+// Every payload opened, in either form, must have been sealed for the URI it arrived on:
+// one function, checkTrustedURI, applies it, after which the payload is refused with a
+// [*URIMismatchError]. Which URI a received message is trusted for (the subscription's
+// own, or the concrete one the router names for a pattern) is internal/wamp's rule
+// (envelope.go): the session passes that URI to [Codec.Open].
+//
+// # Errors
+//
+// Errors are typed, for errors.Is and errors.As, and carry no exit codes and no advice
+// for a command line: [ErrDecrypt] and [ErrTooShort] when a payload does not
 // authenticate; a [*PlaintextError] (errors.Is [ErrPlaintext]) when it does but its
 // plaintext is malformed or holds a value outside the dialect (then it also wraps the
-// *wamp.ValueError); a [*URIMismatchError] when it was sealed for another URI.
+// *wamp.ValueError); a [*URIMismatchError] when it was sealed for another URI; key errors
+// ([*NoKeyError], [*SideKeysError], [*EmptyKeystoreError], [*SealRefusedError],
+// [*CannotReceiveError]); [*UnsupportedError] for another algorithm or serializer; and
+// [*DowngradeError] for plaintext where encryption is required. Errors of [Codec.Open]
+// also carry the WAMP error URI Autobahn answers with (wamp.CodecError).
 package e2e
 
-import (
-	"fmt"
+import "github.com/cbx-wamp/cbx/internal/box"
 
-	"github.com/cbx-wamp/cbx/internal/box"
-)
-
-// URIMismatchError is returned when a payload decrypts but was sealed for another URI than
-// the one it arrived on. Autobahn calls this wamp.error.encryption.trusted_uri_mismatch
-// (autobahn/wamp/protocol.py): it means somebody, typically the router, moved a sealed
-// payload to another topic or procedure.
-type URIMismatchError struct {
-	Envelope string // the URI the message travelled under
-	Inner    string // the URI sealed inside the payload
-}
-
-func (e *URIMismatchError) Error() string {
-	return fmt.Sprintf("payload was sealed for %q but arrived on %q (trusted URI mismatch)", e.Inner, e.Envelope)
-}
-
-// SealMessage encodes m as Autobahn's JSON plaintext and seals it (KeyRing.encode).
-func SealMessage(k *box.SharedKey, m Message) ([]byte, error) {
-	pt, err := EncodePlaintext(m)
+// sealWithKey encodes m as the plaintext of form and seals it with k: KeyRing.encode for
+// the legacy form.
+func sealWithKey(k *box.SharedKey, form WireForm, m Message) ([]byte, error) {
+	encode := EncodePlaintext
+	if form == WirePPT {
+		encode = EncodePPTPlaintext
+	}
+	pt, err := encode(m)
 	if err != nil {
 		return nil, err
 	}
 	return k.Seal(pt)
 }
 
-// OpenMessage opens a payload that arrived under the envelope URI trustedURI (the topic,
-// procedure or error URI of the WAMP message that carried it) and checks that it was
-// sealed for that URI, as Autobahn's KeyRing.decode callers do. A mismatch is a
-// *[URIMismatchError], returned with the message.
-func OpenMessage(k *box.SharedKey, trustedURI string, payload []byte) (Message, error) {
+// openWithKey opens a payload of form that arrived under the envelope URI trustedURI (the
+// topic, procedure or error URI of the WAMP message that carried it) and checks that it
+// was sealed for that URI, as Autobahn's KeyRing.decode callers do. It is the one way
+// this package opens a payload.
+func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []byte) (Message, error) {
 	pt, err := k.Open(payload)
 	if err != nil {
 		return Message{}, err
 	}
-	m, err := DecodePlaintext(pt)
-	return verifyURI(m, err, trustedURI)
-}
-
-// SealPPTMessage encodes m as cbx's PPT plaintext (CBOR) and seals it.
-func SealPPTMessage(k *box.SharedKey, m Message) ([]byte, error) {
-	pt, err := EncodePPTPlaintext(m)
-	if err != nil {
-		return nil, err
+	decode := DecodePlaintext
+	if form == WirePPT {
+		decode = DecodePPTPlaintext
 	}
-	return k.Seal(pt)
-}
-
-// OpenPPTMessage is [OpenMessage] for cbx's PPT plaintext.
-func OpenPPTMessage(k *box.SharedKey, trustedURI string, payload []byte) (Message, error) {
-	pt, err := k.Open(payload)
+	m, err := decode(pt)
 	if err != nil {
 		return Message{}, err
 	}
-	m, err := DecodePPTPlaintext(pt)
-	return verifyURI(m, err, trustedURI)
+	return m, checkTrustedURI(m, trustedURI)
 }
 
-// verifyURI is the trusted-URI check on a decoded plaintext.
-func verifyURI(m Message, err error, trusted string) (Message, error) {
-	if err != nil {
-		return Message{}, err
-	}
+// checkTrustedURI is the trusted-URI check, for both forms: the URI sealed inside must be
+// the one the message travelled under. A mismatch is a *URIMismatchError.
+func checkTrustedURI(m Message, trusted string) error {
 	if m.URI != trusted {
-		return m, &URIMismatchError{Envelope: trusted, Inner: m.URI}
+		return &URIMismatchError{Envelope: trusted, Inner: m.URI}
 	}
-	return m, nil
+	return nil
 }

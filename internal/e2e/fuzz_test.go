@@ -5,6 +5,10 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 // FuzzPlaintext: whatever decodes re-encodes to a fixed point and decodes to the same
@@ -77,6 +81,65 @@ func FuzzPPTPlaintext(f *testing.F) {
 		}
 		if m3, err := DecodePlaintext(j); err != nil || !reflect.DeepEqual(m, m3) {
 			t.Fatalf("JSON form %s reads back as %#v (%v)", j, m3, err)
+		}
+	})
+}
+
+// FuzzCodecOpen feeds arbitrary PPT and legacy payloads to the keystore codec: never a
+// panic, never an untyped success for bytes that were not sealed with the key.
+func FuzzCodecOpen(f *testing.F) {
+	ks := keystore.New()
+	single := box.PrivateKey{1, 2, 3}
+	if err := ks.Put(&keystore.Entry{Prefix: "", Single: &single}); err != nil {
+		f.Fatal(err)
+	}
+	c := NewCodec(ks, "test", WireLegacy)
+	for _, wire := range []WireForm{WireLegacy, WirePPT} {
+		c.SetWire(wire)
+		p, opts, ok, err := c.Seal(true, "a.b", wamp.List{"x", []byte{1}}, wamp.Dict{"k": int64(1)})
+		if err != nil || !ok {
+			f.Fatal(err)
+		}
+		sealed := p.Bare
+		if wire == WirePPT {
+			sealed = p.Args[0].([]byte)
+		}
+		f.Add(sealed, wire == WirePPT, opts[wamp.OptPPTSerializer] != nil)
+	}
+	f.Add([]byte{}, false, false)
+	f.Fuzz(func(t *testing.T, payload []byte, ppt, goodSerializer bool) {
+		var p wamp.Payload
+		details := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON}
+		if ppt {
+			p = wamp.Payload{Args: wamp.List{payload}}
+			details = wamp.Dict{wamp.OptPPTScheme: wamp.PPTSchemeWAMP, wamp.OptPPTCipher: wamp.PPTCipherXSalsa20Poly1305, wamp.OptPPTSerializer: wamp.SerializerJSON}
+			if goodSerializer {
+				details[wamp.OptPPTSerializer] = wamp.SerializerCBOR
+			}
+		} else {
+			p = wamp.Payload{Bare: append([]byte{}, payload...)}
+		}
+		if !c.Sealed(p, details) {
+			t.Fatalf("payload not recognised as sealed")
+		}
+		args, kwargs, err := c.Open(false, "a.b", p, details)
+		if err != nil {
+			var ce wamp.CodecError
+			if !errors.As(err, &ce) || ce.WAMPErrorURI() == "" {
+				t.Fatalf("open error without a WAMP error URI: %v", err)
+			}
+			return
+		}
+		// It opened, so it was sealed with this key: re-sealing what came out and opening
+		// it again must give the same payload.
+		c2 := NewCodec(ks, "test", WireLegacy)
+		p2, opts2, _, err := c2.Seal(true, "a.b", args, kwargs)
+		if err != nil {
+			t.Fatalf("opened payload does not re-seal: %v", err)
+		}
+		a2, k2, err := c2.Open(false, "a.b", p2, opts2)
+		if err != nil || !reflect.DeepEqual(a2, args) || !reflect.DeepEqual(k2, kwargs) {
+			t.Fatalf("round trip changed the payload: %v", err)
 		}
 	})
 }

@@ -94,8 +94,7 @@ func DecodePlaintext(b []byte) (Message, error) {
 }
 
 // EncodePPTPlaintext encodes m as cbx's plaintext for Payload PassThru Mode
-// (ppt_serializer "cbor"; the spec leaves the cipher layout to us, README "Two wire
-// forms"): the CBOR map {"uri","args","kwargs"} in that order, values in the CBOR form of
+// (ppt_serializer "cbor"; the spec leaves the cipher layout to us, wire.md §2.4): the CBOR map {"uri","args","kwargs"} in that order, values in the CBOR form of
 // internal/wamp's dialect, binary as byte strings.
 func EncodePPTPlaintext(m Message) ([]byte, error) {
 	b := []byte{0xa3} // a map of three pairs

@@ -35,6 +35,17 @@ import (
 	"github.com/cbx-wamp/cbx/internal/box"
 )
 
+// PrivateKey and PublicKey are internal/box's Curve25519 key types, and KeySize their
+// size in bytes: the types this package parses and writes, named here so that a program
+// that only reads and writes keys (cbx's command line) need not import the crypto package.
+type (
+	PrivateKey = box.PrivateKey
+	PublicKey  = box.PublicKey
+)
+
+// KeySize is the size of a Curve25519 key in bytes.
+const KeySize = box.KeySize
+
 // Generate makes a new private key from r (crypto/rand.Reader when r is nil).
 func Generate(r io.Reader) (box.PrivateKey, error) {
 	if r == nil {

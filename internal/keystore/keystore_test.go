@@ -443,3 +443,17 @@ func TestUpdateRefusesKeystoreTooLargeToRead(t *testing.T) {
 		t.Fatalf("the keystore no longer loads: %v", err)
 	}
 }
+
+// PrefixName is how every message names an entry: quoted as Go quotes, and the default
+// key said in words, since "" alone reads as nothing.
+func TestPrefixName(t *testing.T) {
+	for prefix, want := range map[string]string{
+		"":               `"" (default key)`,
+		"com.example.":   `"com.example."`,
+		"com.\"quoted\"": `"com.\"quoted\""`,
+	} {
+		if got := PrefixName(prefix); got != want {
+			t.Errorf("PrefixName(%q) = %s, want %s", prefix, got, want)
+		}
+	}
+}

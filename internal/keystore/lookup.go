@@ -3,6 +3,7 @@ package keystore
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -34,6 +35,15 @@ func (ks *Keystore) LookupOpen(uri string) (*Entry, bool) {
 	}
 	e, ok := ks.entries[""]
 	return e, ok
+}
+
+// PrefixName names an entry's prefix for people, in messages: quoted, and the empty
+// prefix as the default key.
+func PrefixName(prefix string) string {
+	if prefix == "" {
+		return `"" (default key)`
+	}
+	return strconv.Quote(prefix)
 }
 
 // longest is the entry with the longest non-empty prefix of uri that allow accepts.

@@ -24,10 +24,8 @@ const architectureDoc = "docs/architecture.md"
 
 // pending lists imports the table forbids that the code still has, each with the change
 // that removes it. The check fails when a pending import is no longer there, so an
-// exception is deleted together with its reason.
-var pending = []pendingImport{
-	{from: "cmd/cbx", to: "internal/box", until: "the end-to-end codec (cmd/cbx/codec.go, keyselect.go) moves into internal/e2e"},
-}
+// exception is deleted together with its reason. There is none today.
+var pending []pendingImport
 
 type pendingImport struct{ from, to, until string }
 

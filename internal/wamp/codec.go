@@ -6,8 +6,7 @@ import (
 )
 
 // PayloadCodec is the only way payload sealing enters a session: package wamp never sees
-// keys. cmd/cbx implements it (keystoreCodec) with the keystore, internal/e2e and
-// internal/box.
+// keys. internal/e2e implements it over a keystore (e2e.Codec).
 //
 // Sealing follows Autobahn (wire.md §1.5): PUBLISH/CALL are originating; YIELD and ERROR
 // (sent by the callee) are not; EVENT/INVOCATION are opened as responder

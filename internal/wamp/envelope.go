@@ -11,8 +11,10 @@ import (
 // (advanced/pattern_based_subscription.md, pattern_based_registration.md; Autobahn
 // protocol.py reads the same fields). A router that names a URI the subscription does not
 // cover is not believed: otherwise it could move a payload sealed for one URI to a
-// subscriber of another under the same key, past the trusted-URI check. The error is
-// returned with own.
+// subscriber of another under the same key, past the trusted-URI check. This decides
+// which URI to trust, and so which key opens the payload; that the payload was sealed for
+// that URI is the codec's check (internal/e2e), made on the URI returned here. The error
+// is returned with own.
 func envelopeURI(own string, opts Dict, claimed any) (string, error) {
 	c, _ := claimed.(string)
 	if c == "" || c == own {

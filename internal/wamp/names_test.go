@@ -52,40 +52,109 @@ func namesIn(file string, src []byte) (map[string]string, error) {
 	return names, nil
 }
 
+// nameMention finds the names a text mentions: error and close URIs, and enc_* and
+// ppt_* keys (the second group).
+var nameMention = regexp.MustCompile(`wamp\.(?:error|close)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*|(?:^|[^a-z0-9_])((?:enc|ppt)_[a-z0-9_]+)`)
+
+// flagMethods are the methods of pflag's FlagSet (and cobra's commands) whose first
+// string argument names a command-line flag. A flag's name is the command line's
+// vocabulary, not WAMP's, even where it is spelled alike (--timeout, --match, --json).
+var flagMethods = regexp.MustCompile(`^(Bool|String|Int|Int64|Duration|StringArray)P?$|VarP?$|^(Lookup|Changed|MarkHidden|MarkDeprecated)$`)
+
+// outputField is cmd/cbx's type for the keys of its JSON output lines ({"topic",
+// "procedure", "progress", …}), which are cbx's own format, not WAMP's.
+const outputField = "field"
+
+func isOutputField(e ast.Expr) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == outputField
+}
+
+// notNames returns the string literals of f that are not WAMP names whatever they spell:
+// flag names and the keys of output lines.
+func notNames(f *ast.File) map[*ast.BasicLit]bool {
+	skip := map[*ast.BasicLit]bool{}
+	first := func(exprs []ast.Expr) {
+		for _, e := range exprs {
+			if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				skip[lit] = true
+				return
+			}
+		}
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.CallExpr:
+			if sel, ok := x.Fun.(*ast.SelectorExpr); ok && flagMethods.MatchString(sel.Sel.Name) {
+				first(x.Args)
+			}
+		case *ast.CompositeLit:
+			if isOutputField(x.Type) {
+				first(x.Elts)
+			}
+			if at, ok := x.Type.(*ast.ArrayType); ok && isOutputField(at.Elt) {
+				// []field{{"topic", …}, …}: the elements' type is elided.
+				for _, e := range x.Elts {
+					if el, ok := e.(*ast.CompositeLit); ok && el.Type == nil {
+						first(el.Elts)
+					}
+				}
+			}
+		}
+		return true
+	})
+	return skip
+}
+
 // nameLiterals reports every string literal in a Go source (import paths aside) that
-// spells a name of names, or looks like one (nameLike).
+// spells a name of names (it must use the constant), and every text that mentions a
+// name-like word (nameLike) that names does not define: a text for people (help, a
+// message) may name a URI or key in words, but only one that exists.
 func nameLiterals(file string, src []byte, names map[string]string) ([]string, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, src, 0)
 	if err != nil {
 		return nil, err
 	}
-	imports := map[*ast.BasicLit]bool{}
+	skip := notNames(f)
 	for _, imp := range f.Imports {
-		imports[imp.Path] = true
+		skip[imp.Path] = true
 	}
 	var found []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		lit, ok := n.(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING || imports[lit] {
+		if !ok || lit.Kind != token.STRING || skip[lit] {
 			return true
 		}
 		val, err := strconv.Unquote(lit.Value)
 		if err != nil {
 			return true
 		}
+		where := fset.Position(lit.Pos()).String() + ": "
 		if c, ok := names[val]; ok {
-			found = append(found, fset.Position(lit.Pos()).String()+": "+lit.Value+" spells wamp."+c)
-		} else if nameLike.MatchString(val) {
-			found = append(found, fset.Position(lit.Pos()).String()+": "+lit.Value+" holds a WAMP name that names.go should define")
+			found = append(found, where+lit.Value+" spells wamp."+c)
+			return true
+		}
+		if !nameLike.MatchString(val) {
+			return true
+		}
+		for _, m := range nameMention.FindAllStringSubmatch(val, -1) {
+			name := m[0]
+			if m[1] != "" {
+				name = m[1]
+			}
+			if _, ok := names[name]; !ok {
+				found = append(found, where+strconv.Quote(name)+" is a WAMP name that names.go should define")
+			}
 		}
 		return true
 	})
 	return found, nil
 }
 
-// TestNamesHaveOneHome holds the rule of names.go: outside it, the code of internal/wamp
-// and internal/router spells no WAMP name as a string literal, but uses the constant.
+// TestNamesHaveOneHome holds the rule of names.go: outside it, the code of internal/wamp,
+// internal/router, internal/e2e and cmd/cbx spells no WAMP name as a string literal, but
+// uses the constant; and a text that mentions a name mentions one names.go defines.
 func TestNamesHaveOneHome(t *testing.T) {
 	src, err := os.ReadFile("names.go")
 	if err != nil {
@@ -109,18 +178,24 @@ func TestNamesHaveOneHome(t *testing.T) {
 		`var d = m["ppt_other"]`,                            // a ppt_* key names.go lacks
 		`var e = "the match policy of the encrypted topic"`, // words, not names
 		`var f = wamp.OptMatch`,
+		`var g = "a caller gets wamp.error.canceled, with enc_algo unset"`,       // names that exist, in words
+		`var h = "a caller gets wamp.error.cancelled"`,                           // a typo
+		`func i() { fl.StringVar(&o.match, "match", "exact", "see enc_algo") }`,  // a flag, its default
+		`func j() { _ = cmd.Flags().Changed("timeout"); _ = field{"topic", 1} }`, // a flag, an output key
+		`var k = []field{{"procedure", 1}, {"progress", true}}`,                  // output keys
 	}, "\n")
 	found, err := nameLiterals("fake.go", []byte(fake), names)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(found) != 5 {
-		t.Errorf("nameLiterals found %d of the 5 literals in the made-up source: %q", len(found), found)
+	if len(found) != 7 || !strings.Contains(strings.Join(found, "\n"), `"exact" spells wamp.MatchExact`) {
+		t.Errorf("nameLiterals found %d of the 7 literals in the made-up source: %q", len(found), found)
 	}
 
-	// The repository: every non-test Go file of internal/wamp and internal/router.
+	// The repository: every non-test Go file of the packages that put WAMP names in
+	// messages or read them: the session, the router, the end-to-end codec and the CLI.
 	var files []string
-	for _, dir := range []string{".", filepath.Join("..", "router")} {
+	for _, dir := range []string{".", filepath.Join("..", "router"), filepath.Join("..", "e2e"), filepath.Join("..", "..", "cmd", "cbx")} {
 		m, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
@@ -132,7 +207,7 @@ func TestNamesHaveOneHome(t *testing.T) {
 		}
 	}
 	sort.Strings(files)
-	if len(files) < 20 {
+	if len(files) < 60 {
 		t.Fatalf("found only %d source files: %q", len(files), files)
 	}
 	for _, f := range files {

@@ -1,7 +1,7 @@
-package main
+package e2e
 
 import (
-	"path/filepath"
+	"errors"
 	"strings"
 	"testing"
 
@@ -61,23 +61,13 @@ func TestCheckCanReceive(t *testing.T) {
 		{"com.in..x", "wildcard", false},
 		{"org..x", "wildcard", false},
 	} {
-		err := checkCanReceive(ks, c.pattern, c.match, "events")
+		err := NewCodec(ks, "ks", WireLegacy).CheckCanReceive(c.pattern, c.match, "events")
 		if (err != nil) != c.refused {
-			t.Errorf("checkCanReceive(%q, %s) = %v, want refused=%v", c.pattern, c.match, err, c.refused)
+			t.Errorf("CheckCanReceive(%q, %s) = %v, want refused=%v", c.pattern, c.match, err, c.refused)
 		}
-		if err != nil && (exitCodeFor(err) != exitKey || !strings.Contains(err.Error(), `"com.out."`)) {
-			t.Errorf("checkCanReceive(%q, %s): exit %d, %v; want exit 5 naming the entry", c.pattern, c.match, exitCodeFor(err), err)
+		var cr *CannotReceiveError
+		if err != nil && (!errors.As(err, &cr) || cr.Prefix != "com.out." || !strings.Contains(err.Error(), `"com.out."`)) {
+			t.Errorf("CheckCanReceive(%q, %s): %v; want a *CannotReceiveError naming the entry", c.pattern, c.match, err)
 		}
 	}
-}
-
-// emptyKeystore makes an empty keystore, as `cbx keys init` does, for tests of plain
-// sessions: a keystore named with --keystore must exist.
-func emptyKeystore(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "empty.keystore")
-	if err := keystore.Update(path, func(*keystore.Keystore) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -82,57 +82,27 @@ func valueHints(err error) []string {
 	return nil
 }
 
-// marshalOutput writes a value for stdout in the dialect's JSON: what was sealed is what is
-// printed, binary values as "\u0000"+base64 (lossless, and the form cbx reads back as an
-// argument). v is a scalar or a list or dict of application values (args, kwargs,
-// details).
-func marshalOutput(v any) ([]byte, error) {
-	b, err := wamp.MarshalJSON(v, wamp.NestPayload)
-	if err != nil {
-		return nil, fmt.Errorf("cannot print the payload: %w", err)
+// uriRuleHint says what a WAMP URI looks like (the spec's loose rule, wamp.CheckURI).
+const uriRuleHint = `a URI is dot-separated components, none empty, without whitespace or "#" (e.g. com.example.orders)`
+
+// checkURIArg refuses, before anything is sent, a URI the router would refuse (or, for an
+// unacknowledged PUBLISH, drop without a word), as a usage error that names the argument
+// as the usage line does (TOPIC, PROC, --error-uri). match is the --match policy of a
+// subscription or registration, "" where there is none; withMatch says the command has
+// --match, so the hint may point at the policy that allows the URI.
+func checkURIArg(name, uri, match string, withMatch bool) error {
+	err := wamp.CheckURI(uri, match)
+	if err == nil {
+		return nil
 	}
-	return b, nil
-}
-
-// field is one key of an output object; objectLine keeps the keys in the order given,
-// so output lines read the same every time.
-type field struct {
-	key   string
-	value any
-}
-
-// objectLine writes a JSON object as one line in the dialect.
-func objectLine(fields ...field) ([]byte, error) {
-	b := []byte{'{'}
-	for i, f := range fields {
-		if i > 0 {
-			b = append(b, ',')
+	hints := []string{uriRuleHint}
+	if withMatch && (match == "" || match == wamp.MatchExact) {
+		switch {
+		case uri != "" && wamp.CheckURI(uri, wamp.MatchPrefix) == nil:
+			hints = append(hints, fmt.Sprintf("--match prefix allows an empty last component: %q then covers every URI that starts with it", uri))
+		case wamp.CheckURI(uri, wamp.MatchWildcard) == nil:
+			hints = append(hints, "--match wildcard allows empty components, as in com..orders")
 		}
-		k, err := marshalOutput(f.key)
-		if err != nil {
-			return nil, err
-		}
-		v, err := marshalOutput(f.value)
-		if err != nil {
-			return nil, err
-		}
-		b = append(append(append(b, k...), ':'), v...)
 	}
-	return append(b, '}', '\n'), nil
-}
-
-// argsOrEmpty and kwargsOrEmpty print absent arguments as [] and {}, so consumers such as
-// jq need no null checks.
-func argsOrEmpty(a []any) []any {
-	if a == nil {
-		return []any{}
-	}
-	return a
-}
-
-func kwargsOrEmpty(k map[string]any) map[string]any {
-	if k == nil {
-		return map[string]any{}
-	}
-	return k
+	return withCode(exitUsage, fmt.Errorf("%s %q: %w", name, uri, err), hints...)
 }

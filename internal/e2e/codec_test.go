@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"errors"
@@ -32,7 +32,7 @@ func TestOpenUnsupportedMetadataIsReadable(t *testing.T) {
 	if err := ks.Put(&keystore.Entry{Prefix: "", Single: &k}); err != nil {
 		t.Fatal(err)
 	}
-	c := &keystoreCodec{ks: ks, path: "ks"}
+	c := NewCodec(ks, "ks", WireLegacy)
 	bare := wamp.Payload{Bare: []byte("0123456789012345678901234567890123456789")}
 	ppt := wamp.Payload{Args: wamp.List{[]byte("0123456789012345678901234567890123456789")}}
 	cases := []struct {
@@ -63,8 +63,8 @@ func TestOpenUnsupportedMetadataIsReadable(t *testing.T) {
 			t.Errorf("%v:\n got %s\nwant %s", tc.details, err, tc.want)
 		}
 		var ce wamp.CodecError
-		if !errors.As(err, &ce) || ce.WAMPErrorURI() != uriUnsupportedCodec {
-			t.Errorf("%v: %v does not carry %s", tc.details, err, uriUnsupportedCodec)
+		if !errors.As(err, &ce) || ce.WAMPErrorURI() != wamp.ErrURIEncryptionUnsupported {
+			t.Errorf("%v: %v does not carry %s", tc.details, err, wamp.ErrURIEncryptionUnsupported)
 		}
 	}
 }

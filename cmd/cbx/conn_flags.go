@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/cbx-wamp/cbx/internal/keygen"
-	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/router"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
@@ -84,7 +80,7 @@ func (o *connOptions) resolve(getenv func(string) string) (err error) {
 	}
 	def(&o.url, "--url", "CBX_URL", defaultURL)
 	def(&o.realm, "--realm", "CBX_REALM", defaultRealm)
-	def(&o.serializer, "--serializer", "CBX_SERIALIZER", "json")
+	def(&o.serializer, "--serializer", "CBX_SERIALIZER", wamp.SerializerJSON)
 	def(&o.authID, "--authid", "CBX_AUTHID", "")
 	def(&o.authRole, "--authrole", "CBX_AUTHROLE", "")
 	def(&o.ticket, "--ticket", "CBX_TICKET", "")
@@ -213,211 +209,10 @@ func envBool(getenv func(string) string, name string) (bool, error) {
 	return b, nil
 }
 
-// conn is a joined session with cbx's codec.
-type conn struct {
-	closeOnce sync.Once
-	closeErr  error
-
-	sess  *wamp.Session
-	codec *keystoreCodec
-	opts  *connOptions
-
-	// dialer made this connection and makes the next one when a command reconnects.
-	dialer *dialer
-}
-
-// dialer holds what a connection needs that is read once per run: the keystore, the
-// secrets and the TLS settings. A reconnect (subscribe, register --reconnect) dials with
-// the same ones: a secret read from standard input cannot be read twice, and a keystore
-// edited while cbx runs must not change what a running command seals and opens, nor make
-// a reconnect fail halfway through a run.
-type dialer struct {
-	f    *factory
-	o    *connOptions
-	ks   *keystore.Keystore
-	path string
-	cfg  wamp.Config // without Codec: each connection has its own (its wire form)
-	tls  *tls.Config
-}
-
-// connect loads the keystore (a missing one at the default location means no keys:
-// everything plaintext; a missing one that was named is an error), dials,
-// joins and chooses the wire form. Errors are exit code 6 unless they are key problems.
-func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
-	d, err := f.newDialer(o)
-	if err != nil {
-		return nil, err
-	}
-	return d.dial(ctx)
-}
-
-// newDialer reads the keystore, the secrets and the CA file for connections with o.
-func (f *factory) newDialer(o *connOptions) (*dialer, error) {
-	if err := o.resolve(f.getenv); err != nil {
-		return nil, err
-	}
-	path, err := f.keystoreLocation()
-	if err != nil {
-		return nil, err
-	}
-	ks, err := keystore.Load(path, f.keystoreNotices())
-	var nf *keystore.NotFoundError
-	switch {
-	case errors.As(err, &nf) && f.keystoreNamedBy() != "":
-		return nil, f.missingKeystore(nf)
-	case errors.As(err, &nf):
-		ks = keystore.New()
-		if o.verbose {
-			f.ui.warnf("keystore %q does not exist: nothing will be sealed or opened", path)
-		}
-	case err != nil:
-		return nil, err
-	}
-
-	cfg := wamp.Config{
-		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole,
-		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session
-		// that did not, and Autobahn/Crossbar ignore unknown features (wire.md §1.8).
-		Features:  map[string]bool{"payload_passthru_mode": true, "payload_encryption_cryptobox": true},
-		OnRefused: o.onRefused,
-		// Checked on every message as serialized, after sealing (internal/wamp).
-		MaxMessageSize: o.maxMessageSize.n,
-	}
-	if o.ticket != "" {
-		b, _, err := f.readSecret(o.ticket, o.source("--ticket"))
-		if err != nil {
-			return nil, err
-		}
-		cfg.Ticket = strings.TrimRight(string(b), "\r\n")
-	}
-	if o.wampcra != "" {
-		b, _, err := f.readSecret(o.wampcra, o.source("--wampcra-secret"))
-		if err != nil {
-			return nil, err
-		}
-		cfg.WampcraSecret = strings.TrimRight(string(b), "\r\n")
-	}
-	if o.cryptosign != "" {
-		b, where, err := f.readSecret(o.cryptosign, o.source("--cryptosign-key"))
-		if err != nil {
-			return nil, err
-		}
-		k, err := keygen.ParseEd25519PrivateKey(b)
-		if err != nil {
-			return nil, withCode(exitKey, fmt.Errorf("%s from %s: %w", o.source("--cryptosign-key"), where, err))
-		}
-		cfg.CryptosignKey = k
-	}
-	tlsCfg, err := wamp.ParseTLSConfig(o.ca, o.insecure)
-	if err != nil {
-		// The CA file is the user's argument: a missing or empty one is a usage error.
-		return nil, &usageError{fmt.Errorf("%s %q: %w", o.source("--ca"), o.ca, err)}
-	}
-	return &dialer{f: f, o: o, ks: ks, path: path, cfg: cfg, tls: tlsCfg}, nil
-}
-
-// dial opens one connection: dials, joins and chooses the wire form.
-func (d *dialer) dial(ctx context.Context) (*conn, error) {
-	f, o := d.f, d.o
-	codec := &keystoreCodec{ks: d.ks, path: d.path}
-	cfg := d.cfg
-	cfg.Codec = codec
-	ser, _ := wamp.SerializerByName(o.serializer)
-	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: d.tls,
-		// The connection's own limit (reading too) must not be the lower one.
-		MaxMessageSize: max(wamp.DefaultMaxMessageSize, o.maxMessageSize.n)})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, withCode(exitConnection, fmt.Errorf("connecting to %q: %w", o.url, err), "is a router listening there? `cbx router` starts one on "+defaultURL)
-	}
-	sess, err := wamp.Join(ctx, c, cfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, withCode(exitConnection, joinError(o.realm, err))
-	}
-	codec.wire = chooseWire(o.wire, sess)
-	if codec.wire == wireLegacy && chooseWire("auto", sess) == wirePPT {
-		// Plain nexus drops (json) or turns into a list of integers (msgpack, cbor) a bare
-		// binary in the Arguments slot (wire.md §3 "nexus"): refuse rather than fail silently.
-		(&conn{sess: sess}).close()
-		return nil, withCode(exitConnection, errors.New("--wire legacy: the router announces payload_passthru_mode but not payload_transparency, so it cannot carry the legacy sealed form"),
-			"use --wire auto or --wire ppt with this router")
-	}
-	if o.verbose {
-		f.ui.noticef("joined realm %q at %s as session %d (%s, sealed payloads as %s)", o.realm, o.url, sess.ID(), o.serializer, codec.wire)
-	}
-	return &conn{sess: sess, codec: codec, opts: o, dialer: d}, nil
-}
-
-// chooseWire picks the sealed form: the legacy cryptobox form unless the router shows it
-// cannot carry it, i.e. it announces payload_passthru_mode but not payload_transparency
-// (plain nexus). A router that announces neither gets the legacy form: that is what
-// Autobahn sends to any router.
-func chooseWire(flag string, s *wamp.Session) wireForm {
-	switch flag {
-	case "legacy":
-		return wireLegacy
-	case "ppt":
-		return wirePPT
-	}
-	has := func(feature string) bool {
-		return s.RouterFeature("broker", feature) || s.RouterFeature("dealer", feature)
-	}
-	if !has("payload_transparency") && has("payload_passthru_mode") {
-		return wirePPT
-	}
-	return wireLegacy
-}
-
-// close says GOODBYE, bounded so that a dead router cannot hang cbx on exit.
-//
-// It reports an error when the session ended before the GOODBYE exchange completed (the
-// router closed it, the connection broke): only then is it unknown whether the router
-// handled what was sent without a reply, such as unacknowledged PUBLISHes. It closes once;
-// later calls return the first result.
-func (c *conn) close() error {
-	c.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		c.closeErr = c.sess.Close(ctx)
-	})
-	return c.closeErr
-}
-
 // withTimeout applies --timeout to ctx.
 func (o *connOptions) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if o.timeout > 0 {
 		return context.WithTimeout(ctx, o.timeout)
 	}
 	return context.WithCancel(ctx)
-}
-
-// failure maps an error from a session call: once the session has ended (the router went
-// away, the connection broke) it is a connection problem, exit 6.
-func (c *conn) failure(err error) error {
-	select {
-	case <-c.sess.Done():
-		return withCode(exitConnection, err)
-	default:
-	}
-	if wamp.IsConnectionError(err) {
-		// A write that failed because the router is closing the connection, before the
-		// session has noticed that it ended.
-		return withCode(exitConnection, err)
-	}
-	return sessionError(err)
-}
-
-// sessionError maps a session failure to an exit code.
-func sessionError(err error) error {
-	var ab *wamp.AbortError
-	var gb *wamp.GoodbyeError
-	if errors.As(err, &ab) || errors.As(err, &gb) || wamp.IsProtocolError(err) {
-		return withCode(exitConnection, err)
-	}
-	return err
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/spf13/cobra"
+)
+
+func newCmdKeysExplain(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "explain URI",
+		Short: "Show which keystore entry a URI resolves to, and why",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			// A pattern (com.example., com..orders) may be explained too, so the most
+			// permissive rule applies: empty components, but no whitespace or "#".
+			if err := checkURIArg("URI", args[0], wamp.MatchWildcard, false); err != nil {
+				return err
+			}
+			ks, _, err := f.loadKeystore()
+			if err != nil {
+				return err
+			}
+			r := ks.Explain(args[0])
+			tw := tabwriter.NewWriter(f.io.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "uri:\t%s\n", r.URI)
+			if r.Entry == nil {
+				fmt.Fprintf(tw, "entry:\tnone\n")
+			} else {
+				fmt.Fprintf(tw, "entry:\t%s\n", keystore.PrefixName(r.Entry.Prefix))
+			}
+			fmt.Fprintf(tw, "reason:\t%s\n", r.Reason)
+			for _, s := range r.Shadowed {
+				fmt.Fprintf(tw, "also matches:\t%q (shorter, so it loses)\n", s)
+			}
+			if r.Entry != nil {
+				fmt.Fprintf(tw, "publish, call:\t%s\n", sealState(r.Entry.CanOriginate(), "sealed with the originator box", "refused (exit 5), never sent in plaintext: the entry has no originator-private key and responder key"))
+				fmt.Fprintf(tw, "subscribe, register:\t%s\n", sealState(r.Entry.CanRespond(), "opened with the responder box", "cannot open sealed payloads: the entry has no responder-private key and originator key"))
+			} else {
+				fmt.Fprintf(tw, "publish, call:\tplaintext\n")
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, w := range r.Warnings {
+				f.ui.warnf("%s", w)
+			}
+			return nil
+		},
+	}
+}
+
+func sealState(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cbx-wamp/cbx/internal/router"
+	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/spf13/cobra"
+)
+
+// Flag parsing of each command, without the network, a keystore or a terminal: every
+// newCmdX takes a runF that, when set, receives the parsed and checked options instead
+// of running the command (the GitHub CLI's pattern). A table per command says what an
+// argument list parses to, or which usage error (exit 2) it is.
+
+// parsed runs newCmd on argv as cbx would up to the point where the command would run
+// (flag and argument checks, usage errors worded as cbx words them), with an empty
+// environment, and returns the options runF received.
+func parsed[O any](t *testing.T, newCmd func(*factory, func(*O) error) *cobra.Command, argv []string) (*O, error) {
+	t.Helper()
+	streams := &ioStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}
+	f := &factory{io: streams, ui: newUI(streams), getenv: func(string) string { return "" }}
+	var got *O
+	cmd := newCmd(f, func(o *O) error {
+		got = o
+		return nil
+	})
+	usageErrors(cmd)
+	cmd.SetArgs(argv)
+	cmd.SetIn(streams.In)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err := cmd.Execute()
+	if err == nil && got == nil {
+		t.Fatalf("%q: neither an error nor options", argv)
+	}
+	return got, err
+}
+
+// flagCase is one row of a table: argv parses to want, or fails with a usage error whose
+// text holds err.
+type flagCase[O any] struct {
+	argv []string
+	want *O
+	err  string
+}
+
+func checkFlagCases[O any](t *testing.T, newCmd func(*factory, func(*O) error) *cobra.Command, cases []flagCase[O]) {
+	t.Helper()
+	for _, c := range cases {
+		got, err := parsed(t, newCmd, c.argv)
+		switch {
+		case c.err != "":
+			if err == nil {
+				t.Errorf("%q: parsed as %+v, want the usage error %q", c.argv, got, c.err)
+			} else if code := exitCodeFor(err); code != exitUsage || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: %v (exit %d), want a usage error (exit 2) saying %q", c.argv, err, code, c.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", c.argv, err)
+		case !reflect.DeepEqual(got, c.want):
+			t.Errorf("%q:\n got %+v\nwant %+v", c.argv, got, c.want)
+		}
+	}
+}
+
+// args is a list of strings, empty rather than nil: cobra hands a command its arguments
+// after the first as args[1:].
+func args(v ...string) []string { return append([]string{}, v...) }
+
+func TestNewCmdPublish(t *testing.T) {
+	checkFlagCases(t, newCmdPublish, []flagCase[publishOptions]{
+		{args("com.t", "1", "x", "-k", "a=b"), &publishOptions{topic: "com.t", args: args("1", "x"), kwargs: args("a=b"), window: defaultWindow,
+			single: &eventPayload{args: []any{int64(1), "x"}, kwargs: map[string]any{"a": "b"}}}, ""},
+		{args("com.t", "--stdin", "--window", "8", "--ack"), &publishOptions{topic: "com.t", args: args(), stdin: true, ack: true, window: 8, windowSet: true}, ""},
+		{args("com.t", "--receive-own", "--url", "ws://h:1/ws", "--timeout", "5s", "--wire", "ppt"), &publishOptions{topic: "com.t", args: args(), receiveMe: true, window: defaultWindow,
+			conn:   connOptions{url: "ws://h:1/ws", timeout: 5 * time.Second, wire: "ppt"},
+			single: &eventPayload{args: []any{}, kwargs: map[string]any{}}}, ""},
+		{args(), nil, "requires at least 1 argument, only received 0"},
+		{args("com.t", "x", "--stdin"), nil, "--stdin can't be used with ARGs or -k/--kwarg"},
+		{args("com.t", "-k", "a=1", "--stdin"), nil, "--stdin can't be used with ARGs or -k/--kwarg"},
+		{args("com.t", "--stdin", "--window", "0"), nil, "--window 0: must be at least 1"},
+		{args("com.t", "--window", "8"), nil, "--window can only be used with --stdin"},
+		{args("com .t"), nil, `TOPIC "com .t"`},
+		{args("com.t", "1180591620717411303424"), nil, "does not fit in 64 bits"},
+		{args("com.t", "-k", "novalue"), nil, `-k/--kwarg "novalue": want KEY=VALUE`},
+		{args("com.t", "--bogus"), nil, "unknown flag: --bogus"},
+	})
+}
+
+func TestNewCmdSubscribe(t *testing.T) {
+	checkFlagCases(t, newCmdSubscribe, []flagCase[subscribeOptions]{
+		{args("com.t"), &subscribeOptions{topic: "com.t", receive: receiveOptions{match: wamp.MatchExact}}, ""},
+		{args("com.", "--match", "prefix", "-n", "3", "--details", "--reconnect", "--reconnect-max", "5", "--reconnect-within", "1m"),
+			&subscribeOptions{topic: "com.", receive: receiveOptions{match: wamp.MatchPrefix, count: 3}, details: true,
+				reconnect: reconnectOptions{on: true, max: 5, within: time.Minute}}, ""},
+		{args("com..orders", "--match", "wildcard", "--require-encrypted", "-v"), &subscribeOptions{topic: "com..orders",
+			receive: receiveOptions{match: wamp.MatchWildcard}, conn: connOptions{requireEncrypted: true, verbose: true}}, ""},
+		{args(), nil, "accepts 1 argument, received 0"},
+		{args("com.t", "com.u"), nil, "accepts 1 argument, received 2"},
+		{args("com.t", "--match", "fuzzy"), nil, `--match "fuzzy": want exact, prefix or wildcard`},
+		{args("com.t", "--count", "-1"), nil, "--count must not be negative"},
+		{args("com..x"), nil, `TOPIC "com..x"`},
+		{args("com.t", "--reconnect-max", "3"), nil, "--reconnect-max needs --reconnect"},
+		{args("com.t", "--reconnect", "--reconnect-within", "-1s"), nil, "--reconnect-within -1s: must not be negative"},
+	})
+}
+
+func TestNewCmdCall(t *testing.T) {
+	checkFlagCases(t, newCmdCall, []flagCase[callOptions]{
+		{args("com.add", "23", "7", "--progress"), &callOptions{proc: "com.add", args: args("23", "7"), progress: true,
+			payload: eventPayload{args: []any{int64(23), int64(7)}, kwargs: map[string]any{}}}, ""},
+		{args("com.add", "-k", "x=\"1\"", "--realm", "r2", "--serializer", "cbor"), &callOptions{proc: "com.add", args: args(), kwargs: args(`x="1"`),
+			conn: connOptions{realm: "r2", serializer: wamp.SerializerCBOR}, payload: eventPayload{args: []any{}, kwargs: map[string]any{"x": "1"}}}, ""},
+		{args(), nil, "requires at least 1 argument"},
+		{args("com.add", "-k", "novalue"), nil, "want KEY=VALUE"},
+		{args("com.add", "-k", "x=1", "-k", "x=2"), nil, `key "x" given twice`},
+		{args("com add"), nil, `PROC "com add"`},
+	})
+}
+
+func TestNewCmdRegister(t *testing.T) {
+	checkFlagCases(t, newCmdRegister, []flagCase[registerOptions]{
+		{args("com.echo", "--echo"), &registerOptions{proc: "com.echo", echo: true, receive: receiveOptions{match: wamp.MatchExact}, errorURI: defaultErrorURI}, ""},
+		{args("com..add", "--exec", "cat", "--match", "wildcard", "--count", "2", "--error-uri", "com.err.failed"),
+			&registerOptions{proc: "com..add", execCmd: "cat", receive: receiveOptions{match: wamp.MatchWildcard, count: 2}, errorURI: "com.err.failed"}, ""},
+		{args("com.echo"), nil, "give exactly one of --exec CMD and --echo"},
+		{args("com.echo", "--echo", "--exec", "cat"), nil, "give exactly one of --exec CMD and --echo"},
+		{args("com.echo", "--echo", "--error-uri", "bad uri"), nil, `--error-uri "bad uri"`},
+		{args("com.echo", "--echo", "--match", "regex"), nil, `--match "regex": want exact, prefix or wildcard`},
+		{args("com.echo", "--echo", "-n", "-2"), nil, "--count must not be negative"},
+		{args("com..echo", "--echo"), nil, `PROC "com..echo"`},
+		{args(), nil, "accepts 1 argument, received 0"},
+	})
+}
+
+func TestNewCmdSeal(t *testing.T) {
+	checkFlagCases(t, newCmdSeal, []flagCase[sealOptions]{
+		{args("com.t", "hello", "42", "-k", "lang=en", "--reply"), &sealOptions{uri: "com.t", args: args("hello", "42"), kwargs: args("lang=en"), reply: true,
+			payload: eventPayload{args: []any{"hello", int64(42)}, kwargs: map[string]any{"lang": "en"}}}, ""},
+		{args("com.t", "--", "-7"), &sealOptions{uri: "com.t", args: args("-7"), payload: eventPayload{args: []any{int64(-7)}, kwargs: map[string]any{}}}, ""},
+		{args(), nil, "requires at least 1 argument"},
+		{args("com.t", "-k", "=x"), nil, "want KEY=VALUE"},
+		{args("com.t", "123456789012345678901234567890"), nil, "integer 123456789012345678901234567890 does not fit in 64 bits"},
+		{args("com .t"), nil, `URI "com .t"`},
+	})
+}
+
+func TestNewCmdOpen(t *testing.T) {
+	checkFlagCases(t, newCmdOpen, []flagCase[openOptions]{
+		{args("com.t", "AAAA"), &openOptions{uri: "com.t", payload: "AAAA"}, ""},
+		{args("com.t", "--reply"), &openOptions{uri: "com.t", reply: true, fromStdin: true}, ""},
+		{args(), nil, "accepts between 1 and 2 arguments, received 0"},
+		{args("com.t", "a", "b"), nil, "accepts between 1 and 2 arguments, received 3"},
+		{args("com .t", "AAAA"), nil, `URI "com .t"`},
+	})
+}
+
+func TestNewCmdKeygen(t *testing.T) {
+	checkFlagCases(t, newCmdKeygen, []flagCase[keygenOptions]{
+		{args(), &keygenOptions{}, ""},
+		{args("-o", "pub.key", "--hex"), &keygenOptions{output: "pub.key", hex: true}, ""},
+		{args("-y", "pub.key"), &keygenOptions{convert: true, input: "pub.key"}, ""},
+		{args("--public"), &keygenOptions{convert: true}, ""},
+		// A private key typed where a file belongs is not repeated.
+		{args("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="), nil, "unexpected argument (the value is not shown: it may be a secret)"},
+		{args("-y", "-o", "x.key"), nil, "-o/--output can't be used with -y"},
+		{args("-y", "a", "b"), nil, "accepts at most 1 argument, received 2"},
+	})
+}
+
+func TestNewCmdKeysAdd(t *testing.T) {
+	checkFlagCases(t, newCmdKeysAdd, []flagCase[keysAddOptions]{
+		{args("com.example.", "--originator-priv", "pub.key", "--responder-pub", "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="),
+			&keysAddOptions{prefix: "com.example.", originatorPriv: "pub.key", responderPub: "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="}, ""},
+		{args("", "--single", "env:CBX_SECRET", "--force"), &keysAddOptions{single: "env:CBX_SECRET", force: true}, ""},
+		{args("com.", "--responder-priv", "-", "--originator-pub", "o.pub"), &keysAddOptions{prefix: "com.", responderPriv: "-", originatorPub: "o.pub"}, ""},
+		{args("com."), nil, "no keys given: use --single, or originator and responder keys"},
+		{args("com.", "--single", "a", "--originator-pub", "b"), nil, "--single can't be used with originator or responder keys"},
+		{args("com.", "--originator-priv", "a", "--originator-pub", "b"), nil, "--originator-priv and --originator-pub can't be used together"},
+		{args("com.", "--responder-priv", "a", "--responder-pub", "b"), nil, "--responder-priv and --responder-pub can't be used together"},
+		{args("com.", "--originator-priv", "-", "--responder-priv", "-"), nil, `only one private key can come from standard input ("-")`},
+		{args("com.", "--single", ""), nil, "--single is empty"},
+		{args(), nil, "accepts 1 argument, received 0"},
+	})
+}
+
+func TestNewCmdRouter(t *testing.T) {
+	defaults := routerOptions{listen: "127.0.0.1:8080", maxMessageSize: router.DefaultMaxMessageSize,
+		queueSize: router.DefaultOutQueueSize, queueBytes: router.DefaultOutQueueBytes}
+	with := func(edit func(*routerOptions)) *routerOptions {
+		o := defaults
+		edit(&o)
+		return &o
+	}
+	checkFlagCases(t, newCmdRouter, []flagCase[routerOptions]{
+		{args(), with(func(*routerOptions) {}), ""},
+		{args("--listen", "127.0.0.1:0", "--realm", "a", "--realm", "b", "--trace", "--anonymous", "--tls-cert", "c.pem", "--tls-key", "k.pem"),
+			with(func(o *routerOptions) {
+				o.listen, o.realms, o.trace, o.anonymous, o.tlsCert, o.tlsKey = "127.0.0.1:0", args("a", "b"), true, true, "c.pem", "k.pem"
+			}), ""},
+		{args("--ticket", "alice=alice.ticket", "--wampcra", "bob=env:BOB", "--cryptosign-authorized-keys", "keys", "--queue-size", "10", "--queue-bytes", "1000", "--max-message-size", "4096"),
+			with(func(o *routerOptions) {
+				o.tickets, o.wampcra, o.authorizedKeys, o.queueSize, o.queueBytes, o.maxMessageSize = args("alice=alice.ticket"), args("bob=env:BOB"), "keys", 10, 1000, 4096
+			}), ""},
+		{args("--listen", "8080"), nil, `--listen "8080": missing port`},
+		{args("--listen", "localhost:99999"), nil, `port "99999" is not a number from 0 to 65535`},
+		{args("--queue-size", "0"), nil, "--max-message-size, --queue-size and --queue-bytes must be positive"},
+		{args("--max-message-size", "-1"), nil, "must be positive"},
+		{args("--tls-cert", "c.pem"), nil, "--tls-cert and --tls-key go together"},
+		{args("extra"), nil, `"extra"`},
+	})
+}

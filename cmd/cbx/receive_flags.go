@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cbx-wamp/cbx/internal/wamp"
+	"github.com/spf13/cobra"
+)
+
+// receiveOptions are the flags of the commands that receive (subscribe, register): which
+// URIs they receive (--match, WAMP's match policy) and how many messages before they end
+// (--count).
+type receiveOptions struct {
+	match string
+	count int
+}
+
+// addReceiveFlags adds --match and --count, with the command's words for them.
+func addReceiveFlags(cmd *cobra.Command, o *receiveOptions, matchUsage, countUsage string) {
+	cmd.Flags().StringVar(&o.match, "match", wamp.MatchExact, matchUsage)
+	cmd.Flags().IntVarP(&o.count, "count", "n", 0, countUsage)
+}
+
+// check refuses a --match that is not a WAMP match policy and a negative --count, then
+// the URI argument (name as the usage line has it: TOPIC, PROC) under the match policy,
+// which decides whether it may have empty components.
+func (o *receiveOptions) check(name, uri string) error {
+	switch o.match {
+	case wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
+	default:
+		return &usageError{fmt.Errorf("--match %q: want exact, prefix or wildcard", o.match)}
+	}
+	if o.count < 0 {
+		return &usageError{errors.New("--count must not be negative")}
+	}
+	return checkURIArg(name, uri, o.match, true)
+}
+
+// options are the Options of the SUBSCRIBE or REGISTER: the match policy, left out when
+// it is exact, the default (advanced/pattern_based_subscription.md).
+func (o *receiveOptions) options() wamp.Dict {
+	opts := wamp.Dict{}
+	if o.match != wamp.MatchExact {
+		opts[wamp.OptMatch] = o.match
+	}
+	return opts
+}

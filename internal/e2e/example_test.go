@@ -1,0 +1,53 @@
+package e2e_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cbx-wamp/cbx/internal/e2e"
+	"github.com/cbx-wamp/cbx/internal/keygen"
+	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
+)
+
+// A publisher's and a subscriber's codecs, each over its own keystore: the publisher
+// holds its private key and the subscriber's public key for "com.example.", the
+// subscriber the other two. A session takes a codec as its wamp.Config.Codec; here the
+// codecs are used without one, as cbx seal and cbx open use them.
+func Example() {
+	pubPriv, _ := keygen.Generate(nil)
+	subPriv, _ := keygen.Generate(nil)
+	pubPub, subPub := pubPriv.Public(), subPriv.Public()
+	publisherKS, subscriberKS := keystore.New(), keystore.New()
+	if err := publisherKS.Put(&keystore.Entry{Prefix: "com.example.", OriginatorPrivate: &pubPriv, ResponderPublic: &subPub}); err != nil {
+		panic(err)
+	}
+	if err := subscriberKS.Put(&keystore.Entry{Prefix: "com.example.", ResponderPrivate: &subPriv, OriginatorPublic: &pubPub}); err != nil {
+		panic(err)
+	}
+	publisher := e2e.NewCodec(publisherKS, "publisher.ks", e2e.WireLegacy)
+	subscriber := e2e.NewCodec(subscriberKS, "subscriber.ks", e2e.WireLegacy)
+
+	// What a PUBLISH carries: the sealed bytes and Autobahn's options.
+	p, opts, sealed, err := publisher.Seal(true, "com.example.orders", wamp.List{"card"}, wamp.Dict{"id": int64(17)})
+	fmt.Println(sealed, err, opts)
+
+	// What the subscriber's session does with the EVENT.
+	args, kwargs, err := subscriber.Open(false, "com.example.orders", p, opts)
+	fmt.Println(args, kwargs, err)
+
+	// Moved to another topic by the router: refused, with Autobahn's error URI.
+	_, _, err = subscriber.Open(false, "com.example.bills", p, opts)
+	var mm *e2e.URIMismatchError
+	var ce wamp.CodecError
+	fmt.Println(errors.As(err, &mm), errors.As(err, &ce) && ce.WAMPErrorURI() == wamp.ErrURITrustedMismatch)
+
+	// A URI the keystore does not cover travels in plaintext.
+	_, _, sealed, err = publisher.Seal(true, "org.public.news", wamp.List{"hello"}, nil)
+	fmt.Println(sealed, err)
+	// Output:
+	// true <nil> map[enc_algo:cryptobox enc_serializer:json]
+	// [card] map[id:17] <nil>
+	// true true
+	// false <nil>
+}
