@@ -55,6 +55,16 @@ func objectLine(fields ...field) ([]byte, error) {
 	return append(b, '}', '\n'), nil
 }
 
+// withKey adds the "key" field, what opened a sealed payload (e2e.Opened: the keystore
+// entry and the fingerprints of its public keys), to an output line; a payload that was
+// not sealed has none.
+func withKey(fields []field, opened map[string]any) []field {
+	if opened == nil {
+		return fields
+	}
+	return append(fields, field{"key", opened})
+}
+
 // argsOrEmpty and kwargsOrEmpty print absent arguments as [] and {}, so consumers such as
 // jq need no null checks.
 func argsOrEmpty(a []any) []any {

@@ -43,6 +43,10 @@ a warning saying so (exit 1 with --require-encrypted); it is never printed alter
 a plaintext event holding such a value, with or without --require-encrypted (refusing it
 is not a downgrade; but plaintext on a covered topic still ends it with exit 3).
 
+--details also adds, for a sealed event, "key": the keystore entry and the fingerprints
+of the public keys of the key that opened it (what cbx keygen and cbx keys ls show for
+them), so both ends can check they use the keys they think.
+
 When the router had to drop events for this subscriber (it did not read fast enough, or
 was stopped), cbx router marks the next event it does deliver with how many it dropped
 before it (details._cbx_dropped, shown by --details); subscribe then warns on stderr:
@@ -78,7 +82,7 @@ keeps no events for a subscriber that is not there.`),
 		},
 	}
 	addReceiveFlags(cmd, &o.receive, "topic matching: exact, prefix or wildcard", "exit after `N` events (0: no limit)")
-	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
+	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) and the key that opened it to each line")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
 	return cmd
@@ -131,7 +135,7 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 			{"args", argsOrEmpty(ev.Args)}, {"kwargs", kwargsOrEmpty(ev.Kwargs)},
 		}
 		if o.details {
-			fields = append(fields, field{"details", ev.Details})
+			fields = withKey(append(fields, field{"details", ev.Details}), ev.Opened)
 		}
 		line, err := objectLine(fields...)
 		if err != nil {

@@ -142,6 +142,7 @@ type EventInfo struct {
 	Kwargs  Dict
 	Details Dict
 	Sealed  bool // the payload was opened by the codec
+	Opened  Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
 	// Err says why there are no Args and Kwargs: the payload could not be opened, or it was
 	// refused on receipt because it holds a value outside the dialect (errors.Is
 	// [ErrPayloadRefused]; package comment, "Refused payloads"), or the router delivered
@@ -219,7 +220,7 @@ func (s *Session) onEvent(m *Event) {
 			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
 			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err}
 			if err == nil {
-				ev.Args, ev.Kwargs, ev.Sealed, ev.Err = s.open(false, topic, m.Payload, m.Details)
+				ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
 			}
 			sub.handler(ev)
 		})
