@@ -100,8 +100,17 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 
 	life := newLifetime("events", o.receive.count)
 	var dropped atomic.Uint64 // events the router reported dropping for this subscription
+	out := &lineBuffer{w: f.io.Out}
+	flush := func() {
+		if err := out.flush(); err != nil {
+			life.fail(&stdoutError{err})
+		}
+	}
+	defer flush() // lines of events handled as the session ended (see below)
 	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
-	handler := func(ev *wamp.EventInfo) {
+	// Their lines are written together while more events wait behind them, and as soon
+	// as none does.
+	handle := func(ev *wamp.EventInfo) {
 		if life.over() {
 			return
 		}
@@ -130,24 +139,26 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 			f.ui.warnf("skipped an event on %q: %v", ev.Topic, err)
 			return
 		}
-		fields := []field{
-			{"topic", ev.Topic}, {"publication", uint64(ev.Publication)}, {"sealed", ev.Sealed},
-			{"args", argsOrEmpty(ev.Args)}, {"kwargs", kwargsOrEmpty(ev.Kwargs)},
-		}
-		if o.details {
-			fields = withKey(append(fields, field{"details", ev.Details}), ev.Opened)
-		}
-		line, err := objectLine(fields...)
-		if err != nil {
-			f.ui.warnf("skipped an event on %q: %v", ev.Topic, err)
+		lineErr, err := out.add(func(b []byte) ([]byte, error) { return appendEventLine(b, ev, o.details) })
+		if lineErr != nil {
+			f.ui.warnf("skipped an event on %q: %v", ev.Topic, lineErr)
 			return
 		}
-		if _, err := f.io.Out.Write(line); err != nil {
+		if err != nil {
 			life.fail(&stdoutError{err})
 			return
 		}
 		if life.done() {
+			if err := out.flush(); err != nil {
+				life.fail(&stdoutError{err})
+			}
 			life.fail(nil)
+		}
+	}
+	handler := func(ev *wamp.EventInfo) {
+		handle(ev)
+		if !ev.More {
+			flush()
 		}
 	}
 	opts := o.receive.options()
@@ -157,6 +168,12 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 		if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
 			return c.failed(ctx, routerRefused(err), fmt.Sprintf("subscribing to %q", o.topic))
 		}
+		go func() {
+			// A session that ends runs no handler for the events still waiting, so the
+			// last line handled may be buffered: written now, not after a reconnect.
+			<-c.sess.Done()
+			flush()
+		}()
 		if o.conn.verbose {
 			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.receive.match)
 		}
