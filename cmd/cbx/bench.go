@@ -469,7 +469,7 @@ type benchProgress struct {
 	w    io.Writer
 }
 
-func (b *benchEnv) progress(label string, total uint64, count func() uint64) *benchProgress {
+func (b *benchEnv) progress(mode, what string, total uint64, count func() uint64) *benchProgress {
 	p := &benchProgress{stop: make(chan struct{}), done: make(chan struct{}), w: b.f.io.ErrOut}
 	if !b.f.io.stderrTTY {
 		close(p.done)
@@ -481,7 +481,7 @@ func (b *benchEnv) progress(label string, total uint64, count func() uint64) *be
 		defer t.Stop()
 		for {
 			n := count()
-			fmt.Fprintf(p.w, "\r\x1b[Kcbx: %s: %s of %s (%d %%)", label, groupDigits(n), groupDigits(total), n*100/max(total, 1))
+			fmt.Fprintf(p.w, "\r\x1b[Kcbx: %s: %s of %s %s (%d %%)", mode, groupDigits(n), groupDigits(total), what, n*100/max(total, 1))
 			select {
 			case <-p.stop:
 				fmt.Fprint(p.w, "\r\x1b[K")

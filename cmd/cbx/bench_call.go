@@ -102,7 +102,7 @@ func (b *benchEnv) call(ctx context.Context, proc string, res *benchResult) erro
 	}
 
 	done := newCounter(uint64(o.msgs))
-	prog := b.progress(res.mode+" calls", done.target, done.load)
+	prog := b.progress(res.mode, "calls done", done.target, done.load)
 	t0 := b.now()
 	end, err := b.callAll(ctx, callers, proc, benchKindTimed, shares(o.msgs, len(callers)), recs, done)
 	prog.end()

@@ -239,12 +239,7 @@ func benchHeadline(o *benchOptions, r *benchResult) string {
 	if r.router != "embedded" {
 		where = r.router
 	}
-	plural := func(n int, one, many string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return groupDigits(uint64(n)) + " " + many
-	}
+	plural := func(n int, one, many string) string { return countOf(uint64(n), one, many) }
 	if o.bench == "call" {
 		return fmt.Sprintf("cbx bench call: %s of %d bytes, %s, %s, through %s",
 			plural(o.msgs, "call", "calls"), o.size, plural(o.concurrency, "caller", "callers"), r.serializer, where)
@@ -272,6 +267,14 @@ func benchDuration(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + "s"
 }
 
+// countOf writes "1 event", "2 events", "1,000 events".
+func countOf(n uint64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return groupDigits(n) + " " + many
+}
+
 // groupDigits writes n with thousands separated by commas.
 func groupDigits(n uint64) string {
 	s := strconv.FormatUint(n, 10)
@@ -291,16 +294,16 @@ func groupDigits(n uint64) string {
 func benchFailure(results []*benchResult) error {
 	for _, r := range results {
 		if r.errors > 0 {
-			what := "events"
+			what := countOf(r.errors, "event", "events")
 			if r.bench == "call" {
-				what = "results"
+				what = countOf(r.errors, "result", "results")
 			}
-			return fmt.Errorf("%s: %s %s could not be read; the first: %w", r.mode, groupDigits(r.errors), what, r.firstErr)
+			return fmt.Errorf("%s: %s could not be read; the first: %w", r.mode, what, r.firstErr)
 		}
 	}
 	for _, r := range results {
 		if r.dups > 0 {
-			return withCode(exitError, fmt.Errorf("%s: %s events arrived more than once", r.mode, groupDigits(r.dups)))
+			return withCode(exitError, fmt.Errorf("%s: %s more than once", r.mode, countOf(r.dups, "event arrived", "events arrived")))
 		}
 	}
 	var lost []string
@@ -310,12 +313,12 @@ func benchFailure(results []*benchResult) error {
 			continue
 		}
 		if r.bench == "call" {
-			lost = append(lost, fmt.Sprintf("%s: %s of %s calls failed (the first: %v)", r.mode, groupDigits(r.lost), groupDigits(r.expected), r.firstFail))
+			lost = append(lost, fmt.Sprintf("%s: %s of %s failed (the first: %v)", r.mode, groupDigits(r.lost), countOf(r.expected, "call", "calls"), r.firstFail))
 			continue
 		}
-		lost = append(lost, fmt.Sprintf("%s: %s of %s events did not arrive", r.mode, groupDigits(r.lost), groupDigits(r.expected)))
+		lost = append(lost, fmt.Sprintf("%s: %s of %s did not arrive", r.mode, groupDigits(r.lost), countOf(r.expected, "event", "events")))
 		if r.dropped > 0 {
-			hints = append(hints, fmt.Sprintf("%s: the router reported dropping %s events", r.mode, groupDigits(r.dropped)))
+			hints = append(hints, fmt.Sprintf("%s: the router reported dropping %s", r.mode, countOf(r.dropped, "event", "events")))
 		}
 	}
 	if len(lost) == 0 {

@@ -125,7 +125,7 @@ func (b *benchEnv) pubsub(ctx context.Context, topic string, res *benchResult) e
 		dropped0 = b.router.dropped()
 	}
 
-	prog := b.progress(res.mode+" events received", timed.target, timed.load)
+	prog := b.progress(res.mode, "events received", timed.target, timed.load)
 	t0 := b.now()
 	pubEnd, err := b.publishAll(ctx, pubs, topic, benchKindTimed, perPub, o.rate)
 	if err == nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/router"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -217,4 +220,60 @@ func TestNewCmdBenchCall(t *testing.T) {
 		{args("--pubs", "2"), nil, "unknown flag: --pubs"},
 		{args("--rate", "2"), nil, "unknown flag: --rate"},
 	})
+}
+
+// A subscriber's record: each timed event once, with its latency; a second copy is a
+// duplicate; an event this run did not publish, one in plaintext where the run seals
+// (a downgrading router) or one that did not open is an error, never counted as received.
+func TestBenchSubscriberCounts(t *testing.T) {
+	o := &benchOptions{size: 40}
+	b := &benchEnv{o: o, base: time.Now()}
+	s := &benchSubscriber{b: b, topic: "t", sealed: true, shares: []int{2, 1}, timed: newCounter(3), warm: newCounter(1), seen: [][]uint64{{0}, {0}}}
+	p := newBenchPayload(40)
+	ev := func(sealed bool, args ...any) *wamp.EventInfo {
+		return &wamp.EventInfo{Args: args, Sealed: sealed, Details: wamp.Dict{}}
+	}
+
+	s.onEvent(ev(true, p.text(benchKindWarm, 0, 7, 0)))
+	s.onEvent(ev(true, p.text(benchKindTimed, 0, 0, b.now())))
+	s.onEvent(ev(true, p.text(benchKindTimed, 0, 0, b.now())))                                        // again: a duplicate
+	s.onEvent(ev(false, p.text(benchKindTimed, 0, 1, b.now())))                                       // plaintext: refused
+	s.onEvent(ev(true, p.text(benchKindTimed, 1, 5, b.now())))                                        // beyond publisher 1's share
+	s.onEvent(ev(true, p.text(benchKindTimed, 2, 0, b.now())))                                        // no publisher 2
+	s.onEvent(&wamp.EventInfo{Err: e2e.ErrDecrypt, Details: wamp.Dict{wamp.OptCBXDropped: int64(4)}}) // did not open; 4 dropped before it
+	s.onEvent(ev(true, p.text(benchKindTimed, 1, 0, b.now())))
+
+	if s.received != 2 || s.dups != 1 || s.bad != 4 || s.dropped != 4 || s.hist.Count() != 2 || s.timed.load() != 2 || s.warm.load() != 1 {
+		t.Fatalf("received %d dups %d bad %d dropped %d latencies %d timed %d warm %d; want 2 1 4 4 2 2 1",
+			s.received, s.dups, s.bad, s.dropped, s.hist.Count(), s.timed.load(), s.warm.load())
+	}
+	if want := `a plaintext event on "t", which this run seals`; s.firstErr == nil || s.firstErr.Error() != want {
+		t.Fatalf("first error %v, want %q", s.firstErr, want)
+	}
+
+	// Reported after the results: the first error decides the exit code (3 for a payload
+	// that did not open), ahead of duplicates (1) and losses (9).
+	res := func(edit func(*benchResult)) []*benchResult {
+		r := &benchResult{o: o, bench: "pubsub", mode: "sealed", expected: 10, received: 10}
+		edit(r)
+		return []*benchResult{r}
+	}
+	for _, c := range []struct {
+		results []*benchResult
+		code    int
+		msg     string
+	}{
+		{res(func(r *benchResult) {}), exitOK, ""},
+		{res(func(r *benchResult) { r.errors, r.firstErr, r.lost = 2, fmt.Errorf("opening: %w", e2e.ErrDecrypt), 3 }), exitDecrypt, "sealed: 2 events could not be read; the first: opening: "},
+		{res(func(r *benchResult) {
+			r.errors, r.firstErr = 1, errors.New("an event on \"t\" that this run did not publish")
+		}), exitError, "sealed: 1 event could not be read; the first: an event"},
+		{res(func(r *benchResult) { r.dups, r.lost = 5, 1 }), exitError, "sealed: 5 events arrived more than once"},
+		{res(func(r *benchResult) { r.lost, r.received, r.dropped = 1234, 8766, 1000 }), exitLost, "sealed: 1,234 of 10 events did not arrive"},
+	} {
+		err := benchFailure(c.results)
+		if code := exitCodeFor(err); code != c.code || err != nil && !strings.HasPrefix(err.Error(), c.msg) {
+			t.Errorf("benchFailure: %v (exit %d), want exit %d and %q", err, code, c.code, c.msg)
+		}
+	}
 }
