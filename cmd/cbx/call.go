@@ -33,7 +33,12 @@ must open with that key and name PROC inside (Autobahn's trusted URI check). Wit
 --progress each progressive result is printed as its own line ("progress":true) before
 the final one.
 
-A WAMP error prints its URI, args and kwargs on stderr and exits 7. A result holding a
+A WAMP error prints one JSON line on stdout, as a result does, and exits 7:
+
+  {"error":"com.example.error.x","sealed":false,"args":[…],"kwargs":{…}}
+
+and the human message (cbx: error: calling …) on stderr: a script reads stdout with jq
+whatever the outcome, and the exit code tells the two apart. A result holding a
 value cbx cannot carry exactly (an integer beyond 64 bits, a non-finite float, invalid
 UTF-8, nesting deeper than 100 levels) is refused with exit 1, never printed altered; an
 error whose payload holds one still exits 7, with its URI, and says so. Errors are sealed
@@ -131,13 +136,18 @@ func callError(f *factory, c *conn, proc string, err error, ctx context.Context)
 			return withCode(exitWAMPError, &rewordedError{fmt.Sprintf("calling %q: %s; its payload could not be read: %v",
 				proc, rpc.URI, rpc.PayloadErr), rpc.PayloadErr})
 		}
+		// The error object is data, as a result is: one JSON line on stdout, where a
+		// script reads it (jq), while the human message goes to stderr. The exit code
+		// (7) tells the two outcomes apart.
+		msg := fmt.Sprintf("calling %q: %s", proc, rpc.URI)
 		line, merr := objectLine(field{"error", rpc.URI}, field{"sealed", rpc.Sealed},
 			field{"args", argsOrEmpty(rpc.Args)}, field{"kwargs", kwargsOrEmpty(rpc.Kwargs)})
-		if merr == nil {
-			f.io.ErrOut.Write(line)
+		if merr != nil {
+			msg += "; its payload could not be printed: " + merr.Error()
+		} else if _, werr := f.io.Out.Write(line); werr != nil {
+			msg += "; the error line could not be written: " + (&stdoutError{werr}).Error()
 		}
-		// The payload went to stderr above; the message names the call and the URI.
-		return withCode(exitWAMPError, &rewordedError{fmt.Sprintf("calling %q: %s", proc, rpc.URI), err})
+		return withCode(exitWAMPError, &rewordedError{msg, err})
 	}
 	if errors.Is(err, wamp.ErrPayloadRefused) {
 		// A plaintext result cbx cannot carry exactly (exit 1, as for a sealed one); under
