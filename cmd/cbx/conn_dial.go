@@ -75,12 +75,12 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	case err != nil:
 		return nil, err
 	}
-	return f.keyedDialer(o, ks, path)
+	return f.dialerWith(o, ks, path)
 }
 
-// keyedDialer reads the secrets and the CA file for connections with o (resolved) and
-// the keystore ks (read from path).
-func (f *factory) keyedDialer(o *connOptions, ks *keystore.Keystore, path string) (*dialer, error) {
+// dialerWith is newDialer for a resolved o and a keystore already at hand (cbx bench
+// makes its keys in memory); path only names the keystore in messages.
+func (f *factory) dialerWith(o *connOptions, ks *keystore.Keystore, path string) (*dialer, error) {
 	cfg := wamp.Config{
 		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole,
 		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session

@@ -47,7 +47,7 @@ const (
 	exitConnection  = 6   // could not reach or join the router, or it broke the protocol
 	exitWAMPError   = 7   // the peer answered with a WAMP error (cbx call)
 	exitTimeout     = 8   // deadline reached first (--timeout): fewer events than --count, or no result
-	exitLost        = 9   // fewer events than --count at the deadline, and the router reported dropping some
+	exitLost        = 9   // fewer events than --count at the deadline, and the router reported dropping some; cbx bench: messages lost
 	exitInterrupted = 130 // interrupted by SIGINT or SIGTERM
 )
 
@@ -73,7 +73,9 @@ var exitCodeTable = strings.Trim(`
   8    deadline reached (--timeout) before enough events or the result arrived,
        or before a cbx wait --file appeared
   9    events were lost: the router reported dropping events for this
-       subscription (cbx subscribe) and fewer than --count arrived by the deadline
+       subscription (cbx subscribe) and fewer than --count arrived by the deadline;
+       for cbx bench, events that did not arrive or calls that failed (after the
+       results)
   130  interrupted (SIGINT, SIGTERM)
 `, "\n")
 

@@ -120,6 +120,7 @@ Environment:
 		graceful(newCmdCall(f, nil)),
 		graceful(newCmdRegister(f, nil)),
 		graceful(newCmdRouter(f, nil)),
+		newCmdBench(f),
 		graceful(newCmdWait(f, nil)),
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),

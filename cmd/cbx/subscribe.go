@@ -43,6 +43,10 @@ a warning saying so (exit 1 with --require-encrypted); it is never printed alter
 a plaintext event holding such a value, with or without --require-encrypted (refusing it
 is not a downgrade; but plaintext on a covered topic still ends it with exit 3).
 
+--details also adds, for a sealed event, "key": the keystore entry and the fingerprints
+of the public keys of the key that opened it (what cbx keygen and cbx keys ls show for
+them), so both ends can check they use the keys they think.
+
 When the router had to drop events for this subscriber (it did not read fast enough, or
 was stopped), cbx router marks the next event it does deliver with how many it dropped
 before it (details._cbx_dropped, shown by --details); subscribe then warns on stderr:
@@ -109,8 +113,17 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 
 	life := newLifetime("events", o.receive.count)
 	var dropped atomic.Uint64 // events the router reported dropping for this subscription
+	out := &lineBuffer{w: f.io.Out}
+	flush := func() {
+		if err := out.flush(); err != nil {
+			life.fail(&stdoutError{err})
+		}
+	}
+	defer flush() // lines of events handled as the session ended (see below)
 	// Events arrive one at a time, in order (internal/wamp runs them on one goroutine).
-	handler := func(ev *wamp.EventInfo) {
+	// Their lines are written together while more events wait behind them, and as soon
+	// as none does.
+	handle := func(ev *wamp.EventInfo) {
 		if life.over() {
 			return
 		}
@@ -139,24 +152,26 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 			f.ui.warnf("skipped an event on %q: %v", ev.Topic, err)
 			return
 		}
-		fields := []field{
-			{"topic", ev.Topic}, {"publication", uint64(ev.Publication)}, {"sealed", ev.Sealed},
-			{"args", argsOrEmpty(ev.Args)}, {"kwargs", kwargsOrEmpty(ev.Kwargs)},
-		}
-		if o.details {
-			fields = append(fields, field{"details", ev.Details})
-		}
-		line, err := objectLine(fields...)
-		if err != nil {
-			f.ui.warnf("skipped an event on %q: %v", ev.Topic, err)
+		lineErr, err := out.add(func(b []byte) ([]byte, error) { return appendEventLine(b, ev, o.details) })
+		if lineErr != nil {
+			f.ui.warnf("skipped an event on %q: %v", ev.Topic, lineErr)
 			return
 		}
-		if _, err := f.io.Out.Write(line); err != nil {
+		if err != nil {
 			life.fail(&stdoutError{err})
 			return
 		}
 		if life.done() {
+			if err := out.flush(); err != nil {
+				life.fail(&stdoutError{err})
+			}
 			life.fail(nil)
+		}
+	}
+	handler := func(ev *wamp.EventInfo) {
+		handle(ev)
+		if !ev.More {
+			flush()
 		}
 	}
 	opts := o.receive.options()
@@ -166,6 +181,12 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 		if _, err := c.sess.Subscribe(ctx, o.topic, opts, handler); err != nil {
 			return c.failed(ctx, routerRefused(err), fmt.Sprintf("subscribing to %q", o.topic))
 		}
+		go func() {
+			// A session that ends runs no handler for the events still waiting, so the
+			// last line handled may be buffered: written now, not after a reconnect.
+			<-c.sess.Done()
+			flush()
+		}()
 		if o.conn.verbose {
 			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.receive.match)
 		}

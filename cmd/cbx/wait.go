@@ -112,7 +112,7 @@ func waitRun(ctx context.Context, f *factory, o *waitOptions) error {
 		return nil
 	}
 	// A plain session: wait seals nothing, so it needs no keystore.
-	d, err := f.keyedDialer(&o.conn, keystore.New(), "")
+	d, err := f.dialerWith(&o.conn, keystore.New(), "")
 	if err != nil {
 		return err
 	}
