@@ -2,8 +2,10 @@ package wamp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -32,77 +34,144 @@ func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
-	if err := msgpackWrite(enc, l, 0, NestMessage.limit()); err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	if *buf, err = msgpackAppend((*buf)[:0], l, 0, NestMessage.limit()); err != nil {
 		return nil, fmt.Errorf("encoding %v in MessagePack: %w", m.MessageType(), err)
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(*buf), nil
 }
 
-func msgpackWrite(e *msgpack.Encoder, v any, depth, limit int) error {
+// msgpackAppend appends v to b in MessagePack, byte for byte as vmihailenco/msgpack's
+// Encoder writes it with its default options (the smallest integer form, positive
+// integers as uint, floats as float64, str for text, bin for binary, the smallest
+// length headers, bin8 for short binary), which is how cbx encoded frames before it
+// wrote them itself; a differential fuzz test holds it to that. Appending to one buffer
+// rather than going through an Encoder and a bytes.Buffer per message makes encoding
+// allocation-free.
+func msgpackAppend(b []byte, v any, depth, limit int) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
-		return e.EncodeNil()
+		return append(b, msgpcode.Nil), nil
 	case bool:
-		return e.EncodeBool(x)
+		if x {
+			return append(b, msgpcode.True), nil
+		}
+		return append(b, msgpcode.False), nil
 	case int64:
-		return e.EncodeInt(x)
+		return msgpackInt(b, x), nil
 	case uint64:
-		return e.EncodeUint(x)
+		return msgpackUint(b, x), nil
 	case float64:
 		if err := checkFloat(x); err != nil {
-			return err
+			return b, err
 		}
-		return e.EncodeFloat64(x)
+		return binary.BigEndian.AppendUint64(append(b, msgpcode.Double), math.Float64bits(x)), nil
 	case string:
 		if err := checkText(x); err != nil {
-			return err
+			return b, err
 		}
-		return e.EncodeString(x)
+		return append(msgpackStrLen(b, len(x)), x...), nil
 	case []byte:
-		if x == nil {
-			x = []byte{} // EncodeBytes writes nil as msgpack nil
-		}
-		return e.EncodeBytes(x)
+		// Never nil (msgpack's nil): an empty binary is an empty bin.
+		return append(msgpackHeader(b, len(x), msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32), x...), nil
 	case []any:
 		if depth >= limit {
-			return valueErr(ErrTooDeep)
+			return b, valueErr(ErrTooDeep)
 		}
-		if err := e.EncodeArrayLen(len(x)); err != nil {
-			return err
+		if len(x) < 16 {
+			b = append(b, msgpcode.FixedArrayLow|byte(len(x)))
+		} else {
+			b = msgpackHeader(b, len(x), 0, msgpcode.Array16, msgpcode.Array32)
 		}
+		var err error
 		for _, el := range x {
-			if err := msgpackWrite(e, el, depth+1, limit); err != nil {
-				return err
+			if b, err = msgpackAppend(b, el, depth+1, limit); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return b, nil
 	case map[string]any:
 		if depth >= limit {
-			return valueErr(ErrTooDeep)
+			return b, valueErr(ErrTooDeep)
 		}
-		if err := e.EncodeMapLen(len(x)); err != nil {
-			return err
+		if len(x) < 16 {
+			b = append(b, msgpcode.FixedMapLow|byte(len(x)))
+		} else {
+			b = msgpackHeader(b, len(x), 0, msgpcode.Map16, msgpcode.Map32)
 		}
-		for _, k := range sortedKeys(x) {
+		var small [8]string
+		var err error
+		for _, k := range appendSortedKeys(small[:0], x) {
 			if err := checkKey(k); err != nil {
-				return err
+				return b, err
 			}
-			if err := e.EncodeString(k); err != nil {
-				return err
-			}
-			if err := msgpackWrite(e, x[k], depth+1, limit); err != nil {
-				return err
+			b = append(msgpackStrLen(b, len(k)), k...)
+			if b, err = msgpackAppend(b, x[k], depth+1, limit); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return b, nil
 	}
 	n, err := normalize(v, depth, limit)
 	if err != nil {
-		return err
+		return b, err
 	}
-	return msgpackWrite(e, n, depth, limit)
+	return msgpackAppend(b, n, depth, limit)
+}
+
+// msgpackInt writes n as the library's EncodeInt: non-negative as msgpackUint, else the
+// negative fixnum or the smallest intN.
+func msgpackInt(b []byte, n int64) []byte {
+	switch {
+	case n >= 0:
+		return msgpackUint(b, uint64(n))
+	case n >= -32:
+		return append(b, byte(n))
+	case n >= math.MinInt8:
+		return append(b, msgpcode.Int8, byte(n))
+	case n >= math.MinInt16:
+		return binary.BigEndian.AppendUint16(append(b, msgpcode.Int16), uint16(n))
+	case n >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, msgpcode.Int32), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, msgpcode.Int64), uint64(n))
+}
+
+// msgpackUint writes u as the library's EncodeUint: the positive fixnum or the smallest
+// uintN.
+func msgpackUint(b []byte, u uint64) []byte {
+	switch {
+	case u <= math.MaxInt8:
+		return append(b, byte(u))
+	case u <= math.MaxUint8:
+		return append(b, msgpcode.Uint8, byte(u))
+	case u <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, msgpcode.Uint16), uint16(u))
+	case u <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, msgpcode.Uint32), uint32(u))
+	}
+	return binary.BigEndian.AppendUint64(append(b, msgpcode.Uint64), u)
+}
+
+// msgpackStrLen writes a str header: fixstr below 32 bytes, else str8/16/32.
+func msgpackStrLen(b []byte, n int) []byte {
+	if n < 32 {
+		return append(b, msgpcode.FixedStrLow|byte(n))
+	}
+	return msgpackHeader(b, n, msgpcode.Str8, msgpcode.Str16, msgpcode.Str32)
+}
+
+// msgpackHeader writes a header with a 1-, 2- or 4-byte length, the smallest that holds n
+// (c8 = 0: no 1-byte form, as for arrays and maps).
+func msgpackHeader(b []byte, n int, c8, c16, c32 byte) []byte {
+	switch {
+	case c8 != 0 && n <= math.MaxUint8:
+		return append(b, c8, byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, c16), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, c32), uint32(n))
 }
 
 func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
