@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Differential fuzz tests: each fast reader or writer of the dialect against its reference
@@ -154,6 +157,53 @@ func FuzzMsgpackAppendMatchesReference(f *testing.F) {
 			got, err := msgpackAppend(nil, v, 0, nest.limit())
 			if errText(err) != errText(wantErr) || err == nil && !bytes.Equal(got, want) {
 				t.Fatalf("nest %d: %x, %v\nreference: %x, %v", nest, got, err, want, wantErr)
+			}
+		}
+	})
+}
+
+// refMsgpackDecode is the library-based reader (msgpackReader, which still explains every
+// refusal) over a whole frame.
+func refMsgpackDecode(b []byte, limit int) (any, error) {
+	r := bytes.NewReader(b)
+	d := msgpackReader{r: r, dec: msgpack.NewDecoder(r), limit: limit}
+	v, err := d.value(0)
+	if err == nil && r.Len() != 0 {
+		err = protoErrf("msgpack: %d bytes after the message", r.Len())
+	}
+	return v, err
+}
+
+// FuzzMsgpackDecodeMatchesReference: the fast reader accepts exactly the frames the
+// library-based reader accepts, and builds the same values from them (so nothing it
+// gives up on is lost: Unmarshal then asks the library-based reader). The input is read
+// as it is, and also as the encoding of a generated value, cut at some point.
+func FuzzMsgpackDecodeMatchesReference(f *testing.F) {
+	for _, m := range sampleMessages() {
+		if b, err := MsgPack.Marshal(m); err == nil {
+			f.Add(b, uint16(0))
+		}
+	}
+	f.Add([]byte("\x0e\x03\x05key\x00\x07\x04a\"b\n\x0c\x02\x05\x00\x00\x00\x00\x00\x00\xf0\x3f\x06\x03"), uint16(1))
+	f.Add([]byte("\x0b\x07\x02"), uint16(0xffff))
+	f.Add([]byte{0xca, 0x7f, 0xc0, 0, 0}, uint16(0))
+	f.Add([]byte{0x81, 0xa0, 0xc4, 0x00}, uint16(0))
+	f.Fuzz(func(t *testing.T, b []byte, mode uint16) {
+		if mode%2 == 1 {
+			enc, err := msgpackAppend(nil, (&valueGen{b: b}).value(0), 0, MaxDepth+5)
+			if err != nil {
+				return
+			}
+			if cut := int(mode >> 1); cut < len(enc) && mode>>1 != 0x7fff {
+				enc = enc[:cut]
+			}
+			b = enc
+		}
+		for _, limit := range []int{NestValue.limit(), NestMessage.limit()} {
+			want, wantErr := refMsgpackDecode(b, limit)
+			got, ok := msgpackDecode(b, limit)
+			if ok != (wantErr == nil) || ok && !reflect.DeepEqual(got, want) {
+				t.Fatalf("limit %d, %x: fast %#v, %v\nreference %#v, %v", limit, b, got, ok, want, wantErr)
 			}
 		}
 	})

@@ -175,6 +175,177 @@ func msgpackHeader(b []byte, n int, c8, c16, c32 byte) []byte {
 }
 
 func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
+	if v, ok := msgpackDecode(b, NestMessage.limit()); ok {
+		return unmarshalList(SerializerMsgPack, v)
+	}
+	// Not a frame the fast reader takes: the library-based reader says why, in the same
+	// words as ever, and sends a payload outside the dialect to the lenient path.
+	return msgpackUnmarshalStrict(b)
+}
+
+// msgpackDecode is the fast reader: one pass over the frame's bytes, building exactly the
+// values msgpackReader builds (a differential fuzz test holds it to that). It gives up
+// (ok=false) at anything msgpackReader would refuse, and at trailing bytes, and leaves
+// the explaining to it.
+func msgpackDecode(b []byte, limit int) (v any, ok bool) {
+	d := msgpackFast{b: b, limit: limit}
+	v, ok = d.value(0)
+	return v, ok && d.i == len(b)
+}
+
+type msgpackFast struct {
+	b     []byte
+	i     int
+	limit int
+}
+
+// n reads a k-byte big-endian unsigned integer.
+func (d *msgpackFast) n(k int) (uint64, bool) {
+	if len(d.b)-d.i < k {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range d.b[d.i : d.i+k] {
+		u = u<<8 | uint64(c)
+	}
+	d.i += k
+	return u, true
+}
+
+// raw takes the n bytes of a str or bin body.
+func (d *msgpackFast) raw(n uint64, ok bool) ([]byte, bool) {
+	if !ok || n > uint64(len(d.b)-d.i) {
+		return nil, false
+	}
+	r := d.b[d.i : d.i+int(n)]
+	d.i += int(n)
+	return r, true
+}
+
+func (d *msgpackFast) value(depth int) (any, bool) {
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	c := d.b[d.i]
+	d.i++
+	switch {
+	case c <= msgpcode.PosFixedNumHigh:
+		return int64(c), true
+	case c >= msgpcode.NegFixedNumLow:
+		return int64(int8(c)), true
+	case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
+		return d.text(uint64(c&0x1f), true)
+	case c >= msgpcode.FixedArrayLow && c <= msgpcode.FixedArrayHigh:
+		return d.list(depth, uint64(c&0x0f), true)
+	case c >= msgpcode.FixedMapLow && c <= msgpcode.FixedMapHigh:
+		return d.dict(depth, uint64(c&0x0f), true)
+	}
+	switch c {
+	case msgpcode.Nil:
+		return nil, true
+	case msgpcode.False:
+		return false, true
+	case msgpcode.True:
+		return true, true
+	case msgpcode.Uint8, msgpcode.Uint16, msgpcode.Uint32:
+		u, ok := d.n(1 << (c - msgpcode.Uint8))
+		return int64(u), ok
+	case msgpcode.Uint64:
+		u, ok := d.n(8)
+		return fromUint64(u), ok
+	case msgpcode.Int8:
+		u, ok := d.n(1)
+		return int64(int8(u)), ok
+	case msgpcode.Int16:
+		u, ok := d.n(2)
+		return int64(int16(u)), ok
+	case msgpcode.Int32:
+		u, ok := d.n(4)
+		return int64(int32(u)), ok
+	case msgpcode.Int64:
+		u, ok := d.n(8)
+		return int64(u), ok
+	case msgpcode.Float:
+		u, ok := d.n(4)
+		f := float64(math.Float32frombits(uint32(u)))
+		return f, ok && checkFloat(f) == nil
+	case msgpcode.Double:
+		u, ok := d.n(8)
+		f := math.Float64frombits(u)
+		return f, ok && checkFloat(f) == nil
+	case msgpcode.Str8, msgpcode.Str16, msgpcode.Str32:
+		return d.text(d.n(1 << (c - msgpcode.Str8)))
+	case msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32:
+		r, ok := d.raw(d.n(1 << (c - msgpcode.Bin8)))
+		if !ok {
+			return nil, false
+		}
+		return append(make([]byte, 0, len(r)), r...), true
+	case msgpcode.Array16, msgpcode.Array32:
+		n, ok := d.n(2 << (c - msgpcode.Array16))
+		return d.list(depth, n, ok)
+	case msgpcode.Map16, msgpcode.Map32:
+		n, ok := d.n(2 << (c - msgpcode.Map16))
+		return d.dict(depth, n, ok)
+	}
+	return nil, false // extension types and the unused code
+}
+
+// text reads a str body of n bytes: UTF-8, not starting with U+0000.
+func (d *msgpackFast) text(n uint64, ok bool) (any, bool) {
+	r, ok := d.raw(n, ok)
+	if !ok || len(r) > 0 && r[0] == 0 || !utf8.Valid(r) {
+		return nil, false
+	}
+	return string(r), true
+}
+
+func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
+	if !ok || depth >= d.limit || n > uint64(len(d.b)-d.i) {
+		return nil, false
+	}
+	l := make([]any, n)
+	for i := range l {
+		if l[i], ok = d.value(depth + 1); !ok {
+			return nil, false
+		}
+	}
+	return l, true
+}
+
+func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
+	if !ok || depth >= d.limit || n > uint64(len(d.b)-d.i)/2 {
+		return nil, false
+	}
+	m := make(map[string]any, n)
+	for range n {
+		// A key is a str (fixstr, str8/16/32) and may start with U+0000.
+		if d.i >= len(d.b) {
+			return nil, false
+		}
+		c := d.b[d.i]
+		d.i++
+		var r []byte
+		switch {
+		case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
+			r, ok = d.raw(uint64(c&0x1f), true)
+		case c == msgpcode.Str8 || c == msgpcode.Str16 || c == msgpcode.Str32:
+			r, ok = d.raw(d.n(1 << (c - msgpcode.Str8)))
+		default:
+			return nil, false
+		}
+		if !ok || !utf8.Valid(r) {
+			return nil, false
+		}
+		if m[string(r)], ok = d.value(depth + 1); !ok {
+			return nil, false
+		}
+	}
+	return m, true
+}
+
+// msgpackUnmarshalStrict is the library-based reader, which words every refusal.
+func msgpackUnmarshalStrict(b []byte) (Message, error) {
 	r := bytes.NewReader(b)
 	d := msgpackReader{r: r, dec: msgpack.NewDecoder(r), limit: NestMessage.limit()}
 	v, err := d.value(0)
