@@ -46,6 +46,7 @@ const (
 	benchWarmupWait = 30 * time.Second
 	// benchMaxSessions bounds --pubs, --subs and --concurrency: each is a connection.
 	benchMaxSessions = 1000
+	maxBenchRounds   = 100
 )
 
 // benchOptions are the flags of cbx bench pubsub and cbx bench call; each command uses
@@ -58,6 +59,7 @@ type benchOptions struct {
 	size   int
 	warmup int
 	prefix string
+	rounds int // the modes, alternated, this many times
 	json   bool
 	csv    bool
 
@@ -93,7 +95,7 @@ run's keys, the plain one by none.
 
 Results: messages per second, MB/s (10^6 bytes of payload, --size per message) and
 latency min/p50/p90/p99/p99.9/max and mean, as a table, or with --json one JSON object a
-line, with --csv a header and one row, per mode; every figure's name says its unit
+line, with --csv a header and one row, per mode and round; every figure's name says its unit
 (msgs_per_s, mb_per_s, p99_us). Percentiles are at most 0.8 % above the exact value
 (internal/latency). While it runs, a progress line is shown on stderr when stderr is
 a terminal.
@@ -124,6 +126,7 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, msgs int, what string) {
 	fl.IntVarP(&o.msgs, "msgs", "n", msgs, "number of timed "+what)
 	fl.IntVar(&o.size, "size", defaultBenchSize, "payload `bytes` per message (at least 33: a sequence number and a timestamp travel in it)")
 	fl.IntVar(&o.warmup, "warmup", defaultBenchWarmup, "untimed "+what+" sent first and waited for (0: none)")
+	fl.IntVar(&o.rounds, "rounds", 1, "run the modes this many times, alternating (a noisy machine slows them alike)")
 	fl.StringVar(&o.prefix, "prefix", defaultBenchPrefix, "URI `prefix` of the run's topics and procedures")
 	fl.BoolVar(&o.json, "json", false, "print one JSON object per mode instead of a table")
 	fl.BoolVar(&o.csv, "csv", false, "print a CSV header and one row per mode instead of a table")
@@ -156,6 +159,9 @@ func (o *benchOptions) check(cmd *cobra.Command, f *factory) error {
 	}
 	if o.size < benchHeaderLen || o.size > maxBenchSize {
 		return &usageError{fmt.Errorf("--size %d: must be from %d to %d bytes", o.size, benchHeaderLen, maxBenchSize)}
+	}
+	if o.rounds < 1 || o.rounds > maxBenchRounds {
+		return &usageError{fmt.Errorf("--rounds %d: must be from 1 to %d", o.rounds, maxBenchRounds)}
 	}
 	if o.warmup < 0 {
 		return &usageError{fmt.Errorf("--warmup %d: must not be negative", o.warmup)}
@@ -250,22 +256,24 @@ func benchRun(ctx context.Context, f *factory, o *benchOptions) error {
 	run.responder = &resp
 
 	var results []*benchResult
-	for _, mode := range o.modes() {
-		res := &benchResult{bench: o.bench, mode: mode, router: routerName, serializer: o.conn.serializer, started: time.Now().UTC(), o: o}
-		uri := o.prefix + run.id + "." + mode
-		switch o.bench {
-		case "pubsub":
-			err = run.pubsub(ctx, uri, res)
-		case "call":
-			err = run.call(ctx, uri, res)
-		}
-		if err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return withCode(exitTimeout, fmt.Errorf("%s %s: the --timeout deadline (%v) passed before the run ended", o.bench, mode, o.conn.timeout))
+	for round := 1; round <= o.rounds; round++ {
+		for _, mode := range o.modes() {
+			res := &benchResult{bench: o.bench, mode: mode, round: round, router: routerName, serializer: o.conn.serializer, started: time.Now().UTC(), o: o}
+			uri := o.prefix + run.id + "." + mode
+			switch o.bench {
+			case "pubsub":
+				err = run.pubsub(ctx, uri, res)
+			case "call":
+				err = run.call(ctx, uri, res)
 			}
-			return err
+			if err != nil {
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return withCode(exitTimeout, fmt.Errorf("%s %s: the --timeout deadline (%v) passed before the run ended", o.bench, mode, o.conn.timeout))
+				}
+				return err
+			}
+			results = append(results, res)
 		}
-		results = append(results, res)
 	}
 	if err := writeBenchResults(f, o, results); err != nil {
 		return &stdoutError{err}

@@ -171,7 +171,7 @@ func TestBenchTableShowsLosses(t *testing.T) {
 
 func TestNewCmdBenchPubSub(t *testing.T) {
 	defaults := benchOptions{bench: "pubsub", mode: "both", msgs: defaultBenchEvents, size: defaultBenchSize, warmup: defaultBenchWarmup,
-		prefix: defaultBenchPrefix, pubs: 1, subs: 1, window: defaultWindow, concurrency: 1}
+		prefix: defaultBenchPrefix, rounds: 1, pubs: 1, subs: 1, window: defaultWindow, concurrency: 1}
 	with := func(edit func(*benchOptions)) *benchOptions {
 		o := defaults
 		edit(&o)
@@ -204,7 +204,7 @@ func TestNewCmdBenchPubSub(t *testing.T) {
 
 func TestNewCmdBenchCall(t *testing.T) {
 	defaults := benchOptions{bench: "call", mode: "both", msgs: defaultBenchCalls, size: defaultBenchSize, warmup: defaultBenchWarmup,
-		prefix: defaultBenchPrefix, pubs: 1, subs: 1, concurrency: 1}
+		prefix: defaultBenchPrefix, rounds: 1, pubs: 1, subs: 1, concurrency: 1}
 	with := func(edit func(*benchOptions)) *benchOptions {
 		o := defaults
 		edit(&o)
@@ -212,10 +212,11 @@ func TestNewCmdBenchCall(t *testing.T) {
 	}
 	checkFlagCases(t, newCmdBenchCall, []flagCase[benchOptions]{
 		{args(), with(func(*benchOptions) {}), ""},
-		{args("--concurrency", "16", "--msgs", "7", "--mode", "sealed", "--json", "--wire", "ppt"),
+		{args("--concurrency", "16", "--msgs", "7", "--mode", "sealed", "--json", "--wire", "ppt", "--rounds", "5"),
 			with(func(o *benchOptions) {
-				o.concurrency, o.msgs, o.mode, o.json, o.conn.wire = 16, 7, "sealed", true, "ppt"
+				o.concurrency, o.msgs, o.mode, o.json, o.conn.wire, o.rounds = 16, 7, "sealed", true, "ppt", 5
 			}), ""},
+		{args("--rounds", "101"), nil, "--rounds 101: must be from 1 to 100"},
 		{args("--concurrency", "1001"), nil, "--concurrency 1001: must be from 1 to 1000"},
 		{args("--pubs", "2"), nil, "unknown flag: --pubs"},
 		{args("--rate", "2"), nil, "unknown flag: --rate"},
