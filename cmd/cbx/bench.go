@@ -9,7 +9,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -343,11 +342,10 @@ func startBenchRouter(realm string) (*benchRouter, error) {
 		srv.Close()
 		return nil, withCode(exitConnection, fmt.Errorf("starting the embedded router: %w", err))
 	}
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Printf("cbx bench: embedded router: %v", err)
-		}
-	}()
+	// Serve returns when the router is closed; should the listener fail before, the
+	// sessions' connections fail, and the run with them (exit 6).
+	go srv.Serve(l) //nolint:errcheck // see above
+
 	return &benchRouter{srv: srv, url: "ws://" + l.Addr().String() + "/ws"}, nil
 }
 
@@ -365,12 +363,10 @@ func dialAll(ctx context.Context, d *dialer, n int) ([]*conn, error) {
 		wg.Go(func() { conns[i], errs[i] = d.dial(ctx) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		closeAll(conns)
-		for _, e := range errs {
-			if e != nil {
-				return nil, e // the first: all are likely the same
-			}
+	for _, err := range errs {
+		if err != nil {
+			closeAll(conns)
+			return nil, err // the first: all are likely the same
 		}
 	}
 	return conns, nil
