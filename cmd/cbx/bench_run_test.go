@@ -278,3 +278,43 @@ func TestBenchSubscriberCounts(t *testing.T) {
 		}
 	}
 }
+
+// SIGINT ends a run as it ends every session command: exit 130, no results, no error.
+func TestBenchInterrupted(t *testing.T) {
+	p := startCbx(t, "bench", "pubsub", "--msgs", "100000000", "--warmup", "0", "-v")
+	p.waitStderr(t, "embedded cbx router listening on")
+	p.waitStderr(t, "joined realm")
+	p.interrupt(t)
+	if out := p.stdout.String(); out != "" {
+		t.Fatalf("results printed after SIGINT:\n%s", out)
+	}
+	if strings.Contains(p.stderr.String(), "cbx: error:") {
+		t.Fatalf("an error after SIGINT:\n%s", p.stderr)
+	}
+}
+
+// Any WAMP router: through plain nexus, which cannot carry the legacy sealed form, the
+// sealed mode seals in Payload PassThru Mode (--wire auto), events and calls alike.
+// nexus queues at most 64 messages per client and drops the rest without a word; the
+// events are paced (--rate) so that its subscriber keeps up: the losses this test is
+// not about (TestBenchLossesExit9 is).
+func TestBenchThroughPlainNexus(t *testing.T) {
+	url := startPlainNexus(t)
+	for _, bench := range []string{"pubsub", "call"} {
+		argv := []string{"bench", bench, "--url", url, "--msgs", "200", "--warmup", "10", "--serializer", "cbor", "--json"}
+		if bench == "pubsub" {
+			argv = append(argv, "--rate", "2000", "--window", "8")
+		}
+		out, _ := cbxExit(t, 0, argv...)
+		lines := stdoutLines(out)
+		if len(lines) != 2 {
+			t.Fatalf("%s: want 2 lines:\n%s", bench, out)
+		}
+		for i, want := range []string{"", "ppt"} {
+			m := decodeLine(t, []byte(lines[i]))
+			if m["sealed_form"] != want || m["received"] != int64(200) || m["lost"] != int64(0) || m["errors"] != int64(0) {
+				t.Fatalf("%s: %s", bench, lines[i])
+			}
+		}
+	}
+}
