@@ -78,7 +78,7 @@ func (r *benchResult) fields() []benchField {
 	if r.bench == "pubsub" {
 		out = append(out, benchField{"pubs", o.pubs}, benchField{"subs", o.subs}, benchField{"window", o.window}, benchField{"rate_per_s", o.rate})
 	} else {
-		out = append(out, benchField{"concurrency", o.concurrency})
+		out = append(out, benchField{"concurrency", o.concurrency}, benchField{"procedure", o.procedure})
 	}
 	out = append(out,
 		benchField{"elapsed_s", benchFloat{r.elapsed.Seconds(), 6}},
@@ -233,7 +233,7 @@ func writeBenchTable(f *factory, o *benchOptions, results []*benchResult) error 
 		}
 		b.WriteByte('\n')
 	}
-	if o.mode == "both" {
+	if o.mode == "both" && o.procedure == "" {
 		plainRate, plainP50 := medianRate(results, "plain")
 		sealedRate, sealedP50 := medianRate(results, "sealed")
 		if plainRate > 0 {
@@ -279,8 +279,12 @@ func benchHeadline(o *benchOptions, r *benchResult) string {
 	}
 	plural := func(n int, one, many string) string { return countOf(uint64(n), one, many) }
 	if o.bench == "call" {
-		return fmt.Sprintf("cbx bench call: %s of %d bytes, %s, %s, through %s",
-			plural(o.msgs, "call", "calls"), o.size, plural(o.concurrency, "caller", "callers"), r.serializer, where)
+		to := ""
+		if o.procedure != "" {
+			to = fmt.Sprintf(" to %q (its callee elsewhere)", o.procedure)
+		}
+		return fmt.Sprintf("cbx bench call: %s of %d bytes%s, %s, %s, through %s",
+			plural(o.msgs, "call", "calls"), o.size, to, plural(o.concurrency, "caller", "callers"), r.serializer, where)
 	}
 	flow := fmt.Sprintf("window %d", o.window)
 	if o.window == 0 {

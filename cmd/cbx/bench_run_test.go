@@ -195,7 +195,6 @@ func TestNewCmdBenchPubSub(t *testing.T) {
 		{args("--pubs", "0"), nil, "--pubs 0: must be from 1 to 1000"},
 		{args("--subs", "1001"), nil, "--subs 1001: must be from 1 to 1000"},
 		{args("--window", "-2"), nil, "--window -2: must not be negative"},
-		{args("--keystore", "k"), nil, "--keystore: cbx bench makes its own keys"},
 		{args("--require-encrypted"), nil, "--require-encrypted: cbx bench makes its own keys"},
 		{args("--concurrency", "2"), nil, "unknown flag: --concurrency"},
 		{args("topic"), nil, `"topic"`},
@@ -217,6 +216,9 @@ func TestNewCmdBenchCall(t *testing.T) {
 				o.concurrency, o.msgs, o.mode, o.json, o.conn.wire, o.rounds = 16, 7, "sealed", true, "ppt", 5
 			}), ""},
 		{args("--rounds", "101"), nil, "--rounds 101: must be from 1 to 100"},
+		{args("--procedure", "com.x.echo", "--url", "ws://h:1/ws"), with(func(o *benchOptions) { o.procedure, o.conn.url = "com.x.echo", "ws://h:1/ws" }), ""},
+		{args("--procedure", "com.x.echo", "--mode", "plain"), nil, "--mode can't be used with --procedure"},
+		{args("--procedure", "com x"), nil, `--procedure "com x"`},
 		{args("--concurrency", "1001"), nil, "--concurrency 1001: must be from 1 to 1000"},
 		{args("--pubs", "2"), nil, "unknown flag: --pubs"},
 		{args("--rate", "2"), nil, "unknown flag: --rate"},
