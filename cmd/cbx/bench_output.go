@@ -188,7 +188,7 @@ func writeBenchTable(f *factory, o *benchOptions, results []*benchResult) error 
 	var b strings.Builder
 	b.WriteString(benchHeadline(o, results[0]) + "\n\n")
 
-	head := []string{"mode", "msgs/s", "MB/s", "min", "p50", "p90", "p99", "p99.9", "max", "lost"}
+	head := []string{"payload", "msgs/s", "MB/s", "min", "p50", "p90", "p99", "p99.9", "max", "lost"}
 	if o.rounds > 1 {
 		head = slices.Insert(head, 1, "round")
 	}

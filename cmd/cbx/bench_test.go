@@ -20,9 +20,22 @@ func BenchmarkParseEventLine(b *testing.B) {
 	}
 }
 
+// BenchmarkOutputLine is subscribe's line, appended into the buffer it reuses.
 func BenchmarkOutputLine(b *testing.B) {
-	ev := &wamp.EventInfo{Topic: "com.example.bench", Publication: 1234567, Sealed: true,
-		Args: wamp.List{strings.Repeat("x", 88), int64(12345)}}
+	ev := benchEvent()
+	var buf []byte
+	for b.Loop() {
+		var err error
+		if buf, err = appendEventLine(buf[:0], ev, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkObjectLine is the same line written by objectLine (call's and register's
+// lines), as subscribe wrote it before appendEventLine.
+func BenchmarkObjectLine(b *testing.B) {
+	ev := benchEvent()
 	for b.Loop() {
 		fields := []field{
 			{"topic", ev.Topic}, {"publication", uint64(ev.Publication)}, {"sealed", ev.Sealed},
@@ -32,4 +45,9 @@ func BenchmarkOutputLine(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func benchEvent() *wamp.EventInfo {
+	return &wamp.EventInfo{Topic: "com.example.bench", Publication: 1234567, Sealed: true,
+		Args: wamp.List{strings.Repeat("x", 88), int64(12345)}}
 }

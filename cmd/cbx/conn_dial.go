@@ -49,7 +49,7 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.dial(ctx)
+	return d.dialWaiting(ctx) // --wait (conn_wait.go)
 }
 
 // newDialer resolves o (flags, then environment, then defaults) and reads the keystore,

@@ -66,11 +66,12 @@ var exitCodeTable = strings.Trim(`
        low-order key, a malformed keystore, a keystore named with --keystore or
        CBX_KEYSTORE that does not exist or cannot be read or written, a key file
        or keystore that group or others can access
-  6    connection problem: router unreachable, realm or authentication refused,
-       protocol violation, the router went away; for cbx router, its address is
-       in use
+  6    connection problem: router unreachable (with --wait, or for cbx wait: no
+       router answered in time), realm or authentication refused, protocol
+       violation, the router went away; for cbx router, its address is in use
   7    the called procedure answered with a WAMP error (cbx call)
-  8    deadline reached (--timeout) before enough events or the result arrived
+  8    deadline reached (--timeout) before enough events or the result arrived,
+       or before a cbx wait --file appeared
   9    events were lost: the router reported dropping events for this
        subscription (cbx subscribe) and fewer than --count arrived by the deadline;
        for cbx bench, events that did not arrive or calls that failed (after the

@@ -121,6 +121,7 @@ Environment:
 		graceful(newCmdRegister(f, nil)),
 		graceful(newCmdRouter(f, nil)),
 		newCmdBench(f),
+		graceful(newCmdWait(f, nil)),
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
 	)
