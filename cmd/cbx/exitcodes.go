@@ -152,8 +152,9 @@ func isCodecKeyError(err error) bool {
 }
 
 // codecHints are the hints for the codec's key errors: what the keystore lacks, and the
-// command that shows it.
-func codecHints(err error) []string {
+// command that shows it. reply says whether the command has --reply (seal, open), which
+// chooses the side; the session commands' side is their role.
+func codecHints(err error, reply bool) []string {
 	var sr *e2e.SealRefusedError
 	var nk *e2e.NoKeyError
 	var sk *e2e.SideKeysError
@@ -164,8 +165,11 @@ func codecHints(err error) []string {
 	case errors.As(err, &nk):
 		return []string{"add one with `cbx keys add PREFIX …`; `cbx keys explain " + shellQuote(nk.URI) + "` shows the lookup"}
 	case errors.As(err, &sk):
-		return []string{"the originator side needs originator-private and the responder's key; the responder side needs responder-private and the originator's key",
-			"the other side of the exchange is chosen with --reply"}
+		hints := []string{"the originator side needs originator-private and the responder's key; the responder side needs responder-private and the originator's key"}
+		if reply {
+			hints = append(hints, "the other side of the exchange is chosen with --reply")
+		}
+		return hints
 	case errors.As(err, &cr):
 		const need = "a subscriber or callee needs --responder-priv and the originator's public key, or --single"
 		if cr.Match == wamp.MatchExact {
@@ -176,9 +180,10 @@ func codecHints(err error) []string {
 	return nil
 }
 
-// hintsFor returns the hints that go with an error.
-func hintsFor(err error) []string {
-	hints := codecHints(err)
+// hintsFor returns the hints that go with an error; reply says whether the command that
+// failed has --reply (codecHints).
+func hintsFor(err error, reply bool) []string {
+	hints := codecHints(err, reply)
 	var ee *codedError
 	if errors.As(err, &ee) {
 		hints = append(hints, ee.hints...)
@@ -205,8 +210,11 @@ func hintsFor(err error) []string {
 		// the user's to rewrite.
 		hints = append(hints, valueHints(err)...)
 	}
-	if errors.Is(err, e2e.ErrDecrypt) {
+	switch {
+	case errors.Is(err, e2e.ErrDecrypt) && reply:
 		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI and direction (--reply)")
+	case errors.Is(err, e2e.ErrDecrypt):
+		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI")
 	}
 	var tl *wamp.MessageTooLargeError
 	if errors.As(err, &tl) {
