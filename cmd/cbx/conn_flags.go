@@ -27,6 +27,7 @@ type connOptions struct {
 	wire                   string // auto, legacy, ppt
 	requireEncrypted       bool
 	verbose                bool
+	wait                   time.Duration // --wait: how long the first connection is retried (conn_wait.go)
 
 	from map[string]string // flag → the environment variable or context its value came from (resolve)
 	ctx  *selectedContext  // the context resolve took settings from (context_resolve.go)
@@ -58,6 +59,7 @@ func addConnFlags(cmd *cobra.Command, o *connOptions) {
 	fl.StringVar(&o.wire, "wire", "", "sealed payload form: auto, legacy (Autobahn/Crossbar enc_algo) or ppt (Payload PassThru Mode) (env CBX_WIRE; default auto)")
 	fl.BoolVar(&o.requireEncrypted, "require-encrypted", false, "refuse plaintext payloads on URIs the keystore covers (env CBX_REQUIRE_ENCRYPTED)")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "report connection and subscription progress on stderr")
+	addWaitFlag(fl, o)
 	fl.Var(&o.maxMessageSize, "max-message-size", "largest message to send, in `bytes`; larger ones are refused before sending (register answers wamp.error.payload_size_exceeded) (env CBX_MAX_MESSAGE_SIZE; default 1048576, cbx router's limit)")
 }
 
@@ -116,6 +118,9 @@ func (o *connOptions) resolve(f *factory) (err error) {
 			return &usageError{fmt.Errorf("CBX_TIMEOUT %q: not a duration (e.g. 10s)", v)}
 		}
 		o.from["--timeout"] = "CBX_TIMEOUT"
+	}
+	if err := o.resolveWait(getenv); err != nil {
+		return err
 	}
 	if _, err := wamp.SerializerByName(o.serializer); err != nil {
 		return &usageError{fmt.Errorf("%s %q: want json, msgpack or cbor", o.source("--serializer"), o.serializer)}

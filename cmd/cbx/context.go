@@ -207,13 +207,6 @@ func newCmdContextLs(f *factory) *cobra.Command {
 	}
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func newCmdContextShow(f *factory) *cobra.Command {
 	o := &connOptions{}
 	cmd := &cobra.Command{

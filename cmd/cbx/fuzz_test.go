@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"math"
 	"reflect"
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/e2e"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 // FuzzParseEventLine: --stdin lines either parse into args/kwargs or give an error.
@@ -29,6 +32,49 @@ func FuzzParseEventLine(f *testing.F) {
 		}
 		if _, err := e2e.EncodePPTPlaintext(m); err != nil {
 			t.Fatalf("%q parsed but does not encode as PPT: %v", line, err)
+		}
+	})
+}
+
+// FuzzEventLine: subscribe's output line, appended in place (appendEventLine), is byte
+// for byte the object objectLine writes from the same fields, and refuses the same events
+// with the same error, leaving what was in the buffer as it was.
+func FuzzEventLine(f *testing.F) {
+	f.Add("com.t", uint64(1), true, `["a",1,1.5,{"k":"\u0000AA=="}]`, `{"x":[null,true]}`, `{"topic":"com.t"}`, true, "s", 0.5)
+	f.Add("com.t", uint64(1<<53), false, `[]`, `null`, `{}`, false, "\x00AA==", math.Inf(1))
+	f.Add("\xff", uint64(0), false, `[1180591620717411303424]`, `{}`, `{"_cbx_dropped":3}`, true, "\xff", -0.0)
+	f.Fuzz(func(t *testing.T, topic string, pub uint64, sealed bool, argsJSON, kwargsJSON, detailsJSON string, details bool, extra string, x float64) {
+		ev := &wamp.EventInfo{Topic: topic, Publication: wamp.ID(pub), Sealed: sealed}
+		if v, err := wamp.UnmarshalJSON([]byte(argsJSON), wamp.NestPayload); err == nil {
+			ev.Args, _ = v.([]any)
+		}
+		if len(ev.Args) > 0 {
+			ev.Args = append(ev.Args, extra, x) // values outside the dialect too
+		}
+		if v, err := wamp.UnmarshalJSON([]byte(kwargsJSON), wamp.NestPayload); err == nil {
+			ev.Kwargs, _ = v.(map[string]any)
+		}
+		if v, err := wamp.UnmarshalJSON([]byte(detailsJSON), wamp.NestPayload); err == nil {
+			ev.Details, _ = v.(map[string]any)
+		}
+		fields := []field{
+			{"topic", ev.Topic}, {"publication", uint64(ev.Publication)}, {"sealed", ev.Sealed},
+			{"args", argsOrEmpty(ev.Args)}, {"kwargs", kwargsOrEmpty(ev.Kwargs)},
+		}
+		if details {
+			fields = append(fields, field{"details", ev.Details})
+		}
+		want, wantErr := objectLine(fields...)
+		prefix := []byte("earlier line\n")
+		got, err := appendEventLine(append([]byte(nil), prefix...), ev, details)
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("error %v, objectLine's %v", err, wantErr)
+		}
+		if err != nil {
+			want = nil
+		}
+		if !bytes.Equal(got, append(prefix, want...)) {
+			t.Fatalf("appended %q, objectLine wrote %q", got[len(prefix):], want)
 		}
 	})
 }

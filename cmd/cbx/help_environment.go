@@ -21,6 +21,8 @@ Connections (publish, subscribe, call, register):
   CBX_CA                  PEM file of CA certificates to trust for wss://
   CBX_INSECURE            true: do not verify the router's TLS certificate
   CBX_TIMEOUT             give up after this duration, e.g. 10s
+  CBX_WAIT                retry connecting for up to this duration until the router
+                          answers (default 0: one attempt)
   CBX_WIRE                sealed payload form: auto, legacy or ppt (default auto)
   CBX_REQUIRE_ENCRYPTED   true: refuse plaintext payloads on URIs the keystore covers
   CBX_MAX_MESSAGE_SIZE    largest message to send, in bytes (default 1048576)

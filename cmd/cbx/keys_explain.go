@@ -37,6 +37,13 @@ func newCmdKeysExplain(f *factory) *cobra.Command {
 				fmt.Fprintf(tw, "also matches:\t%q (shorter, so it loses)\n", s)
 			}
 			if r.Entry != nil {
+				j := describe(r.Entry)
+				if j.Single != "" {
+					fmt.Fprintf(tw, "single key:\t%s\n", markHeld(j.SingleFP, true))
+				} else {
+					fmt.Fprintf(tw, "originator key:\t%s\n", markHeld(j.OriginatorFP, j.OriginatorPr))
+					fmt.Fprintf(tw, "responder key:\t%s\n", markHeld(j.ResponderFP, j.ResponderPr))
+				}
 				fmt.Fprintf(tw, "publish, call:\t%s\n", sealState(r.Entry.CanOriginate(), "sealed with the originator box", "refused (exit 5), never sent in plaintext: the entry has no originator-private key and responder key"))
 				fmt.Fprintf(tw, "subscribe, register:\t%s\n", sealState(r.Entry.CanRespond(), "opened with the responder box", "cannot open sealed payloads: the entry has no responder-private key and originator key"))
 			} else {

@@ -200,9 +200,9 @@ func TestNewCmdRouter(t *testing.T) {
 	}
 	checkFlagCases(t, newCmdRouter, []flagCase[routerOptions]{
 		{args(), with(func(*routerOptions) {}), ""},
-		{args("--listen", "127.0.0.1:0", "--realm", "a", "--realm", "b", "--trace", "--anonymous", "--tls-cert", "c.pem", "--tls-key", "k.pem"),
+		{args("--listen", "127.0.0.1:0", "--realm", "a", "--realm", "b", "--trace", "--anonymous", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--url-file", "u"),
 			with(func(o *routerOptions) {
-				o.listen, o.realms, o.trace, o.anonymous, o.tlsCert, o.tlsKey = "127.0.0.1:0", args("a", "b"), true, true, "c.pem", "k.pem"
+				o.listen, o.realms, o.trace, o.anonymous, o.tlsCert, o.tlsKey, o.urlFile = "127.0.0.1:0", args("a", "b"), true, true, "c.pem", "k.pem", "u"
 			}), ""},
 		{args("--ticket", "alice=alice.ticket", "--wampcra", "bob=env:BOB", "--cryptosign-authorized-keys", "keys", "--queue-size", "10", "--queue-bytes", "1000", "--max-message-size", "4096"),
 			with(func(o *routerOptions) {
@@ -213,6 +213,18 @@ func TestNewCmdRouter(t *testing.T) {
 		{args("--queue-size", "0"), nil, "--max-message-size, --queue-size and --queue-bytes must be positive"},
 		{args("--max-message-size", "-1"), nil, "must be positive"},
 		{args("--tls-cert", "c.pem"), nil, "--tls-cert and --tls-key go together"},
+		{args("extra"), nil, `"extra"`},
+	})
+}
+
+func TestNewCmdWait(t *testing.T) {
+	checkFlagCases(t, newCmdWait, []flagCase[waitOptions]{
+		{args(), &waitOptions{}, ""},
+		{args("--url", "ws://h:1/ws", "--timeout", "5s"), &waitOptions{conn: connOptions{url: "ws://h:1/ws", timeout: 5 * time.Second}, urlGiven: true, timeoutSet: true}, ""},
+		{args("--url-file", "u", "--file", "a", "--file", "b"), &waitOptions{urlFile: "u", files: args("a", "b")}, ""},
+		{args("--wait", "1s"), nil, "--wait is for the session commands"},
+		{args("--url", "ws://h:1/ws", "--url-file", "u"), nil, "--url and --url-file can't be combined"},
+		{args("--file", ""), nil, `--file "": give a file name`},
 		{args("extra"), nil, `"extra"`},
 	})
 }

@@ -160,6 +160,32 @@ func (e *Entry) precompute() {
 	})
 }
 
+// OriginatorKey is the originator's public key, derived from its private key when the
+// entry holds that (or the single key); nil when the entry has neither.
+func (e *Entry) OriginatorKey() *box.PublicKey {
+	return publicKey(e.Single, e.OriginatorPublic, e.OriginatorPrivate)
+}
+
+// ResponderKey is the responder's public key, as [Entry.OriginatorKey] is the
+// originator's.
+func (e *Entry) ResponderKey() *box.PublicKey {
+	return publicKey(e.Single, e.ResponderPublic, e.ResponderPrivate)
+}
+
+func publicKey(single *box.PrivateKey, pub *box.PublicKey, priv *box.PrivateKey) *box.PublicKey {
+	switch {
+	case single != nil:
+		p := single.Public()
+		return &p
+	case pub != nil:
+		return pub
+	case priv != nil:
+		p := priv.Public()
+		return &p
+	}
+	return nil
+}
+
 func publicOf(pub *box.PublicKey, priv *box.PrivateKey) box.PublicKey {
 	if pub != nil {
 		return *pub

@@ -568,8 +568,9 @@ func (w *jsonWriter) value(v any, depth int) error {
 		if depth >= w.limit {
 			return valueErr(ErrTooDeep)
 		}
+		var small [8]string // the keys of most dicts, sorted without an allocation
 		w.buf = append(w.buf, '{')
-		for i, k := range sortedKeys(x) {
+		for i, k := range appendSortedKeys(small[:0], x) {
 			if i > 0 {
 				w.buf = append(w.buf, ',')
 			}
@@ -601,8 +602,17 @@ func (w *jsonWriter) float(f float64) error {
 	if err := checkFloat(f); err != nil {
 		return err
 	}
-	e := strconv.AppendFloat(nil, f, 'e', -1, 64)
-	exp, _ := strconv.Atoi(string(e[slices.Index(e, 'e')+1:]))
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
+	// The exponent: what follows 'e', a sign and at least two digits.
+	i := slices.Index(e, 'e')
+	exp := 0
+	for _, c := range e[i+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[i+1] == '-' {
+		exp = -exp
+	}
 	if exp < -4 || exp >= 16 {
 		w.buf = append(w.buf, e...)
 		return nil
@@ -621,8 +631,15 @@ func (w *jsonWriter) float(f float64) error {
 func (w *jsonWriter) string(s string) {
 	const hex = "0123456789abcdef"
 	w.buf = append(w.buf, '"')
+	start := 0 // s[start:i] is still to be copied as it is
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		w.buf = append(w.buf, s[start:i]...)
+		start = i + 1
+		switch c {
 		case '"', '\\':
 			w.buf = append(w.buf, '\\', c)
 		case '\n':
@@ -636,18 +653,19 @@ func (w *jsonWriter) string(s string) {
 		case '\f':
 			w.buf = append(w.buf, '\\', 'f')
 		default:
-			if c < 0x20 {
-				w.buf = append(w.buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			} else {
-				w.buf = append(w.buf, c)
-			}
+			w.buf = append(w.buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		}
 	}
+	w.buf = append(w.buf, s[start:]...)
 	w.buf = append(w.buf, '"')
 }
 
 func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
+	return appendSortedKeys(make([]string, 0, len(m)), m)
+}
+
+// appendSortedKeys appends m's keys to keys, sorted.
+func appendSortedKeys(keys []string, m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
