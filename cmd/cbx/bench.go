@@ -136,7 +136,7 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, msgs int, what string) {
 
 // check refuses a bad command line before anything is started.
 func (o *benchOptions) check(cmd *cobra.Command, f *factory) error {
-	if f.keystoreFlag != nil && f.keystoreFlag.Changed && o.procedure == "" {
+	if (cmd.Flags().Changed("keystore") || f.keystoreSet) && o.procedure == "" {
 		return withCode(exitUsage, errors.New("--keystore: cbx bench makes its own keys in memory and reads no keystore"),
 			"sealed payloads are measured with --mode sealed or both; cbx bench call --procedure calls a procedure with the keystore's keys")
 	}
@@ -222,12 +222,14 @@ func (o *benchOptions) modes() []string {
 // the embedded router when no router is named, makes the keys, runs each mode, prints
 // the results and says what went wrong.
 func benchRun(ctx context.Context, f *factory, o *benchOptions) error {
-	embedded := o.conn.url == "" && f.getenv("CBX_URL") == ""
-	if err := o.conn.resolve(f.getenv); err != nil {
+	embedded := o.conn.url == ""
+	if err := o.conn.resolve(f); err != nil {
 		return err
 	}
+	// Nor from the environment or a context (resolve names where it took the URL).
+	embedded = embedded && o.conn.from["--url"] == ""
 	if embedded && o.procedure != "" {
-		return withCode(exitUsage, errors.New("--procedure needs --url (or CBX_URL): the router where its callee is registered"))
+		return withCode(exitUsage, errors.New("--procedure needs --url (or CBX_URL, or a context's URL): the router where its callee is registered"))
 	}
 	if embedded && (o.conn.ticket != "" || o.conn.wampcra != "" || o.conn.cryptosign != "") {
 		return withCode(exitUsage, errors.New("authentication flags need --url: the embedded router takes anonymous sessions"),
