@@ -49,13 +49,13 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.dial(ctx)
+	return d.dialWaiting(ctx) // --wait (conn_wait.go)
 }
 
 // newDialer resolves o (flags, then environment, then defaults) and reads the keystore,
 // the secrets and the CA file for connections with it.
 func (f *factory) newDialer(o *connOptions) (*dialer, error) {
-	if err := o.resolve(f.getenv); err != nil {
+	if err := o.resolve(f); err != nil {
 		return nil, err
 	}
 	path, err := f.keystoreLocation()
@@ -75,7 +75,12 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	case err != nil:
 		return nil, err
 	}
+	return f.dialerWith(o, ks, path)
+}
 
+// dialerWith is newDialer for a resolved o and a keystore already at hand (cbx bench
+// makes its keys in memory); path only names the keystore in messages.
+func (f *factory) dialerWith(o *connOptions, ks *keystore.Keystore, path string) (*dialer, error) {
 	cfg := wamp.Config{
 		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole,
 		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session

@@ -47,8 +47,9 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfor": cmdWaitFor,
-			"repeat":  cmdRepeat,
+			"waitfor":  cmdWaitFor,
+			"waitgone": cmdWaitGone,
+			"repeat":   cmdRepeat,
 		},
 		Setup: func(env *testscript.Env) error {
 			// Every script gets its own router (cbx's, in-process) on a free loopback port.
@@ -88,6 +89,25 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if time.Now().After(deadline) {
 			ts.Fatalf("%s does not match %q after 20s; it holds:\n%s", args[0], args[1], data)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cmdWaitGone is "waitgone FILE": it waits (up to 20 s) until FILE does not exist, e.g.
+// a --ready-file withdrawn when the session it announced ended.
+func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitgone FILE")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := os.Stat(ts.MkAbs(args[0]))
+		if os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s still exists after 20s (%v)", args[0], err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -20,7 +20,7 @@ import (
 
 // styles renders text for one stream: plain text unless that stream may have colour.
 type styles struct {
-	err, warn, hint, ok, dim lipgloss.Style
+	err, warn, hint, ok, dim, head lipgloss.Style
 }
 
 func newStyles(w io.Writer, tty, noColor bool) *styles {
@@ -34,6 +34,7 @@ func newStyles(w io.Writer, tty, noColor bool) *styles {
 		hint: r.NewStyle().Foreground(lipgloss.Color("6")),
 		ok:   r.NewStyle().Foreground(lipgloss.Color("2")),
 		dim:  r.NewStyle().Faint(true),
+		head: r.NewStyle().Bold(true),
 	}
 }
 

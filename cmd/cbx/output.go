@@ -57,6 +57,16 @@ func objectLine(fields ...field) ([]byte, error) {
 	return append(b, '}', '\n'), nil
 }
 
+// withKey adds the "key" field, what opened a sealed payload (e2e.Opened: the keystore
+// entry and the fingerprints of its public keys), to an output line; a payload that was
+// not sealed has none.
+func withKey(fields []field, opened map[string]any) []field {
+	if opened == nil {
+		return fields
+	}
+	return append(fields, field{"key", opened})
+}
+
 // argsOrEmpty and kwargsOrEmpty print absent arguments as [] and {}, so consumers such as
 // jq need no null checks.
 func argsOrEmpty(a []any) []any {
@@ -74,7 +84,7 @@ func kwargsOrEmpty(k map[string]any) map[string]any {
 }
 
 // appendEventLine appends subscribe's line for ev to b: the object
-// {"topic","publication","sealed","args","kwargs"} (and "details" with --details),
+// {"topic","publication","sealed","args","kwargs"} (and "details" and "key" with --details),
 // byte for byte what objectLine writes for those fields, but appended in place, once
 // per event, without building the fields. On error b is returned as it was.
 func appendEventLine(b []byte, ev *wamp.EventInfo, details bool) ([]byte, error) {
@@ -100,6 +110,12 @@ func appendEventLine(b []byte, ev *wamp.EventInfo, details bool) ([]byte, error)
 		b = append(b, `,"details":`...)
 		if b, err = wamp.AppendJSON(b, ev.Details, wamp.NestPayload); err != nil {
 			return b[:start], fmt.Errorf("cannot print the payload: %w", err)
+		}
+		if ev.Opened != nil { // as withKey
+			b = append(b, `,"key":`...)
+			if b, err = wamp.AppendJSON(b, ev.Opened, wamp.NestPayload); err != nil {
+				return b[:start], fmt.Errorf("cannot print the payload: %w", err)
+			}
 		}
 	}
 	return append(b, '}', '\n'), nil

@@ -12,14 +12,31 @@ import (
 // URIs they receive (--match, WAMP's match policy) and how many messages before they end
 // (--count).
 type receiveOptions struct {
-	match string
-	count int
+	match     string
+	count     int
+	readyFile string // --ready-file (ready_file.go)
 }
 
-// addReceiveFlags adds --match and --count, with the command's words for them.
-func addReceiveFlags(cmd *cobra.Command, o *receiveOptions, matchUsage, countUsage string) {
+// addReceiveFlags adds --match, --count and --ready-file, with the command's words for
+// them.
+func addReceiveFlags(cmd *cobra.Command, o *receiveOptions, matchUsage, countUsage, readyUsage string) {
 	cmd.Flags().StringVar(&o.match, "match", wamp.MatchExact, matchUsage)
 	cmd.Flags().IntVarP(&o.count, "count", "n", 0, countUsage)
+	cmd.Flags().Var((*fileName)(&o.readyFile), "ready-file", readyUsage)
+}
+
+// fileName is a flag naming a file: an empty name is refused (exit 2) rather than taken
+// for no file, since `--ready-file "$UNSET"` would then make a script wait in vain.
+type fileName string
+
+func (n *fileName) String() string { return string(*n) }
+func (n *fileName) Type() string   { return "file" }
+func (n *fileName) Set(s string) error {
+	if s == "" {
+		return errors.New("give a file name")
+	}
+	*n = fileName(s)
+	return nil
 }
 
 // check refuses a --match that is not a WAMP match policy and a negative --count, then

@@ -22,7 +22,7 @@ type subscribeOptions struct {
 func newCmdSubscribe(f *factory, runF func(*subscribeOptions) error) *cobra.Command {
 	o := &subscribeOptions{}
 	cmd := &cobra.Command{
-		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D] [--reconnect]",
+		Use:   "subscribe TOPIC [--match {exact | prefix | wildcard}] [--count N] [--timeout D] [--reconnect] [--ready-file FILE]",
 		Short: "Print events as JSON lines, opening sealed payloads with the keystore",
 		Long: `subscribe prints one JSON line per event on stdout:
 
@@ -43,11 +43,21 @@ a warning saying so (exit 1 with --require-encrypted); it is never printed alter
 a plaintext event holding such a value, with or without --require-encrypted (refusing it
 is not a downgrade; but plaintext on a covered topic still ends it with exit 3).
 
+--details also adds, for a sealed event, "key": the keystore entry and the fingerprints
+of the public keys of the key that opened it (what cbx keygen and cbx keys ls show for
+them), so both ends can check they use the keys they think.
+
 When the router had to drop events for this subscriber (it did not read fast enough, or
 was stopped), cbx router marks the next event it does deliver with how many it dropped
 before it (details._cbx_dropped, shown by --details); subscribe then warns on stderr:
 
   cbx: warning: the router dropped N event(s) for "TOPIC" before this one
+
+--ready-file FILE tells a script when publishing to TOPIC starts reaching this
+subscriber: FILE is created (atomically: one JSON line, {"url","realm","session"}) once
+the router has confirmed the subscription, removed when the session ends (created again
+after a --reconnect) and when subscribe ends. A FILE left from an earlier run is removed
+at start. "cbx wait --file FILE" waits for it, without sleep.
 
 subscribe ends after --count events (exit 0), at the --timeout deadline (exit 8 when
 fewer than --count events came, exit 9 when moreover the router reported dropping some,
@@ -61,7 +71,8 @@ so a script can wait for readiness.`, `Events published while no connection exis
 keeps no events for a subscriber that is not there.`),
 		Example: `  $ cbx subscribe com.example.secure.orders --count 1
   $ cbx subscribe com.example.secure. --match prefix --timeout 30s
-  $ cbx subscribe com.example.secure.orders --reconnect --reconnect-within 10m -v`,
+  $ cbx subscribe com.example.secure.orders --reconnect --reconnect-within 10m -v
+  $ cbx subscribe com.example.secure.orders --count 1 --ready-file sub.ready & cbx wait --file sub.ready`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic = args[0]
@@ -77,7 +88,8 @@ keeps no events for a subscriber that is not there.`),
 			return subscribeRun(cmd.Context(), f, o)
 		},
 	}
-	addReceiveFlags(cmd, &o.receive, "topic matching: exact, prefix or wildcard", "exit after `N` events (0: no limit)")
+	addReceiveFlags(cmd, &o.receive, "topic matching: exact, prefix or wildcard", "exit after `N` events (0: no limit)",
+		"create `FILE` once subscribed, remove it when the subscription ends (cbx wait --file FILE waits for it)")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the event's details (as the router sent them) to each line")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
@@ -85,6 +97,11 @@ keeps no events for a subscriber that is not there.`),
 }
 
 func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
+	ready, err := newReadyFile(f, o.receive.readyFile)
+	if err != nil {
+		return err
+	}
+	defer ready.close()
 	ctx, c, done, err := f.session(ctx, &o.conn)
 	if err != nil {
 		return err
@@ -173,7 +190,7 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 		if o.conn.verbose {
 			f.ui.noticef("subscribed to %q (match %s)", o.topic, o.receive.match)
 		}
-		return nil
+		return ready.announce(c)
 	}
 	err = f.serve(ctx, c, life, &o.reconnect, subscribe)
 	if n := dropped.Load(); n > 0 && exitCodeFor(err) == exitTimeout {

@@ -81,7 +81,7 @@ func BenchmarkCodecOpen(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, _, err := sub.Open(false, benchURI, p, opts); err != nil {
+		if _, _, _, err := sub.Open(false, benchURI, p, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -68,7 +68,8 @@ func (c *Codec) Sealed(p wamp.Payload, details wamp.Dict) bool {
 }
 
 // Open opens a sealed payload that arrived under the envelope uri (wamp.PayloadCodec):
-// originating is false for EVENT and INVOCATION, true for RESULT and ERROR. Its errors
+// originating is false for EVENT and INVOCATION, true for RESULT and ERROR. opened is
+// [Opened.Dict] of the key that opened it. Its errors
 // carry the WAMP error URI Autobahn answers with (wamp.CodecError; wire.md §1.5
 // "Failures on receive"): an unsupported form is wamp.error.encryption.unsupported, a
 // keystore without any key wamp.error.no_payload_codec, a payload sealed for another URI
@@ -76,27 +77,27 @@ func (c *Codec) Sealed(p wamp.Payload, details wamp.Dict) bool {
 // (no key, a wrong key, tampering, a plaintext that is not Autobahn's or holds a value
 // outside the dialect) wamp.error.encryption.decrypt_error, as Autobahn answers any
 // KeyRing.decode failure.
-func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (wamp.List, wamp.Dict, error) {
+func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (args wamp.List, kwargs wamp.Dict, opened wamp.Dict, err error) {
 	form, sealed, err := sealedBytes(uri, p, details)
 	if err != nil {
-		return nil, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
+		return nil, nil, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
 	}
 	if len(c.ks.Entries()) == 0 {
-		return nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
+		return nil, nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	}
-	m, err := c.open(originating, form, uri, sealed)
+	m, by, err := c.open(originating, form, uri, sealed)
 	var nk *NoKeyError
 	var sk *SideKeysError
 	var mm *URIMismatchError
 	switch {
 	case errors.As(err, &nk), errors.As(err, &sk):
-		return nil, nil, &codecError{wamp.ErrURIDecrypt, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
+		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
 	case errors.As(err, &mm):
-		return nil, nil, &codecError{wamp.ErrURITrustedMismatch, err}
+		return nil, nil, nil, &codecError{wamp.ErrURITrustedMismatch, err}
 	case err != nil:
-		return nil, nil, &codecError{wamp.ErrURIDecrypt, err}
+		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, err}
 	}
-	return m.Args, m.Kwargs, nil
+	return m.Args, m.Kwargs, by.Dict(), nil
 }
 
 // SealMessage seals m on one side, in the codec's wire form, for a payload handled
@@ -112,7 +113,8 @@ func (c *Codec) SealMessage(originating bool, m Message) ([]byte, error) {
 // as Open does (the same key choice and trusted-URI check) but with the errors bare, for
 // a payload handled outside a session (cbx open).
 func (c *Codec) OpenMessage(originating bool, uri string, sealed []byte) (Message, error) {
-	return c.open(originating, c.Wire(), uri, sealed)
+	m, _, err := c.open(originating, c.Wire(), uri, sealed)
+	return m, err
 }
 
 // CanSeal reports whether Seal seals uri on this side: a covering entry with this side's
@@ -145,13 +147,17 @@ func (c *Codec) seal(originating bool, form WireForm, m Message) ([]byte, *keyst
 }
 
 // open is the one way the codec opens: the key for uri on this side, then openWithKey
-// with its trusted-URI check.
-func (c *Codec) open(originating bool, form WireForm, uri string, sealed []byte) (Message, error) {
-	k, _, err := c.key(uri, originating, true)
+// with its trusted-URI check. It says which key opened the payload.
+func (c *Codec) open(originating bool, form WireForm, uri string, sealed []byte) (Message, Opened, error) {
+	k, e, err := c.key(uri, originating, true)
 	if err != nil {
-		return Message{}, err
+		return Message{}, Opened{}, err
 	}
-	return openWithKey(k, form, uri, sealed)
+	m, err := openWithKey(k, form, uri, sealed)
+	if err != nil {
+		return Message{}, Opened{}, err
+	}
+	return m, openedBy(e), nil
 }
 
 // key picks the precomputed key that seals (open=false) or opens (open=true) uri on one

@@ -53,7 +53,7 @@ func TestOpenUnsupportedMetadataIsReadable(t *testing.T) {
 		{ppt, wamp.Dict{"ppt_scheme": "wamp", "ppt_cipher": "xsalsa20poly1305", "ppt_serializer": wamp.Dict{}}, `payload on "com.x" has a dict as ppt_serializer; cbx seals with "cbor"`},
 	}
 	for _, tc := range cases {
-		_, _, err := c.Open(true, "com.x", tc.p, tc.details)
+		_, _, _, err := c.Open(true, "com.x", tc.p, tc.details)
 		if err == nil {
 			t.Errorf("%v: opened", tc.details)
 			continue

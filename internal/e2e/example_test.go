@@ -32,12 +32,14 @@ func Example() {
 	p, opts, sealed, err := publisher.Seal(true, "com.example.orders", wamp.List{"card"}, wamp.Dict{"id": int64(17)})
 	fmt.Println(sealed, err, opts)
 
-	// What the subscriber's session does with the EVENT.
-	args, kwargs, err := subscriber.Open(false, "com.example.orders", p, opts)
+	// What the subscriber's session does with the EVENT, and which key opened it: the
+	// entry, and the publisher's key by the fingerprint keygen shows for it.
+	args, kwargs, opened, err := subscriber.Open(false, "com.example.orders", p, opts)
 	fmt.Println(args, kwargs, err)
+	fmt.Println(opened[e2e.OpenedEntry], opened[e2e.OpenedOriginator] == keygen.Fingerprint(pubPub))
 
 	// Moved to another topic by the router: refused, with Autobahn's error URI.
-	_, _, err = subscriber.Open(false, "com.example.bills", p, opts)
+	_, _, _, err = subscriber.Open(false, "com.example.bills", p, opts)
 	var mm *e2e.URIMismatchError
 	var ce wamp.CodecError
 	fmt.Println(errors.As(err, &mm), errors.As(err, &ce) && ce.WAMPErrorURI() == wamp.ErrURITrustedMismatch)
@@ -48,6 +50,7 @@ func Example() {
 	// Output:
 	// true <nil> map[enc_algo:cryptobox enc_serializer:json]
 	// [card] map[id:17] <nil>
+	// com.example. true
 	// true true
 	// false <nil>
 }

@@ -122,7 +122,7 @@ func FuzzCodecOpen(f *testing.F) {
 		if !c.Sealed(p, details) {
 			t.Fatalf("payload not recognised as sealed")
 		}
-		args, kwargs, err := c.Open(false, "a.b", p, details)
+		args, kwargs, _, err := c.Open(false, "a.b", p, details)
 		if err != nil {
 			var ce wamp.CodecError
 			if !errors.As(err, &ce) || ce.WAMPErrorURI() == "" {
@@ -137,7 +137,7 @@ func FuzzCodecOpen(f *testing.F) {
 		if err != nil {
 			t.Fatalf("opened payload does not re-seal: %v", err)
 		}
-		a2, k2, err := c2.Open(false, "a.b", p2, opts2)
+		a2, k2, _, err := c2.Open(false, "a.b", p2, opts2)
 		if err != nil || !reflect.DeepEqual(a2, args) || !reflect.DeepEqual(k2, kwargs) {
 			t.Fatalf("round trip changed the payload: %v", err)
 		}

@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 
+	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -80,4 +82,39 @@ func wildcardMayStartWith(pattern, prefix string) bool {
 		}
 	}
 	return true
+}
+
+// Opened names the key that opened a payload, for the receiver to show (cbx subscribe
+// --details, cbx call): the keystore entry and the fingerprints (keygen.Fingerprint) of
+// the two public keys of its box, which people compare with what keygen and keys ls
+// print on the other side.
+type Opened struct {
+	Prefix     string // the entry's prefix
+	Originator string // fingerprint of the originator's (publisher's, caller's) public key
+	Responder  string // fingerprint of the responder's (subscriber's, callee's) public key
+}
+
+// Keys of [Opened.Dict]: "entry" is the prefix of the keystore entry.
+const (
+	OpenedEntry      = "entry"
+	OpenedOriginator = "originator"
+	OpenedResponder  = "responder"
+)
+
+// Dict is o as [Codec.Open] returns it to a session (wamp.EventInfo.Opened and the like).
+func (o Opened) Dict() wamp.Dict {
+	return wamp.Dict{OpenedEntry: o.Prefix, OpenedOriginator: o.Originator, OpenedResponder: o.Responder}
+}
+
+// openedBy describes the entry e as what opened a payload.
+func openedBy(e *keystore.Entry) Opened {
+	return Opened{Prefix: e.Prefix, Originator: fingerprint(e.OriginatorKey()), Responder: fingerprint(e.ResponderKey())}
+}
+
+// fingerprint is keygen.Fingerprint of a key that may be absent ("").
+func fingerprint(k *box.PublicKey) string {
+	if k == nil {
+		return ""
+	}
+	return keygen.Fingerprint(*k)
 }

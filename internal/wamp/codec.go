@@ -20,8 +20,10 @@ type PayloadCodec interface {
 	// Sealed reports whether an incoming message (its payload and Details/Options) is sealed.
 	Sealed(p Payload, details Dict) bool
 	// Open opens a sealed payload for the envelope uri (the trusted-URI check is the
-	// codec's job).
-	Open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, err error)
+	// codec's job). opened says, in the codec's own terms, what opened it (e2e.Codec names
+	// the keystore entry, the key's generation and fingerprints), for the receiver to
+	// show; the session hands it on ([EventInfo].Opened, …) without reading it.
+	Open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, opened Dict, err error)
 }
 
 // CodecError is an error from a [PayloadCodec] that names the WAMP error URI to reply
@@ -78,22 +80,23 @@ func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opt
 	return Payload{Args: args, Kwargs: kwargs}, out, nil
 }
 
-// open applies the codec to an incoming payload. sealed reports whether it was opened.
-// A bare payload nobody can open is ErrNoPayloadCodec; a payload refused on receipt
-// (Payload.Err) is that error, and the codec never sees it.
-func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, err error) {
+// open applies the codec to an incoming payload. sealed reports whether it was opened,
+// and opened what the codec says opened it. A bare payload nobody can open is
+// ErrNoPayloadCodec; a payload refused on receipt (Payload.Err) is that error, and the
+// codec never sees it.
+func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, opened Dict, err error) {
 	if p.Err != nil {
-		return nil, nil, false, p.Err
+		return nil, nil, false, nil, p.Err
 	}
 	if s.cfg.Codec != nil && s.cfg.Codec.Sealed(p, details) {
-		args, kwargs, err = s.cfg.Codec.Open(originating, uri, p, details)
+		args, kwargs, opened, err = s.cfg.Codec.Open(originating, uri, p, details)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, nil, false, nil, err
 		}
-		return args, kwargs, true, nil
+		return args, kwargs, true, opened, nil
 	}
 	if p.IsBare() {
-		return nil, nil, false, ErrNoPayloadCodec
+		return nil, nil, false, nil, ErrNoPayloadCodec
 	}
-	return p.Args, p.Kwargs, false, nil
+	return p.Args, p.Kwargs, false, nil, nil
 }

@@ -142,6 +142,7 @@ type EventInfo struct {
 	Kwargs  Dict
 	Details Dict
 	Sealed  bool // the payload was opened by the codec
+	Opened  Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
 	// More is true when another event of this session has already arrived and waits
 	// behind this one: its handler runs next, unless the session ends first. A handler
 	// that buffers its output may leave it buffered while More is true and should flush
@@ -224,7 +225,7 @@ func (s *Session) onEvent(m *Event) {
 			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
 			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err, More: more}
 			if err == nil {
-				ev.Args, ev.Kwargs, ev.Sealed, ev.Err = s.open(false, topic, m.Payload, m.Details)
+				ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
 			}
 			sub.handler(ev)
 		})

@@ -14,6 +14,7 @@ type ResultInfo struct {
 	Details  Dict
 	Progress bool // Details.progress: more results follow
 	Sealed   bool // the payload was opened by the codec
+	Opened   Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
 }
 
 type pendingCall struct {
@@ -68,7 +69,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 			case *Result:
 				res := &ResultInfo{Details: m.Details}
 				res.Progress, _ = m.Details[OptProgress].(bool)
-				res.Args, res.Kwargs, res.Sealed, err = s.open(true, proc, m.Payload, m.Details)
+				res.Args, res.Kwargs, res.Sealed, res.Opened, err = s.open(true, proc, m.Payload, m.Details)
 				if err != nil {
 					if res.Progress {
 						cancel()
@@ -91,7 +92,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 					e.PayloadErr = m.Payload.Err
 					return nil, e
 				}
-				e.Args, e.Kwargs, e.Sealed, err = s.open(true, m.Error, m.Payload, m.Details)
+				e.Args, e.Kwargs, e.Sealed, e.Opened, err = s.open(true, m.Error, m.Payload, m.Details)
 				if err != nil {
 					return nil, fmt.Errorf("opening the payload of error %s: %w", m.Error, err)
 				}
@@ -117,6 +118,7 @@ type InvocationInfo struct {
 	Kwargs    Dict
 	Details   Dict
 	Sealed    bool // the payload was opened by the codec
+	Opened    Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
 	// Progress sends a progressive result (YIELD with progress: true). It is nil unless
 	// the caller asked for receive_progress.
 	Progress func(args List, kwargs Dict) error
@@ -202,7 +204,7 @@ func (s *Session) onInvocation(m *Invocation) {
 		s.refuse(m.Request, proc, ErrURITrustedMismatch, err)
 		return
 	}
-	args, kwargs, sealed, err := s.open(false, proc, m.Payload, m.Details)
+	args, kwargs, sealed, opened, err := s.open(false, proc, m.Payload, m.Details)
 	var refused *PayloadError
 	switch {
 	case errors.As(err, &refused):
@@ -240,7 +242,7 @@ func (s *Session) onInvocation(m *Invocation) {
 		}
 		return s.send(&Yield{Request: m.Request, Options: opts, Payload: p})
 	}
-	info := &InvocationInfo{Registration: reg, Procedure: proc, Args: args, Kwargs: kwargs, Details: m.Details, Sealed: sealed}
+	info := &InvocationInfo{Registration: reg, Procedure: proc, Args: args, Kwargs: kwargs, Details: m.Details, Sealed: sealed, Opened: opened}
 	var finished atomic.Bool
 	if rp, _ := m.Details[OptReceiveProgress].(bool); rp {
 		info.Progress = func(args List, kwargs Dict) error {

@@ -91,24 +91,24 @@ func (f *fakeCodec) Sealed(p Payload, details Dict) bool {
 	return p.IsBare() && details["enc_algo"] == "x_fake"
 }
 
-func (f *fakeCodec) Open(originating bool, uri string, p Payload, details Dict) (List, Dict, error) {
+func (f *fakeCodec) Open(originating bool, uri string, p Payload, details Dict) (List, Dict, Dict, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.opens = append(f.opens, fakeCall{originating, uri})
 	if f.openErr != nil {
-		return nil, nil, f.openErr
+		return nil, nil, nil, f.openErr
 	}
 	s, ok := f.stored[string(p.Bare)]
 	if !ok {
-		return nil, nil, errors.New("fake: unknown payload")
+		return nil, nil, nil, errors.New("fake: unknown payload")
 	}
 	if s.originating == originating {
-		return nil, nil, fmt.Errorf("fake: payload sealed with originating=%v opened with the same box", s.originating)
+		return nil, nil, nil, fmt.Errorf("fake: payload sealed with originating=%v opened with the same box", s.originating)
 	}
 	if s.uri != uri {
-		return nil, nil, &mismatchError{envelope: uri, inner: s.uri}
+		return nil, nil, nil, &mismatchError{envelope: uri, inner: s.uri}
 	}
-	return s.args, s.kwargs, nil
+	return s.args, s.kwargs, Dict{"fake_uri": s.uri}, nil
 }
 
 func (f *fakeCodec) sealCalls() []fakeCall {
@@ -302,7 +302,7 @@ func TestFakeSealOutgoing(t *testing.T) {
 	}
 	r.send(&Result{Request: c.Request, Details: merged(fakeOpts), Payload: codec.sealAs(false, "sec.add", List{int64(5)}, nil)})
 	got := recvWithin(t, done, "call result")
-	if got.err != nil || !got.r.Sealed || !reflect.DeepEqual(got.r.Args, List{int64(5)}) {
+	if got.err != nil || !got.r.Sealed || !reflect.DeepEqual(got.r.Args, List{int64(5)}) || got.r.Opened["fake_uri"] != "sec.add" {
 		t.Fatalf("sealed result: %+v, %v", got.r, got.err)
 	}
 	if opens := codec.openCalls(); opens[len(opens)-1] != (fakeCall{true, "sec.add"}) {
@@ -334,7 +334,7 @@ func TestFakeSealOutgoing(t *testing.T) {
 	r.send(&Error{Type: CALL, Request: c.Request, Details: merged(fakeOpts), Error: "sec.error.bad",
 		Payload: codec.sealAs(false, "sec.error.bad", List{"why"}, Dict{"code": int64(7)})})
 	var re *RPCError
-	if got := recvWithin(t, done, "call error"); !errors.As(got.err, &re) || !re.Sealed || re.URI != "sec.error.bad" ||
+	if got := recvWithin(t, done, "call error"); !errors.As(got.err, &re) || !re.Sealed || re.URI != "sec.error.bad" || re.Opened["fake_uri"] != "sec.error.bad" ||
 		!reflect.DeepEqual(re.Args, List{"why"}) || !reflect.DeepEqual(re.Kwargs, Dict{"code": int64(7)}) {
 		t.Fatalf("sealed error: %v", got.err)
 	}
@@ -405,7 +405,7 @@ func TestFakeYieldSealedOnlyIfInvocationSealed(t *testing.T) {
 	// Plaintext INVOCATION on a keyed procedure → plaintext YIELDs.
 	r.send(&Invocation{Request: 1, Registration: 99, Details: Dict{"receive_progress": true}, Payload: Payload{Args: List{"in"}}})
 	inv := recvWithin(t, invs, "invocation")
-	if inv.Sealed || !reflect.DeepEqual(inv.Args, List{"in"}) {
+	if inv.Sealed || inv.Opened != nil || !reflect.DeepEqual(inv.Args, List{"in"}) {
 		t.Fatalf("plaintext invocation %+v", inv)
 	}
 	for i := range 3 {
@@ -420,7 +420,7 @@ func TestFakeYieldSealedOnlyIfInvocationSealed(t *testing.T) {
 	r.send(&Invocation{Request: 2, Registration: 99, Details: merged(fakeOpts, Dict{"receive_progress": true}),
 		Payload: codec.sealAs(true, "sec.count", List{"secret"}, nil)})
 	inv = recvWithin(t, invs, "invocation")
-	if !inv.Sealed || !reflect.DeepEqual(inv.Args, List{"secret"}) || inv.Procedure != "sec.count" {
+	if !inv.Sealed || !reflect.DeepEqual(inv.Args, List{"secret"}) || inv.Procedure != "sec.count" || inv.Opened["fake_uri"] != "sec.count" {
 		t.Fatalf("sealed invocation %+v", inv)
 	}
 	var payloads [][]byte
@@ -526,7 +526,7 @@ func TestFakePatternEnvelopeURIs(t *testing.T) {
 	r.send(&Event{Subscription: 5, Publication: 1, Details: merged(fakeOpts, Dict{"topic": "sec.a.b"}),
 		Payload: codec.sealAs(true, "sec.a.b", List{"hi"}, nil)})
 	ev := recvWithin(t, events, "event")
-	if ev.Topic != "sec.a.b" || !ev.Sealed || ev.Err != nil || !reflect.DeepEqual(ev.Args, List{"hi"}) {
+	if ev.Topic != "sec.a.b" || !ev.Sealed || ev.Err != nil || !reflect.DeepEqual(ev.Args, List{"hi"}) || ev.Opened["fake_uri"] != "sec.a.b" {
 		t.Fatalf("event %+v", ev)
 	}
 	if opens := codec.openCalls(); opens[len(opens)-1] != (fakeCall{false, "sec.a.b"}) {
