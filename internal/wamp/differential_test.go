@@ -208,3 +208,35 @@ func FuzzMsgpackDecodeMatchesReference(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnmarshalJSONMatchesReference: the one-pass reader returns what the two-pass
+// reader returned, value for value and error for error (the same type, text and offset),
+// at every nesting kind. The input is read as it is, and also as the JSON of a generated
+// value, cut at some point.
+func FuzzUnmarshalJSONMatchesReference(f *testing.F) {
+	for _, s := range []string{`[1,"a",{"k":[true,null,-0,1.5e3,"\u0000AA=="]}]`, `{"uri":"u","args":[1],"kwargs":null}`,
+		`[1180591620717411303424, 1e400, 1e-400]`, "[\"\x01\"]", `"\ud800"`, `"\ud83d\ude00"`, ` [[[]]] `, `[1,]`, `{"a":1,}`,
+		`-`, `01`, `[-123456789012345678,1234567890123456789]`, strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2)} {
+		f.Add([]byte(s), uint16(0))
+	}
+	f.Add([]byte("\x0e\x03\x05key\x00\x07\x04a\"b\n\x0c\x02\x05\x00\x00\x00\x00\x00\x00\xf0\x3f\x06\x03"), uint16(1))
+	f.Fuzz(func(t *testing.T, b []byte, mode uint16) {
+		if mode%2 == 1 {
+			enc, err := AppendJSON(nil, (&valueGen{b: b}).value(0), NestValue)
+			if err != nil {
+				return
+			}
+			if cut := int(mode >> 1); cut < len(enc) && mode>>1 != 0x7fff {
+				enc = enc[:cut]
+			}
+			b = enc
+		}
+		for _, nest := range []Nest{NestValue, NestPayload, NestMessage} {
+			want, wantErr := refUnmarshalJSON(b, nest)
+			got, err := UnmarshalJSON(b, nest)
+			if !reflect.DeepEqual(err, wantErr) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("nest %d, %q:\n %#v, %#v\nreference:\n %#v, %#v", nest, b, got, err, want, wantErr)
+			}
+		}
+	})
+}
