@@ -113,7 +113,7 @@ away; 8 when --timeout passed before the run ended (nothing is printed); 130 on 
   $ cbx bench pubsub --url wss://router.example.com/ws --realm test --ticket ticket.txt --authid bench`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(graceful(newCmdBenchPubSub(f, nil)), annotate(graceful(newCmdBenchCall(f, nil)), annotationKeystore))
+	cmd.AddCommand(graceful(newCmdBenchPubSub(f, nil)), graceful(newCmdBenchCall(f, nil)))
 	return cmd
 }
 
