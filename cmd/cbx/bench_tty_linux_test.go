@@ -54,7 +54,7 @@ func TestBenchOnATerminal(t *testing.T) {
 			if progress != c.wantProgress || c.wantProgress && !erased || !c.wantProgress && errOut != "" {
 				t.Errorf("stderr %q: progress line %v (erased at the end: %v), want %v", errOut, progress, erased, c.wantProgress)
 			}
-			if bold := strings.Contains(out, "\x1b[1mmode"); bold != c.wantBold || !c.wantBold && strings.Contains(out, "\x1b[") {
+			if bold := strings.Contains(out, "\x1b[1mpayload"); bold != c.wantBold || !c.wantBold && strings.Contains(out, "\x1b[") {
 				t.Errorf("stdout %q: bold header %v, want %v", out, bold, c.wantBold)
 			}
 			if !strings.Contains(stripANSI(out), "cbx bench pubsub: 2,000 events of 100 bytes, 1 publisher → 1 subscriber, json, window 64, through an embedded cbx router") {

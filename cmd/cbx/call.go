@@ -14,6 +14,7 @@ type callOptions struct {
 	proc     string
 	args     []string
 	kwargs   []string
+	values   valueOptions
 	progress bool
 	details  bool
 
@@ -23,7 +24,7 @@ type callOptions struct {
 func newCmdCall(f *factory, runF func(*callOptions) error) *cobra.Command {
 	o := &callOptions{}
 	cmd := &cobra.Command{
-		Use:   "call PROC [ARG...] [-k KEY=VALUE...] [--progress] [--timeout D]",
+		Use:   "call PROC [ARG...] [-k KEY=VALUE...] [--file FILE...] [--strict] [--progress] [--timeout D]",
 		Short: "Call a procedure, sealed when the keystore has a key for PROC",
 		Long: `call calls PROC and prints the result as one JSON line on stdout:
 
@@ -33,6 +34,8 @@ The CALL is sealed as the originator when the keystore covers PROC, and a sealed
 must open with that key and name PROC inside (Autobahn's trusted URI check). With
 --progress each progressive result is printed as its own line ("progress":true) before
 the final one.
+
+` + valuesHelp + `
 
 A WAMP error prints one JSON line on stdout, as a result does, and exits 7:
 
@@ -56,7 +59,11 @@ key that opened it (what cbx keygen and cbx keys ls show for them).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.proc, o.args = args[0], args[1:]
-			if err := o.check(); err != nil {
+			r, err := f.valueReader(cmd, &o.values)
+			if err != nil {
+				return err
+			}
+			if err := o.check(r); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -66,6 +73,7 @@ key that opened it (what cbx keygen and cbx keys ls show for them).`,
 		},
 	}
 	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
+	addValueFlags(cmd, &o.values)
 	cmd.Flags().BoolVar(&o.progress, "progress", false, "ask for progressive results and print each")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the result's details and the key that opened it to each line")
 	addConnFlags(cmd, &o.conn)
@@ -73,11 +81,11 @@ key that opened it (what cbx keygen and cbx keys ls show for them).`,
 }
 
 // check refuses a bad command line before anything is sent, and parses the payload.
-func (o *callOptions) check() error {
+func (o *callOptions) check(r *valueReader) error {
 	if err := checkURIArg("PROC", o.proc, "", false); err != nil {
 		return err
 	}
-	args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
+	args, kwargs, err := r.payload(o.args, o.kwargs, &o.values)
 	if err != nil {
 		return err
 	}

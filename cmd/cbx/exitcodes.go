@@ -202,6 +202,10 @@ func hintsFor(err error, reply bool) []string {
 	if errors.As(err, &mm) {
 		hints = append(hints, "somebody, possibly the router, moved a sealed payload to another URI; it was refused")
 	}
+	var kv *keystore.VersionError
+	if errors.As(err, &kv) {
+		hints = append(hints, "use a cbx that reads it; it was left as it is")
+	}
 	var pt *e2e.PlaintextError
 	var ve *wamp.ValueError
 	switch {

@@ -95,9 +95,14 @@ func (f *factory) loadKeystore() (*keystore.Keystore, string, error) {
 }
 
 // keystoreNotices prints what the keystore package did on cbx's behalf: removing a
-// temporary file an interrupted write left behind, which held a copy of the keys.
+// temporary file an interrupted write left behind, which held a copy of the keys, or
+// writing a keystore of an older format in the current one.
 func (f *factory) keystoreNotices() keystore.Option {
 	return keystore.WithNotices(func(n keystore.Notice) {
+		if n.UpgradedFrom != 0 {
+			f.ui.warnf("keystore %q upgraded from format v%d to v%d (key generations); a cbx that reads only v%d refuses it now", n.Path, n.UpgradedFrom, keystore.FormatVersion, n.UpgradedFrom)
+			return
+		}
 		if n.Err != nil {
 			f.ui.warnf("could not remove %q, left behind by an interrupted keystore write (it holds a copy of the keystore): %v", n.Removed, n.Err)
 			return

@@ -19,6 +19,7 @@ type publishOptions struct {
 	topic     string
 	args      []string
 	kwargs    []string
+	values    valueOptions
 	stdin     bool
 	ack       bool
 	receiveMe bool
@@ -31,15 +32,16 @@ type publishOptions struct {
 func newCmdPublish(f *factory, runF func(*publishOptions) error) *cobra.Command {
 	o := &publishOptions{}
 	cmd := &cobra.Command{
-		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--stdin [--window N]] [--ack]",
+		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--file FILE...] [--strict] [--stdin [--window N]] [--ack]",
 		Short: "Publish an event, sealed when the keystore has a key for TOPIC",
 		Long: `publish publishes one event to TOPIC. When the keystore covers TOPIC the payload is
 sealed as the originator (Autobahn's KeyRing.encode for PUBLISH) and the router sees only
 ciphertext; otherwise it goes in plaintext.
 
-ARGs and VALUEs are JSON where they are valid JSON, else strings; put -- before ARGs that
-start with a dash. With --stdin each line of standard input is one event: a JSON array
-(the args) or a JSON object with "args" and/or "kwargs".
+` + valuesHelp + `
+
+With --stdin each line of standard input is one event: a JSON array (the args) or a JSON
+object with "args" and/or "kwargs".
 
 With --stdin the router acknowledges every event, and at most --window of them are
 unacknowledged at a time: events are sent without waiting for each acknowledgement, and
@@ -56,12 +58,17 @@ With --ack the publication IDs are printed on stdout, one per line, in input ord
 single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero; see
 ` + "`cbx help exit-codes`" + `.`,
 		Example: `  $ cbx publish com.example.secure.orders '{"id":17}' -k priority=high
-  $ printf '%s\n' '[1]' '{"args":[2],"kwargs":{"x":true}}' | cbx publish com.example.secure.n --stdin --ack`,
+  $ printf '%s\n' '[1]' '{"args":[2],"kwargs":{"x":true}}' | cbx publish com.example.secure.n --stdin --ack
+  $ cbx publish com.example.secure.photos @cat.jpg -k meta=@meta.json --max-message-size 4194304`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic, o.args = args[0], args[1:]
 			o.windowSet = cmd.Flags().Changed("window")
-			if err := o.check(); err != nil {
+			r, err := f.valueReader(cmd, &o.values)
+			if err != nil {
+				return err
+			}
+			if err := o.check(r); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -71,6 +78,7 @@ single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero;
 		},
 	}
 	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
+	addValueFlags(cmd, &o.values)
 	cmd.Flags().BoolVar(&o.stdin, "stdin", false, "publish one event per line of standard input")
 	cmd.Flags().BoolVar(&o.ack, "ack", false, "print publication IDs (the router acknowledges each event)")
 	cmd.Flags().IntVar(&o.window, "window", defaultWindow, "with --stdin, at most `N` events unacknowledged at a time")
@@ -85,13 +93,13 @@ type eventPayload struct {
 }
 
 // check refuses a bad command line before anything is read or sent.
-func (o *publishOptions) check() error {
+func (o *publishOptions) check(r *valueReader) error {
 	if err := checkURIArg("TOPIC", o.topic, "", false); err != nil {
 		return err
 	}
 	if o.stdin {
-		if len(o.args) > 0 || len(o.kwargs) > 0 {
-			return &usageError{errors.New("--stdin can't be used with ARGs or -k/--kwarg")}
+		if len(o.args) > 0 || len(o.kwargs) > 0 || len(o.values.files) > 0 {
+			return &usageError{errors.New("--stdin can't be used with ARGs, -k/--kwarg or --file")}
 		}
 		if o.window < 1 {
 			return &usageError{fmt.Errorf("--window %d: must be at least 1", o.window)}
@@ -100,7 +108,7 @@ func (o *publishOptions) check() error {
 		if o.windowSet {
 			return &usageError{errors.New("--window can only be used with --stdin")}
 		}
-		args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
+		args, kwargs, err := r.payload(o.args, o.kwargs, &o.values)
 		if err != nil {
 			return err
 		}

@@ -51,7 +51,7 @@ func testCodec() (*e2e.Codec, *box.SharedKey) {
 func refusedAs(err error, kind error) bool { return err != nil && errors.Is(err, kind) }
 
 func pathCLIArg(s string) (any, error) {
-	l, _, err := parseArgsKwargs([]string{s}, nil)
+	l, _, err := (&valueReader{}).payload([]string{s}, nil, &valueOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func pathCLIArg(s string) (any, error) {
 }
 
 func pathCLIKwarg(s string) (any, error) {
-	_, d, err := parseArgsKwargs(nil, []string{"k=" + s})
+	_, d, err := (&valueReader{}).payload(nil, []string{"k=" + s}, &valueOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,12 @@
 package wamp
 
 import (
+	"bytes"
 	"encoding/base64"
 	"slices"
 	"strconv"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Reference implementations: the dialect's readers and writers as they were before they
@@ -141,4 +144,79 @@ func (w *refJSONWriter) string(s string) {
 		}
 	}
 	w.buf = append(w.buf, '"')
+}
+
+// refMsgpackAppend is msgpackAppend before: vmihailenco/msgpack's Encoder, one per
+// message, over a bytes.Buffer.
+func refMsgpackAppend(dst []byte, v any, nest Nest) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	if err := refMsgpackWrite(msgpack.NewEncoder(buf), v, 0, nest.limit()); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func refMsgpackWrite(e *msgpack.Encoder, v any, depth, limit int) error {
+	switch x := v.(type) {
+	case nil:
+		return e.EncodeNil()
+	case bool:
+		return e.EncodeBool(x)
+	case int64:
+		return e.EncodeInt(x)
+	case uint64:
+		return e.EncodeUint(x)
+	case float64:
+		if err := checkFloat(x); err != nil {
+			return err
+		}
+		return e.EncodeFloat64(x)
+	case string:
+		if err := checkText(x); err != nil {
+			return err
+		}
+		return e.EncodeString(x)
+	case []byte:
+		if x == nil {
+			x = []byte{} // EncodeBytes writes nil as msgpack nil
+		}
+		return e.EncodeBytes(x)
+	case []any:
+		if depth >= limit {
+			return valueErr(ErrTooDeep)
+		}
+		if err := e.EncodeArrayLen(len(x)); err != nil {
+			return err
+		}
+		for _, el := range x {
+			if err := refMsgpackWrite(e, el, depth+1, limit); err != nil {
+				return err
+			}
+		}
+		return nil
+	case map[string]any:
+		if depth >= limit {
+			return valueErr(ErrTooDeep)
+		}
+		if err := e.EncodeMapLen(len(x)); err != nil {
+			return err
+		}
+		for _, k := range sortedKeys(x) {
+			if err := checkKey(k); err != nil {
+				return err
+			}
+			if err := e.EncodeString(k); err != nil {
+				return err
+			}
+			if err := refMsgpackWrite(e, x[k], depth+1, limit); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n, err := normalize(v, depth, limit)
+	if err != nil {
+		return err
+	}
+	return refMsgpackWrite(e, n, depth, limit)
 }
