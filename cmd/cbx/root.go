@@ -124,7 +124,7 @@ then the defaults.`,
 		usesKeystore(graceful(newCmdCall(f, nil))),
 		usesKeystore(graceful(newCmdRegister(f, nil))),
 		graceful(newCmdRouter(f, nil)),
-		newCmdBench(f),
+		usesKeystore(newCmdBench(f)), // bench call --procedure uses the keystore; the rest refuses --keystore
 		graceful(newCmdWait(f, nil)),
 		newCmdContext(f),
 		newHelpTopicExitCodes(),
