@@ -4,7 +4,9 @@ import (
 	"strings"
 
 	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Shell completion (cobra's `cbx completion bash|zsh|fish`, whose scripts ask the
@@ -13,41 +15,54 @@ import (
 // name on every command that has the flag, so a command or flag added later (--format,
 // say) gets them without a line here; a command that registers its own keeps it.
 
-// flagValues are the values of flags that take one of a fixed few, with what each means.
-var flagValues = map[string][]cobra.Completion{
-	"serializer": {
-		cobra.CompletionWithDesc("json", "WAMP JSON (the default)"),
-		cobra.CompletionWithDesc("msgpack", "MessagePack"),
-		cobra.CompletionWithDesc("cbor", "CBOR"),
-	},
-	"match": {
-		cobra.CompletionWithDesc("exact", "the URI itself (the default)"),
-		cobra.CompletionWithDesc("prefix", "every URI that starts with it"),
-		cobra.CompletionWithDesc("wildcard", "empty components match any one component (com..orders)"),
-	},
-	"wire": {
+// The values of flags that take one of a fixed few, with what each means.
+var (
+	serializerValues = []cobra.Completion{
+		cobra.CompletionWithDesc(wamp.SerializerJSON, "WAMP JSON (the default)"),
+		cobra.CompletionWithDesc(wamp.SerializerMsgPack, "MessagePack"),
+		cobra.CompletionWithDesc(wamp.SerializerCBOR, "CBOR"),
+	}
+	matchValues = []cobra.Completion{
+		cobra.CompletionWithDesc(wamp.MatchExact, "the URI itself (the default)"),
+		cobra.CompletionWithDesc(wamp.MatchPrefix, "every URI that starts with it"),
+		cobra.CompletionWithDesc(wamp.MatchWildcard, "empty components match any one component (com..orders)"),
+	}
+	wireValues = []cobra.Completion{
 		cobra.CompletionWithDesc("auto", "legacy, or ppt when the router needs it (the default)"),
 		cobra.CompletionWithDesc("legacy", "Autobahn's and Crossbar.io's enc_algo form"),
 		cobra.CompletionWithDesc("ppt", "Payload PassThru Mode"),
-	},
-	"format": {
-		cobra.CompletionWithDesc("json", "one JSON object per line"),
+	}
+	formatValues = []cobra.Completion{
+		// The word is the JSON serializer's (names.go's rule: one spelling of a name).
+		cobra.CompletionWithDesc(wamp.SerializerJSON, "one JSON object per line"),
 		cobra.CompletionWithDesc("text", "a readable line"),
 		cobra.CompletionWithDesc("raw", "the payload alone"),
-	},
-}
+	}
+)
 
 // registerCompletions walks the tree under root and registers the completions above.
 func registerCompletions(root *cobra.Command, f *factory) {
 	for _, c := range allCommands(root) {
-		for name, values := range flagValues {
-			if c.Flags().Lookup(name) != nil {
-				// An error means the command registered its own: it knows better.
-				_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+		fl := c.Flags()
+		for _, v := range []struct {
+			flag   *pflag.Flag
+			values []cobra.Completion
+		}{
+			{fl.Lookup("serializer"), serializerValues},
+			{fl.Lookup("match"), matchValues},
+			{fl.Lookup("wire"), wireValues},
+			{fl.Lookup("format"), formatValues},
+			{fl.Lookup("context"), nil},
+		} {
+			if v.flag == nil {
+				continue
 			}
-		}
-		if c.Flags().Lookup("context") != nil {
-			_ = c.RegisterFlagCompletionFunc("context", completeContextNames)
+			complete := cobra.FixedCompletions(v.values, cobra.ShellCompDirectiveNoFileComp)
+			if v.values == nil {
+				complete = completeContextNames
+			}
+			// An error means the command registered its own: it knows better.
+			_ = c.RegisterFlagCompletionFunc(v.flag.Name, complete)
 		}
 		// The keys commands that take an existing PREFIX first (show, rm, …).
 		if p := c.Parent(); p != nil && p.Name() == "keys" && p.Parent() == root && c.ValidArgsFunction == nil {
