@@ -25,11 +25,14 @@ Connections (publish, subscribe, call, register):
                           answers (default 0: one attempt)
   CBX_WIRE                sealed payload form: auto, legacy or ppt (default auto)
   CBX_REQUIRE_ENCRYPTED   true: refuse plaintext payloads on URIs the keystore covers
-  CBX_STRICT              true: every ARG and -k VALUE must be JSON (publish, call, seal)
   CBX_MAX_MESSAGE_SIZE    largest message to send, in bytes (default 1048576)
   CBX_RECONNECT           true: subscribe and register connect again when the router goes away
   CBX_RECONNECT_MAX       with reconnecting, give up after N failed attempts in a row
   CBX_RECONNECT_WITHIN    with reconnecting, give up once the router has been gone this long
+
+Values (publish, call, seal):
+  CBX_STRICT              true: every ARG and -k VALUE must be JSON (no text taken as a
+                          string)
 
 Keys and contexts:
   CBX_KEYSTORE            keystore file (default the context's, else
