@@ -41,7 +41,7 @@ const (
 	exitOK          = 0   // success
 	exitError       = 1   // any other failure; also a payload (sealed or not) cbx cannot carry exactly
 	exitUsage       = 2   // bad command line: unknown flag, missing argument, bad value
-	exitDecrypt     = 3   // a sealed payload did not open: tampered, or sealed with another key
+	exitDecrypt     = 3   // a sealed payload did not open: tampered, sealed with another key or a retired generation
 	exitURIMismatch = 4   // a payload opened but was sealed for another URI (trusted URI check)
 	exitKey         = 5   // key or keystore problem: no key for the URI, malformed key, unsafe permissions
 	exitConnection  = 6   // could not reach or join the router, or it broke the protocol
@@ -59,8 +59,9 @@ var exitCodeTable = strings.Trim(`
        than 100 levels) or is not Autobahn's {"uri","args","kwargs"} plaintext,
        and a plaintext result holding such a value (cbx call)
   2    usage error: unknown command or flag, missing or bad argument
-  3    decryption failed: the payload was tampered with or sealed with another key;
-       or plaintext on a URI the keystore covers, with --require-encrypted
+  3    decryption failed: the payload was tampered with or sealed with another key,
+       or with a key generation this keystore retired (cbx keys retire); or
+       plaintext on a URI the keystore covers, with --require-encrypted
   4    trusted URI mismatch: the payload was sealed for another URI than it arrived on
   5    key or keystore problem: no key for the URI, a malformed, short or
        low-order key, a malformed keystore, a keystore named with --keystore or
@@ -109,6 +110,7 @@ func exitCodeFor(err error) int {
 	}
 	var ue *usageError
 	var mm *e2e.URIMismatchError
+	var rk *e2e.RetiredKeyError
 	var dg *e2e.DowngradeError
 	var pe *keystore.PermissionError
 	var pae *keystore.ParseError
@@ -125,8 +127,10 @@ func exitCodeFor(err error) int {
 		return exitTimeout
 	case errors.As(err, &mm):
 		return exitURIMismatch
-	case errors.Is(err, e2e.ErrDecrypt), errors.Is(err, e2e.ErrTooShort), errors.As(err, &dg):
-		// A downgrade (--require-encrypted) is refused like a payload that does not open.
+	case errors.Is(err, e2e.ErrDecrypt), errors.Is(err, e2e.ErrTooShort), errors.As(err, &dg), errors.As(err, &rk):
+		// A downgrade (--require-encrypted) is refused like a payload that does not open,
+		// and so is one sealed with a retired generation: it decrypted, but with keys this
+		// side no longer trusts, as if sealed with another key.
 		return exitDecrypt
 	case errors.Is(err, e2e.ErrPlaintext):
 		// It decrypted: neither tampered nor sealed with another key, so not exit 3.
@@ -190,6 +194,10 @@ func hintsFor(err error) []string {
 	var mm *e2e.URIMismatchError
 	if errors.As(err, &mm) {
 		hints = append(hints, "somebody, possibly the router, moved a sealed payload to another URI; it was refused")
+	}
+	var rk *e2e.RetiredKeyError
+	if errors.As(err, &rk) {
+		hints = append(hints, "the sender still seals with keys this side retired; it must rotate to the new generation (`cbx keys rotate`), or `cbx keys show "+shellQuote(rk.Prefix)+"` here")
 	}
 	var kv *keystore.VersionError
 	if errors.As(err, &kv) {
