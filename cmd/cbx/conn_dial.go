@@ -26,18 +26,25 @@ type conn struct {
 	dialer *dialer
 }
 
-// dialer holds what a connection needs that is read once per run: the keystore, the
-// secrets and the TLS settings. A reconnect (subscribe, register --reconnect) dials with
-// the same ones: a secret read from standard input cannot be read twice, and a keystore
-// edited while cbx runs must not change what a running command seals and opens, nor make
+// dialer holds what a connection needs that is read once per run: the secrets and the
+// TLS settings, and the keystore. A reconnect (subscribe, register --reconnect) dials with
+// the same ones: a secret read from standard input cannot be read twice. The keystore is
+// the exception: a running command follows changes to its file (keystore_reload.go), so
+// that a key rotation takes effect without a restart; only a keystore that reads, and
+// can open what the command receives, replaces the one in use, so an edit can never make
 // a reconnect fail halfway through a run.
 type dialer struct {
-	f    *factory
-	o    *connOptions
-	ks   *keystore.Keystore
-	path string
-	cfg  wamp.Config // without Codec: each connection has its own (its wire form)
-	tls  *tls.Config
+	f     *factory
+	o     *connOptions
+	path  string
+	cfg   wamp.Config // without Codec: each connection has its own (its wire form)
+	tls   *tls.Config
+	stamp fileStamp // the keystore file as it was when first read
+
+	mu          sync.Mutex
+	ks          *keystore.Keystore     // the keystore in use
+	codec       *e2e.Codec             // the codec of the connection in use
+	reloadCheck func(*e2e.Codec) error // what a reloaded keystore must pass
 }
 
 // connect loads the keystore (a missing one at the default location means no keys:
@@ -62,6 +69,10 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The file's version before it is read: a change made while it is read is seen by
+	// the first check of the watcher, never missed.
+	d := &dialer{f: f, o: o, path: path}
+	d.stamp = stampOf(d.realPath())
 	ks, err := keystore.Load(path, f.keystoreNotices())
 	var nf *keystore.NotFoundError
 	switch {
@@ -92,13 +103,15 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dialer{f: f, o: o, ks: ks, path: path, cfg: cfg, tls: tlsCfg}, nil
+	d.ks, d.cfg, d.tls = ks, cfg, tlsCfg
+	return d, nil
 }
 
 // dial opens one connection: dials, joins and chooses the wire form.
 func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	f, o := d.f, d.o
-	codec := e2e.NewCodec(d.ks, d.path, e2e.WireLegacy)
+	codec := e2e.NewCodec(d.keystoreNow(), d.path, e2e.WireLegacy)
+	d.useCodec(codec)
 	cfg := d.cfg
 	cfg.Codec = codec
 	ser, _ := wamp.SerializerByName(o.serializer)

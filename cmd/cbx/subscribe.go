@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -97,6 +98,10 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 	if err := c.codec.CheckCanReceive(o.topic, o.receive.match, "events"); err != nil {
 		return err
 	}
+	// A keystore edited while it runs is used only if it can still open what arrives.
+	c.dialer.setReloadCheck(func(codec *e2e.Codec) error {
+		return codec.CheckCanReceive(o.topic, o.receive.match, "events")
+	})
 
 	life := newLifetime("events", o.receive.count)
 	var dropped atomic.Uint64 // events the router reported dropping for this subscription
