@@ -14,6 +14,7 @@ type callOptions struct {
 	proc     string
 	args     []string
 	kwargs   []string
+	values   valueOptions
 	progress bool
 	details  bool
 
@@ -23,7 +24,7 @@ type callOptions struct {
 func newCmdCall(f *factory, runF func(*callOptions) error) *cobra.Command {
 	o := &callOptions{}
 	cmd := &cobra.Command{
-		Use:   "call PROC [ARG...] [-k KEY=VALUE...] [--progress] [--timeout D]",
+		Use:   "call PROC [ARG...] [-k KEY=VALUE...] [--file FILE...] [--strict] [--progress] [--timeout D]",
 		Short: "Call a procedure, sealed when the keystore has a key for PROC",
 		Long: `call calls PROC and prints the result as one JSON line on stdout:
 
@@ -34,7 +35,14 @@ must open with that key and name PROC inside (Autobahn's trusted URI check). Wit
 --progress each progressive result is printed as its own line ("progress":true) before
 the final one.
 
-A WAMP error prints its URI, args and kwargs on stderr and exits 7. A result holding a
+` + valuesHelp + `
+
+A WAMP error prints one JSON line on stdout, as a result does, and exits 7:
+
+  {"error":"com.example.error.x","sealed":false,"args":[…],"kwargs":{…}}
+
+and the human message (cbx: error: calling …) on stderr: a script reads stdout with jq
+whatever the outcome, and the exit code tells the two apart. A result holding a
 value cbx cannot carry exactly (an integer beyond 64 bits, a non-finite float, invalid
 UTF-8, nesting deeper than 100 levels) is refused with exit 1, never printed altered; an
 error whose payload holds one still exits 7, with its URI, and says so. Errors are sealed
@@ -51,7 +59,11 @@ key that opened it (what cbx keygen and cbx keys ls show for them).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.proc, o.args = args[0], args[1:]
-			if err := o.check(); err != nil {
+			r, err := f.valueReader(cmd, &o.values)
+			if err != nil {
+				return err
+			}
+			if err := o.check(r); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -61,6 +73,7 @@ key that opened it (what cbx keygen and cbx keys ls show for them).`,
 		},
 	}
 	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
+	addValueFlags(cmd, &o.values)
 	cmd.Flags().BoolVar(&o.progress, "progress", false, "ask for progressive results and print each")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the result's details and the key that opened it to each line")
 	addConnFlags(cmd, &o.conn)
@@ -68,11 +81,11 @@ key that opened it (what cbx keygen and cbx keys ls show for them).`,
 }
 
 // check refuses a bad command line before anything is sent, and parses the payload.
-func (o *callOptions) check() error {
+func (o *callOptions) check(r *valueReader) error {
 	if err := checkURIArg("PROC", o.proc, "", false); err != nil {
 		return err
 	}
-	args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
+	args, kwargs, err := r.payload(o.args, o.kwargs, &o.values)
 	if err != nil {
 		return err
 	}
@@ -144,17 +157,22 @@ func callError(f *factory, c *conn, o *callOptions, err error, ctx context.Conte
 			return withCode(exitWAMPError, &rewordedError{fmt.Sprintf("calling %q: %s; its payload could not be read: %v",
 				proc, rpc.URI, rpc.PayloadErr), rpc.PayloadErr})
 		}
+		// The error object is data, as a result is: one JSON line on stdout, where a
+		// script reads it (jq), while the human message goes to stderr. The exit code
+		// (7) tells the two outcomes apart.
+		msg := fmt.Sprintf("calling %q: %s", proc, rpc.URI)
 		fields := []field{{"error", rpc.URI}, {"sealed", rpc.Sealed},
 			{"args", argsOrEmpty(rpc.Args)}, {"kwargs", kwargsOrEmpty(rpc.Kwargs)}}
 		if o.details {
 			fields = withKey(append(fields, field{"details", rpc.Details}), rpc.Opened)
 		}
 		line, merr := objectLine(fields...)
-		if merr == nil {
-			f.io.ErrOut.Write(line)
+		if merr != nil {
+			msg += "; its payload could not be printed: " + merr.Error()
+		} else if _, werr := f.io.Out.Write(line); werr != nil {
+			msg += "; the error line could not be written: " + (&stdoutError{werr}).Error()
 		}
-		// The payload went to stderr above; the message names the call and the URI.
-		return withCode(exitWAMPError, &rewordedError{fmt.Sprintf("calling %q: %s", proc, rpc.URI), err})
+		return withCode(exitWAMPError, &rewordedError{msg, err})
 	}
 	if errors.Is(err, wamp.ErrPayloadRefused) {
 		// A plaintext result cbx cannot carry exactly (exit 1, as for a sealed one); under

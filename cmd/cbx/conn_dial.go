@@ -34,12 +34,16 @@ type conn struct {
 // can open what the command receives, replaces the one in use, so an edit can never make
 // a reconnect fail halfway through a run.
 type dialer struct {
-	f     *factory
-	o     *connOptions
-	path  string
-	cfg   wamp.Config // without Codec: each connection has its own (its wire form)
-	tls   *tls.Config
-	stamp fileStamp // the keystore file as it was when first read
+	f    *factory
+	o    *connOptions
+	path string
+	cfg  wamp.Config // without Codec: each connection has its own (its wire form)
+	tls  *tls.Config
+	// follow: the keystore was read from path, and a running command follows that file
+	// (not for keys made in memory, as cbx bench makes them); stamp is the file as it
+	// was when first read.
+	follow bool
+	stamp  fileStamp
 
 	mu          sync.Mutex
 	ks          *keystore.Keystore     // the keystore in use
@@ -56,13 +60,13 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.dial(ctx)
+	return d.dialWaiting(ctx) // --wait (conn_wait.go)
 }
 
 // newDialer resolves o (flags, then environment, then defaults) and reads the keystore,
 // the secrets and the CA file for connections with it.
 func (f *factory) newDialer(o *connOptions) (*dialer, error) {
-	if err := o.resolve(f.getenv); err != nil {
+	if err := o.resolve(f); err != nil {
 		return nil, err
 	}
 	path, err := f.keystoreLocation()
@@ -71,8 +75,7 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	}
 	// The file's version before it is read: a change made while it is read is seen by
 	// the first check of the watcher, never missed.
-	d := &dialer{f: f, o: o, path: path}
-	d.stamp = stampOf(d.realPath())
+	stamp := stampOf(realKeystorePath(path))
 	ks, err := keystore.Load(path, f.keystoreNotices())
 	var nf *keystore.NotFoundError
 	switch {
@@ -86,7 +89,17 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	case err != nil:
 		return nil, err
 	}
+	d, err := f.dialerWith(o, ks, path)
+	if err != nil {
+		return nil, err
+	}
+	d.follow, d.stamp = true, stamp
+	return d, nil
+}
 
+// dialerWith is newDialer for a resolved o and a keystore already at hand (cbx bench
+// makes its keys in memory); path only names the keystore in messages.
+func (f *factory) dialerWith(o *connOptions, ks *keystore.Keystore, path string) (*dialer, error) {
 	cfg := wamp.Config{
 		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole,
 		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session
@@ -103,8 +116,13 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.ks, d.cfg, d.tls = ks, cfg, tlsCfg
-	return d, nil
+	return &dialer{f: f, o: o, path: path, ks: ks, cfg: cfg, tls: tlsCfg}, nil
+}
+
+// withKeystore is a dialer like d (its credentials, already read, and its TLS settings)
+// with other keys, which it does not follow in a file.
+func (d *dialer) withKeystore(ks *keystore.Keystore) *dialer {
+	return &dialer{f: d.f, o: d.o, path: d.path, cfg: d.cfg, tls: d.tls, ks: ks}
 }
 
 // dial opens one connection: dials, joins and chooses the wire form.

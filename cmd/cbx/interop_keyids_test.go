@@ -62,8 +62,8 @@ func TestInteropKeyIDsAutobahn(t *testing.T) {
 		if res["sealed"] != true || key["generation"] != int64(1) || key["originator"] != keys.orig.fp || details["enc_key"] != nil {
 			t.Errorf("cbx call --details printed %v; want the result opened by generation 1, without a key id", res)
 		}
-		_, errOut := cbxExit(t, exitWAMPError, "--keystore", keys.origKS, "call", secureNS+".keyid.failme", "x", "--url", url)
-		if e := errorLine(t, errOut); e["error"] != secureNS+".keyid.error.x" || e["sealed"] != true {
+		errLine, errOut := cbxExit(t, exitWAMPError, "--keystore", keys.origKS, "call", secureNS+".keyid.failme", "x", "--url", url)
+		if e := errorLine(t, errLine, errOut); e["error"] != secureNS+".keyid.error.x" || e["sealed"] != true {
 			t.Errorf("failme: %v", e)
 		}
 		finishPeer(t, callee)

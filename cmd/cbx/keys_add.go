@@ -30,9 +30,12 @@ needs --responder-priv and --originator-pub; --single uses one key pair for both
 (Autobahn's KeyRing(priv)). SRC is a private key file, "-" for standard input, or
 env:NAME; private keys are never taken from the command line. KEY is a public key in
 base64 or hex, or a file holding one.`,
-		Example: `  $ cbx keys add com.example.secure. --originator-priv publisher.key --responder-pub "$(cat subscriber.pub)"
-  $ cbx keys add com.example.secure. --responder-priv subscriber.key --originator-pub publisher.pub
-  $ CBX_SECRET="$(cat shared.key)" cbx keys add "" --single env:CBX_SECRET`,
+		Example: `  $ pub=$(cbx keygen -o publisher.key)     # the publisher's key pair; its public key in $pub
+  $ sub=$(cbx keygen -o subscriber.key)    # the subscriber's, normally made on its own machine
+  $ cbx keys add com.example.secure. --keystore publisher.ks --originator-priv publisher.key --responder-pub "$sub"
+  $ cbx keys add com.example.secure. --keystore subscriber.ks --responder-priv subscriber.key --originator-pub "$pub"
+  $ cbx keygen -o shared.key
+  $ SHARED_KEY="$(cat shared.key)" cbx keys add "" --keystore shared.ks --single env:SHARED_KEY`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.prefix = args[0]

@@ -49,6 +49,7 @@ func newCmdKeysExplain(f *factory) *cobra.Command {
 				fmt.Fprintf(tw, "subscribe, register:\t%s\n", sealState(r.Entry.CanRespond(), openedWith(r.Entry, now), "cannot open sealed payloads: the entry has no responder-private key and originator key"))
 			} else {
 				fmt.Fprintf(tw, "publish, call:\tplaintext\n")
+				fmt.Fprintf(tw, "subscribe, register:\t%s\n", receiveWithoutEntry(ks, args[0]))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -80,4 +81,20 @@ func sealState(ok bool, yes, no string) string {
 		return yes
 	}
 	return no
+}
+
+// receiveWithoutEntry says what a subscriber or callee does on uri when no entry covers it
+// for sealing. Plaintext is accepted. A sealed payload is opened with Autobahn's KeyRing
+// lookup, which knows no "wamp." rule (keystore.LookupOpen): under "wamp." the default key
+// still opens what Autobahn seals with it (its wamp.error.* replies); elsewhere there is
+// no key, and the payload is reported and skipped.
+func receiveWithoutEntry(ks *keystore.Keystore, uri string) string {
+	e, ok := ks.LookupOpen(uri)
+	switch {
+	case !ok:
+		return "plaintext; a sealed payload cannot be opened (no key covers the URI)"
+	case e.CanRespond():
+		return fmt.Sprintf("plaintext; a sealed payload is opened with the responder box of entry %s, as Autobahn opens its wamp.error.* replies", keystore.PrefixName(e.Prefix))
+	}
+	return fmt.Sprintf("plaintext; a sealed payload cannot be opened: entry %s has no responder-private key and originator key", keystore.PrefixName(e.Prefix))
 }

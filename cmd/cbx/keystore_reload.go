@@ -67,8 +67,12 @@ func (d *dialer) useCodec(c *e2e.Codec) {
 	d.codec = c
 }
 
-// watchKeystore follows the keystore file until ctx ends (see the comment at the top).
+// watchKeystore follows the keystore file until ctx ends (see the comment at the top),
+// for a dialer whose keystore came from its file.
 func (d *dialer) watchKeystore(ctx context.Context) {
+	if !d.follow {
+		return
+	}
 	t := time.NewTicker(keystoreCheckInterval)
 	defer t.Stop()
 	last := d.stamp
@@ -78,7 +82,7 @@ func (d *dialer) watchKeystore(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := stampOf(d.realPath())
+		now := stampOf(realKeystorePath(d.path))
 		if now == last {
 			continue
 		}
@@ -87,11 +91,13 @@ func (d *dialer) watchKeystore(ctx context.Context) {
 	}
 }
 
-func (d *dialer) realPath() string {
-	if p, err := filepath.EvalSymlinks(d.path); err == nil {
+// realKeystorePath is the keystore file a path names, through symlinks, as
+// internal/keystore writes it.
+func realKeystorePath(path string) string {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
 		return p
 	}
-	return d.path
+	return path
 }
 
 // reload reads the keystore again after its file changed, and uses it if it is good.

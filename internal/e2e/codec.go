@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,13 @@ type Codec struct {
 	wire atomic.Int32 // a WireForm
 
 	now func() time.Time // when retirement is judged; time.Now but in tests
+
+	// opened remembers what openedBy says of each key generation
+	// (*keystore.Generation → Opened): it derives the generation's public keys (a scalar
+	// multiplication for each private one) and hashes them, tens of microseconds that a
+	// receiver would otherwise spend on every payload it opens. A generation's keys do
+	// not change once it serves; SetKeystore forgets them all.
+	opened sync.Map
 }
 
 var (
@@ -43,7 +51,10 @@ func NewCodec(ks *keystore.Keystore, path string, wire WireForm) *Codec {
 // follows changes to its keystore file while it runs (a new key generation, a retired
 // one): every message after the call uses ks. It is safe to call while the codec is in
 // use.
-func (c *Codec) SetKeystore(ks *keystore.Keystore) { c.ks.Store(ks) }
+func (c *Codec) SetKeystore(ks *keystore.Keystore) {
+	c.ks.Store(ks)
+	c.opened.Clear()
+}
 
 // keys is the keystore in use.
 func (c *Codec) keys() *keystore.Keystore { return c.ks.Load() }
@@ -200,5 +211,19 @@ func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed 
 	if !ok {
 		return Message{}, Opened{}, &NoKeyError{URI: uri, Keystore: c.path}
 	}
-	return openGenerations(e, originating, form, uri, keyID, sealed, c.now())
+	m, g, err := openGenerations(e, originating, form, uri, keyID, sealed, c.now())
+	if err != nil {
+		return Message{}, Opened{}, err
+	}
+	return m, c.openedBy(e, g), nil
+}
+
+// openedBy is openedBy(e, g), computed once per generation.
+func (c *Codec) openedBy(e *keystore.Entry, g *keystore.Generation) Opened {
+	if o, ok := c.opened.Load(g); ok {
+		return o.(Opened)
+	}
+	o := openedBy(e, g)
+	c.opened.Store(g, o)
+	return o
 }

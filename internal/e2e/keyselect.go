@@ -187,12 +187,12 @@ func openCandidates(e *keystore.Entry, originating bool, id string) []*keystore.
 
 // openGenerations opens a payload that arrived on uri with the generations of e for side
 // originating (openCandidates), first the open ones, then, only to name it in the
-// error, the retired ones. A payload a generation decrypts ends the search, whatever
+// error, the retired ones. It returns the generation that opened it. A payload a generation decrypts ends the search, whatever
 // becomes of it next (a URI mismatch, a plaintext cbx refuses).
-func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id string, sealed []byte, now time.Time) (Message, Opened, error) {
+func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id string, sealed []byte, now time.Time) (Message, *keystore.Generation, error) {
 	cands := openCandidates(e, originating, id)
 	if len(cands) == 0 {
-		return Message{}, Opened{}, &SideKeysError{Prefix: e.Prefix, URI: uri, Originating: originating}
+		return Message{}, nil, &SideKeysError{Prefix: e.Prefix, URI: uri, Originating: originating}
 	}
 	var firstErr error
 	for _, retired := range []bool{false, true} {
@@ -203,9 +203,9 @@ func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id
 			m, err := openWithKey(g.Key(originating), form, uri, sealed)
 			switch {
 			case err == nil && retired:
-				return Message{}, Opened{}, &RetiredKeyError{URI: uri, Prefix: e.Prefix, Generation: g.Number, RetiredAt: g.RetireAfter}
+				return Message{}, nil, &RetiredKeyError{URI: uri, Prefix: e.Prefix, Generation: g.Number, RetiredAt: g.RetireAfter}
 			case err == nil:
-				return m, openedBy(e, g), nil
+				return m, g, nil
 			case retired && (errors.Is(err, box.ErrDecrypt) || errors.Is(err, box.ErrTooShort)):
 				// Not this one either; the error stays the open generations'.
 			case errors.Is(err, box.ErrDecrypt) || errors.Is(err, box.ErrTooShort):
@@ -214,9 +214,9 @@ func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id
 				}
 			case retired:
 				// It decrypted with a retired generation: refused, whatever it holds.
-				return Message{}, Opened{}, &RetiredKeyError{URI: uri, Prefix: e.Prefix, Generation: g.Number, RetiredAt: g.RetireAfter}
+				return Message{}, nil, &RetiredKeyError{URI: uri, Prefix: e.Prefix, Generation: g.Number, RetiredAt: g.RetireAfter}
 			default:
-				return Message{}, Opened{}, err
+				return Message{}, nil, err
 			}
 		}
 	}
@@ -224,5 +224,5 @@ func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id
 		// Every generation that serves this side is retired, and none opened it.
 		firstErr = box.ErrDecrypt
 	}
-	return Message{}, Opened{}, firstErr
+	return Message{}, nil, firstErr
 }

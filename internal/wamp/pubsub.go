@@ -143,6 +143,11 @@ type EventInfo struct {
 	Details Dict
 	Sealed  bool // the payload was opened by the codec
 	Opened  Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
+	// More is true when another event of this session has already arrived and waits
+	// behind this one: its handler runs next, unless the session ends first. A handler
+	// that buffers its output may leave it buffered while More is true and should flush
+	// it when More is false, so that nothing waits while the session is idle.
+	More bool
 	// Err says why there are no Args and Kwargs: the payload could not be opened, or it was
 	// refused on receipt because it holds a value outside the dialect (errors.Is
 	// [ErrPayloadRefused]; package comment, "Refused payloads"), or the router delivered
@@ -216,9 +221,9 @@ func (s *Session) onEvent(m *Event) {
 	subs := append([]*Subscription(nil), s.subs[m.Subscription]...)
 	s.mu.Unlock()
 	for _, sub := range subs {
-		s.events.push(func() {
+		s.events.push(func(more bool) {
 			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
-			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err}
+			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err, More: more}
 			if err == nil {
 				ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
 			}

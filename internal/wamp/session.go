@@ -33,7 +33,7 @@ type Session struct {
 	goodbyeSent bool
 	goodbyeRcvd chan struct{}
 
-	events *queue[func()]
+	events *queue[func(more bool)] // event deliveries, run in order by eventLoop
 
 	endOnce sync.Once
 	done    chan struct{}
@@ -57,7 +57,7 @@ func newSession(c *Conn, cfg Config, w *Welcome) *Session {
 		regs:        map[ID]*Registration{},
 		invocations: map[ID]*invocation{},
 		goodbyeRcvd: make(chan struct{}),
-		events:      newQueue[func()](),
+		events:      newQueue[func(more bool)](),
 		done:        make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -212,13 +212,14 @@ func (s *Session) eventLoop() {
 		case <-s.done:
 			return
 		case <-s.events.wait():
-			for _, f := range s.events.drain() {
+			batch := s.events.drain()
+			for i, f := range batch {
 				select {
 				case <-s.done:
 					return
 				default:
 				}
-				f()
+				f(i+1 < len(batch) || s.events.pending())
 			}
 		}
 	}

@@ -36,15 +36,31 @@ var ErrClosed = errors.New("connection closed")
 // Conn carries WAMP messages over one WebSocket connection using the negotiated
 // serializer (WAMP spec basic/transport "WebSocket Transport"; wire.md §4 "Subprotocols").
 //
-// It is safe for one goroutine calling Recv together with any number calling Send, Close
-// and CloseWithCode.
+// It is safe for one goroutine calling Recv together with any number calling Send, Queue,
+// Flush, Close and CloseWithCode.
+//
+// # Writing
+//
+// Gorilla reads frames; Conn writes them itself, on the TCP connection under gorilla's
+// (RFC 6455 §5.2 framing: one final frame per message, masked with a fresh key from the
+// client), so that messages queued while a write(2) is in progress go out together in the
+// next one instead of one system call each. Frames are appended to a buffer; whoever
+// finds no write in progress writes the whole buffer, and goes on while more arrived
+// meanwhile, so a lone message is written at once by its own sender and a burst costs a
+// few system calls. [Conn.Send] returns once its frame is written (or failed), as a
+// direct write would; [Conn.Queue] and [Conn.Flush] let one goroutine that has several
+// messages ready (the router's writer) hand them over first and wait once. Control
+// frames (ping, pong, close) take the same path, so a frame is never cut by another and
+// no frame follows a close frame (RFC 6455 §5.5.1).
 type Conn struct {
 	ws      *websocket.Conn
+	nc      net.Conn // ws's TCP (or TLS) connection, which the write path writes to
 	ser     Serializer
 	maxSize int64
-	frame   int // websocket.TextMessage or websocket.BinaryMessage, from ser
+	frame   int  // websocket.TextMessage or websocket.BinaryMessage, from ser
+	client  bool // our frames are masked (RFC 6455 §5.3): a dialled connection
 
-	wmu sync.Mutex // one writer at a time (gorilla allows one concurrent writer)
+	w writer
 
 	readTimeout time.Duration // 0: no read deadline; else extended by every pong and message
 
@@ -61,10 +77,22 @@ func NewConn(ws *websocket.Conn, s Serializer, maxSize int64) *Conn {
 		maxSize = DefaultMaxMessageSize
 	}
 	ws.SetReadLimit(maxSize)
-	c := &Conn{ws: ws, ser: s, maxSize: maxSize, frame: websocket.TextMessage, closed: make(chan struct{})}
+	c := &Conn{ws: ws, nc: ws.NetConn(), ser: s, maxSize: maxSize, frame: websocket.TextMessage, closed: make(chan struct{})}
 	if s.Binary() {
 		c.frame = websocket.BinaryMessage
 	}
+	c.w.cond.L = &c.w.mu
+	// Gorilla answers pings and close frames by writing to the connection itself; these
+	// handlers queue the answers on the write path instead (see Conn), with gorilla's
+	// defaults' content: the ping's data in the pong, the peer's close code echoed.
+	ws.SetPingHandler(func(data string) error {
+		c.control(websocket.PongMessage, []byte(data))
+		return nil
+	})
+	ws.SetCloseHandler(func(code int, _ string) error {
+		c.control(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""))
+		return nil
+	})
 	return c
 }
 
@@ -98,28 +126,59 @@ func (c *Conn) Send(m Message) error { return c.send(m, 0) }
 
 // send is Send with a lower limit for this message when 0 < limit < the connection's.
 func (c *Conn) send(m Message, limit int64) error {
-	b, err := c.ser.Marshal(m)
+	b, err := c.encode(m, limit)
 	if err != nil {
 		return err
+	}
+	return c.w.send(c, b, true)
+}
+
+// Encode serializes m for this connection, as Send would: the bytes can be given to
+// [Conn.QueueEncoded] on any connection with the same serializer and a limit at least as
+// large. A message larger than the connection's limit is a *MessageTooLargeError.
+func (c *Conn) Encode(m Message) ([]byte, error) { return c.encode(m, 0) }
+
+func (c *Conn) encode(m Message, limit int64) ([]byte, error) {
+	b, err := c.ser.Marshal(m)
+	if err != nil {
+		return nil, err
 	}
 	if limit <= 0 || limit > c.maxSize {
 		limit = c.maxSize
 	}
 	if int64(len(b)) > limit {
-		return &MessageTooLargeError{Type: m.MessageType(), Size: int64(len(b)), Limit: limit, Serializer: c.ser.Name()}
+		return nil, &MessageTooLargeError{Type: m.MessageType(), Size: int64(len(b)), Limit: limit, Serializer: c.ser.Name()}
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	select {
-	case <-c.closed:
-		return ErrClosed
-	default:
+	return b, nil
+}
+
+// Queue serializes m and queues it to be written by the next [Conn.Flush] (or by any
+// write in progress, if it finds it): several messages queued and flushed once go out in
+// one system call. The errors are Send's, except that one of the write itself is Flush's.
+func (c *Conn) Queue(m Message) error {
+	b, err := c.encode(m, 0)
+	if err != nil {
+		return err
 	}
-	c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if err := c.ws.WriteMessage(c.frame, b); err != nil {
-		return c.ioErr("send", err)
+	return c.QueueEncoded(b)
+}
+
+// QueueEncoded is [Conn.Queue] for a message already serialized by [Conn.Encode]. b is
+// copied: the caller may reuse it.
+func (c *Conn) QueueEncoded(b []byte) error {
+	if int64(len(b)) > c.maxSize {
+		return fmt.Errorf("QueueEncoded: %d bytes exceed the %d-byte message limit", len(b), c.maxSize)
 	}
-	return nil
+	return c.w.send(c, b, false)
+}
+
+// Flush writes what is queued, and returns once it is written. The error is that of the
+// first write that failed, or ErrClosed after Close; a failed write leaves the connection
+// unusable, as in gorilla.
+func (c *Conn) Flush() error {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	return c.w.flushLocked(c, c.w.queued)
 }
 
 // Recv blocks until the next message arrives and decodes it. A frame whose type does not
@@ -130,6 +189,13 @@ func (c *Conn) send(m Message, limit int64) error {
 func (c *Conn) Recv() (Message, error) {
 	typ, b, err := c.ws.ReadMessage()
 	if err != nil {
+		var ne net.Error
+		var ce *websocket.CloseError
+		if !errors.As(err, &ne) && !errors.As(err, &ce) {
+			// Over the read limit or a malformed frame: gorilla has written a close frame
+			// itself (1009, 1002), after which nothing may be sent.
+			c.stopWriting()
+		}
 		return nil, c.ioErr("recv", err)
 	}
 	if c.readTimeout > 0 {
@@ -203,9 +269,16 @@ func (c *Conn) CloseWithCode(code int, text string) error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		// The close frame is best effort: the peer may already be gone, and closing
-		// still succeeds locally.
-		msg := websocket.FormatCloseMessage(code, text)
-		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		// still succeeds locally. It follows what is already queued, and is waited for
+		// at most closeFrameTimeout.
+		if done := c.closeFrame(websocket.FormatCloseMessage(code, text)); done != nil {
+			t := time.NewTimer(closeFrameTimeout)
+			select {
+			case <-done:
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		if err := c.ws.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			c.closeErr = fmt.Errorf("closing: %w", err)
 		}
@@ -239,8 +312,7 @@ func (c *Conn) startKeepalive(interval time.Duration) {
 			case <-c.closed:
 				return
 			case <-t.C:
-				// WriteControl may run concurrently with Send (gorilla docs).
-				if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+				if !c.ping() {
 					return
 				}
 			}
@@ -296,6 +368,7 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Conn, error) {
 			chosen, strings.Join(offered, ", "))
 	}
 	c := NewConn(ws, ser, o.MaxMessageSize)
+	c.client = true
 	interval := o.PingInterval
 	if interval == 0 {
 		interval = DefaultPingInterval
