@@ -320,9 +320,7 @@ func (b *benchEnv) dialers() error {
 	if b.originator, err = f.dialerWith(&o.conn, origKS, ksName); err != nil {
 		return err
 	}
-	resp := *b.originator
-	resp.ks = respKS
-	b.responder = &resp
+	b.responder = b.originator.withKeystore(respKS)
 	return nil
 }
 

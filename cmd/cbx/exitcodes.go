@@ -41,7 +41,7 @@ const (
 	exitOK          = 0   // success
 	exitError       = 1   // any other failure; also a payload (sealed or not) cbx cannot carry exactly
 	exitUsage       = 2   // bad command line: unknown flag, missing argument, bad value, unknown context
-	exitDecrypt     = 3   // a sealed payload did not open: tampered, or sealed with another key
+	exitDecrypt     = 3   // a sealed payload did not open: tampered, sealed with another key or a retired generation
 	exitURIMismatch = 4   // a payload opened but was sealed for another URI (trusted URI check)
 	exitKey         = 5   // key or keystore problem: no key for the URI, malformed key, unsafe permissions; the contexts file
 	exitConnection  = 6   // could not reach or join the router, or it broke the protocol
@@ -60,8 +60,9 @@ var exitCodeTable = strings.Trim(`
        and a plaintext result holding such a value (cbx call)
   2    usage error: unknown command or flag, missing or bad argument; a context
        named with --context, CBX_CONTEXT or cbx context use that does not exist
-  3    decryption failed: the payload was tampered with or sealed with another key;
-       or plaintext on a URI the keystore covers, with --require-encrypted
+  3    decryption failed: the payload was tampered with or sealed with another key,
+       or with a key generation this keystore retired (cbx keys retire); or
+       plaintext on a URI the keystore covers, with --require-encrypted
   4    trusted URI mismatch: the payload was sealed for another URI than it arrived on
   5    key or keystore problem: no key for the URI, a malformed, short or
        low-order key, a malformed keystore, a keystore named with --keystore,
@@ -115,6 +116,7 @@ func exitCodeFor(err error) int {
 	}
 	var ue *usageError
 	var mm *e2e.URIMismatchError
+	var rk *e2e.RetiredKeyError
 	var dg *e2e.DowngradeError
 	var pe *keystore.PermissionError
 	var pae *keystore.ParseError
@@ -131,8 +133,10 @@ func exitCodeFor(err error) int {
 		return exitTimeout
 	case errors.As(err, &mm):
 		return exitURIMismatch
-	case errors.Is(err, e2e.ErrDecrypt), errors.Is(err, e2e.ErrTooShort), errors.As(err, &dg):
-		// A downgrade (--require-encrypted) is refused like a payload that does not open.
+	case errors.Is(err, e2e.ErrDecrypt), errors.Is(err, e2e.ErrTooShort), errors.As(err, &dg), errors.As(err, &rk):
+		// A downgrade (--require-encrypted) is refused like a payload that does not open,
+		// and so is one sealed with a retired generation: it decrypted, but with keys this
+		// side no longer trusts, as if sealed with another key.
 		return exitDecrypt
 	case errors.Is(err, e2e.ErrPlaintext):
 		// It decrypted: neither tampered nor sealed with another key, so not exit 3.
@@ -201,6 +205,10 @@ func hintsFor(err error, reply bool) []string {
 	var mm *e2e.URIMismatchError
 	if errors.As(err, &mm) {
 		hints = append(hints, "somebody, possibly the router, moved a sealed payload to another URI; it was refused")
+	}
+	var rk *e2e.RetiredKeyError
+	if errors.As(err, &rk) {
+		hints = append(hints, "the sender still seals with keys this side retired; it must rotate to the new generation (`cbx keys rotate`), or `cbx keys show "+shellQuote(rk.Prefix)+"` here")
 	}
 	var kv *keystore.VersionError
 	if errors.As(err, &kv) {

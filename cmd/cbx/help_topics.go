@@ -39,6 +39,12 @@ rotated yet still open. An older generation may retire at a time (keys retire, o
 rotate --retire-after); from then on a payload only it opens is refused (exit 3), with a
 message naming it. keys ls, show and explain list the generations.
 
+A running session command (subscribe, register, publish --stdin, …) follows its keystore
+file, checked every second: a rotation or a retirement takes effect without a restart.
+A changed keystore that reads, and for subscribe and register can still open what they
+receive, is used from the next message on (-v says "cbx: keystore "PATH" reloaded"); one
+that does not is reported and the keys in use are kept.
+
 Location: --keystore FILE, else $CBX_KEYSTORE, else $XDG_CONFIG_HOME/cbx/keystore.
 The file is created mode 0600 in a directory made 0700; cbx refuses a keystore or key
 file that group or others can access. Updates are locked and atomic.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -133,6 +134,10 @@ func registerRun(ctx context.Context, f *factory, o *registerOptions) error {
 	if err := c.codec.CheckCanReceive(o.proc, o.receive.match, "calls"); err != nil {
 		return err
 	}
+	// A keystore edited while it runs is used only if it can still open what arrives.
+	c.dialer.setReloadCheck(func(codec *e2e.Codec) error {
+		return codec.CheckCanReceive(o.proc, o.receive.match, "calls")
+	})
 
 	life := newLifetime("calls", o.receive.count)
 	opts := o.receive.options()

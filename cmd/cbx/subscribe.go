@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -218,6 +219,15 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 			return err
 		}
 	}
+	// A keystore edited while it runs is used only if it can still open what arrives.
+	c.dialer.setReloadCheck(func(codec *e2e.Codec) error {
+		for _, t := range o.topics {
+			if err := codec.CheckCanReceive(t.uri, t.match, "events"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 
 	life := newLifetime("events", o.receive.count)
 	var dropped atomic.Uint64 // events the router reported dropping, all subscriptions together

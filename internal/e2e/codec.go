@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -19,27 +19,45 @@ import (
 // one (wamp.PayloadCodec says with which side); SealMessage and OpenMessage do the same
 // for a payload handled outside a session, with the same keys and checks.
 type Codec struct {
-	ks   *keystore.Keystore
+	ks   atomic.Pointer[keystore.Keystore]
 	path string
 	wire atomic.Int32 // a WireForm
 
-	// opened remembers what openedBy says of each entry (*keystore.Entry → Opened): it
-	// derives the entry's public keys (a scalar multiplication for each private one) and
-	// hashes them, tens of microseconds that a receiver would otherwise spend on every
-	// payload it opens. An entry's keys do not change once it serves (keystore.Entry
-	// fixes its newest generation on first use).
+	now func() time.Time // when retirement is judged; time.Now but in tests
+
+	// opened remembers what openedBy says of each key generation
+	// (*keystore.Generation → Opened): it derives the generation's public keys (a scalar
+	// multiplication for each private one) and hashes them, tens of microseconds that a
+	// receiver would otherwise spend on every payload it opens. A generation's keys do
+	// not change once it serves; SetKeystore forgets them all.
 	opened sync.Map
 }
 
-var _ wamp.PayloadCodec = (*Codec)(nil)
+var (
+	_ wamp.PayloadCodec = (*Codec)(nil)
+	_ wamp.ReplySealer  = (*Codec)(nil)
+)
 
 // NewCodec returns the codec of ks, which was read from path (path only names it in
 // messages), sealing in the wire form.
 func NewCodec(ks *keystore.Keystore, path string, wire WireForm) *Codec {
-	c := &Codec{ks: ks, path: path}
+	c := &Codec{path: path, now: time.Now}
+	c.ks.Store(ks)
 	c.wire.Store(int32(wire))
 	return c
 }
+
+// SetKeystore replaces the keystore the codec seals and opens with, for a command that
+// follows changes to its keystore file while it runs (a new key generation, a retired
+// one): every message after the call uses ks. It is safe to call while the codec is in
+// use.
+func (c *Codec) SetKeystore(ks *keystore.Keystore) {
+	c.ks.Store(ks)
+	c.opened.Clear()
+}
+
+// keys is the keystore in use.
+func (c *Codec) keys() *keystore.Keystore { return c.ks.Load() }
 
 // SetWire sets the form Seal and SealMessage use, typically once the router's WELCOME has
 // shown what it carries ([WireFor]), before the session sends a payload.
@@ -54,11 +72,27 @@ func (c *Codec) Wire() WireForm { return WireForm(c.wire.Load()) }
 // KeyRing. A covering entry that lacks the keys of this side is a *SealRefusedError
 // rather than Autobahn's silent plaintext: the keystore says this URI is to be encrypted.
 func (c *Codec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.Dict) (p wamp.Payload, opts wamp.Dict, ok bool, err error) {
-	if _, covered := c.ks.Lookup(uri); !covered {
+	if _, covered := c.keys().Lookup(uri); !covered {
 		return wamp.Payload{}, nil, false, nil
 	}
+	return c.sealPayload(originating, uri, args, kwargs, nil)
+}
+
+// SealReply is Seal for the callee's reply to an INVOCATION that replyTo (what opened it,
+// [Opened.Dict]) says was opened, for a YIELD or the callee's ERROR
+// (wamp.ReplySealer): when the reply's URI is under the same entry, it is sealed with the
+// generation that opened the request, which the caller holds, rather than the newest.
+func (c *Codec) SealReply(replyTo wamp.Dict, uri string, args wamp.List, kwargs wamp.Dict) (p wamp.Payload, opts wamp.Dict, ok bool, err error) {
+	if _, covered := c.keys().Lookup(uri); !covered {
+		return wamp.Payload{}, nil, false, nil
+	}
+	return c.sealPayload(false, uri, args, kwargs, replyTo)
+}
+
+// sealPayload is Seal and SealReply once the keystore covers uri.
+func (c *Codec) sealPayload(originating bool, uri string, args wamp.List, kwargs wamp.Dict, replyTo wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
 	form := c.Wire()
-	sealed, e, err := c.seal(originating, form, Message{URI: uri, Args: args, Kwargs: kwargs})
+	sealed, id, err := c.seal(originating, form, Message{URI: uri, Args: args, Kwargs: kwargs}, replyTo)
 	var sk *SideKeysError
 	switch {
 	case errors.As(err, &sk):
@@ -66,7 +100,7 @@ func (c *Codec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.D
 	case err != nil:
 		return wamp.Payload{}, nil, false, err
 	}
-	return payload(form, sealed), options(form, e), true, nil
+	return payload(form, sealed), options(form, id), true, nil
 }
 
 // Sealed reports whether an incoming payload is sealed, in either form, by its metadata
@@ -90,14 +124,19 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 	if err != nil {
 		return nil, nil, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
 	}
-	if len(c.ks.Entries()) == 0 {
+	if len(c.keys().Entries()) == 0 {
 		return nil, nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	}
-	m, by, err := c.open(originating, form, uri, sealed)
+	id, _ := receivedKeyID(form, details)
+	m, by, err := c.open(originating, form, uri, id, sealed)
 	var nk *NoKeyError
 	var sk *SideKeysError
 	var mm *URIMismatchError
+	var rk *RetiredKeyError
 	switch {
+	case errors.As(err, &rk):
+		// Autobahn knows no retirement; to its callers, a key that does not open.
+		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, err}
 	case errors.As(err, &nk), errors.As(err, &sk):
 		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
 	case errors.As(err, &mm):
@@ -113,22 +152,23 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 // refuses a URI the keystore does not cover (*NoKeyError): the caller asked for a sealed
 // payload. An entry lacking this side's keys is a *SideKeysError.
 func (c *Codec) SealMessage(originating bool, m Message) ([]byte, error) {
-	sealed, _, err := c.seal(originating, c.Wire(), m)
+	sealed, _, err := c.seal(originating, c.Wire(), m, nil)
 	return sealed, err
 }
 
 // OpenMessage opens sealed bytes of the codec's wire form that arrived on uri, on one side,
 // as Open does (the same key choice and trusted-URI check) but with the errors bare, for
-// a payload handled outside a session (cbx open).
+// a payload handled outside a session (cbx open). Bytes alone carry no key id, so every
+// generation of the entry is tried.
 func (c *Codec) OpenMessage(originating bool, uri string, sealed []byte) (Message, error) {
-	m, _, err := c.open(originating, c.Wire(), uri, sealed)
+	m, _, err := c.open(originating, c.Wire(), uri, "", sealed)
 	return m, err
 }
 
 // CanSeal reports whether Seal seals uri on this side: a covering entry with this side's
 // keys (not plaintext, and not refused).
 func (c *Codec) CanSeal(originating bool, uri string) bool {
-	e, ok := c.ks.Lookup(uri)
+	e, ok := c.keys().Lookup(uri)
 	return ok && e.Key(originating) != nil
 }
 
@@ -137,64 +177,53 @@ func (c *Codec) CanSeal(originating bool, uri string) bool {
 // --require-encrypted) treats it as a downgrade, possibly by the router. Autobahn accepts
 // it (wire.md §1.5).
 func (c *Codec) CheckPlaintext(uri string) error {
-	if _, covered := c.ks.Lookup(uri); covered {
+	if _, covered := c.keys().Lookup(uri); covered {
 		return &DowngradeError{URI: uri}
 	}
 	return nil
 }
 
-// seal is the one way the codec seals: the key for m.URI on this side, then form's
-// plaintext sealed with it. It returns the entry for the form's options.
-func (c *Codec) seal(originating bool, form WireForm, m Message) ([]byte, *keystore.Entry, error) {
-	k, e, err := c.key(m.URI, originating, false)
-	if err != nil {
-		return nil, nil, err
+// seal is the one way the codec seals: the entry for m.URI (keystore.Lookup, with its
+// wamp.* rule), its sealing generation on this side (the newest, or for a reply the one
+// replyTo names: sealingGeneration), then form's plaintext sealed with it. It returns
+// the payload's key id. It fails when no entry covers the URI (*NoKeyError) or the
+// generation lacks this side's keys (*SideKeysError).
+func (c *Codec) seal(originating bool, form WireForm, m Message, replyTo wamp.Dict) ([]byte, string, error) {
+	e, ok := c.keys().Lookup(m.URI)
+	if !ok {
+		return nil, "", &NoKeyError{URI: m.URI, Keystore: c.path}
+	}
+	g := sealingGeneration(e, originating, replyTo)
+	k := g.Key(originating)
+	if k == nil {
+		return nil, "", &SideKeysError{Prefix: e.Prefix, URI: m.URI, Originating: originating}
 	}
 	sealed, err := sealWithKey(k, form, m)
-	return sealed, e, err
+	return sealed, keyID(g, originating), err
 }
 
-// open is the one way the codec opens: the key for uri on this side, then openWithKey
-// with its trusted-URI check. It says which key opened the payload.
-func (c *Codec) open(originating bool, form WireForm, uri string, sealed []byte) (Message, Opened, error) {
-	k, e, err := c.key(uri, originating, true)
+// open is the one way the codec opens: the entry for uri (keystore.LookupOpen, without
+// the wamp.* rule, since Autobahn seals its own wamp.error.* replies under the default
+// key), then its generations by the key id (openGenerations), each with openWithKey's
+// trusted-URI check. It says which generation opened the payload.
+func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed []byte) (Message, Opened, error) {
+	e, ok := c.keys().LookupOpen(uri)
+	if !ok {
+		return Message{}, Opened{}, &NoKeyError{URI: uri, Keystore: c.path}
+	}
+	m, g, err := openGenerations(e, originating, form, uri, keyID, sealed, c.now())
 	if err != nil {
 		return Message{}, Opened{}, err
 	}
-	m, err := openWithKey(k, form, uri, sealed)
-	if err != nil {
-		return Message{}, Opened{}, err
-	}
-	return m, c.openedBy(e), nil
+	return m, c.openedBy(e, g), nil
 }
 
-// openedBy is openedBy(e), computed once per entry.
-func (c *Codec) openedBy(e *keystore.Entry) Opened {
-	if o, ok := c.opened.Load(e); ok {
+// openedBy is openedBy(e, g), computed once per generation.
+func (c *Codec) openedBy(e *keystore.Entry, g *keystore.Generation) Opened {
+	if o, ok := c.opened.Load(g); ok {
 		return o.(Opened)
 	}
-	o := openedBy(e)
-	c.opened.Store(e, o)
+	o := openedBy(e, g)
+	c.opened.Store(g, o)
 	return o
-}
-
-// key picks the precomputed key that seals (open=false) or opens (open=true) uri on one
-// side, following the keystore's KeyRing lookup (keystore.Lookup for sealing, with its
-// wamp.* rule; LookupOpen for opening, without it, since Autobahn seals its own wamp.error.*
-// replies under the default key). It fails when no entry covers uri (*NoKeyError), or
-// the entry lacks the keys for that side (*SideKeysError).
-func (c *Codec) key(uri string, originating, open bool) (*box.SharedKey, *keystore.Entry, error) {
-	lookup := c.ks.Lookup
-	if open {
-		lookup = c.ks.LookupOpen
-	}
-	e, ok := lookup(uri)
-	if !ok {
-		return nil, nil, &NoKeyError{URI: uri, Keystore: c.path}
-	}
-	k := e.Key(originating)
-	if k == nil {
-		return nil, nil, &SideKeysError{Prefix: e.Prefix, URI: uri, Originating: originating}
-	}
-	return k, e, nil
 }

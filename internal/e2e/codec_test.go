@@ -93,7 +93,7 @@ func TestOpenedNamesEachEntry(t *testing.T) {
 		if err := subKS.Put(&keystore.Entry{Prefix: prefix, ResponderPrivate: &subPriv, OriginatorPublic: &pubPub}); err != nil {
 			t.Fatal(err)
 		}
-		want[prefix] = Opened{Prefix: prefix, Originator: keygen.Fingerprint(pubPub), Responder: keygen.Fingerprint(subPub)}
+		want[prefix] = Opened{Prefix: prefix, Generation: 1, Originator: keygen.Fingerprint(pubPub), Responder: keygen.Fingerprint(subPub)}
 	}
 	c := pair{NewCodec(pubKS, "pub", WireLegacy), NewCodec(subKS, "sub", WireLegacy)}
 	for range 3 {

@@ -144,8 +144,16 @@ func TestCodecRoles(t *testing.T) {
 	if got := hex.EncodeToString(pairKey.Bytes()); got != "1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389" {
 		t.Fatalf("the vectors' key pair gives box key %s", got)
 	}
+	// The key id of a payload is the fingerprint of its recipient's public key: the
+	// responder's for PUBLISH and CALL, the originator's for YIELD and ERROR.
 	originatorPriv := box.PrivateKey(unhex(t, s.v.Keys.OriginatorPrivHex))
-	originatorPub := keygen.Base64(originatorPriv.Public())
+	responderPriv := box.PrivateKey(unhex(t, s.v.Keys.ResponderPrivHex))
+	keyIDFor := func(originating bool) string {
+		if originating {
+			return keygen.Fingerprint(responderPriv.Public())
+		}
+		return keygen.Fingerprint(originatorPriv.Public())
+	}
 	args := wamp.List{"grüße", int64(-3), uint64(math.MaxUint64), 2.5, []byte{0, 1, 0xfe}, nil, wamp.Dict{"x": wamp.List{true}}}
 	kwargs := wamp.Dict{"k": "v", "n": int64(1)}
 	for _, form := range []WireForm{WireLegacy, WirePPT} {
@@ -163,13 +171,14 @@ func TestCodecRoles(t *testing.T) {
 				var sealed []byte
 				switch form {
 				case WireLegacy:
-					if !reflect.DeepEqual(opts, legacyDetails) || !p.IsBare() || p.Args != nil || p.Kwargs != nil {
+					want := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON, wamp.OptEncKey: keyIDFor(r.originating)}
+					if !reflect.DeepEqual(opts, want) || !p.IsBare() || p.Args != nil || p.Kwargs != nil {
 						t.Fatalf("legacy form: options %v, payload %#v", opts, p)
 					}
 					sealed = p.Bare
 				case WirePPT:
 					want := wamp.Dict{wamp.OptPPTScheme: wamp.PPTSchemeWAMP, wamp.OptPPTSerializer: wamp.SerializerCBOR,
-						wamp.OptPPTCipher: wamp.PPTCipherXSalsa20Poly1305, wamp.OptPPTKeyID: originatorPub}
+						wamp.OptPPTCipher: wamp.PPTCipherXSalsa20Poly1305, wamp.OptPPTKeyID: keyIDFor(r.originating)}
 					if !reflect.DeepEqual(opts, want) || p.IsBare() || len(p.Args) != 1 || p.Kwargs != nil {
 						t.Fatalf("PPT form: options %v, payload %#v", opts, p)
 					}

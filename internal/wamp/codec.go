@@ -26,6 +26,16 @@ type PayloadCodec interface {
 	Open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, opened Dict, err error)
 }
 
+// ReplySealer is a [PayloadCodec] that seals a callee's reply (a YIELD, or the ERROR
+// answering an INVOCATION) with regard to what opened the request: replyTo is the opened
+// value its Open returned for the INVOCATION. e2e.Codec implements it so that a reply is
+// sealed with the key generation that opened the request, the one the caller holds while
+// the two sides rotate keys. The session uses it, when the codec has it, for every reply
+// to a sealed INVOCATION, and Seal for everything else.
+type ReplySealer interface {
+	SealReply(replyTo Dict, uri string, args List, kwargs Dict) (p Payload, opts Dict, ok bool, err error)
+}
+
 // CodecError is an error from a [PayloadCodec] that names the WAMP error URI to reply
 // with when an INVOCATION cannot be opened, e.g. wamp.error.encryption.trusted_uri_mismatch
 // (Autobahn exception.py; wire.md §1.5 "Failures on receive").
@@ -63,12 +73,25 @@ func codecErrorURI(err error) string {
 // options (enc_* or ppt_*). Without a codec, or when the codec does not seal for uri, the
 // payload is args/kwargs in plaintext. opts itself is never modified.
 func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opts Dict) (Payload, Dict, error) {
+	return s.sealReply(originating, nil, uri, args, kwargs, opts)
+}
+
+// sealReply is seal for a callee's reply to a sealed INVOCATION that replyTo (what
+// opened it) names, through the codec's [ReplySealer] when it has one; with replyTo nil
+// it is seal.
+func (s *Session) sealReply(originating bool, replyTo Dict, uri string, args List, kwargs Dict, opts Dict) (Payload, Dict, error) {
 	out := maps.Clone(opts)
 	if out == nil {
 		out = Dict{}
 	}
 	if s.cfg.Codec != nil {
-		p, extra, ok, err := s.cfg.Codec.Seal(originating, uri, args, kwargs)
+		seal := s.cfg.Codec.Seal
+		if rs, ok := s.cfg.Codec.(ReplySealer); ok && replyTo != nil && !originating {
+			seal = func(_ bool, uri string, args List, kwargs Dict) (Payload, Dict, bool, error) {
+				return rs.SealReply(replyTo, uri, args, kwargs)
+			}
+		}
+		p, extra, ok, err := seal(originating, uri, args, kwargs)
 		if err != nil {
 			return Payload{}, nil, err
 		}

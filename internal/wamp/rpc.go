@@ -236,7 +236,7 @@ func (s *Session) onInvocation(m *Invocation) {
 		p := Payload{Args: args, Kwargs: kwargs}
 		if sealed {
 			var err error
-			if p, opts, err = s.seal(false, proc, args, kwargs, opts); err != nil {
+			if p, opts, err = s.sealReply(false, opened, proc, args, kwargs, opts); err != nil {
 				return err
 			}
 		}
@@ -273,11 +273,11 @@ func (s *Session) onInvocation(m *Invocation) {
 		var rpcErr *RPCError
 		switch {
 		case inv.interrupted.Load():
-			s.sendError(INVOCATION, m.Request, ErrURICanceled, List{"call canceled"}, nil)
+			s.sendReplyError(opened, INVOCATION, m.Request, ErrURICanceled, List{"call canceled"}, nil)
 		case errors.As(err, &rpcErr) && rpcErr.URI != "":
-			s.sendError(INVOCATION, m.Request, rpcErr.URI, rpcErr.Args, rpcErr.Kwargs)
+			s.sendReplyError(opened, INVOCATION, m.Request, rpcErr.URI, rpcErr.Args, rpcErr.Kwargs)
 		case err != nil:
-			s.sendError(INVOCATION, m.Request, ErrURIRuntime, List{err.Error()}, nil)
+			s.sendReplyError(opened, INVOCATION, m.Request, ErrURIRuntime, List{err.Error()}, nil)
 		default:
 			if res == nil {
 				res = &YieldResult{}
@@ -287,11 +287,11 @@ func (s *Session) onInvocation(m *Invocation) {
 			switch {
 			case err == nil || s.Err() != nil:
 			case errors.As(err, &tooLarge):
-				s.sendError(INVOCATION, m.Request, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
+				s.sendReplyError(opened, INVOCATION, m.Request, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
 					"the result of %s is %d bytes (%s), more than the callee's %d-byte message limit",
 					proc, tooLarge.Size, tooLarge.Serializer, tooLarge.Limit)}, nil)
 			default:
-				s.sendError(INVOCATION, m.Request, ErrURIRuntime, List{fmt.Sprintf("cannot send result: %v", err)}, nil)
+				s.sendReplyError(opened, INVOCATION, m.Request, ErrURIRuntime, List{fmt.Sprintf("cannot send result: %v", err)}, nil)
 			}
 		}
 	}()
@@ -355,7 +355,13 @@ func (s *Session) runHandler(ctx context.Context, h Handler, info *InvocationInf
 // serializer refuses, a message over the size limit), a short ERROR takes its place, so
 // that the caller still gets an answer.
 func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwargs Dict) {
-	err := s.sendErrorOnce(typ, req, uri, args, kwargs)
+	s.sendReplyError(nil, typ, req, uri, args, kwargs)
+}
+
+// sendReplyError is sendError for the ERROR answering an INVOCATION that replyTo (what
+// opened it; nil when it was not sealed) names: sealed through the codec's ReplySealer.
+func (s *Session) sendReplyError(replyTo Dict, typ MessageType, req ID, uri string, args List, kwargs Dict) {
+	err := s.sendErrorOnce(replyTo, typ, req, uri, args, kwargs)
 	if err == nil || s.Err() != nil {
 		return
 	}
@@ -364,17 +370,17 @@ func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwar
 	// payload is only this short text.
 	var tooLarge *MessageTooLargeError
 	if errors.As(err, &tooLarge) {
-		s.sendErrorOnce(typ, req, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
+		s.sendErrorOnce(replyTo, typ, req, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
 			"the error %s is %d bytes (%s), more than the callee's %d-byte message limit",
 			uri, tooLarge.Size, tooLarge.Serializer, tooLarge.Limit)}, nil)
 		return
 	}
-	s.sendErrorOnce(typ, req, ErrURIRuntime, List{fmt.Sprintf("cannot send error %s: %v", uri, err)}, nil)
+	s.sendErrorOnce(replyTo, typ, req, ErrURIRuntime, List{fmt.Sprintf("cannot send error %s: %v", uri, err)}, nil)
 }
 
 // sendErrorOnce seals and sends one ERROR; see sendError.
-func (s *Session) sendErrorOnce(typ MessageType, req ID, uri string, args List, kwargs Dict) error {
-	p, details, err := s.seal(false, uri, args, kwargs, nil)
+func (s *Session) sendErrorOnce(replyTo Dict, typ MessageType, req ID, uri string, args List, kwargs Dict) error {
+	p, details, err := s.sealReply(false, replyTo, uri, args, kwargs, nil)
 	if err != nil {
 		// The codec wanted this error sealed but could not seal it: send the URI alone
 		// rather than the payload in plaintext, or nothing at all.

@@ -967,3 +967,80 @@ func TestFakeCloseAfterGoodbyeTellsACauseApart(t *testing.T) {
 		})
 	}
 }
+
+// replySealerCodec is the fake codec with a ReplySealer: it records what each reply was
+// sealed in reply to.
+type replySealerCodec struct {
+	*fakeCodec
+	mu      sync.Mutex
+	replies []Dict
+}
+
+func (c *replySealerCodec) SealReply(replyTo Dict, uri string, args List, kwargs Dict) (Payload, Dict, bool, error) {
+	c.mu.Lock()
+	c.replies = append(c.replies, replyTo)
+	c.mu.Unlock()
+	return c.fakeCodec.Seal(false, uri, args, kwargs)
+}
+
+// A codec with a ReplySealer seals every reply to a sealed INVOCATION (progressive and
+// final YIELDs, the handler's ERROR) in reply to what opened it; other messages, and
+// replies to a plaintext INVOCATION, go through Seal as before.
+func TestFakeReplySealedInReplyToTheInvocation(t *testing.T) {
+	codec := &replySealerCodec{fakeCodec: newFakeCodec()}
+	s, r := fakeSession(t, JSON, Config{Codec: codec})
+	ctx := testCtx(t)
+	regDone := make(chan *Registration, 1)
+	go func() {
+		reg, err := s.Register(ctx, "sec.p", nil, func(ctx context.Context, inv *InvocationInfo) (*YieldResult, error) {
+			if inv.Args[0] == "fail" {
+				return nil, &RPCError{URI: "sec.error.x", Args: List{"no"}}
+			}
+			if err := inv.Progress(List{"step"}, nil); err != nil {
+				return nil, err
+			}
+			return &YieldResult{Args: List{"done"}}, nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		regDone <- reg
+	}()
+	reg := expectType[*Register](r)
+	r.send(&Registered{Request: reg.Request, Registration: 5})
+	recvWithin(t, regDone, "registration")
+
+	r.send(&Invocation{Request: 1, Registration: 5, Details: merged(fakeOpts, Dict{"receive_progress": true}),
+		Payload: codec.sealAs(true, "sec.p", List{"go"}, nil)})
+	for range 2 {
+		if y := expectType[*Yield](r); codec.payloadOf(t, y.Payload).uri != "sec.p" {
+			t.Fatalf("YIELD %+v", y)
+		}
+	}
+	r.send(&Invocation{Request: 2, Registration: 5, Details: merged(fakeOpts), Payload: codec.sealAs(true, "sec.p", List{"fail"}, nil)})
+	if e := expectType[*Error](r); e.Error != "sec.error.x" || codec.payloadOf(t, e.Payload).uri != "sec.error.x" {
+		t.Fatalf("ERROR %+v", e)
+	}
+	codec.mu.Lock()
+	replies := append([]Dict(nil), codec.replies...)
+	codec.mu.Unlock()
+	if len(replies) != 3 {
+		t.Fatalf("%d replies sealed through SealReply, want 3 (two YIELDs, one ERROR)", len(replies))
+	}
+	for i, rt := range replies {
+		if rt["fake_uri"] != "sec.p" {
+			t.Errorf("reply %d sealed in reply to %v, want what opened the INVOCATION", i, rt)
+		}
+	}
+	// A plaintext INVOCATION's reply is not sealed at all; nothing goes through SealReply.
+	r.send(&Invocation{Request: 3, Registration: 5, Details: Dict{"receive_progress": true}, Payload: Payload{Args: List{"plain"}}})
+	expectType[*Yield](r) // progressive
+	if y := expectType[*Yield](r); y.IsBare() {
+		t.Fatalf("plaintext invocation answered sealed: %+v", y)
+	}
+	codec.mu.Lock()
+	defer codec.mu.Unlock()
+	if len(codec.replies) != 3 {
+		t.Fatalf("SealReply called for a plaintext invocation's replies")
+	}
+}
