@@ -104,14 +104,14 @@ run() {
   awk -v r="$name" -v k="$round" -v n="$events" -v a="$t0" -v b="$t1" -v c="$((c1 - c0))" -v hz="$hz" \
     -v p="$(awk '{ print $1 + $2 }' "$tmp/pub.time")" -v s="$subcpu" \
     'BEGIN { printf "%-8s round %d  %8.0f events/s  router %6.2f µs/event  publisher %6.2f  subscriber %6.2f\n",
-      r, k, n / (b - a), c / hz / n * 1e6, p / n * 1e6, s / n * 1e6 }'
+      r, k, n / (b - a), c / hz / n * 1e6, p / n * 1e6, s / n * 1e6 }' | tee -a "$tmp/results"
 }
 
 extra=("$@")
 echo "$mode, msgpack, $events events of 100 B, $subs subscriber(s), router flags: ${extra[*]:-(default)}"
 for ((r = 1; r <= rounds; r++)); do
   for name in "${routers[@]}"; do run "$name" "$r"; done
-done | tee "$tmp/results"
+done
 echo
 echo "median router µs/event:"
 for name in "${routers[@]}"; do

@@ -88,10 +88,13 @@
 // Config.OutQueueSize messages and Config.OutQueueBytes bytes (defaults 65,536 and
 // 64 MiB, message brokers' per-consumer limits; the bytes are an estimate of the
 // payloads and Details held, outqueue.go). Nexus never meets a full queue: it hands each
-// message to a short channel that a mover goroutine empties at once into the queue, and
-// waits for the mover if the channel is ever nearly full. So a burst is absorbed as long
-// as the receiver keeps up on average, and a receiver that stops reading pins at most its
-// limits. When its queue is at a limit:
+// message to a short channel, which the connection's writer empties into the queue between
+// writes, nexus's own goroutine when it is nearly full, and a timer every few
+// milliseconds while a write lasts. So a burst is absorbed as long as the receiver keeps
+// up on average, and a receiver that stops reading pins at most its limits (and the one
+// message the writer is writing). The writer takes what the queue holds up to 64 KiB at a
+// time and writes it in one system call; until it is written, all of it but the first
+// message still counts against the limits. When its queue is at a limit:
 //
 //   - an EVENT for it is dropped, and the next EVENT the router does deliver on that
 //     subscription carries Details._cbx_dropped, the number dropped for that subscription

@@ -7,7 +7,8 @@ type wsEndpoint struct {
 	c *wamp.Conn
 }
 
-func (e wsEndpoint) Send(m wamp.Message) error     { return e.c.Send(m) }
+func (e wsEndpoint) Queue(m wamp.Message) error    { return e.c.Queue(m) }
+func (e wsEndpoint) Flush() error                  { return e.c.Flush() }
 func (e wsEndpoint) Recv() (wamp.Message, error)   { return e.c.Recv() }
 func (e wsEndpoint) SerializerName() string        { return e.c.Serializer().Name() }
 func (e wsEndpoint) Close(code int, reason string) { e.c.CloseWithCode(code, reason) }

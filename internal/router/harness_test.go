@@ -43,7 +43,9 @@ func newPipe() *pipe {
 	return &pipe{toRouter: make(chan recvItem), fromRouter: make(chan wamp.Message), closed: make(chan struct{})}
 }
 
-func (p *pipe) Send(m wamp.Message) error {
+// Queue hands m to the test client at once, as a Flush right after it would: the client's
+// recv is its read.
+func (p *pipe) Queue(m wamp.Message) error {
 	// Like the WebSocket transport, refuse what cannot be encoded.
 	if _, err := wamp.ToList(m); err != nil {
 		return err
@@ -62,6 +64,15 @@ func (p *pipe) Send(m wamp.Message) error {
 		return nil
 	case <-p.closed:
 		return wamp.ErrClosed
+	}
+}
+
+func (p *pipe) Flush() error {
+	select {
+	case <-p.closed:
+		return wamp.ErrClosed
+	default:
+		return nil
 	}
 }
 
@@ -267,17 +278,20 @@ func peerOf(t testing.TB, srv *Server, c *client) *peer {
 
 // settle waits until the router has decided the fate of every message nexus has handed
 // to c's session so far: queued, or dropped and counted. Nexus hands messages over in
-// order, but the session's mover takes them into its queue on its own goroutine
-// (outqueue.go), so a barrier seen by another session does not imply that yet.
+// order, but they reach the session's queue only when its writer or a later Send moves
+// them (outqueue.go), so a barrier seen by another session does not imply that yet.
 func settle(t testing.TB, srv *Server, c *client) {
 	t.Helper()
 	p := peerOf(t, srv, c)
 	done := make(chan struct{})
+	go func() {
+		p.sweepTx()
+		close(done)
+	}()
 	select {
-	case p.sweep <- done:
-		<-done
+	case <-done:
 	case <-time.After(testWait):
-		t.Fatalf("session %d's mover did not answer within %v", c.session, testWait)
+		t.Fatalf("session %d's queue was not reached within %v", c.session, testWait)
 	}
 }
 

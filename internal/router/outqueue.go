@@ -16,22 +16,25 @@ import (
 // returns, and drops the message when that channel is full (router/broker.go and
 // router/dealer.go trySend). A channel is a fixed-size buffer, so bounding it by bytes is
 // impossible, and sizing it for bursts (65,536 slots) would pin that many slots per
-// session for ever. So the peer keeps nexus's channel short (handoffSize) and a mover
-// goroutine takes each message off it at once into outQueue, a ring buffer bounded by
-// messages and by an estimate of the bytes it holds, which grows and shrinks with its
-// content. The mover only ever takes a lock and appends, so it keeps up with nexus; and
-// should it lag, Send waits for it (peer.Send), so nexus never meets a full channel while
-// the session lives. All the decisions at the limit are taken here, in the mover, in the
-// order nexus sent: that is what lets the drop mark land on the next event delivered.
+// session for ever. So the peer keeps nexus's channel short (handoffSize) and moves each
+// message off it into outQueue, a ring buffer bounded by messages and by an estimate of
+// the bytes it holds, which grows and shrinks with its content: the writer does so
+// whenever it is not writing, and nexus's own goroutine when the channel is nearly full
+// (peer.Send), so nexus never meets a full channel while the session lives. Moving only
+// takes a lock and appends. All the decisions at the limit are taken here, under the
+// peer's moveMu, in the order nexus sent: that is what lets the drop mark land on the
+// next event delivered.
 
 const (
-	// handoffSize is the capacity of nexus's channel to a peer. The mover drains it
-	// continuously, so it only has to absorb the scheduling delay of one goroutine.
+	// handoffSize is the capacity of nexus's channel to a peer. The writer empties it
+	// between writes, and Send when it is nearly full, so it only has to absorb one
+	// batch's write or the scheduling delay of one goroutine.
 	handoffSize = 64
-	// handoffHigh is the fill level at which Send waits for the mover before handing
-	// nexus the channel: the slots above it are for the few nexus goroutines that may
-	// send to one session at the same moment (broker, dealer, the session's own handler,
-	// the realm), so that none of their non-blocking sends can fail.
+	// handoffHigh is the fill level at which Send moves what the channel holds into the
+	// queue before handing nexus the channel: the slots above it are for the few nexus
+	// goroutines that may send to one session at the same moment (broker, dealer, the
+	// session's own handler, the realm), so that none of their non-blocking sends can
+	// fail.
 	handoffHigh = handoffSize - 16
 
 	// queueReserveMessages and queueReserveBytes are the room above the limits for the
@@ -83,8 +86,12 @@ type outQueue struct {
 	head  int
 	n     int
 	bytes int64
-	// ready has a token when the writer may find something to write.
-	ready chan struct{}
+	// heldN and heldBytes count the messages of the writer's batch in hand beyond its
+	// first (popBatch): they count against the limits until the batch is written, so that
+	// batching does not let a client that reads nothing pin more than one message past
+	// them, as the writer's one message in hand always could.
+	heldN     int
+	heldBytes int64
 	// marks counts, per subscription, the events dropped since the last one queued.
 	marks map[nx.ID]uint64
 	// failed holds this caller's calls the queue failed after a progressive RESULT:
@@ -94,7 +101,7 @@ type outQueue struct {
 }
 
 func newOutQueue() outQueue {
-	return outQueue{ready: make(chan struct{}, 1), marks: map[nx.ID]uint64{}, failed: map[nx.ID]bool{}}
+	return outQueue{marks: map[nx.ID]uint64{}, failed: map[nx.ID]bool{}}
 }
 
 // pushLocked appends it; q.mu is held.
@@ -119,23 +126,42 @@ func (q *outQueue) resizeLocked(size int) {
 	q.ring, q.head = ring, 0
 }
 
-// pop takes the oldest message, if any.
-func (q *outQueue) pop() (outItem, bool) {
+// popBatch takes the oldest messages, at least one if there is any, and more while their
+// estimated sizes add up to at most maxBytes. All but the first stay counted against the
+// limits until release.
+func (q *outQueue) popBatch(maxBytes int64) []outItem {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.n == 0 {
-		return outItem{}, false
+	var batch []outItem
+	var size int64
+	for q.n > 0 {
+		it := q.ring[q.head]
+		if len(batch) > 0 && size+it.size > maxBytes {
+			break
+		}
+		if len(batch) > 0 {
+			q.heldN++
+			q.heldBytes += it.size
+		}
+		batch = append(batch, it)
+		size += it.size
+		q.ring[q.head] = outItem{}
+		q.head = (q.head + 1) % len(q.ring)
+		q.n--
+		q.bytes -= it.size
 	}
-	it := q.ring[q.head]
-	q.ring[q.head] = outItem{}
-	q.head = (q.head + 1) % len(q.ring)
-	q.n--
-	q.bytes -= it.size
 	// Give memory back after a burst: a quarter full at most, halve.
-	if len(q.ring) > 64 && q.n <= len(q.ring)/4 {
+	for len(q.ring) > 64 && q.n <= len(q.ring)/4 {
 		q.resizeLocked(len(q.ring) / 2)
 	}
-	return it, true
+	return batch
+}
+
+// release ends the count of a batch in hand: it has been written.
+func (q *outQueue) release() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.heldN, q.heldBytes = 0, 0
 }
 
 // len returns the number of queued messages.
@@ -150,16 +176,9 @@ func (q *outQueue) clear() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.ring, q.head, q.n, q.bytes, q.closed = nil, 0, 0, 0, true
+	q.heldN, q.heldBytes = 0, 0
 	clear(q.marks)
 	clear(q.failed)
-}
-
-// signal tells the writer there is something to write.
-func (q *outQueue) signal() {
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
 }
 
 // queueLimitText names the limit a message did not fit under, for the log and the trace.
@@ -182,23 +201,21 @@ type placement struct {
 	toNexus nx.Message
 }
 
-// enqueue is the mover's decision for one message from nexus (see outQueue). It runs in
-// nexus's order, one message at a time.
-func (p *peer) enqueue(m nx.Message) {
+// enqueue is the decision for one message from nexus (see outQueue). It runs under
+// p.moveMu, in nexus's order, one message at a time; fromNexus says that it runs in a
+// nexus goroutine (peer.Send), which must not wait for the connection.
+func (p *peer) enqueue(m nx.Message, fromNexus bool) {
 	pl := p.place(m)
 	if pl.drop != "" {
 		p.noteDrop(pl.drop, nil, pl.reason)
 	}
 	if pl.toNexus != nil {
-		// Handed over from another goroutine: the mover must never wait for nexus,
-		// which may be waiting for the mover (peer.Send).
+		// Handed over from another goroutine: neither the writer nor nexus's goroutine
+		// may wait for nexus here.
 		go p.toRouter(pl.toNexus)
 	}
-	switch {
-	case pl.overflow:
-		p.overflow()
-	case pl.queued:
-		p.q.signal()
+	if pl.overflow {
+		p.overflow(fromNexus)
 	}
 }
 
@@ -212,8 +229,9 @@ func (p *peer) place(m nx.Message) placement {
 	if q.closed {
 		return placement{}
 	}
-	overBytes := q.n > 0 && q.bytes+size > cfg.OutQueueBytes
-	over := overBytes || (q.n > 0 && q.n >= cfg.OutQueueSize)
+	n, bytes := q.n+q.heldN, q.bytes+q.heldBytes
+	overBytes := n > 0 && bytes+size > cfg.OutQueueBytes
+	over := overBytes || (n > 0 && n >= cfg.OutQueueSize)
 	var pl placement
 	if over {
 		pl.reason = p.queueLimitText(overBytes)
@@ -267,7 +285,7 @@ func (p *peer) place(m nx.Message) placement {
 			}
 		}
 	}
-	if q.n > 0 && (q.n >= cfg.OutQueueSize+queueReserveMessages || q.bytes+it.size > cfg.OutQueueBytes+queueReserveBytes) {
+	if n > 0 && (n >= cfg.OutQueueSize+queueReserveMessages || bytes+it.size > cfg.OutQueueBytes+queueReserveBytes) {
 		pl.overflow = true
 		return pl
 	}
@@ -286,7 +304,7 @@ func replacement(req nx.ID, text string) outItem {
 
 // overflow closes the connection of a client that filled even the reserve above its
 // queue's limits with replies it does not read (see outQueue).
-func (p *peer) overflow() {
+func (p *peer) overflow(fromNexus bool) {
 	p.q.clear()
 	p.srv.stats.overflowed.Add(1)
 	p.srv.cfg.Logger.Printf("warning: conn %d (session %s): closed with %d: the client sends requests but does not read the replies, and its outbound queue is over its limits (%d messages, %d bytes) and the reserve above them",
@@ -294,6 +312,11 @@ func (p *peer) overflow() {
 	if p.srv.tracer.w != nil {
 		p.srv.tracer.line(fmt.Sprintf("overflow conn=%d session=%s outbound queue over its limits and reserve; connection closed with %d",
 			p.conn, traceSession(p.sess.Load()), closePolicy))
+	}
+	if fromNexus {
+		// Closing waits up to a second for the close frame; nexus must not.
+		go p.ep.Close(closePolicy, "outbound queue overflow")
+		return
 	}
 	p.ep.Close(closePolicy, "outbound queue overflow")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,11 @@ import (
 // endpoint is one client connection as the peer uses it: internal/wamp's WebSocket
 // connection in production, an in-memory pipe in unit tests.
 type endpoint interface {
-	Send(wamp.Message) error
+	// Queue encodes a message and queues it to be written by the next Flush; the errors
+	// are those of encoding it (wamp.MessageTooLargeError, …) or of a connection that
+	// has failed. Flush writes what is queued and returns once it is written.
+	Queue(wamp.Message) error
+	Flush() error
 	Recv() (wamp.Message, error)
 	SerializerName() string
 	// Close closes the connection with a WebSocket close code (RFC 6455 §7.4.1) and
@@ -41,13 +46,15 @@ const defaultCloseGrace = 2 * time.Second
 // peer is one client connection attached to nexus: it implements nexus's wamp.Peer.
 //
 // A reader goroutine decodes the client's messages, passes them through the adapter and
-// hands them to nexus on rx. Nexus hands the client's messages to tx, a short channel; a
-// mover goroutine takes them off it at once into q, the session's bounded outbound queue,
-// deciding there what does not fit (outqueue.go). A writer goroutine takes them from q,
-// passes them through the adapter and writes them. Nexus ends the session by calling
-// Close, which lets the writer flush the queue (nexus queues its GOODBYE/ABORT just
-// before) and close the connection; a connection that fails ends the reader, which closes
-// rx, which is how nexus learns that the client is gone.
+// hands them to nexus on rx. Nexus hands the client's messages to tx, a short channel. A
+// writer goroutine moves them from tx into q, the session's bounded outbound queue,
+// deciding there what does not fit (outqueue.go), then takes what q holds, passes it
+// through the adapter and writes it in one batch. While the writer is writing, nexus
+// itself moves messages from tx into q when tx is nearly full (Send), so that a slow
+// client never holds nexus up. Nexus ends the session by calling Close, which lets the
+// writer flush the queue (nexus queues its GOODBYE/ABORT just before) and close the
+// connection; a connection that fails ends the reader, which closes rx, which is how
+// nexus learns that the client is gone.
 type peer struct {
 	srv  *Server
 	ep   endpoint
@@ -57,16 +64,22 @@ type peer struct {
 	ad   *adapter
 
 	rx chan nx.Message // client → nexus
-	tx chan nx.Message // nexus → mover, handoffSize long
-	q  outQueue        // mover → writer
+	tx chan nx.Message // nexus → q, handoffSize long
+	q  outQueue        // → writer
 
-	// Send waits under hoMu for the mover when tx is nearly full (see Send).
-	hoMu         sync.Mutex
-	hoCond       *sync.Cond
-	hoWaiters    atomic.Int32
-	moverStopped bool               // under hoMu: Send no longer waits
-	sweep        chan chan struct{} // the writer asks the mover to move what tx holds now
-	writerDone   chan struct{}      // closed when the writer has ended: the mover stops
+	// moveMu is held by whoever moves messages from tx into q, so that they are queued
+	// in nexus's order: the writer, also while it waits for tx (writeLoop), or nexus's
+	// goroutine in Send.
+	moveMu sync.Mutex
+	sweep  chan chan struct{} // asks the waiting writer to move what tx holds now (sweepTx)
+	// While the writer writes, guard moves what tx holds every few milliseconds (see
+	// guardFire), so that the queue's decisions are not held up by a slow write.
+	guard      *time.Timer
+	guardArmed atomic.Bool   // guard is pending
+	writing    atomic.Uint64 // the number of the batch being written; 0 between batches
+	batches    uint64        // batches written so far; writer only
+	guardLast  uint64        // the batch guardFire last saw; guardFire only
+	guardDelay time.Duration // guardFire only
 
 	// carry counts, per subscription, events the writer dropped as too large since the
 	// last one it wrote, to be added to the next one's drop mark. Writer only.
@@ -81,7 +94,7 @@ type peer struct {
 	rxStop   chan struct{} // closed just before rx is closed
 	rxClosed bool
 
-	done     sync.WaitGroup // reader, mover and writer
+	done     sync.WaitGroup // reader and writer
 	attached atomic.Bool    // nexus.AttachClient succeeded
 
 	// Drop accounting for this session (see "Bounded resources" in doc.go), under dropMu.
@@ -111,19 +124,18 @@ func newPeer(s *Server, ep endpoint, conn uint64) *peer {
 		closing: make(chan struct{}),
 		rxStop:  make(chan struct{}),
 
-		sweep:      make(chan chan struct{}),
-		writerDone: make(chan struct{}),
-		carry:      map[wamp.ID]uint64{},
+		sweep: make(chan chan struct{}),
+		carry: map[wamp.ID]uint64{},
 	}
-	p.hoCond = sync.NewCond(&p.hoMu)
+	p.guard = time.AfterFunc(time.Hour, p.guardFire)
+	p.guard.Stop()
 	// Counted before the peer is visible to Close, which may wait for it at once.
-	p.done.Add(3)
+	p.done.Add(2)
 	return p
 }
 
 func (p *peer) start() {
 	go p.readLoop()
-	go p.moveLoop()
 	go p.writeLoop()
 }
 
@@ -132,72 +144,102 @@ func (p *peer) Recv() <-chan nx.Message { return p.rx }
 
 // Send is nexus's side of tx (wamp.Peer). Nexus calls it for every message, just before
 // a non-blocking send on what it returns (router/broker.go and router/dealer.go trySend),
-// and drops the message if the channel is full. So when tx is nearly full Send first
-// waits for the mover to take messages off it: that wait lasts as long as the mover's
-// scheduling delay, since the mover never waits for anything but its lock, and it is what
-// keeps nexus from ever dropping a message for a live session. tx is never closed, so
-// that a late non-blocking send from nexus cannot panic; once the mover has stopped (the
-// connection is over) Send no longer waits and nexus drops what does not fit, which is
-// only logged (stats.go, nexusLog).
+// and drops the message if the channel is full. The writer empties tx whenever it is not
+// writing; while it is, tx fills, and when it is nearly full Send moves what it holds into
+// the outbound queue itself, in nexus's goroutine: that takes a lock and an append per
+// message, never a wait for the client, and it is what keeps nexus from ever dropping a
+// message for a live session while publishers go on at their own pace. tx is never
+// closed, so that a late non-blocking send from nexus cannot panic; once the connection is
+// over the queue takes nothing more and what nexus hands over is discarded.
 func (p *peer) Send() chan<- nx.Message {
-	if len(p.tx) >= handoffHigh {
-		p.waitHandoff()
+	for len(p.tx) >= handoffHigh {
+		// Not Lock: the writer may empty tx and then wait for it holding moveMu, and
+		// tx's next message is the one this goroutine is about to send. While tx is
+		// this full the writer is moving, not waiting, so this ends soon.
+		if p.moveMu.TryLock() {
+			p.moveLocked(true)
+			p.moveMu.Unlock()
+			break
+		}
+		runtime.Gosched()
 	}
 	return p.tx
 }
 
-// waitHandoff waits until tx is below handoffHigh or the mover has stopped. The mover
-// wakes waiters after every message it takes while there are any (moveLoop), so a waiter
-// that saw tx nearly full under hoMu is always woken.
-func (p *peer) waitHandoff() {
-	p.hoWaiters.Add(1)
-	p.hoMu.Lock()
-	for len(p.tx) >= handoffHigh && !p.moverStopped {
-		p.hoCond.Wait()
-	}
-	p.hoMu.Unlock()
-	p.hoWaiters.Add(-1)
-}
-
-// moveLoop is the mover: it takes every message nexus hands to tx into the outbound queue
-// at once (enqueue), until the writer has ended.
-func (p *peer) moveLoop() {
-	defer p.done.Done()
-	defer func() {
-		p.hoMu.Lock()
-		p.moverStopped = true
-		p.hoCond.Broadcast()
-		p.hoMu.Unlock()
-		// Nothing more is written: what nexus handed over is discarded.
-		for {
-			select {
-			case <-p.tx:
-			default:
-				return
-			}
-		}
-	}()
+// moveLocked moves what tx holds into the outbound queue (enqueue), without waiting.
+// p.moveMu is held; fromNexus says that the caller is a nexus goroutine (Send), which
+// must not wait for the connection.
+func (p *peer) moveLocked(fromNexus bool) {
 	for {
 		select {
 		case m := <-p.tx:
-			p.enqueue(m)
-			if p.hoWaiters.Load() > 0 {
-				p.hoMu.Lock()
-				p.hoCond.Broadcast()
-				p.hoMu.Unlock()
-			}
-		case done := <-p.sweep:
-			for swept := false; !swept; {
-				select {
-				case m := <-p.tx:
-					p.enqueue(m)
-				default:
-					swept = true
-				}
-			}
-			close(done)
-		case <-p.writerDone:
+			p.enqueue(m, fromNexus)
+		default:
 			return
+		}
+	}
+}
+
+// Delays of guardFire: the first at most guardFirst after a write began, then doubling up
+// to guardMax while the same write goes on.
+const (
+	guardFirst = time.Millisecond
+	guardMax   = 16 * time.Millisecond
+)
+
+// armGuard makes sure guardFire is pending while the writer writes. The writer calls it
+// at the start of each batch, but resets the timer only if none is pending (resetting a
+// timer can wake a sleeping thread of the runtime, which would cost more than the write
+// of a small batch): a pending guardFire either finds this batch being written or has
+// already cleared guardArmed, and this call re-arms.
+func (p *peer) armGuard() {
+	if !p.guardArmed.Load() && p.guardArmed.CompareAndSwap(false, true) {
+		p.guard.Reset(guardFirst)
+	}
+}
+
+// guardFire runs while the writer is writing, at growing intervals: it moves what tx holds
+// into the queue. Messages reach the queue when the writer is back, or when Send finds tx
+// nearly full; without this, the last of them would wait in tx for a write to a client
+// that reads nothing (for up to the 30-second write timeout), and with it the queue's
+// decisions for that client (an INVOCATION failed at the limit, a drop counted and
+// marked) would wait too.
+func (p *peer) guardFire() {
+	p.guardArmed.Store(false)
+	batch := p.writing.Load()
+	if batch == 0 {
+		return // the writer is back: it moves tx itself
+	}
+	if p.moveMu.TryLock() {
+		p.moveLocked(true)
+		p.moveMu.Unlock()
+	}
+	if batch == p.guardLast {
+		p.guardDelay = min(2*p.guardDelay, guardMax)
+	} else {
+		p.guardLast, p.guardDelay = batch, 2*guardFirst
+	}
+	if p.guardArmed.CompareAndSwap(false, true) {
+		p.guard.Reset(p.guardDelay)
+	}
+}
+
+// sweepTx moves what nexus has handed to tx so far into the queue: a barrier for tests,
+// which cannot otherwise know that nexus's messages have reached the queue.
+func (p *peer) sweepTx() {
+	done := make(chan struct{})
+	for {
+		if p.moveMu.TryLock() {
+			p.moveLocked(false)
+			p.moveMu.Unlock()
+			return
+		}
+		// The writer holds moveMu while it waits for tx: ask it.
+		select {
+		case p.sweep <- done:
+			<-done
+			return
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
@@ -206,7 +248,7 @@ func (p *peer) moveLoop() {
 // Details dict per publication and, for each pattern subscriber in turn, writes
 // Details.topic (and Details.publisher on disclosure) into it before handing the EVENT
 // over (router/broker.go prepareEvent): with a shared dict those writes race with the
-// earlier subscribers' goroutines reading it (the mover's size estimate, the writer's
+// earlier subscribers' goroutines reading it (the queue's size estimate, the writer's
 // conversion), which the runtime may even abort on. For a local peer nexus copies
 // Details, Arguments and ArgumentsKw per EVENT after those writes, "since local clients
 // could modify contents". The only other effects of a local peer in nexus v3.3.0 are
@@ -417,30 +459,52 @@ func countPayload(s *Server, m wamp.Message) {
 	}
 }
 
+// writeLoop is the writer: it moves what nexus hands to tx into the queue, and writes what
+// the queue holds, a batch at a time (popBatch), with one system call per batch
+// (wamp.Conn.Flush).
 func (p *peer) writeLoop() {
 	defer p.done.Done()
 	for {
-		select {
-		case <-p.closing:
+		if !p.waitWork() {
 			p.finish()
 			return
-		default:
 		}
-		it, ok := p.q.pop()
-		if !ok {
-			select {
-			case <-p.q.ready:
-			case <-p.closing:
-				p.finish()
-				return
-			}
-			continue
-		}
-		if !p.deliver(it) {
+		batch := p.q.popBatch(writeBatchBytes)
+		if !p.deliverBatch(batch) {
 			p.Close()
 			p.ep.Close(closeNormal, "")
 			p.drain()
 			return
+		}
+	}
+}
+
+// waitWork moves what tx holds into the queue and, if that leaves the queue empty, waits
+// for nexus's next message. It holds moveMu meanwhile, so that nexus's Send, which moves
+// messages only when tx is nearly full, cannot take one past the message the writer is
+// receiving; the wait ends as soon as tx holds anything. It reports false once the peer
+// is closed.
+func (p *peer) waitWork() bool {
+	p.moveMu.Lock()
+	defer p.moveMu.Unlock()
+	for {
+		select {
+		case <-p.closing:
+			return false
+		default:
+		}
+		p.moveLocked(false)
+		if p.q.len() > 0 {
+			return true
+		}
+		select {
+		case m := <-p.tx:
+			p.enqueue(m, false)
+		case done := <-p.sweep:
+			p.moveLocked(false)
+			close(done)
+		case <-p.closing:
+			return false
 		}
 	}
 }
@@ -461,40 +525,74 @@ func (p *peer) finish() {
 }
 
 // flush writes what is queued at the moment the peer is closed, including what nexus
-// handed to tx just before (its GOODBYE or ABORT), which the mover is asked to move first.
-// Only that much is written: the close grace period bounds it anyway.
+// handed to tx just before (its GOODBYE or ABORT). Only that much is written: the close
+// grace period bounds it anyway.
 func (p *peer) flush() {
-	done := make(chan struct{})
-	p.sweep <- done
-	<-done
-	for n := p.q.len(); n > 0; n-- {
-		it, ok := p.q.pop()
-		if !ok || !p.deliver(it) {
+	p.moveMu.Lock()
+	p.moveLocked(false)
+	p.moveMu.Unlock()
+	for n := p.q.len(); n > 0; {
+		batch := p.q.popBatch(writeBatchBytes)
+		if len(batch) == 0 || !p.deliverBatch(batch) {
 			return
 		}
+		n -= len(batch)
 	}
 }
 
 // drain ends the writer's duties: the session is forgotten, so that what nexus fails to
-// queue for it from now on is not reported as a slow receiver's drop, what is queued is
-// discarded, and the mover stops.
+// queue for it from now on is not reported as a slow receiver's drop, and what is queued
+// is discarded, as is everything nexus hands over from now on (the queue is closed).
 func (p *peer) drain() {
 	p.srv.forget(p)
 	p.q.clear()
-	close(p.writerDone)
 }
 
-// deliver converts one queued message and writes it. It reports false when the connection
-// failed.
-func (p *peer) deliver(it outItem) bool {
+// writeBatchBytes bounds the estimated size of what the writer takes from the queue at a
+// time (it takes at least one message): enough to write a burst of small messages in a
+// few system calls, small enough that a batch in hand, which the queue's limits no longer
+// count, stays small beside them.
+const writeBatchBytes = 64 << 10
+
+// deliverBatch converts a batch of queued messages, queues them on the connection and
+// writes them in one system call. It reports false when the connection failed.
+func (p *peer) deliverBatch(batch []outItem) bool {
+	p.batches++
+	p.writing.Store(p.batches)
+	p.armGuard()
+	defer func() {
+		p.writing.Store(0)
+		p.q.release()
+	}()
+	queued := 0
+	for i := range batch {
+		n, ok := p.deliver(batch[i])
+		if !ok {
+			return false
+		}
+		queued += n
+	}
+	if queued == 0 {
+		return true
+	}
+	if err := p.ep.Flush(); err != nil {
+		return false
+	}
+	p.srv.stats.sent.Add(uint64(queued))
+	return true
+}
+
+// deliver converts one queued message and queues it on the connection. It returns the
+// number of messages queued (0 or 1) and reports false when the connection failed.
+func (p *peer) deliver(it outItem) (int, bool) {
 	if it.direct != nil {
-		return p.send(it.direct)
+		return p.queue(it.direct)
 	}
 	m := it.nm
 	out, reply, err := p.ad.outbound(m)
 	if err != nil {
 		p.srv.cfg.Logger.Printf("warning: conn %d: cannot deliver %v: %v", p.conn, m.MessageType(), err)
-		return true
+		return 0, true
 	}
 	if reply != nil {
 		if p.srv.tracer.w != nil {
@@ -506,7 +604,7 @@ func (p *peer) deliver(it outItem) bool {
 		go p.toRouter(reply)
 	}
 	if out == nil {
-		return true
+		return 0, true
 	}
 	if w, ok := out.(*wamp.Welcome); ok {
 		p.sess.Store(uint64(w.Session))
@@ -524,22 +622,39 @@ func (p *peer) deliver(it outItem) bool {
 			ev.Details = withDropMark(ev.Details, n)
 		}
 	}
-	return p.send(out)
+	return p.queue(out)
 }
 
-// send writes m to the client. It reports false when the connection failed. A message
-// that exceeds the size limit once encoded for this client is handled by tooLarge; one
-// that cannot be encoded for it at all is logged, counted as undeliverable and skipped.
-// Either way the connection stays up.
+// send writes m to the client at once, outside the writer's batches (the reader's
+// refusals, the final ABORT). It reports false when the connection failed.
 func (p *peer) send(m wamp.Message) bool {
-	p.srv.trace("tx", p, m)
-	err := p.ep.Send(m)
-	if err == nil {
-		p.srv.stats.sent.Add(1)
+	n, ok := p.queue(m)
+	if !ok {
+		return false
+	}
+	if n == 0 {
 		return true
 	}
-	if connBroken(err) {
+	if err := p.ep.Flush(); err != nil {
 		return false
+	}
+	p.srv.stats.sent.Add(1)
+	return true
+}
+
+// queue queues m on the connection, to be written by the next Flush. It returns the number
+// of messages queued (0 or 1) and reports false when the connection failed. A message that
+// exceeds the size limit once encoded for this client is handled by tooLarge; one that
+// cannot be encoded for it at all is logged, counted as undeliverable and skipped. Either
+// way the connection stays up.
+func (p *peer) queue(m wamp.Message) (int, bool) {
+	p.srv.trace("tx", p, m)
+	err := p.ep.Queue(m)
+	if err == nil {
+		return 1, true
+	}
+	if connBroken(err) {
+		return 0, false
 	}
 	var tl *wamp.MessageTooLargeError
 	if errors.As(err, &tl) {
@@ -548,7 +663,7 @@ func (p *peer) send(m wamp.Message) bool {
 	p.srv.stats.undeliverable.Add(1)
 	p.srv.cfg.Logger.Printf("warning: conn %d (session %s): %v not delivered: %v",
 		p.conn, traceSession(p.sess.Load()), m.MessageType(), err)
-	return true
+	return 0, true
 }
 
 // tooLarge deals with a message that fits the limit as its sender encoded it (the router
@@ -572,7 +687,7 @@ func (p *peer) send(m wamp.Message) bool {
 // Every case is counted in Stats.TooLarge; the call cases are logged each and traced as a
 // "toolarge" line. Anything else over the limit (the router's own small messages cannot
 // be) is logged and counted as undeliverable.
-func (p *peer) tooLarge(m wamp.Message, tl *wamp.MessageTooLargeError) bool {
+func (p *peer) tooLarge(m wamp.Message, tl *wamp.MessageTooLargeError) (int, bool) {
 	p.srv.stats.tooLarge.Add(1)
 	sizeText := fmt.Sprintf("%d bytes as %s, more than the router's %d-byte message limit", tl.Size, tl.Serializer, tl.Limit)
 	report := func(action string) {
@@ -593,31 +708,31 @@ func (p *peer) tooLarge(m wamp.Message, tl *wamp.MessageTooLargeError) bool {
 		mark, _ := m.Details[wamp.OptCBXDropped].(int64)
 		p.carry[m.Subscription] += uint64(mark) + 1
 		p.noteDrop(m.MessageType().String(), tl, "")
-		return true
+		return 0, true
 	case *wamp.Invocation:
 		report("the caller gets ERROR " + wamp.ErrURIPayloadSizeExceeded)
 		// Handed over from another goroutine, as in deliver.
 		go p.toRouter(&nx.Error{Type: nx.INVOCATION, Request: nx.ID(m.Request), Details: nx.Dict{}, Error: wamp.ErrURIPayloadSizeExceeded,
 			Arguments: nx.List{"the call was not delivered: its INVOCATION for the callee is " + sizeText}})
-		return true
+		return 0, true
 	case *wamp.Result:
 		if progress, _ := m.Details[wamp.OptProgress].(bool); progress {
 			report("the caller gets ERROR " + wamp.ErrURIPayloadSizeExceeded + " and the call is cancelled")
 			p.ad.failCall(m.Request)
 			go p.toRouter(&nx.Cancel{Request: nx.ID(m.Request), Options: nx.Dict{wamp.OptMode: wamp.CancelKillNoWait}})
-			return p.send(sizeError(m.Request, "a progressive RESULT of the call for this caller is "+sizeText+"; the call was cancelled"))
+			return p.queue(sizeError(m.Request, "a progressive RESULT of the call for this caller is "+sizeText+"; the call was cancelled"))
 		}
 		report("the caller gets ERROR " + wamp.ErrURIPayloadSizeExceeded)
-		return p.send(sizeError(m.Request, "the call's RESULT for this caller is "+sizeText))
+		return p.queue(sizeError(m.Request, "the call's RESULT for this caller is "+sizeText))
 	case *wamp.Error:
 		if m.Type == wamp.CALL {
 			report("the caller gets ERROR " + wamp.ErrURIPayloadSizeExceeded)
-			return p.send(sizeError(m.Request, fmt.Sprintf("the call's ERROR %s for this caller is %s", m.Error, sizeText)))
+			return p.queue(sizeError(m.Request, fmt.Sprintf("the call's ERROR %s for this caller is %s", m.Error, sizeText)))
 		}
 	}
 	p.srv.stats.undeliverable.Add(1)
 	report("skipped")
-	return true
+	return 0, true
 }
 
 // connBroken tells a failed connection apart from a message internal/wamp refused to

@@ -73,7 +73,7 @@ func (c *counters) snapshot() Stats {
 
 // Formats of the lines nexus v3.3.0 logs when a non-blocking send to a session's
 // channel fails (router/broker.go and router/dealer.go trySend, dealer.go syncYield).
-// While a session lives that does not happen (peer.Send waits for the mover), but nexus
+// While a session lives that does not happen (peer.Send makes room), but nexus
 // still sends to a session for a moment after its connection is over, and those lines
 // would fill the log with drops nobody lost: [nexusLog] recognises these format strings
 // and hands them to Server.dropped, which ignores a forgotten session.
