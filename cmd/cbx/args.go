@@ -269,6 +269,12 @@ const uriRuleHint = `a URI is dot-separated components, none empty, without whit
 // subscription or registration, "" where there is none; withMatch says the command has
 // --match, so the hint may point at the policy that allows the URI.
 func checkURIArg(name, uri, match string, withMatch bool) error {
+	return checkURIArgAs(name, uri, uri, match, withMatch)
+}
+
+// checkURIArgAs is checkURIArg for a URI given inside an argument, arg, which the error
+// names as typed (subscribe's "prefix:com.example.").
+func checkURIArgAs(name, arg, uri, match string, withMatch bool) error {
 	err := wamp.CheckURI(uri, match)
 	if err == nil {
 		return nil
@@ -282,5 +288,5 @@ func checkURIArg(name, uri, match string, withMatch bool) error {
 			hints = append(hints, "--match wildcard allows empty components, as in com..orders")
 		}
 	}
-	return withCode(exitUsage, fmt.Errorf("%s %q: %w", name, uri, err), hints...)
+	return withCode(exitUsage, fmt.Errorf("%s %q: %w", name, arg, err), hints...)
 }

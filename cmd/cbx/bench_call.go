@@ -62,6 +62,8 @@ as for cbx call: the calls are sealed when it covers URI, and --mode does not ap
 	}
 	addBenchFlags(cmd, o, defaultBenchCalls, "calls")
 	cmd.Flags().IntVar(&o.concurrency, "concurrency", 1, "callers, each its own session with one call in flight")
+	// Its own --keystore (addSharedFlags keeps it): only --procedure reads a keystore.
+	cmd.Flags().Var(&keystoreFlag{f}, "keystore", "with --procedure: the keystore `file` for the calls (env CBX_KEYSTORE; default the context's, else $XDG_CONFIG_HOME/cbx/keystore)")
 	cmd.Flags().StringVar(&o.procedure, "procedure", "", "call this existing `URI` (e.g. cbx register URI --echo elsewhere), with the keystore's keys, instead of a callee of this process")
 	return cmd
 }

@@ -210,8 +210,9 @@ func newCmdContextLs(f *factory) *cobra.Command {
 func newCmdContextShow(f *factory) *cobra.Command {
 	o := &connOptions{}
 	cmd := &cobra.Command{
-		Use:   "show [NAME]",
-		Short: "Show the settings a command would use, and where each came from",
+		Use:               "show [NAME]",
+		ValidArgsFunction: contextNameArg,
+		Short:             "Show the settings a command would use, and where each came from",
 		Long: `show prints the connection settings a session command would use with the same
 flags, environment and context, one per line: the setting, its value, and where it came
 from (a flag, an environment variable, the context, or the default). NAME shows that
@@ -338,9 +339,10 @@ func (o *connOptions) get(flag string) string {
 func newCmdContextUse(f *factory) *cobra.Command {
 	var none bool
 	cmd := &cobra.Command{
-		Use:   "use {NAME | --none}",
-		Short: "Choose the context commands use when neither --context nor CBX_CONTEXT names one",
-		Args:  cobra.MaximumNArgs(1),
+		Use:               "use {NAME | --none}",
+		ValidArgsFunction: contextNameArg,
+		Short:             "Choose the context commands use when neither --context nor CBX_CONTEXT names one",
+		Args:              cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if none == (len(args) == 1) {
 				return &usageError{errors.New("give a context NAME, or --none to use no context")}
@@ -368,8 +370,9 @@ func newCmdContextUse(f *factory) *cobra.Command {
 
 func newCmdContextRm(f *factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "rm NAME",
-		Short: "Remove a context",
+		Use:               "rm NAME",
+		ValidArgsFunction: contextNameArg,
+		Short:             "Remove a context",
 		Long: `rm removes a context. Nothing else is removed: not its keystore, not the files its
 secrets come from. When it was the context ` + "`cbx context use`" + ` chose, no context is
 chosen any more.`,

@@ -30,6 +30,10 @@ Connections (publish, subscribe, call, register):
   CBX_RECONNECT_MAX       with reconnecting, give up after N failed attempts in a row
   CBX_RECONNECT_WITHIN    with reconnecting, give up once the router has been gone this long
 
+Values (publish, call, seal):
+  CBX_STRICT              true: every ARG and -k VALUE must be JSON (no text taken as a
+                          string)
+
 Keys and contexts:
   CBX_KEYSTORE            keystore file (default the context's, else
                           $XDG_CONFIG_HOME/cbx/keystore)

@@ -69,15 +69,15 @@ func generationState(g *keystore.Generation, e *keystore.Entry, now time.Time) s
 	case stateSeals:
 		return "seals (newest)"
 	case stateRetired:
-		return "retired at " + formatTime(g.RetireAfter) + ": opens nothing"
+		return "retired at " + formatRetireTime(g.RetireAfter) + ": opens nothing"
 	case stateRetires:
-		return "opens only, until " + formatTime(g.RetireAfter)
+		return "opens only, until " + formatRetireTime(g.RetireAfter)
 	}
 	return "opens only"
 }
 
-// formatTime writes a retirement time as the keystore does: RFC 3339, UTC.
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// formatRetireTime writes a retirement time as the keystore does: RFC 3339, UTC.
+func formatRetireTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func describeKeys(g *keystore.Generation) keysJSON {
 	j := keysJSON{CanOriginate: g.CanOriginate(), CanRespond: g.CanRespond()}
@@ -103,7 +103,7 @@ func describe(e *keystore.Entry, now time.Time) entryJSON {
 	for _, g := range e.Generations() {
 		gj := generationJSON{Generation: g.Number, State: generationStateName(g, e, now), keysJSON: describeKeys(g)}
 		if !g.RetireAfter.IsZero() {
-			gj.RetireAfter = formatTime(g.RetireAfter)
+			gj.RetireAfter = formatRetireTime(g.RetireAfter)
 		}
 		j.Generations = append(j.Generations, gj)
 	}

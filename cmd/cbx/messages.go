@@ -38,6 +38,16 @@ func newStyles(w io.Writer, tty, noColor bool) *styles {
 	}
 }
 
+// stdoutStyles renders text for standard output (bench's table, subscribe's text
+// format): colour only when standard output is a terminal.
+func stdoutStyles(f *factory) *styles {
+	var out io.Writer = f.io.Out
+	if file, ok := f.io.outFile(); ok {
+		out = file // for the renderer's terminal detection; writes still go through f.io.Out
+	}
+	return newStyles(out, f.io.stdoutTTY, f.io.noColor)
+}
+
 // ui writes the talk on stderr.
 type ui struct {
 	io *ioStreams

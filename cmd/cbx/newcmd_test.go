@@ -94,18 +94,38 @@ func TestNewCmdPublish(t *testing.T) {
 }
 
 func TestNewCmdSubscribe(t *testing.T) {
+	exact := func(uri string) []topicSpec { return []topicSpec{{uri: uri, match: wamp.MatchExact}} }
 	checkFlagCases(t, newCmdSubscribe, []flagCase[subscribeOptions]{
-		{args("com.t"), &subscribeOptions{topic: "com.t", receive: receiveOptions{match: wamp.MatchExact}}, ""},
+		{args("com.t"), &subscribeOptions{topics: exact("com.t"), receive: receiveOptions{match: wamp.MatchExact}}, ""},
 		{args("com.", "--match", "prefix", "-n", "3", "--details", "--reconnect", "--reconnect-max", "5", "--reconnect-within", "1m"),
-			&subscribeOptions{topic: "com.", receive: receiveOptions{match: wamp.MatchPrefix, count: 3}, details: true,
+			&subscribeOptions{topics: []topicSpec{{"com.", wamp.MatchPrefix}}, receive: receiveOptions{match: wamp.MatchPrefix, count: 3}, details: true,
 				reconnect: reconnectOptions{on: true, max: 5, within: time.Minute}}, ""},
-		{args("com..orders", "--match", "wildcard", "--require-encrypted", "-v"), &subscribeOptions{topic: "com..orders",
+		{args("com..orders", "--match", "wildcard", "--require-encrypted", "-v"), &subscribeOptions{topics: []topicSpec{{"com..orders", wamp.MatchWildcard}},
 			receive: receiveOptions{match: wamp.MatchWildcard}, conn: connOptions{requireEncrypted: true, verbose: true}}, ""},
-		{args(), nil, "accepts 1 argument, received 0"},
-		{args("com.t", "com.u"), nil, "accepts 1 argument, received 2"},
+		// Several TOPICs, each under --match unless it names its own policy.
+		{args("com.t", "prefix:com.a.", "wildcard:com..x", "exact:com.b", "--match", "prefix", "com.c."),
+			&subscribeOptions{topics: []topicSpec{{"com.t", wamp.MatchPrefix}, {"com.a.", wamp.MatchPrefix}, {"com..x", wamp.MatchWildcard},
+				{"com.b", wamp.MatchExact}, {"com.c.", wamp.MatchPrefix}}, receive: receiveOptions{match: wamp.MatchPrefix}}, ""},
+		{args("exact:urn:x.y"), &subscribeOptions{topics: exact("urn:x.y"), receive: receiveOptions{match: wamp.MatchExact}}, ""},
+		{args("com.t", "--format", "text", "--timestamp"), &subscribeOptions{topics: exact("com.t"), receive: receiveOptions{match: wamp.MatchExact},
+			format: "text", timestamp: true}, ""},
+		{args("com.t", "--format", "{{.Topic}} {{json .Args}} {{.Time.Unix}}"), &subscribeOptions{topics: exact("com.t"), receive: receiveOptions{match: wamp.MatchExact},
+			format: "{{.Topic}} {{json .Args}} {{.Time.Unix}}"}, ""},
+		// A template that fails on some payloads only is not refused at start.
+		{args("com.t", "--format", "{{index .Args 1}}"), &subscribeOptions{topics: exact("com.t"), receive: receiveOptions{match: wamp.MatchExact},
+			format: "{{index .Args 1}}"}, ""},
+		{args(), nil, "requires at least 1 argument, only received 0"},
 		{args("com.t", "--match", "fuzzy"), nil, `--match "fuzzy": want exact, prefix or wildcard`},
 		{args("com.t", "--count", "-1"), nil, "--count must not be negative"},
 		{args("com..x"), nil, `TOPIC "com..x"`},
+		{args("com.t", "prefix:com..x"), nil, `TOPIC "prefix:com..x": component 2 is empty (a prefix may end with`},
+		{args("prefx:com.a."), nil, `TOPIC "prefx:com.a.": unknown match policy "prefx:"`},
+		{args("com.t", "prefix:com.t"), nil, `TOPIC "prefix:com.t": the URI "com.t" is already given (TOPIC "com.t")`},
+		{args("com.*"), nil, `TOPIC "com.*": "*" is not a wildcard in WAMP`},
+		{args("com.t", "--format", "jsno"), nil, `--format "jsno": want json, text, raw or a Go template`},
+		{args("com.t", "--format", "{{.Topc}}"), nil, `template: --format:1:2: executing "--format" at <.Topc>: can't evaluate field Topc`},
+		{args("com.t", "--format", "{{.Topic"), nil, `template: --format:1: unclosed action`},
+		{args("com.t", "--format", "{{json}}"), nil, `wrong number of args for json`},
 		{args("com.t", "--reconnect-max", "3"), nil, "--reconnect-max needs --reconnect"},
 		{args("com.t", "--reconnect", "--reconnect-within", "-1s"), nil, "--reconnect-within -1s: must not be negative"},
 	})
@@ -196,6 +216,53 @@ func TestNewCmdKeysAdd(t *testing.T) {
 		{args("com.", "--single", ""), nil, "--single is empty"},
 		{args(), nil, "accepts 1 argument, received 0"},
 	})
+}
+
+func TestNewCmdKeysRotate(t *testing.T) {
+	checkFlagCases(t, newCmdKeysRotate, []flagCase[keysRotateOptions]{
+		{args("com.", "--responder-priv", "s.key"), &keysRotateOptions{keysAddOptions: keysAddOptions{prefix: "com.", responderPriv: "s.key"}}, ""},
+		{args("com.", "--single", "-", "--retire-after", "2030-01-02"), &keysRotateOptions{keysAddOptions: keysAddOptions{prefix: "com.", single: "-"},
+			retireAfter: "2030-01-02", retireAt: time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)}, ""},
+		{args("com."), nil, "no keys given"},
+		{args("com.", "--single", "a", "--responder-pub", "b"), nil, "--single can't be used with originator or responder keys"},
+		{args("com.", "--responder-priv", ""), nil, "--responder-priv is empty"},
+		{args("com.", "--single", "a", "--retire-after", "soon"), nil, `--retire-after: "soon" is not a time`},
+		{args("com.", "--single", "a", "--force"), nil, "unknown flag: --force"},
+	})
+}
+
+func TestNewCmdKeysRetire(t *testing.T) {
+	checkFlagCases(t, newCmdKeysRetire, []flagCase[keysRetireOptions]{
+		{args("com.", "2", "--after", "2031-05-06T07:08:09Z"), &keysRetireOptions{prefix: "com.", generation: 2, after: "2031-05-06T07:08:09Z",
+			at: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}, ""},
+		{args("com.", "0"), nil, `GEN "0" is not a generation number`},
+		{args("com.", "-1"), nil, "unknown shorthand flag"},
+		{args("com.", "one"), nil, `GEN "one" is not a generation number`},
+		{args("com.", "1", "--after", "0s"), nil, "must be positive"},
+		{args("com."), nil, "accepts 2 arguments, received 1"},
+	})
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2030, 3, 4, 5, 6, 7, 800, time.UTC)
+	for in, want := range map[string]time.Time{
+		"now":                       time.Date(2030, 3, 4, 5, 6, 7, 0, time.UTC),
+		" 2031-01-01 ":              time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC),
+		"2031-01-01T10:00:00+02:00": time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC),
+		"2031-01-01T10:00:00.9Z":    time.Date(2031, 1, 1, 10, 0, 0, 0, time.UTC),
+		"72h":                       time.Date(2030, 3, 7, 5, 6, 7, 0, time.UTC),
+		"1h30m":                     time.Date(2030, 3, 4, 6, 36, 7, 0, time.UTC),
+	} {
+		got, err := parseWhen(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseWhen(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "tomorrow", "-1h", "0s", "2031-13-01", "2031-01-01 10:00"} {
+		if _, err := parseWhen(in, now); err == nil {
+			t.Errorf("parseWhen(%q) accepted", in)
+		}
+	}
 }
 
 func TestNewCmdRouter(t *testing.T) {

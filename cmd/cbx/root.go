@@ -132,6 +132,7 @@ then the defaults.`,
 		newHelpTopicEnvironment(),
 	)
 	addSharedFlags(root, f)
+	registerCompletions(root, f)
 	root.SetIn(f.io.In)
 	root.SetOut(f.io.Out)
 	root.SetErr(f.io.ErrOut)
