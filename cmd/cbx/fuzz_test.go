@@ -64,8 +64,11 @@ func FuzzEventLine(f *testing.F) {
 			{"topic", ev.Topic}, {"publication", uint64(ev.Publication)}, {"sealed", ev.Sealed},
 			{"args", argsOrEmpty(ev.Args)}, {"kwargs", kwargsOrEmpty(ev.Kwargs)},
 		}
+		if sealed {
+			ev.Opened = wamp.Dict{"entry": extra, "originator": topic, "responder": "x"} // e2e.Opened.Dict's shape
+		}
 		if details {
-			fields = append(fields, field{"details", ev.Details})
+			fields = withKey(append(fields, field{"details", ev.Details}), ev.Opened)
 		}
 		want, wantErr := objectLine(fields...)
 		prefix := []byte("earlier line\n")

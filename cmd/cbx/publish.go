@@ -202,6 +202,7 @@ type stdinPublisher struct {
 	opts wamp.Dict
 
 	inflight []pending // in input order; the window counts them until the oldest settles
+	queued   bool      // events are in the session's write queue (QueuePublish), not written
 	sent     int       // events sent
 	lastLine int       // line of the last event sent
 	acked    int       // events acknowledged (published)
@@ -245,6 +246,13 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		default:
 			in = lines
 		}
+		if next == nil && p.queued {
+			// Events are queued (below) only while another line is ready to follow them:
+			// before waiting for anything else they are written, all in one go. A failed
+			// write settles their acknowledgements with its error.
+			p.c.sess.Flush() //nolint:errcheck // reported by the acknowledgements
+			p.queued = false
+		}
 		done := ctx.Done()
 		if interrupted != nil {
 			done = nil
@@ -281,7 +289,15 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 				reading = false
 				break
 			}
-			ack, err := p.c.sess.PublishAsync(p.o.topic, p.opts, ev.args, ev.kwargs)
+			// With another line read and room in the window, the PUBLISH waits in the
+			// write queue for the next ones: a burst costs one write, not one per event.
+			publish := p.c.sess.PublishAsync
+			queue := len(read) > 0 && len(p.inflight)+1 < p.o.window
+			if queue {
+				publish = p.c.sess.QueuePublish
+			}
+			ack, err := publish(p.o.topic, p.opts, ev.args, ev.kwargs)
+			p.queued = queue && err == nil || p.queued && err != nil
 			if err != nil {
 				p.failAt(n, p.publishError(n, err))
 				reading = false

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -169,14 +170,15 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 	return out
 }
 
-// argCountRe finds cobra's argument-count wording ("accepts 1 arg(s), received 0").
-var argCountRe = regexp.MustCompile(`(\d+) arg\(s\)`)
+// argCountRe finds cobra's argument-count wording ("accepts 1 arg(s), received 0"); it is
+// compiled on first use, not at every start.
+var argCountRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\d+) arg\(s\)`) })
 
 // argCountText words cobra's argument-count errors for people: "accepts 1 argument,
 // received 0" rather than "accepts 1 arg(s), received 0".
 func argCountText(msg string) string {
-	return argCountRe.ReplaceAllStringFunc(msg, func(m string) string {
-		n := argCountRe.FindStringSubmatch(m)[1]
+	return argCountRe().ReplaceAllStringFunc(msg, func(m string) string {
+		n := argCountRe().FindStringSubmatch(m)[1]
 		if n == "1" {
 			return "1 argument"
 		}
