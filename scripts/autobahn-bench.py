@@ -121,7 +121,11 @@ def main():
     ser = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}[a.serializer]()
     extra = {"role": a.role, "topic": a.topic, "count": a.count, "size": a.size, "window": a.window,
              "timeout": a.timeout, "rc": 0}
-    ApplicationRunner(a.url, a.realm, extra=extra, serializers=[ser]).run(Bench)
+    try:
+        ApplicationRunner(a.url, a.realm, extra=extra, serializers=[ser]).run(Bench)
+    except OSError as e:
+        print("autobahn-bench.py: connecting to %s: %s" % (a.url, e), file=sys.stderr)
+        sys.exit(6)
     sys.exit(extra["rc"])
 
 

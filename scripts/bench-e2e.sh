@@ -6,13 +6,18 @@
 # on one machine at one time. (`cbx bench` measures the same path with every session in
 # one process; docs/bench.md says when to use which.)
 #
-# usage: scripts/bench-e2e.sh [-n EVENTS] [-a EVENTS] [-r ROUNDS] [-s SERIALIZER] [-v "VARIANTS"] [-- ROUTER-FLAGS...]
+# It also measures calls with caller and callee in separate processes: `cbx register
+# PROC --echo` and `cbx bench call --procedure PROC` (round trips, one call in flight).
+#
+# usage: scripts/bench-e2e.sh [-n EVENTS] [-a EVENTS] [-c CALLS] [-r ROUNDS] [-s SERIALIZER] [-v "VARIANTS"] [-- ROUTER-FLAGS...]
 #   -n  events per cbx run (default 100000), 100 bytes each: the JSON line ["xxx…",i]
 #   -a  events per Autobahn run (default: as -n)
+#   -c  calls per call run (default 20000), 100 bytes each way
 #   -r  rounds (default 3); the variants run interleaved, round after round, so that a
 #       busy machine slows them all alike: compare the ratios and the medians
 #   -s  serializer of every session (default msgpack)
-#   -v  variants (default "cbx-plain cbx-sealed autobahn-plain autobahn-sealed")
+#   -v  variants (default "cbx-plain cbx-sealed autobahn-plain autobahn-sealed call-plain
+#       call-sealed")
 #   ROUTER-FLAGS go to `cbx router` (default --queue-size 1000000: no run drops)
 #
 # Each run: the subscriber is started and waited for (subscribed), then the publisher;
@@ -20,19 +25,23 @@
 # read from /proc (utime+stime, in clock ticks): the publisher's and the subscriber's
 # whole process (start-up included) from their parent's cutime/cstime once it has reaped
 # them, the router's as the difference over the run. Every run must deliver every event,
-# or the script says so and exits 1.
+# or the script says so and exits 1. For calls: calls/s, p50 and p99 of the round trip
+# as cbx bench reports them (after its warm-up), and CPU per call of caller, router and
+# callee (the callee's start-up and the warm-up's calls included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-events=100000 ab_events="" rounds=3 ser=msgpack variants="cbx-plain cbx-sealed autobahn-plain autobahn-sealed"
-while getopts "n:a:r:s:v:" opt; do
+events=100000 ab_events="" calls=20000 rounds=3 ser=msgpack
+variants="cbx-plain cbx-sealed autobahn-plain autobahn-sealed call-plain call-sealed"
+while getopts "n:a:c:r:s:v:" opt; do
   case $opt in
     n) events=$OPTARG ;;
     a) ab_events=$OPTARG ;;
+    c) calls=$OPTARG ;;
     r) rounds=$OPTARG ;;
     s) ser=$OPTARG ;;
     v) variants=$OPTARG ;;
-    *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,31p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -169,16 +178,62 @@ run() {
     'BEGIN { us = 1e6 / tk / n; printf "%-16s round %d  %7d events  %8.0f events/s  CPU per event: publisher %6.1f µs  router %6.1f µs  subscriber %6.1f µs\n", v, r, n, n / (b - a), p * us, rt * us, s * us }'
 }
 
-echo "bench-e2e.sh: $events events (Autobahn: $ab_events) of 100 bytes, $ser, separate processes, cbx router ${router_flags[*]}, $rounds rounds"
+# run_call VARIANT ROUND: `cbx register PROC --echo` and `cbx bench call --procedure
+# PROC`, each its own process, measured.
+run_call() {
+  local variant=$1 round=$2 warm=1000
+  local proc="com.bench.plain.$round.echo"
+  [ "$variant" = call-sealed ] && proc="com.bench.sealed.$round.echo"
+  : >"$tmp/reg.err"
+  (bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/reg.m" "$cbx" --keystore "$tmp/sub.ks" register "$proc" --echo \
+    --url "$url" --serializer "$ser" --count $((calls + warm)) -v >/dev/null 2>"$tmp/reg.err") &
+  local reg=$!
+  until grep -q 'registered' "$tmp/reg.err"; do
+    kill -0 "$reg" 2>/dev/null || { cat "$tmp/reg.err" >&2; exit 1; }
+    sleep 0.05
+  done
+  local r0 r1
+  r0=$(router_ticks)
+  bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/call.m" "$cbx" --keystore "$tmp/pub.ks" bench call --url "$url" \
+    --serializer "$ser" --procedure "$proc" --msgs "$calls" --warmup "$warm" --json >"$tmp/call.out" 2>"$tmp/call.err" || true
+  wait "$reg" || true
+  r1=$(router_ticks)
+  local call_rc call_ticks reg_rc reg_ticks _
+  read -r call_rc call_ticks _ <"$tmp/call.m"
+  read -r reg_rc reg_ticks _ <"$tmp/reg.m"
+  if [ "$call_rc" != 0 ] || [ "$reg_rc" != 0 ]; then
+    echo "bench-e2e.sh: $variant round $round: caller exit $call_rc, callee exit $reg_rc" >&2
+    sed 's/^/    caller: /' "$tmp/call.err" "$tmp/call.out" >&2
+    sed 's/^/    callee: /' "$tmp/reg.err" >&2
+    exit 1
+  fi
+  python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+want = "sealed" if sys.argv[2] == "call-sealed" else "plain"
+if r["mode"] != want or r["lost"] or r["errors"]:
+    sys.exit("bench-e2e.sh: %s: %r" % (sys.argv[2], r))
+n, us = r["msgs"] + int(sys.argv[7]), 1e6 / int(sys.argv[6])
+print("%-16s round %s  %7d calls      %8.0f calls/s   p50 %7.1f µs  p99 %7.1f µs  CPU per call: caller %6.1f µs  router %6.1f µs  callee %6.1f µs"
+      % (sys.argv[2], sys.argv[3], r["msgs"], r["msgs_per_s"], r["p50_us"], r["p99_us"],
+         int(sys.argv[4]) * us / n, int(sys.argv[8]) * us / n, int(sys.argv[5]) * us / n))
+' "$tmp/call.out" "$variant" "$round" "$call_ticks" "$reg_ticks" "$tick" "$warm" "$((r1 - r0))"
+}
+
+echo "bench-e2e.sh: $events events (Autobahn: $ab_events) of 100 bytes, $calls calls, $ser, separate processes, cbx router ${router_flags[*]}, $rounds rounds"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), $(go version | cut -d' ' -f3), cbx $(git describe --always --dirty 2>/dev/null || echo '?')"
 for ((r = 1; r <= rounds; r++)); do
   for v in $variants; do
-    run "$v" "$r"
+    case $v in
+      call-*) run_call "$v" "$r" ;;
+      *) run "$v" "$r" ;;
+    esac
   done
 done | tee "$tmp/results"
 
 # Medians per variant, and the ratios the issue asks for.
 awk '
+  $1 ~ /^call-/ { v = $1; c[v]++; crate[v, c[v]] = $6; p50[v, c[v]] = $9; p99[v, c[v]] = $12; cc[v, c[v]] = $18; cr[v, c[v]] = $21; ce[v, c[v]] = $24; if (!(v in cseen)) { cseen[v] = 1; corder[++ck] = v }; next }
   { v = $1; n[v]++; rate[v, n[v]] = $6; pub[v, n[v]] = $12; rt[v, n[v]] = $15; sub_[v, n[v]] = $18; if (!(v in seen)) { seen[v] = 1; order[++k] = v } }
   function median(a, v, m,   i, j, t, x) { for (i = 1; i <= m; i++) x[i] = a[v, i]; for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t } return (m % 2) ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2 }
   END {
@@ -186,6 +241,7 @@ awk '
     for (i = 1; i <= k; i++) { v = order[i]; med[v] = median(rate, v, n[v]); printf "  %-16s %8.0f events/s  publisher %6.1f µs  router %6.1f µs  subscriber %6.1f µs\n", v, med[v], median(pub, v, n[v]), median(rt, v, n[v]), median(sub_, v, n[v]) }
     if (med["cbx-plain"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / cbx plain: %.2f\n", med["cbx-sealed"] / med["cbx-plain"]
     if (med["autobahn-sealed"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / Autobahn sealed: %.1f×\n", med["cbx-sealed"] / med["autobahn-sealed"]
+    for (i = 1; i <= ck; i++) { v = corder[i]; printf "  %-16s %8.0f calls/s   p50 %7.1f µs  p99 %7.1f µs  caller %6.1f µs  router %6.1f µs  callee %6.1f µs\n", v, median(crate, v, c[v]), median(p50, v, c[v]), median(p99, v, c[v]), median(cc, v, c[v]), median(cr, v, c[v]), median(ce, v, c[v]) }
   }' "$tmp/results"
 
 kill -INT "$router"

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +45,7 @@ const (
 	benchWarmupWait = 30 * time.Second
 	// benchMaxSessions bounds --pubs, --subs and --concurrency: each is a connection.
 	benchMaxSessions = 1000
+	maxBenchRounds   = 100
 )
 
 // benchOptions are the flags of cbx bench pubsub and cbx bench call; each command uses
@@ -58,6 +58,7 @@ type benchOptions struct {
 	size   int
 	warmup int
 	prefix string
+	rounds int // the modes, alternated, this many times
 	json   bool
 	csv    bool
 
@@ -65,9 +66,8 @@ type benchOptions struct {
 	window     int // pubsub: unacknowledged publications per publisher; 0: no acknowledgements
 	rate       int // pubsub: events per second per publisher; 0: as fast as possible
 
-	concurrency int // call: callers, each with one call in flight
-
-	keystoreGiven bool // --keystore or the root's --keystore: refused
+	concurrency int    // call: callers, each with one call in flight
+	procedure   string // call: an existing procedure to call, sealed as the keystore says
 }
 
 func newCmdBench(f *factory) *cobra.Command {
@@ -87,13 +87,14 @@ router and every session share this process and its CPUs; separate processes
 (scripts/bench-e2e.sh) spread the same work over several.
 
 The keys are made on the fly, in memory, for this run: no keystore is read or written
-(--keystore is refused). Topics and procedures are --prefix plus a random run ID plus
+(--keystore is refused, but for bench call --procedure, which calls a callee of another
+process with the keystore's keys). Topics and procedures are --prefix plus a random run ID plus
 "sealed" or "plain", so runs on one router do not mix; the sealed URI is covered by the
 run's keys, the plain one by none.
 
 Results: messages per second, MB/s (10^6 bytes of payload, --size per message) and
 latency min/p50/p90/p99/p99.9/max and mean, as a table, or with --json one JSON object a
-line, with --csv a header and one row, per mode; every figure's name says its unit
+line, with --csv a header and one row, per mode and round; every figure's name says its unit
 (msgs_per_s, mb_per_s, p99_us). Percentiles are at most 0.8 % above the exact value
 (internal/latency). While it runs, a progress line is shown on stderr when stderr is
 a terminal.
@@ -124,21 +125,29 @@ func addBenchFlags(cmd *cobra.Command, o *benchOptions, msgs int, what string) {
 	fl.IntVarP(&o.msgs, "msgs", "n", msgs, "number of timed "+what)
 	fl.IntVar(&o.size, "size", defaultBenchSize, "payload `bytes` per message (at least 33: a sequence number and a timestamp travel in it)")
 	fl.IntVar(&o.warmup, "warmup", defaultBenchWarmup, "untimed "+what+" sent first and waited for (0: none)")
+	fl.IntVar(&o.rounds, "rounds", 1, "run the modes this many times, alternating (a noisy machine slows them alike)")
 	fl.StringVar(&o.prefix, "prefix", defaultBenchPrefix, "URI `prefix` of the run's topics and procedures")
 	fl.BoolVar(&o.json, "json", false, "print one JSON object per mode instead of a table")
 	fl.BoolVar(&o.csv, "csv", false, "print a CSV header and one row per mode instead of a table")
 	addConnFlags(cmd, &o.conn)
-	// The run's keys are made in memory: no keystore, and nothing to require.
-	fl.String("keystore", "", "")
-	fl.MarkHidden("keystore")
+	// The run's keys are made in memory: nothing to require.
 	fl.MarkHidden("require-encrypted")
 }
 
 // check refuses a bad command line before anything is started.
 func (o *benchOptions) check(cmd *cobra.Command, f *factory) error {
-	if cmd.Flags().Changed("keystore") || f.keystoreFlag != nil && f.keystoreFlag.Changed {
+	if (cmd.Flags().Changed("keystore") || f.keystoreSet) && o.procedure == "" {
 		return withCode(exitUsage, errors.New("--keystore: cbx bench makes its own keys in memory and reads no keystore"),
-			"sealed payloads are measured with --mode sealed or both")
+			"sealed payloads are measured with --mode sealed or both; cbx bench call --procedure calls a procedure with the keystore's keys")
+	}
+	if o.procedure != "" {
+		if err := checkURIArg("--procedure", o.procedure, "", false); err != nil {
+			return err
+		}
+		if cmd.Flags().Changed("mode") {
+			return withCode(exitUsage, errors.New("--mode can't be used with --procedure: the keystore decides whether the calls are sealed"),
+				"`cbx keys explain "+shellQuote(o.procedure)+"` shows the decision")
+		}
 	}
 	if cmd.Flags().Changed("require-encrypted") {
 		return &usageError{errors.New("--require-encrypted: cbx bench makes its own keys; --mode sealed seals every payload")}
@@ -156,6 +165,9 @@ func (o *benchOptions) check(cmd *cobra.Command, f *factory) error {
 	}
 	if o.size < benchHeaderLen || o.size > maxBenchSize {
 		return &usageError{fmt.Errorf("--size %d: must be from %d to %d bytes", o.size, benchHeaderLen, maxBenchSize)}
+	}
+	if o.rounds < 1 || o.rounds > maxBenchRounds {
+		return &usageError{fmt.Errorf("--rounds %d: must be from 1 to %d", o.rounds, maxBenchRounds)}
 	}
 	if o.warmup < 0 {
 		return &usageError{fmt.Errorf("--warmup %d: must not be negative", o.warmup)}
@@ -197,7 +209,10 @@ const maxBenchSize = 64 << 20
 
 // modes lists the modes a run measures, in order.
 func (o *benchOptions) modes() []string {
-	if o.mode == "both" {
+	switch {
+	case o.procedure != "":
+		return []string{""} // the keystore decides: call sets the mode
+	case o.mode == "both":
 		return []string{"plain", "sealed"}
 	}
 	return []string{o.mode}
@@ -207,9 +222,14 @@ func (o *benchOptions) modes() []string {
 // the embedded router when no router is named, makes the keys, runs each mode, prints
 // the results and says what went wrong.
 func benchRun(ctx context.Context, f *factory, o *benchOptions) error {
-	embedded := o.conn.url == "" && f.getenv("CBX_URL") == ""
-	if err := o.conn.resolve(f.getenv); err != nil {
+	embedded := o.conn.url == ""
+	if err := o.conn.resolve(f); err != nil {
 		return err
+	}
+	// Nor from the environment or a context (resolve names where it took the URL).
+	embedded = embedded && o.conn.from["--url"] == ""
+	if embedded && o.procedure != "" {
+		return withCode(exitUsage, errors.New("--procedure needs --url (or CBX_URL, or a context's URL): the router where its callee is registered"))
 	}
 	if embedded && (o.conn.ticket != "" || o.conn.wampcra != "" || o.conn.cryptosign != "") {
 		return withCode(exitUsage, errors.New("authentication flags need --url: the embedded router takes anonymous sessions"),
@@ -233,39 +253,33 @@ func benchRun(ctx context.Context, f *factory, o *benchOptions) error {
 			f.ui.noticef("bench: embedded cbx router listening on %s", r.url)
 		}
 	}
-	sealedURI := o.prefix + run.id + ".sealed"
-	origKS, respKS, err := benchKeystores(sealedURI)
-	if err != nil {
+	if err := run.dialers(); err != nil {
 		return err
 	}
-	// One dialer reads the credentials (a secret on standard input is read once); the
-	// responder side differs only in its keys.
-	const ksName = "cbx bench's in-memory keys"
-	run.originator, err = f.dialerWith(&o.conn, origKS, ksName)
-	if err != nil {
-		return err
-	}
-	resp := *run.originator
-	resp.ks = respKS
-	run.responder = &resp
 
 	var results []*benchResult
-	for _, mode := range o.modes() {
-		res := &benchResult{bench: o.bench, mode: mode, router: routerName, serializer: o.conn.serializer, started: time.Now().UTC(), o: o}
-		uri := o.prefix + run.id + "." + mode
-		switch o.bench {
-		case "pubsub":
-			err = run.pubsub(ctx, uri, res)
-		case "call":
-			err = run.call(ctx, uri, res)
-		}
-		if err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return withCode(exitTimeout, fmt.Errorf("%s %s: the --timeout deadline (%v) passed before the run ended", o.bench, mode, o.conn.timeout))
+	for round := 1; round <= o.rounds; round++ {
+		for _, mode := range o.modes() {
+			res := &benchResult{bench: o.bench, mode: mode, round: round, router: routerName, serializer: o.conn.serializer, started: time.Now().UTC(), o: o}
+			uri := o.prefix + run.id + "." + mode
+			if o.procedure != "" {
+				uri = o.procedure
 			}
-			return err
+			var err error
+			switch o.bench {
+			case "pubsub":
+				err = run.pubsub(ctx, uri, res)
+			case "call":
+				err = run.call(ctx, uri, res)
+			}
+			if err != nil {
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return withCode(exitTimeout, fmt.Errorf("%s: the --timeout deadline (%v) passed before the run ended", strings.TrimSpace(o.bench+" "+mode), o.conn.timeout))
+				}
+				return err
+			}
+			results = append(results, res)
 		}
-		results = append(results, res)
 	}
 	if err := writeBenchResults(f, o, results); err != nil {
 		return &stdoutError{err}
@@ -284,6 +298,32 @@ type benchEnv struct {
 	router     *benchRouter
 	// base is the run's zero: every time is time.Since(base), Go's monotonic clock.
 	base time.Time
+}
+
+// dialers makes the run's dialers: one for the originator side (publishers, callers), one
+// for the responder side (subscribers, the callee), each with its keys made in memory;
+// with --procedure, one for the callers with the keystore as every command finds it.
+func (b *benchEnv) dialers() error {
+	f, o := b.f, b.o
+	var err error
+	if o.procedure != "" {
+		b.originator, err = f.newDialer(&o.conn)
+		return err
+	}
+	origKS, respKS, err := benchKeystores(o.prefix + b.id + ".sealed")
+	if err != nil {
+		return err
+	}
+	// One dialer reads the credentials (a secret on standard input is read once); the
+	// responder side differs only in its keys.
+	const ksName = "cbx bench's in-memory keys"
+	if b.originator, err = f.dialerWith(&o.conn, origKS, ksName); err != nil {
+		return err
+	}
+	resp := *b.originator
+	resp.ks = respKS
+	b.responder = &resp
+	return nil
 }
 
 // now is the time since the run's base.
@@ -335,11 +375,10 @@ func startBenchRouter(realm string) (*benchRouter, error) {
 		srv.Close()
 		return nil, withCode(exitConnection, fmt.Errorf("starting the embedded router: %w", err))
 	}
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Printf("cbx bench: embedded router: %v", err)
-		}
-	}()
+	// Serve returns when the router is closed; should the listener fail before, the
+	// sessions' connections fail, and the run with them (exit 6).
+	go srv.Serve(l) //nolint:errcheck // see above
+
 	return &benchRouter{srv: srv, url: "ws://" + l.Addr().String() + "/ws"}, nil
 }
 
@@ -357,12 +396,10 @@ func dialAll(ctx context.Context, d *dialer, n int) ([]*conn, error) {
 		wg.Go(func() { conns[i], errs[i] = d.dial(ctx) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		closeAll(conns)
-		for _, e := range errs {
-			if e != nil {
-				return nil, e // the first: all are likely the same
-			}
+	for _, err := range errs {
+		if err != nil {
+			closeAll(conns)
+			return nil, err // the first: all are likely the same
 		}
 	}
 	return conns, nil

@@ -37,10 +37,18 @@ in flight at a time, so that C calls are in flight in all. Per mode it measures:
 A sealed call is sealed by the caller (originator) and its result by the callee
 (responder), each with the run's keys, as cbx call and cbx register do.
 
+With --procedure URI (and --url), no callee runs in this process: the calls go to a
+procedure somebody registered on that router and that returns its arguments, such as
+cbx register URI --echo in another process, so that caller and callee run in separate
+processes. The keys are then the keystore's (--keystore, CBX_KEYSTORE, or the default),
+as for cbx call: the calls are sealed when it covers URI, and --mode does not apply.
+
 ` + benchCommonHelp,
 		Example: `  $ cbx bench call
   $ cbx bench call --concurrency 16 --msgs 100000 --serializer cbor
-  $ cbx bench call --mode sealed --csv >> calls.csv`,
+  $ cbx bench call --mode sealed --csv >> calls.csv
+  $ cbx register com.example.secure.echo --echo &       # its own process
+  $ cbx bench call --url ws://127.0.0.1:8080/ws --procedure com.example.secure.echo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.check(cmd, f); err != nil {
@@ -54,22 +62,34 @@ A sealed call is sealed by the caller (originator) and its result by the callee
 	}
 	addBenchFlags(cmd, o, defaultBenchCalls, "calls")
 	cmd.Flags().IntVar(&o.concurrency, "concurrency", 1, "callers, each its own session with one call in flight")
+	// Its own --keystore (addSharedFlags keeps it): only --procedure reads a keystore.
+	cmd.Flags().Var(&keystoreFlag{f}, "keystore", "with --procedure: the keystore `file` for the calls (env CBX_KEYSTORE; default the context's, else $XDG_CONFIG_HOME/cbx/keystore)")
+	cmd.Flags().StringVar(&o.procedure, "procedure", "", "call this existing `URI` (e.g. cbx register URI --echo elsewhere), with the keystore's keys, instead of a callee of this process")
 	return cmd
 }
 
 // call runs one mode of cbx bench call on proc and fills res.
 func (b *benchEnv) call(ctx context.Context, proc string, res *benchResult) error {
 	o := b.o
-	callee, err := dialAll(ctx, b.responder, 1)
-	if err != nil {
-		return err
+	var callee []*conn // none with --procedure: the callee is somebody else's
+	if o.procedure == "" {
+		var err error
+		if callee, err = dialAll(ctx, b.responder, 1); err != nil {
+			return err
+		}
+		defer closeAll(callee)
 	}
-	defer closeAll(callee)
 	callers, err := dialAll(ctx, b.originator, o.concurrency)
 	if err != nil {
 		return err
 	}
 	defer closeAll(callers)
+	if o.procedure != "" {
+		res.mode = "plain"
+		if callers[0].codec.CanSeal(true, proc) {
+			res.mode = "sealed"
+		}
+	}
 	if res.mode == "sealed" {
 		res.form = callers[0].codec.Wire().String()
 	}
@@ -77,11 +97,13 @@ func (b *benchEnv) call(ctx context.Context, proc string, res *benchResult) erro
 	defer close(stop)
 	lost := sessionLost(append(append([]*conn(nil), callee...), callers...), stop)
 
-	echo := func(_ context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
-		return &wamp.YieldResult{Args: inv.Args}, nil
-	}
-	if _, err := callee[0].sess.Register(ctx, proc, nil, echo); err != nil {
-		return callee[0].failed(ctx, routerRefused(err), fmt.Sprintf("registering %q", proc))
+	if callee != nil {
+		echo := func(_ context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
+			return &wamp.YieldResult{Args: inv.Args}, nil
+		}
+		if _, err := callee[0].sess.Register(ctx, proc, nil, echo); err != nil {
+			return callee[0].failed(ctx, routerRefused(err), fmt.Sprintf("registering %q", proc))
+		}
 	}
 
 	recs := make([]*benchCaller, len(callers))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 type benchResult struct {
 	o                *benchOptions
 	bench, mode      string
+	round            int
 	router           string // the URL, or "embedded"
 	serializer       string
 	form             string // the sealed form (legacy, ppt); "" in plaintext
@@ -69,14 +71,14 @@ func (r *benchResult) fields() []benchField {
 	r.rates()
 	o := r.o
 	out := []benchField{
-		{"bench", r.bench}, {"mode", r.mode}, {"router", r.router}, {"serializer", r.serializer},
+		{"bench", r.bench}, {"mode", r.mode}, {"round", r.round}, {"router", r.router}, {"serializer", r.serializer},
 		{"sealed_form", r.form}, {"started", r.started.Format(time.RFC3339)},
 		{"msgs", o.msgs}, {"size_bytes", o.size}, {"warmup", o.warmup},
 	}
 	if r.bench == "pubsub" {
 		out = append(out, benchField{"pubs", o.pubs}, benchField{"subs", o.subs}, benchField{"window", o.window}, benchField{"rate_per_s", o.rate})
 	} else {
-		out = append(out, benchField{"concurrency", o.concurrency})
+		out = append(out, benchField{"concurrency", o.concurrency}, benchField{"procedure", o.procedure})
 	}
 	out = append(out,
 		benchField{"elapsed_s", benchFloat{r.elapsed.Seconds(), 6}},
@@ -187,16 +189,23 @@ func writeBenchTable(f *factory, o *benchOptions, results []*benchResult) error 
 	b.WriteString(benchHeadline(o, results[0]) + "\n\n")
 
 	head := []string{"payload", "msgs/s", "MB/s", "min", "p50", "p90", "p99", "p99.9", "max", "lost"}
+	if o.rounds > 1 {
+		head = slices.Insert(head, 1, "round")
+	}
 	rows := [][]string{head}
 	for _, r := range results {
 		r.rates()
 		h := &r.hist
-		rows = append(rows, []string{
+		row := []string{
 			r.mode, groupDigits(uint64(r.msgsPerS + 0.5)), strconv.FormatFloat(r.mbPerS, 'f', 2, 64),
 			benchDuration(h.Min()), benchDuration(h.Percentile(50)), benchDuration(h.Percentile(90)),
 			benchDuration(h.Percentile(99)), benchDuration(h.Percentile(99.9)), benchDuration(h.Max()),
 			groupDigits(r.lost),
-		})
+		}
+		if o.rounds > 1 {
+			row = slices.Insert(row, 1, strconv.Itoa(r.round))
+		}
+		rows = append(rows, row)
 	}
 	widths := make([]int, len(head))
 	for _, row := range rows {
@@ -224,13 +233,42 @@ func writeBenchTable(f *factory, o *benchOptions, results []*benchResult) error 
 		}
 		b.WriteByte('\n')
 	}
-	if len(results) == 2 && results[0].msgsPerS > 0 {
-		plain, sealed := results[0], results[1]
-		b.WriteString(st.dim.Render(fmt.Sprintf("sealed: %.0f %% of plain's msgs/s; p50 %s, %s in plaintext",
-			100*sealed.msgsPerS/plain.msgsPerS, benchDuration(sealed.hist.Percentile(50)), benchDuration(plain.hist.Percentile(50)))) + "\n")
+	if o.mode == "both" && o.procedure == "" {
+		plainRate, plainP50 := medianRate(results, "plain")
+		sealedRate, sealedP50 := medianRate(results, "sealed")
+		if plainRate > 0 {
+			of := ""
+			if o.rounds > 1 {
+				of = fmt.Sprintf(" (medians of %d rounds)", o.rounds)
+			}
+			b.WriteString(st.dim.Render(fmt.Sprintf("sealed: %.0f %% of plain's msgs/s; p50 %s, %s in plaintext%s",
+				100*sealedRate/plainRate, benchDuration(sealedP50), benchDuration(plainP50), of)) + "\n")
+		}
 	}
 	_, err := io.WriteString(f.io.Out, b.String())
 	return err
+}
+
+// medianRate is the median msgs/s and p50 latency of a mode's results.
+func medianRate(results []*benchResult, mode string) (float64, time.Duration) {
+	var rates []float64
+	var p50s []time.Duration
+	for _, r := range results {
+		if r.mode == mode {
+			rates = append(rates, r.msgsPerS)
+			p50s = append(p50s, r.hist.Percentile(50))
+		}
+	}
+	if len(rates) == 0 {
+		return 0, 0
+	}
+	slices.Sort(rates)
+	slices.Sort(p50s)
+	n := len(rates)
+	if n%2 == 1 {
+		return rates[n/2], p50s[n/2]
+	}
+	return (rates[n/2-1] + rates[n/2]) / 2, (p50s[n/2-1] + p50s[n/2]) / 2
 }
 
 // benchHeadline says what ran, in one line.
@@ -241,8 +279,12 @@ func benchHeadline(o *benchOptions, r *benchResult) string {
 	}
 	plural := func(n int, one, many string) string { return countOf(uint64(n), one, many) }
 	if o.bench == "call" {
-		return fmt.Sprintf("cbx bench call: %s of %d bytes, %s, %s, through %s",
-			plural(o.msgs, "call", "calls"), o.size, plural(o.concurrency, "caller", "callers"), r.serializer, where)
+		to := ""
+		if o.procedure != "" {
+			to = fmt.Sprintf(" to %q (its callee elsewhere)", o.procedure)
+		}
+		return fmt.Sprintf("cbx bench call: %s of %d bytes%s, %s, %s, through %s",
+			plural(o.msgs, "call", "calls"), o.size, to, plural(o.concurrency, "caller", "callers"), r.serializer, where)
 	}
 	flow := fmt.Sprintf("window %d", o.window)
 	if o.window == 0 {

@@ -72,10 +72,11 @@ every session share its CPUs; every session still has its own WebSocket connecti
 loopback. --warmup messages go first, untimed, and are waited for. All times come from
 Go's monotonic clock. docs/bench.md has the details.
 
-The keys are made in memory for the run; no keystore is read or written. Exit status: 0;
-9 when messages were lost (after the results); 3 or 4 when a sealed payload did not
-open; 1 when one arrived twice or malformed; 6 when the router could not be reached or
-went away; 8 at the --timeout deadline (no results); 130 on SIGINT.`
+Keys are made in memory for the run (bench call --procedure excepted): no keystore is
+read or written. Exit status: 0; 9 when messages were lost (after the results); 3 or 4
+when a sealed payload did not open; 1 when one arrived twice or malformed; 6 when the
+router could not be reached or went away; 8 at the --timeout deadline (no results);
+130 on SIGINT.`
 
 // pubsub runs one mode of cbx bench pubsub on topic and fills res.
 func (b *benchEnv) pubsub(ctx context.Context, topic string, res *benchResult) error {

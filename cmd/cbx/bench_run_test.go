@@ -171,7 +171,7 @@ func TestBenchTableShowsLosses(t *testing.T) {
 
 func TestNewCmdBenchPubSub(t *testing.T) {
 	defaults := benchOptions{bench: "pubsub", mode: "both", msgs: defaultBenchEvents, size: defaultBenchSize, warmup: defaultBenchWarmup,
-		prefix: defaultBenchPrefix, pubs: 1, subs: 1, window: defaultWindow, concurrency: 1}
+		prefix: defaultBenchPrefix, rounds: 1, pubs: 1, subs: 1, window: defaultWindow, concurrency: 1}
 	with := func(edit func(*benchOptions)) *benchOptions {
 		o := defaults
 		edit(&o)
@@ -195,7 +195,6 @@ func TestNewCmdBenchPubSub(t *testing.T) {
 		{args("--pubs", "0"), nil, "--pubs 0: must be from 1 to 1000"},
 		{args("--subs", "1001"), nil, "--subs 1001: must be from 1 to 1000"},
 		{args("--window", "-2"), nil, "--window -2: must not be negative"},
-		{args("--keystore", "k"), nil, "--keystore: cbx bench makes its own keys"},
 		{args("--require-encrypted"), nil, "--require-encrypted: cbx bench makes its own keys"},
 		{args("--concurrency", "2"), nil, "unknown flag: --concurrency"},
 		{args("topic"), nil, `"topic"`},
@@ -204,7 +203,7 @@ func TestNewCmdBenchPubSub(t *testing.T) {
 
 func TestNewCmdBenchCall(t *testing.T) {
 	defaults := benchOptions{bench: "call", mode: "both", msgs: defaultBenchCalls, size: defaultBenchSize, warmup: defaultBenchWarmup,
-		prefix: defaultBenchPrefix, pubs: 1, subs: 1, concurrency: 1}
+		prefix: defaultBenchPrefix, rounds: 1, pubs: 1, subs: 1, concurrency: 1}
 	with := func(edit func(*benchOptions)) *benchOptions {
 		o := defaults
 		edit(&o)
@@ -212,10 +211,14 @@ func TestNewCmdBenchCall(t *testing.T) {
 	}
 	checkFlagCases(t, newCmdBenchCall, []flagCase[benchOptions]{
 		{args(), with(func(*benchOptions) {}), ""},
-		{args("--concurrency", "16", "--msgs", "7", "--mode", "sealed", "--json", "--wire", "ppt"),
+		{args("--concurrency", "16", "--msgs", "7", "--mode", "sealed", "--json", "--wire", "ppt", "--rounds", "5"),
 			with(func(o *benchOptions) {
-				o.concurrency, o.msgs, o.mode, o.json, o.conn.wire = 16, 7, "sealed", true, "ppt"
+				o.concurrency, o.msgs, o.mode, o.json, o.conn.wire, o.rounds = 16, 7, "sealed", true, "ppt", 5
 			}), ""},
+		{args("--rounds", "101"), nil, "--rounds 101: must be from 1 to 100"},
+		{args("--procedure", "com.x.echo", "--url", "ws://h:1/ws"), with(func(o *benchOptions) { o.procedure, o.conn.url = "com.x.echo", "ws://h:1/ws" }), ""},
+		{args("--procedure", "com.x.echo", "--mode", "plain"), nil, "--mode can't be used with --procedure"},
+		{args("--procedure", "com x"), nil, `--procedure "com x"`},
 		{args("--concurrency", "1001"), nil, "--concurrency 1001: must be from 1 to 1000"},
 		{args("--pubs", "2"), nil, "unknown flag: --pubs"},
 		{args("--rate", "2"), nil, "unknown flag: --rate"},
@@ -274,6 +277,46 @@ func TestBenchSubscriberCounts(t *testing.T) {
 		err := benchFailure(c.results)
 		if code := exitCodeFor(err); code != c.code || err != nil && !strings.HasPrefix(err.Error(), c.msg) {
 			t.Errorf("benchFailure: %v (exit %d), want exit %d and %q", err, code, c.code, c.msg)
+		}
+	}
+}
+
+// SIGINT ends a run as it ends every session command: exit 130, no results, no error.
+func TestBenchInterrupted(t *testing.T) {
+	p := startCbx(t, "bench", "pubsub", "--msgs", "100000000", "--warmup", "0", "-v")
+	p.waitStderr(t, "embedded cbx router listening on")
+	p.waitStderr(t, "joined realm")
+	p.interrupt(t)
+	if out := p.stdout.String(); out != "" {
+		t.Fatalf("results printed after SIGINT:\n%s", out)
+	}
+	if strings.Contains(p.stderr.String(), "cbx: error:") {
+		t.Fatalf("an error after SIGINT:\n%s", p.stderr)
+	}
+}
+
+// Any WAMP router: through plain nexus, which cannot carry the legacy sealed form, the
+// sealed mode seals in Payload PassThru Mode (--wire auto), events and calls alike.
+// nexus queues at most 64 messages per client and drops the rest without a word; the
+// events are paced (--rate) so that its subscriber keeps up: the losses this test is
+// not about (TestBenchLossesExit9 is).
+func TestBenchThroughPlainNexus(t *testing.T) {
+	url := startPlainNexus(t)
+	for _, bench := range []string{"pubsub", "call"} {
+		argv := []string{"bench", bench, "--url", url, "--msgs", "200", "--warmup", "10", "--serializer", "cbor", "--json"}
+		if bench == "pubsub" {
+			argv = append(argv, "--rate", "2000", "--window", "8")
+		}
+		out, _ := cbxExit(t, 0, argv...)
+		lines := stdoutLines(out)
+		if len(lines) != 2 {
+			t.Fatalf("%s: want 2 lines:\n%s", bench, out)
+		}
+		for i, want := range []string{"", "ppt"} {
+			m := decodeLine(t, []byte(lines[i]))
+			if m["sealed_form"] != want || m["received"] != int64(200) || m["lost"] != int64(0) || m["errors"] != int64(0) {
+				t.Fatalf("%s: %s", bench, lines[i])
+			}
 		}
 	}
 }

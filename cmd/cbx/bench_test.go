@@ -10,7 +10,7 @@ import (
 // The command line's per-event work for issue 10's event (100 bytes of arguments): a
 // --stdin line read into a payload, and an event written as subscribe's output line.
 
-var benchLine = `["` + strings.Repeat("x", 88) + `",12345]`
+var benchLine = []byte(`["` + strings.Repeat("x", 88) + `",12345]`)
 
 func BenchmarkParseEventLine(b *testing.B) {
 	for b.Loop() {

@@ -55,7 +55,7 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 // newDialer resolves o (flags, then environment, then defaults) and reads the keystore,
 // the secrets and the CA file for connections with it.
 func (f *factory) newDialer(o *connOptions) (*dialer, error) {
-	if err := o.resolve(f.getenv); err != nil {
+	if err := o.resolve(f); err != nil {
 		return nil, err
 	}
 	path, err := f.keystoreLocation()

@@ -21,7 +21,7 @@ type keygenOptions struct {
 func newCmdKeygen(f *factory, runF func(*keygenOptions) error) *cobra.Command {
 	o := &keygenOptions{}
 	cmd := &cobra.Command{
-		Use:   "keygen [-o FILE] [--hex] | keygen -y [FILE]",
+		Use:   "keygen {[-o FILE] | -y [FILE]} [--hex]",
 		Short: "Make a Curve25519 key pair, or print the public key of a private key",
 		Long: `keygen makes a Curve25519 (X25519) key pair for the cryptobox scheme.
 

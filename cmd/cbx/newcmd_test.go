@@ -218,6 +218,53 @@ func TestNewCmdKeysAdd(t *testing.T) {
 	})
 }
 
+func TestNewCmdKeysRotate(t *testing.T) {
+	checkFlagCases(t, newCmdKeysRotate, []flagCase[keysRotateOptions]{
+		{args("com.", "--responder-priv", "s.key"), &keysRotateOptions{keysAddOptions: keysAddOptions{prefix: "com.", responderPriv: "s.key"}}, ""},
+		{args("com.", "--single", "-", "--retire-after", "2030-01-02"), &keysRotateOptions{keysAddOptions: keysAddOptions{prefix: "com.", single: "-"},
+			retireAfter: "2030-01-02", retireAt: time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)}, ""},
+		{args("com."), nil, "no keys given"},
+		{args("com.", "--single", "a", "--responder-pub", "b"), nil, "--single can't be used with originator or responder keys"},
+		{args("com.", "--responder-priv", ""), nil, "--responder-priv is empty"},
+		{args("com.", "--single", "a", "--retire-after", "soon"), nil, `--retire-after: "soon" is not a time`},
+		{args("com.", "--single", "a", "--force"), nil, "unknown flag: --force"},
+	})
+}
+
+func TestNewCmdKeysRetire(t *testing.T) {
+	checkFlagCases(t, newCmdKeysRetire, []flagCase[keysRetireOptions]{
+		{args("com.", "2", "--after", "2031-05-06T07:08:09Z"), &keysRetireOptions{prefix: "com.", generation: 2, after: "2031-05-06T07:08:09Z",
+			at: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}, ""},
+		{args("com.", "0"), nil, `GEN "0" is not a generation number`},
+		{args("com.", "-1"), nil, "unknown shorthand flag"},
+		{args("com.", "one"), nil, `GEN "one" is not a generation number`},
+		{args("com.", "1", "--after", "0s"), nil, "must be positive"},
+		{args("com."), nil, "accepts 2 arguments, received 1"},
+	})
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2030, 3, 4, 5, 6, 7, 800, time.UTC)
+	for in, want := range map[string]time.Time{
+		"now":                       time.Date(2030, 3, 4, 5, 6, 7, 0, time.UTC),
+		" 2031-01-01 ":              time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC),
+		"2031-01-01T10:00:00+02:00": time.Date(2031, 1, 1, 8, 0, 0, 0, time.UTC),
+		"2031-01-01T10:00:00.9Z":    time.Date(2031, 1, 1, 10, 0, 0, 0, time.UTC),
+		"72h":                       time.Date(2030, 3, 7, 5, 6, 7, 0, time.UTC),
+		"1h30m":                     time.Date(2030, 3, 4, 6, 36, 7, 0, time.UTC),
+	} {
+		got, err := parseWhen(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseWhen(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "tomorrow", "-1h", "0s", "2031-13-01", "2031-01-01 10:00"} {
+		if _, err := parseWhen(in, now); err == nil {
+			t.Errorf("parseWhen(%q) accepted", in)
+		}
+	}
+}
+
 func TestNewCmdRouter(t *testing.T) {
 	defaults := routerOptions{listen: "127.0.0.1:8080", maxMessageSize: router.DefaultMaxMessageSize,
 		queueSize: router.DefaultOutQueueSize, queueBytes: router.DefaultOutQueueBytes}

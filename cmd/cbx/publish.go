@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -223,6 +224,7 @@ const stopGrace = 2 * time.Second
 
 func (p *stdinPublisher) run(ctx context.Context) error {
 	lines := readLines(ctx, p.f.io.In)
+	var read []stdinLine // lines read and not yet handled, in order
 	n, events := 0, 0
 	reading := true
 	var interrupted error
@@ -232,9 +234,16 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		if len(p.inflight) > 0 {
 			oldest = p.inflight[0].ack.Done()
 		}
-		in := lines
-		if !reading || len(p.inflight) >= p.o.window {
-			in = nil // the window is full: stdin waits
+		// The next line: one already read, else standard input; neither while the window
+		// is full.
+		var in <-chan []stdinLine
+		var next <-chan struct{}
+		switch {
+		case !reading || len(p.inflight) >= p.o.window:
+		case len(read) > 0:
+			next = readyNow
+		default:
+			in = lines
 		}
 		done := ctx.Done()
 		if interrupted != nil {
@@ -243,7 +252,7 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		select {
 		case <-oldest:
 			p.settle()
-		case l, ok := <-in:
+		case batch, ok := <-in:
 			if !ok {
 				reading = false
 				if events == 0 {
@@ -251,14 +260,18 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 				}
 				break
 			}
+			read = batch
+		case <-next:
+			l := read[0]
+			read = read[1:]
 			if l.err != nil {
 				p.failAt(n+1, fmt.Errorf("reading standard input: %w", l.err))
 				reading = false
 				break
 			}
 			n++
-			text := strings.TrimSpace(l.text)
-			if text == "" {
+			text := bytes.TrimSpace(l.text)
+			if len(text) == 0 {
 				continue
 			}
 			events++
@@ -394,48 +407,120 @@ func withHints(err error, hints ...string) error {
 
 // stdinLine is one line of --stdin input, or the error that ended the reading.
 type stdinLine struct {
-	text string
+	text []byte
 	err  error
 }
 
-// readLines reads standard input a line at a time on its own goroutine, so that a signal
-// ends cbx even while standard input is silent, and so that events are published as
-// lines arrive (`tail -f log | cbx publish --stdin` works). The channel is unbuffered:
-// while nobody takes lines (the window is full), at most one line waits.
-func readLines(ctx context.Context, in io.Reader) <-chan stdinLine {
-	lines := make(chan stdinLine)
+// readyNow is always ready: the run loop's case for a line already read.
+var readyNow = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Lines are handed over in batches of what standard input already holds: at most
+// maxBatchLines lines, and no line after maxBatchBytes bytes, so that a fast input costs
+// one hand-over between goroutines per batch rather than one per line.
+const (
+	maxBatchLines = 64
+	maxBatchBytes = 64 << 10
+)
+
+// readLines reads standard input on its own goroutine, so that a signal ends cbx even
+// while standard input is silent, and so that events are published as lines arrive
+// (`tail -f log | cbx publish --stdin` works): a batch goes as soon as what has been read
+// holds no further complete line, never waiting for more input. The channel is
+// unbuffered: while nobody takes lines (the window is full), at most one batch waits.
+func readLines(ctx context.Context, in io.Reader) <-chan []stdinLine {
+	lines := make(chan []stdinLine)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-		for sc.Scan() {
-			select {
-			case lines <- stdinLine{text: sc.Text()}:
-			case <-ctx.Done():
+		lr := newLineReader(in)
+		var batch []stdinLine
+		size := 0
+		for {
+			text, err := lr.next()
+			if text != nil {
+				batch = append(batch, stdinLine{text: text})
+				size += len(text)
+			}
+			end := err != nil
+			if end && err != io.EOF {
+				batch = append(batch, stdinLine{err: err})
+			}
+			if !end && len(batch) < maxBatchLines && size < maxBatchBytes && lr.lineBuffered() {
+				continue
+			}
+			if len(batch) > 0 {
+				select {
+				case lines <- batch:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if end {
 				return
 			}
-		}
-		if err := sc.Err(); err != nil {
-			select {
-			case lines <- stdinLine{err: err}:
-			case <-ctx.Done():
-			}
+			batch, size = nil, 0
 		}
 	}()
 	return lines
 }
 
+// maxLine is the longest --stdin line (its newline aside) cbx reads; a longer one ends
+// the input with bufio.ErrTooLong, as bufio.Scanner, which read the lines before, reports
+// it with a 16 MiB buffer.
+const maxLine = 16<<20 - 1
+
+// lineReader splits its input into lines as bufio.Scanner with ScanLines does (a line
+// without its newline and a carriage return before it; a last line without a newline
+// counts; a read error ends the input after the line it cut short), and also tells
+// whether a complete line is already buffered, which a Scanner cannot.
+type lineReader struct {
+	r   *bufio.Reader
+	max int // maxLine; smaller in tests
+}
+
+func newLineReader(in io.Reader) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(in, 64<<10), max: maxLine}
+}
+
+// next returns the next line, a copy the caller keeps (non-nil, even when empty), and
+// the error that ended the input (io.EOF at its end), which may come with a last line.
+func (l *lineReader) next() ([]byte, error) {
+	chunk, err := l.r.ReadSlice('\n')
+	line := append([]byte{}, chunk...)
+	for err == bufio.ErrBufferFull {
+		if len(line) > l.max {
+			return nil, bufio.ErrTooLong
+		}
+		chunk, err = l.r.ReadSlice('\n')
+		line = append(line, chunk...)
+	}
+	if len(line) == 0 {
+		return nil, err // ReadSlice returns no data only with an error
+	}
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	if len(line) > l.max {
+		return nil, bufio.ErrTooLong
+	}
+	return bytes.TrimSuffix(line, []byte{'\r'}), err
+}
+
+// lineBuffered reports whether the input already read holds a complete line, which next
+// then returns without reading.
+func (l *lineReader) lineBuffered() bool {
+	b, _ := l.r.Peek(l.r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
 // parseEventLine reads one --stdin line in the value dialect, once: a JSON array (the
 // args) or an object with "args" and/or "kwargs". A value outside the dialect is a
 // *wamp.ValueError.
-func parseEventLine(line string) (eventPayload, error) {
+func parseEventLine(line []byte) (eventPayload, error) {
 	const want = "want a JSON array of args or an object with \"args\" and/or \"kwargs\""
 	// The array is itself the Arguments list; the object adds a level around it.
 	nest := wamp.NestMessage
-	if strings.HasPrefix(strings.TrimLeft(line, " \t\r\n"), "[") {
+	if bytes.HasPrefix(bytes.TrimLeft(line, " \t\r\n"), []byte("[")) {
 		nest = wamp.NestPayload
 	}
-	v, err := wamp.UnmarshalJSON([]byte(line), nest)
+	v, err := wamp.UnmarshalJSON(line, nest)
 	var se *wamp.SyntaxError
 	if errors.As(err, &se) {
 		return eventPayload{}, errors.New("not JSON: " + want)

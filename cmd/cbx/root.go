@@ -64,7 +64,7 @@ func run(args []string, streams *ioStreams) int {
 	// error message, just the conventional exit code.
 	if code != exitInterrupted {
 		f.ui.errorf("%s", err)
-		for _, h := range hintsFor(err) {
+		for _, h := range hintsFor(err, hasFlag(root, args, "reply")) {
 			f.ui.hintf("%s", h)
 		}
 	}
@@ -77,6 +77,12 @@ func run(args []string, streams *ioStreams) int {
 		f.ui.hintf("see `%s --help`", path)
 	}
 	return code
+}
+
+// hasFlag reports whether the command args name has the flag name, for hints that name it.
+func hasFlag(root *cobra.Command, args []string, name string) bool {
+	c, _, err := root.Find(args)
+	return err == nil && c.Flags().Lookup(name) != nil
 }
 
 // commandPath finds the command args name, for the usage hint.
@@ -96,9 +102,9 @@ func newRootCmd(f *factory) *cobra.Command {
 Autobahn|Python (NaCl box: Curve25519, XSalsa20-Poly1305), with key pairs chosen per URI
 from a keystore. The router still routes by URI but only ever sees ciphertext.
 
-Environment:
-  CBX_KEYSTORE   keystore file (default $XDG_CONFIG_HOME/cbx/keystore)
-  NO_COLOR       never colour the output`,
+Settings come from flags, then environment variables (CBX_URL, CBX_KEYSTORE, …: see
+` + "`cbx help environment`" + ` for all of them), then the context (` + "`cbx context --help`" + `),
+then the defaults.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       versionString(),
@@ -106,25 +112,27 @@ Environment:
 	root.SetVersionTemplate("{{.Version}}\n")
 	// --version without -v: -v is --verbose on the session commands.
 	root.Flags().Bool("version", false, "print cbx's version")
-	root.PersistentFlags().StringVar(&f.keystorePath, "keystore", "", "keystore `file` (env CBX_KEYSTORE; default $XDG_CONFIG_HOME/cbx/keystore)")
-	f.keystoreFlag = root.PersistentFlags().Lookup("keystore")
 
 	root.AddCommand(
 		newCmdVersion(f),
 		newCmdKeygen(f, nil),
-		newCmdKeys(f),
-		newCmdSeal(f, nil),
-		newCmdOpen(f, nil),
-		graceful(newCmdPublish(f, nil)),
-		graceful(newCmdSubscribe(f, nil)),
-		graceful(newCmdCall(f, nil)),
-		graceful(newCmdRegister(f, nil)),
+		usesKeystore(newCmdKeys(f)),
+		usesKeystore(newCmdSeal(f, nil)),
+		usesKeystore(newCmdOpen(f, nil)),
+		usesKeystore(graceful(newCmdPublish(f, nil))),
+		usesKeystore(graceful(newCmdSubscribe(f, nil))),
+		usesKeystore(graceful(newCmdCall(f, nil))),
+		usesKeystore(graceful(newCmdRegister(f, nil))),
 		graceful(newCmdRouter(f, nil)),
-		newCmdBench(f),
+		usesKeystore(newCmdBench(f)), // bench call --procedure uses the keystore; the rest refuses --keystore
 		graceful(newCmdWait(f, nil)),
+		newCmdContext(f),
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
+		newHelpTopicEnvironment(),
 	)
+	addSharedFlags(root, f)
+	registerCompletions(root, f)
 	root.SetIn(f.io.In)
 	root.SetOut(f.io.Out)
 	root.SetErr(f.io.ErrOut)

@@ -118,9 +118,6 @@ the drops above.`,
 	fl.Int64Var(&o.maxMessageSize, "max-message-size", router.DefaultMaxMessageSize, "largest message in `bytes`, received or sent")
 	fl.IntVar(&o.queueSize, "queue-size", router.DefaultOutQueueSize, "outgoing messages that may wait for one client; beyond, its events are dropped")
 	fl.Int64Var(&o.queueBytes, "queue-bytes", router.DefaultOutQueueBytes, "outgoing `bytes` that may wait for one client (estimated); beyond, its events are dropped")
-	// The router holds no keys: hide the inherited --keystore from its flags and help.
-	fl.String("keystore", "", "")
-	fl.MarkHidden("keystore")
 	return cmd
 }
 

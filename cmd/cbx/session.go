@@ -12,7 +12,7 @@ import (
 // and releases the deadline.
 func (f *factory) session(ctx context.Context, o *connOptions) (context.Context, *conn, func(), error) {
 	// Resolve the environment first: CBX_TIMEOUT sets the deadline below.
-	if err := o.resolve(f.getenv); err != nil {
+	if err := o.resolve(f); err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, cancel := o.withTimeout(ctx)

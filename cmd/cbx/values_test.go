@@ -67,7 +67,7 @@ func pathCLIKwarg(s string) (any, error) {
 }
 
 func pathStdinList(s string) (any, error) {
-	ev, err := parseEventLine("[" + s + "]")
+	ev, err := parseEventLine([]byte("[" + s + "]"))
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func pathStdinList(s string) (any, error) {
 }
 
 func pathStdinObject(s string) (any, error) {
-	ev, err := parseEventLine(`{"args":[` + s + `],"kwargs":{"k":` + s + `}}`)
+	ev, err := parseEventLine([]byte(`{"args":[` + s + `],"kwargs":{"k":` + s + `}}`))
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ connection in the same way.`,
 }
 
 func waitRun(ctx context.Context, f *factory, o *waitOptions) error {
-	if err := o.conn.resolve(f.getenv); err != nil {
+	if err := o.conn.resolve(f); err != nil {
 		return err
 	}
 	timeout, src := o.conn.timeout, o.conn.source("--timeout")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cbx-wamp/cbx/internal/box"
@@ -21,6 +22,13 @@ type Codec struct {
 	ks   *keystore.Keystore
 	path string
 	wire atomic.Int32 // a WireForm
+
+	// opened remembers what openedBy says of each entry (*keystore.Entry → Opened): it
+	// derives the entry's public keys (a scalar multiplication for each private one) and
+	// hashes them, tens of microseconds that a receiver would otherwise spend on every
+	// payload it opens. An entry's keys do not change once it serves (keystore.Entry
+	// fixes its newest generation on first use).
+	opened sync.Map
 }
 
 var _ wamp.PayloadCodec = (*Codec)(nil)
@@ -157,7 +165,17 @@ func (c *Codec) open(originating bool, form WireForm, uri string, sealed []byte)
 	if err != nil {
 		return Message{}, Opened{}, err
 	}
-	return m, openedBy(e), nil
+	return m, c.openedBy(e), nil
+}
+
+// openedBy is openedBy(e), computed once per entry.
+func (c *Codec) openedBy(e *keystore.Entry) Opened {
+	if o, ok := c.opened.Load(e); ok {
+		return o.(Opened)
+	}
+	o := openedBy(e)
+	c.opened.Store(e, o)
+	return o
 }
 
 // key picks the precomputed key that seals (open=false) or opens (open=true) uri on one

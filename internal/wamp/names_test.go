@@ -164,6 +164,11 @@ func nameLiterals(file string, src []byte, names map[string]string) ([]string, e
 	return found, nil
 }
 
+// ownVocabulary are cmd/cbx's files about a format of cbx's own whose words are its
+// flag names without the dashes ("ticket", "authid", "anonymous"): the contexts file and
+// `cbx context show`. They are not WAMP's names, though some are spelled alike.
+var ownVocabulary = map[string]bool{"context.go": true, "context_file.go": true}
+
 // TestNamesHaveOneHome holds the rule of names.go: outside it, the code of internal/wamp,
 // internal/router, internal/e2e and cmd/cbx spells no WAMP name as a string literal, but
 // uses the constant; and a text that mentions a name mentions one names.go defines.
@@ -216,7 +221,7 @@ func TestNamesHaveOneHome(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range m {
-			if !strings.HasSuffix(f, "_test.go") && f != "names.go" {
+			if !strings.HasSuffix(f, "_test.go") && f != "names.go" && !ownVocabulary[filepath.Base(f)] {
 				files = append(files, f)
 			}
 		}

@@ -29,6 +29,17 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("not JSON: %s at byte 
 // says what b is, for the nesting limit. It returns a [*SyntaxError] when b is not JSON and
 // a [*ValueError] when it is JSON but holds a value outside the dialect.
 func UnmarshalJSON(b []byte, nest Nest) (any, error) {
+	// One pass first: the reader checks the syntax as it builds and stops at the nesting
+	// limit, so for a text in the dialect it is the whole job.
+	r := jsonReader{b: b, limit: nest.limit()}
+	if v, err := r.value(0); err == nil {
+		if r.space(); r.i == len(b) {
+			return v, nil
+		}
+	}
+	// Anything else is answered as it always was: syntax first (a text too deep to build
+	// is still told apart from one that is not JSON), then depth, then the value, so that
+	// the command line's "JSON, else a string" and every error stay the same.
 	depth, err := jsonSyntax(b)
 	if err != nil {
 		return nil, err
@@ -36,8 +47,8 @@ func UnmarshalJSON(b []byte, nest Nest) (any, error) {
 	if depth > nest.limit() {
 		return nil, valueErr(ErrTooDeep)
 	}
-	r := jsonReader{b: b}
-	v, err := r.value()
+	r = jsonReader{b: b}
+	v, err := r.value(0)
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +245,15 @@ func scanString(b []byte) (int, bool) {
 	return 0, false
 }
 
+// jsonPlain marks the bytes that stand for themselves inside a JSON string: all but the
+// quote, the backslash and the control characters.
+var jsonPlain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -289,11 +309,14 @@ func scanLiteral(b []byte) int {
 	return 0
 }
 
-// jsonReader builds the value of a text jsonSyntax accepted, so its nesting is bounded
-// and its syntax known; it still reports anything unexpected rather than panic.
+// jsonReader builds a value from JSON text. With a limit it checks the syntax as it goes
+// and refuses containers nested deeper than limit, so that any text is read in bounded
+// stack; without one it reads only text jsonSyntax accepted (whose nesting is known) and
+// still reports anything unexpected rather than panic.
 type jsonReader struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	limit int // deepest container level allowed; 0: checked before (jsonSyntax)
 }
 
 func (r *jsonReader) space() {
@@ -306,25 +329,32 @@ func (r *jsonReader) syntax() error {
 	return &SyntaxError{r.i, "unexpected input"}
 }
 
-func (r *jsonReader) value() (any, error) {
+// value reads the value at r.i, which sits inside depth containers.
+func (r *jsonReader) value(depth int) (any, error) {
 	r.space()
 	if r.i >= len(r.b) {
 		return nil, r.syntax()
 	}
 	switch c := r.b[r.i]; {
 	case c == '[':
+		if r.limit > 0 && depth >= r.limit {
+			return nil, valueErr(ErrTooDeep)
+		}
 		r.i++
-		l := []any{}
 		if r.space(); r.i < len(r.b) && r.b[r.i] == ']' {
 			r.i++
-			return l, nil
+			return []any{}, nil
 		}
+		// The elements are gathered on the stack (most lists are short), so that the
+		// list is allocated once, at its length.
+		var small [8]any
+		elems := small[:0]
 		for {
-			v, err := r.value()
+			v, err := r.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
-			l = append(l, v)
+			elems = append(elems, v)
 			r.space()
 			if r.i >= len(r.b) {
 				return nil, r.syntax()
@@ -333,12 +363,15 @@ func (r *jsonReader) value() (any, error) {
 			switch r.b[r.i-1] {
 			case ',':
 			case ']':
-				return l, nil
+				return append(make([]any, 0, len(elems)), elems...), nil
 			default:
 				return nil, r.syntax()
 			}
 		}
 	case c == '{':
+		if r.limit > 0 && depth >= r.limit {
+			return nil, valueErr(ErrTooDeep)
+		}
 		r.i++
 		m := map[string]any{}
 		if r.space(); r.i < len(r.b) && r.b[r.i] == '}' {
@@ -358,7 +391,7 @@ func (r *jsonReader) value() (any, error) {
 				return nil, r.syntax()
 			}
 			r.i++
-			v, err := r.value()
+			v, err := r.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
@@ -398,9 +431,12 @@ func (r *jsonReader) value() (any, error) {
 		if n == 0 {
 			return nil, r.syntax()
 		}
-		s := string(r.b[r.i : r.i+n])
+		num := r.b[r.i : r.i+n]
 		r.i += n
-		return parseNumber(s)
+		if v, ok := smallInt(num); ok {
+			return v, nil
+		}
+		return parseNumber(string(num))
 	default:
 		for _, lit := range []struct {
 			text string
@@ -421,9 +457,9 @@ func (r *jsonReader) value() (any, error) {
 func (r *jsonReader) text() (string, error) {
 	start := r.i
 	r.i++
-	// Fast path: no escapes.
+	// Fast path: no escapes (and no control characters, which are not JSON).
 	j := r.i
-	for j < len(r.b) && r.b[j] != '"' && r.b[j] != '\\' {
+	for j < len(r.b) && jsonPlain[r.b[j]] {
 		j++
 	}
 	if j < len(r.b) && r.b[j] == '"' {
@@ -489,6 +525,30 @@ func (r *jsonReader) text() (string, error) {
 		}
 	}
 	return "", r.syntax()
+}
+
+// smallInt reads a JSON number that scanNumber accepted when it is an integer of at most
+// 18 digits, which int64 holds whatever they are: what parseNumber returns for it,
+// without its string.
+func smallInt(num []byte) (int64, bool) {
+	digits := num
+	if num[0] == '-' {
+		digits = num[1:]
+	}
+	if len(digits) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if !isDigit(c) {
+			return 0, false // a fraction or an exponent: a float
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if num[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
 
 func (r *jsonReader) hex4() (uint16, bool) {
@@ -634,7 +694,7 @@ func (w *jsonWriter) string(s string) {
 	start := 0 // s[start:i] is still to be copied as it is
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
+		if jsonPlain[c] {
 			continue
 		}
 		w.buf = append(w.buf, s[start:i]...)
