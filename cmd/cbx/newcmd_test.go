@@ -75,17 +75,17 @@ func args(v ...string) []string { return append([]string{}, v...) }
 
 func TestNewCmdPublish(t *testing.T) {
 	checkFlagCases(t, newCmdPublish, []flagCase[publishOptions]{
-		{args("com.t", "1", "x", "-k", "a=b"), &publishOptions{topic: "com.t", args: args("1", "x"), kwargs: args("a=b"), window: defaultWindow,
+		{args("com.t", "1", "x", "-k", "a=b"), &publishOptions{topic: "com.t", args: args("1", "x"), kwargs: args("a=b"), window: defaultWindow, repeat: 1,
 			single: &eventPayload{args: []any{int64(1), "x"}, kwargs: map[string]any{"a": "b"}}}, ""},
-		{args("com.t", "--stdin", "--window", "8", "--ack"), &publishOptions{topic: "com.t", args: args(), stdin: true, ack: true, window: 8, windowSet: true}, ""},
-		{args("com.t", "--receive-own", "--url", "ws://h:1/ws", "--timeout", "5s", "--wire", "ppt"), &publishOptions{topic: "com.t", args: args(), receiveMe: true, window: defaultWindow,
+		{args("com.t", "--stdin", "--window", "8", "--ack"), &publishOptions{topic: "com.t", args: args(), stdin: true, ack: true, window: 8, windowSet: true, repeat: 1}, ""},
+		{args("com.t", "--receive-own", "--url", "ws://h:1/ws", "--timeout", "5s", "--wire", "ppt"), &publishOptions{topic: "com.t", args: args(), receiveMe: true, window: defaultWindow, repeat: 1,
 			conn:   connOptions{url: "ws://h:1/ws", timeout: 5 * time.Second, wire: "ppt"},
 			single: &eventPayload{args: []any{}, kwargs: map[string]any{}}}, ""},
 		{args(), nil, "requires at least 1 argument, only received 0"},
 		{args("com.t", "x", "--stdin"), nil, "--stdin can't be used with ARGs, -k/--kwarg or --file"},
 		{args("com.t", "-k", "a=1", "--stdin"), nil, "--stdin can't be used with ARGs, -k/--kwarg or --file"},
 		{args("com.t", "--stdin", "--window", "0"), nil, "--window 0: must be at least 1"},
-		{args("com.t", "--window", "8"), nil, "--window can only be used with --stdin"},
+		{args("com.t", "--window", "8"), nil, "--window can only be used with --stdin or --repeat"},
 		{args("com .t"), nil, `TOPIC "com .t"`},
 		{args("com.t", "1180591620717411303424"), nil, "does not fit in 64 bits"},
 		{args("com.t", "-k", "novalue"), nil, `-k/--kwarg "novalue": want KEY=VALUE`},
