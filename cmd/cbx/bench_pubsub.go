@@ -63,6 +63,9 @@ subscriber; a router then queues, and beyond its queue drops: those are the loss
 	fl.IntVar(&o.subs, "subs", 1, "subscribers, each its own session receiving every event")
 	fl.IntVar(&o.window, "window", defaultWindow, "at most `N` unacknowledged events per publisher (0: no acknowledgements)")
 	fl.IntVar(&o.rate, "rate", 0, "events per second per publisher (0: as fast as the window allows)")
+	// Taken only to be refused with the reason (check): not offered in the help.
+	fl.Var(&keystoreFlag{f}, "keystore", "")
+	fl.MarkHidden("keystore")
 	return cmd
 }
 

@@ -34,9 +34,9 @@ var (
 	}
 	formatValues = []cobra.Completion{
 		// The word is the JSON serializer's (names.go's rule: one spelling of a name).
-		cobra.CompletionWithDesc(wamp.SerializerJSON, "one JSON object per line"),
-		cobra.CompletionWithDesc("text", "a readable line"),
-		cobra.CompletionWithDesc("raw", "the payload alone"),
+		cobra.CompletionWithDesc(wamp.SerializerJSON, "one JSON line per event"),
+		cobra.CompletionWithDesc("text", "one line for a person"),
+		cobra.CompletionWithDesc("raw", "an event's one argument alone, bytes as they are"),
 	}
 )
 

@@ -78,7 +78,7 @@ func keysRetireRun(f *factory, o *keysRetireOptions) error {
 			g := e.Older[o.generation-1]
 			if g.RetiredAt(now) {
 				return &usageError{fmt.Errorf("generation %d of %s retired at %s already; a retirement that has happened is final",
-					g.Number, keystore.PrefixName(o.prefix), formatTime(g.RetireAfter))}
+					g.Number, keystore.PrefixName(o.prefix), formatRetireTime(g.RetireAfter))}
 			}
 			before = g.RetireAfter
 		}
@@ -99,9 +99,9 @@ func keysRetireRun(f *factory, o *keysRetireOptions) error {
 	case !o.at.After(now):
 		f.ui.infof("retired generation %d of %s in %s: it opens nothing any more", o.generation, keystore.PrefixName(o.prefix), path)
 	case before.IsZero():
-		f.ui.infof("generation %d of %s retires at %s", o.generation, keystore.PrefixName(o.prefix), formatTime(o.at))
+		f.ui.infof("generation %d of %s retires at %s", o.generation, keystore.PrefixName(o.prefix), formatRetireTime(o.at))
 	default:
-		f.ui.infof("generation %d of %s retires at %s (was %s)", o.generation, keystore.PrefixName(o.prefix), formatTime(o.at), formatTime(before))
+		f.ui.infof("generation %d of %s retires at %s (was %s)", o.generation, keystore.PrefixName(o.prefix), formatRetireTime(o.at), formatRetireTime(before))
 	}
 	return nil
 }

@@ -100,7 +100,20 @@ func notNames(f *ast.File) map[*ast.BasicLit]bool {
 					}
 				}
 			}
+		case *ast.ValueSpec:
+			// const formatJSON = "json": the names of --format's output formats.
+			if len(x.Names) == 1 && strings.HasPrefix(x.Names[0].Name, "format") {
+				first(x.Values)
+			}
 		case *ast.CompositeLit:
+			// template.FuncMap{"json": …}: a template function's name.
+			if sel, ok := x.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "FuncMap" {
+				for _, e := range x.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						first([]ast.Expr{kv.Key})
+					}
+				}
+			}
 			if isOutputField(x.Type) {
 				first(x.Elts)
 			}
