@@ -228,7 +228,11 @@ func (o *callOptions) outputFormat() (outputFormat, error) {
 	if name == "" {
 		name = formatJSON
 	}
-	return parseOutputFormat(name, []string{formatJSON}, sampleCallData)
+	f, err := parseOutputFormat(name, []string{formatJSON}, sampleCallData)
+	if err != nil {
+		return f, err
+	}
+	return f, checkFormatFlags(f, o.details, false, "{{.Details}} and {{.Key}}")
 }
 
 // callData is what a call --format template sees of a result or an error.

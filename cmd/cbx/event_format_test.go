@@ -138,3 +138,33 @@ func FuzzEventPrinterJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOutputFormat: --format is one of the names, a template that runs on an event, or
+// a usage error (exit 2); never a panic, and never a plain word taken for a template
+// (which would print that word for every event).
+func FuzzOutputFormat(f *testing.F) {
+	for _, s := range []string{"json", "text", "raw", "jsno", "", "{{.Topic}}", "{{.Topc}}", "{{json .Args}}", "{{index .Args 3}}",
+		"{{.Time.Format \"15:04\"}}", "{{", "{{.Topic", "{{template \"x\"}}", "{{range .Args}}{{.}}{{end}}", "{{json}}", "{{.Args 1}}"} {
+		f.Add(s)
+	}
+	allowed := []string{formatJSON, formatText, formatRaw}
+	ev := &wamp.EventInfo{Topic: "org.t", Args: []any{"a", int64(1), []byte{0}}, Kwargs: map[string]any{"k": nil}, Details: map[string]any{}}
+	f.Fuzz(func(t *testing.T, s string) {
+		fm, err := parseOutputFormat(s, allowed, sampleEventData)
+		if err != nil {
+			if code := exitCodeFor(err); code != exitUsage {
+				t.Fatalf("%q: exit %d: %v", s, code, err)
+			}
+			return
+		}
+		if fm.name == formatTemplate {
+			if !strings.Contains(s, "{{") {
+				t.Fatalf("%q: taken for a template", s)
+			}
+			p := &eventPrinter{format: fm, st: newStyles(io.Discard, false, false), now: time.Now}
+			p.appendEvent(nil, ev, topicSpec{"org.t", wamp.MatchExact}) //nolint:errcheck // an error is a skipped event; a panic fails
+		} else if fm.name != s {
+			t.Fatalf("%q: parsed as %q", s, fm.name)
+		}
+	})
+}

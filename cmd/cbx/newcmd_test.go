@@ -126,6 +126,10 @@ func TestNewCmdSubscribe(t *testing.T) {
 		{args("com.t", "--format", "{{.Topc}}"), nil, `template: --format:1:2: executing "--format" at <.Topc>: can't evaluate field Topc`},
 		{args("com.t", "--format", "{{.Topic"), nil, `template: --format:1: unclosed action`},
 		{args("com.t", "--format", "{{json}}"), nil, `wrong number of args for json`},
+		{args("com.t", "--format", "raw", "--timestamp"), nil, "--timestamp does nothing with --format raw, which prints the payload alone"},
+		{args("com.t", "--format", "raw", "--details"), nil, "--details does nothing with --format raw"},
+		{args("com.t", "--format", "{{.Topic}}", "--details"), nil, "--details does nothing with a --format template, which shows what it names: {{.Details}} and {{.Key}}, {{.Time}}"},
+		{args("com.t", "--format", "{{.Topic}}", "--timestamp"), nil, "--timestamp does nothing with a --format template"},
 		{args("com.t", "--reconnect-max", "3"), nil, "--reconnect-max needs --reconnect"},
 		{args("com.t", "--reconnect", "--reconnect-within", "-1s"), nil, "--reconnect-within -1s: must not be negative"},
 	})
@@ -141,6 +145,8 @@ func TestNewCmdCall(t *testing.T) {
 		{args("com.add", "-k", "novalue"), nil, "want KEY=VALUE"},
 		{args("com.add", "-k", "x=1", "-k", "x=2"), nil, `key "x" given twice`},
 		{args("com add"), nil, `PROC "com add"`},
+		{args("com.add", "--format", "{{json .Args}}", "--details"), nil, "--details does nothing with a --format template"},
+		{args("com.add", "--format", "raw"), nil, `--format "raw": want json or a Go template`},
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cbx-wamp/cbx/internal/router"
 )
 
 // publish --repeat: an event the router refuses is reported by its number, exit 1, as a
@@ -91,5 +93,20 @@ func TestProgressDefault(t *testing.T) {
 		if got := progressDefault(&ioStreams{stdinTTY: c.stdinTTY, stderrTTY: c.stderrTTY}, c.stdin); got != c.want {
 			t.Errorf("%+v: %v", c, got)
 		}
+	}
+}
+
+// --repeat 0 runs until interrupted: SIGINT ends it politely (exit 130, as every session
+// command), after the events already in flight were acknowledged.
+func TestPublishRepeatUntilInterrupted(t *testing.T) {
+	url, _ := serveRouterAt(t, "127.0.0.1:0", router.Config{})
+	ks := emptyKeystore(t)
+	sub := startCbx(t, "subscribe", "org.forever", "--count", "3", "--url", url, "--keystore", ks, "-v")
+	sub.waitStderr(t, "subscribed to")
+	pub := startCbx(t, "publish", "org.forever", "tick", "--repeat", "0", "--interval", "20ms", "--ack", "--url", url, "--keystore", ks)
+	sub.waitExit(t, exitOK) // three events arrived: the publisher is running
+	pub.interrupt(t)
+	if n := len(stdoutLines(pub.stdout.String())); n < 3 {
+		t.Fatalf("the publisher printed %d publication IDs, want at least the 3 the subscriber saw", n)
 	}
 }
