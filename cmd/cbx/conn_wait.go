@@ -91,9 +91,11 @@ func (d *dialer) dialUntil(ctx context.Context, deadline time.Time, limit string
 			if err == nil {
 				return c, nil
 			}
-			// An attempt cut short by the deadline (the dial's own deadline may fire just
-			// before the context's) says nothing about the router: the previous one tells.
-			expired := wctx.Err() != nil || !deadline.IsZero() && !time.Now().Before(deadline)
+			// An attempt cut short by a deadline, --wait's or --timeout's (the dial's own
+			// deadline may fire just before the context's), says nothing about the router:
+			// the previous one tells. wctx's deadline is the earlier of the two.
+			dl, has := wctx.Deadline()
+			expired := wctx.Err() != nil || has && !time.Now().Before(dl)
 			if !expired {
 				if !retryable(err) {
 					return nil, err
