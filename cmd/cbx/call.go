@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ type callOptions struct {
 	values   valueOptions
 	progress bool
 	details  bool
+	format   string // --format: "" or json, else a template
 
 	payload eventPayload // ARGs and -k, parsed
 }
@@ -51,7 +54,17 @@ under the key of the error URI, as Autobahn does. With --timeout the call is can
 
 --details adds the result's (or error's) details as the router sent them and, for a
 sealed one, "key": the keystore entry and the fingerprints of the public keys of the
-key that opened it (what cbx keygen and cbx keys ls show for them).`,
+key that opened it (what cbx keygen and cbx keys ls show for them).
+
+--format TEMPLATE prints each result, and an error, with a Go template (text/template)
+instead of the JSON line, followed by a newline: '{{json .Args}}',
+'{{if .Error}}failed: {{.Error}}{{else}}{{index .Args 0}}{{end}}'. Its fields:
+.Procedure, .Error (the error URI; empty for a result), .Sealed, .Progress, .Args (a
+list), .Kwargs, .Details (maps), .Key (what opened a sealed payload; nil when plain)
+and .Time (when cbx read the reply: prints as RFC 3339, with Go's time methods); the
+function json writes a value as the JSON line does. A template that cannot run (an
+unknown field) is refused at start (exit 2); one that fails on the reply's payload exits
+1 (7 for an error), saying why. --format json is the default.`,
 		Example: `  $ cbx call com.example.secure.add2 23 7
   {"sealed":true,"progress":false,"args":[30],"kwargs":{}}
   $ cbx call com.example.secure.add2 23 7 --details
@@ -66,6 +79,9 @@ key that opened it (what cbx keygen and cbx keys ls show for them).`,
 			if err := o.check(r); err != nil {
 				return err
 			}
+			if _, err := o.outputFormat(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -76,6 +92,7 @@ key that opened it (what cbx keygen and cbx keys ls show for them).`,
 	addValueFlags(cmd, &o.values)
 	cmd.Flags().BoolVar(&o.progress, "progress", false, "ask for progressive results and print each")
 	cmd.Flags().BoolVar(&o.details, "details", false, "add the result's details and the key that opened it to each line")
+	cmd.Flags().StringVar(&o.format, "format", "", "output `FORMAT`: json (the default) or a Go template, e.g. '{{json .Args}}'")
 	addConnFlags(cmd, &o.conn)
 	return cmd
 }
@@ -99,20 +116,33 @@ func callRun(ctx context.Context, f *factory, o *callOptions) error {
 		return err
 	}
 	defer done()
+	format, err := o.outputFormat()
+	if err != nil {
+		return err
+	}
 
 	var printErr error
 	printResult := func(r *wamp.ResultInfo) error {
 		if err := checkIncoming(c, o.proc, r.Sealed, nil, "result"); err != nil {
 			return err
 		}
-		fields := []field{{"sealed", r.Sealed}, {"progress", r.Progress},
-			{"args", argsOrEmpty(r.Args)}, {"kwargs", kwargsOrEmpty(r.Kwargs)}}
-		if o.details {
-			fields = withKey(append(fields, field{"details", r.Details}), r.Opened)
-		}
-		line, err := objectLine(fields...)
-		if err != nil {
-			return err
+		var line []byte
+		var err error
+		if format.tmpl != nil {
+			line, err = callTemplateLine(format, callData{Procedure: o.proc, Sealed: r.Sealed, Progress: r.Progress,
+				Args: r.Args, Kwargs: r.Kwargs, Details: r.Details, Key: r.Opened})
+			if err != nil {
+				return fmt.Errorf("calling %q: the result could not be printed: %w", o.proc, err)
+			}
+		} else {
+			fields := []field{{"sealed", r.Sealed}, {"progress", r.Progress},
+				{"args", argsOrEmpty(r.Args)}, {"kwargs", kwargsOrEmpty(r.Kwargs)}}
+			if o.details {
+				fields = withKey(append(fields, field{"details", r.Details}), r.Opened)
+			}
+			if line, err = objectLine(fields...); err != nil {
+				return err
+			}
 		}
 		_, err = f.io.Out.Write(line)
 		return err
@@ -167,6 +197,10 @@ func callError(f *factory, c *conn, o *callOptions, err error, ctx context.Conte
 			fields = withKey(append(fields, field{"details", rpc.Details}), rpc.Opened)
 		}
 		line, merr := objectLine(fields...)
+		if format, _ := o.outputFormat(); format.tmpl != nil {
+			line, merr = callTemplateLine(format, callData{Procedure: proc, Error: rpc.URI, Sealed: rpc.Sealed,
+				Args: rpc.Args, Kwargs: rpc.Kwargs, Details: rpc.Details, Key: rpc.Opened})
+		}
 		if merr != nil {
 			msg += "; its payload could not be printed: " + merr.Error()
 		} else if _, werr := f.io.Out.Write(line); werr != nil {
@@ -186,4 +220,47 @@ func callError(f *factory, c *conn, o *callOptions, err error, ctx context.Conte
 		return withCode(exitTimeout, fmt.Errorf("calling %q: no result before the deadline; the call was cancelled", proc))
 	}
 	return c.failed(ctx, err, fmt.Sprintf("calling %q", proc))
+}
+
+// outputFormat is call's --format: json, or a template run on callData.
+func (o *callOptions) outputFormat() (outputFormat, error) {
+	name := o.format
+	if name == "" {
+		name = formatJSON
+	}
+	f, err := parseOutputFormat(name, []string{formatJSON}, sampleCallData)
+	if err != nil {
+		return f, err
+	}
+	return f, checkFormatFlags(f, o.details, false, "{{.Details}} and {{.Key}}")
+}
+
+// callData is what a call --format template sees of a result or an error.
+type callData struct {
+	Procedure string         // PROC, as called
+	Error     string         // the error URI; "" for a result
+	Sealed    bool           // the payload arrived sealed (and opened)
+	Progress  bool           // a progressive result (--progress)
+	Args      []any          // [] when absent
+	Kwargs    map[string]any // {} when absent
+	Details   map[string]any // as the router sent them
+	Key       map[string]any // what opened a sealed payload (as --details' "key"); nil when plain
+	Time      eventTime      // when cbx read the reply
+}
+
+var sampleCallData = callData{Procedure: "com.example.p", Args: []any{}, Kwargs: map[string]any{}, Details: map[string]any{},
+	Time: eventTime{time.Unix(0, 0)}}
+
+// callTemplateLine runs a --format template on d, absent payloads made empty, at the
+// time it is called, and adds the newline.
+func callTemplateLine(format outputFormat, d callData) ([]byte, error) {
+	d.Args, d.Kwargs, d.Time = argsOrEmpty(d.Args), kwargsOrEmpty(d.Kwargs), eventTime{time.Now()}
+	if d.Details == nil {
+		d.Details = map[string]any{}
+	}
+	var b bytes.Buffer
+	if err := format.tmpl.Execute(&b, d); err != nil {
+		return nil, err
+	}
+	return append(b.Bytes(), '\n'), nil
 }

@@ -47,9 +47,6 @@ type outputFormat struct {
 	tmpl *template.Template // for formatTemplate
 }
 
-// formatHelp is what subscribe's (and call's) help say about --format's templates.
-const formatTemplateHint = `--format takes json, text, raw or a Go template such as '{{.Topic}} {{json .Args}}'`
-
 // parseOutputFormat reads --format: one of the names, or a Go template. A value with no
 // "{{" is taken for a name, so a mistyped name ("jsno") is an error rather than a
 // template printing "jsno" for every event. data is a sample of what the template will
@@ -57,21 +54,22 @@ const formatTemplateHint = `--format takes json, text, raw or a Go template such
 // ({{.Topc}}) before any event is lost to it (errors that depend on an event's payload,
 // such as index out of range, can only show with events, and are reported then).
 func parseOutputFormat(s string, allowed []string, data any) (outputFormat, error) {
+	names := strings.Join(allowed, ", ") + " or a Go template"
+	hint := fmt.Sprintf("--format takes %s such as '{{json .Args}}'", names)
 	for _, n := range allowed {
 		if s == n {
 			return outputFormat{name: n}, nil
 		}
 	}
 	if !strings.Contains(s, "{{") {
-		return outputFormat{}, withCode(exitUsage, fmt.Errorf("--format %q: want %s or a Go template", s, strings.Join(allowed, ", ")),
-			formatTemplateHint)
+		return outputFormat{}, withCode(exitUsage, fmt.Errorf("--format %q: want %s", s, names), hint)
 	}
 	t, err := template.New("--format").Funcs(template.FuncMap{"json": templateJSON}).Parse(s)
 	if err != nil {
-		return outputFormat{}, withCode(exitUsage, err, formatTemplateHint)
+		return outputFormat{}, withCode(exitUsage, err, hint)
 	}
 	if err := t.Execute(io.Discard, data); err != nil && structuralTemplateError(err) {
-		return outputFormat{}, withCode(exitUsage, err, formatTemplateHint)
+		return outputFormat{}, withCode(exitUsage, err, hint)
 	}
 	return outputFormat{name: formatTemplate, tmpl: t}, nil
 }

@@ -75,17 +75,17 @@ func args(v ...string) []string { return append([]string{}, v...) }
 
 func TestNewCmdPublish(t *testing.T) {
 	checkFlagCases(t, newCmdPublish, []flagCase[publishOptions]{
-		{args("com.t", "1", "x", "-k", "a=b"), &publishOptions{topic: "com.t", args: args("1", "x"), kwargs: args("a=b"), window: defaultWindow,
+		{args("com.t", "1", "x", "-k", "a=b"), &publishOptions{topic: "com.t", args: args("1", "x"), kwargs: args("a=b"), window: defaultWindow, repeat: 1,
 			single: &eventPayload{args: []any{int64(1), "x"}, kwargs: map[string]any{"a": "b"}}}, ""},
-		{args("com.t", "--stdin", "--window", "8", "--ack"), &publishOptions{topic: "com.t", args: args(), stdin: true, ack: true, window: 8, windowSet: true}, ""},
-		{args("com.t", "--receive-own", "--url", "ws://h:1/ws", "--timeout", "5s", "--wire", "ppt"), &publishOptions{topic: "com.t", args: args(), receiveMe: true, window: defaultWindow,
+		{args("com.t", "--stdin", "--window", "8", "--ack"), &publishOptions{topic: "com.t", args: args(), stdin: true, ack: true, window: 8, windowSet: true, repeat: 1}, ""},
+		{args("com.t", "--receive-own", "--url", "ws://h:1/ws", "--timeout", "5s", "--wire", "ppt"), &publishOptions{topic: "com.t", args: args(), receiveMe: true, window: defaultWindow, repeat: 1,
 			conn:   connOptions{url: "ws://h:1/ws", timeout: 5 * time.Second, wire: "ppt"},
 			single: &eventPayload{args: []any{}, kwargs: map[string]any{}}}, ""},
 		{args(), nil, "requires at least 1 argument, only received 0"},
 		{args("com.t", "x", "--stdin"), nil, "--stdin can't be used with ARGs, -k/--kwarg or --file"},
 		{args("com.t", "-k", "a=1", "--stdin"), nil, "--stdin can't be used with ARGs, -k/--kwarg or --file"},
 		{args("com.t", "--stdin", "--window", "0"), nil, "--window 0: must be at least 1"},
-		{args("com.t", "--window", "8"), nil, "--window can only be used with --stdin"},
+		{args("com.t", "--window", "8"), nil, "--window can only be used with --stdin or --repeat"},
 		{args("com .t"), nil, `TOPIC "com .t"`},
 		{args("com.t", "1180591620717411303424"), nil, "does not fit in 64 bits"},
 		{args("com.t", "-k", "novalue"), nil, `-k/--kwarg "novalue": want KEY=VALUE`},
@@ -126,6 +126,10 @@ func TestNewCmdSubscribe(t *testing.T) {
 		{args("com.t", "--format", "{{.Topc}}"), nil, `template: --format:1:2: executing "--format" at <.Topc>: can't evaluate field Topc`},
 		{args("com.t", "--format", "{{.Topic"), nil, `template: --format:1: unclosed action`},
 		{args("com.t", "--format", "{{json}}"), nil, `wrong number of args for json`},
+		{args("com.t", "--format", "raw", "--timestamp"), nil, "--timestamp does nothing with --format raw, which prints the payload alone"},
+		{args("com.t", "--format", "raw", "--details"), nil, "--details does nothing with --format raw"},
+		{args("com.t", "--format", "{{.Topic}}", "--details"), nil, "--details does nothing with a --format template, which shows what it names: {{.Details}} and {{.Key}}, {{.Time}}"},
+		{args("com.t", "--format", "{{.Topic}}", "--timestamp"), nil, "--timestamp does nothing with a --format template"},
 		{args("com.t", "--reconnect-max", "3"), nil, "--reconnect-max needs --reconnect"},
 		{args("com.t", "--reconnect", "--reconnect-within", "-1s"), nil, "--reconnect-within -1s: must not be negative"},
 	})
@@ -141,6 +145,8 @@ func TestNewCmdCall(t *testing.T) {
 		{args("com.add", "-k", "novalue"), nil, "want KEY=VALUE"},
 		{args("com.add", "-k", "x=1", "-k", "x=2"), nil, `key "x" given twice`},
 		{args("com add"), nil, `PROC "com add"`},
+		{args("com.add", "--format", "{{json .Args}}", "--details"), nil, "--details does nothing with a --format template"},
+		{args("com.add", "--format", "raw"), nil, `--format "raw": want json or a Go template`},
 	})
 }
 

@@ -27,13 +27,21 @@ type publishOptions struct {
 	window    int
 	windowSet bool // --window was given
 
-	single *eventPayload // the event of ARGs and -k, parsed; nil with --stdin
+	repeat      int           // --repeat N: how many events (0: no end), when repeatSet
+	repeatSet   bool          // --repeat was given (publish_repeat.go)
+	interval    time.Duration // --interval: between repeated events
+	template    bool          // --template: ARGs and -k VALUEs are templates
+	progress    bool          // --progress, when progressSet (publish_progress.go)
+	progressSet bool
+
+	single      *eventPayload    // the event of ARGs and -k, parsed (with --template: event 1); nil with --stdin
+	payloadTmpl *payloadTemplate // with --template: makes each event's payload
 }
 
 func newCmdPublish(f *factory, runF func(*publishOptions) error) *cobra.Command {
 	o := &publishOptions{}
 	cmd := &cobra.Command{
-		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--file FILE...] [--strict] [--stdin [--window N]] [--ack]",
+		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--file FILE...] [--strict] [--repeat N [--interval D] [--template]] [--stdin] [--window N] [--progress] [--ack]",
 		Short: "Publish an event, sealed when the keystore has a key for TOPIC",
 		Long: `publish publishes one event to TOPIC. When the keystore covers TOPIC the payload is
 sealed as the originator (Autobahn's KeyRing.encode for PUBLISH) and the router sees only
@@ -55,19 +63,43 @@ not fit: a larger window is faster, but safe only with a router that queues more
 router with a longer --queue-size); elsewhere a lost acknowledgement keeps cbx waiting
 until --timeout.
 
+--repeat N publishes the event of the ARGs and -k values N times (0: until interrupted
+or --timeout, which then ends the run as planned, exit 0), acknowledged and within
+--window as --stdin's events; an event the router refuses is reported by its number.
+--interval D spaces them: each is due D after the one before was due (the rate holds
+however long a PUBLISH takes; after a send the window held back, the next is due D
+later, with no burst to catch up). --template expands {{.Count}} (1, 2, …) and {{.Time}}
+(RFC 3339 in UTC with nanoseconds; {{.Time.Unix}} and Go's other time methods work
+too) in each ARG and -k VALUE, for each event, before the value is read as JSON or text:
+'{"n":{{.Count}},"at":"{{.Time}}"}'. Without --template nothing is expanded: a value
+holding {{ is sent exactly as given (on a terminal cbx warns that it is). @FILE values
+are read once and never expanded.
+
+--progress shows on stderr, for --stdin and --repeat, how many events were sent and
+acknowledged and the rate over the last second: one line redrawn in place on a
+terminal, a line a second elsewhere, and the totals at the end. It is on by default
+when stderr is a terminal (for --stdin, when standard input is not one too);
+--progress=false turns it off.
+
 With --ack the publication IDs are printed on stdout, one per line, in input order; a
 single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero; see
 ` + "`cbx help exit-codes`" + `.`,
 		Example: `  $ cbx publish com.example.secure.orders '{"id":17}' -k priority=high
   $ printf '%s\n' '[1]' '{"args":[2],"kwargs":{"x":true}}' | cbx publish com.example.secure.n --stdin --ack
-  $ cbx publish com.example.secure.photos @cat.jpg -k meta=@meta.json --max-message-size 4194304`,
+  $ cbx publish com.example.secure.photos @cat.jpg -k meta=@meta.json --max-message-size 4194304
+  $ cbx publish com.example.soak '{"n":{{.Count}},"at":"{{.Time}}"}' --template --repeat 0 --interval 100ms --timeout 1h`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic, o.args = args[0], args[1:]
 			o.windowSet = cmd.Flags().Changed("window")
+			o.repeatSet = cmd.Flags().Changed("repeat")
+			o.progressSet = cmd.Flags().Changed("progress")
 			r, err := f.valueReader(cmd, &o.values)
 			if err != nil {
 				return err
+			}
+			if !o.template {
+				warnTemplateLike(f, o.args, o.kwargs)
 			}
 			if err := o.check(r); err != nil {
 				return err
@@ -82,7 +114,11 @@ single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero;
 	addValueFlags(cmd, &o.values)
 	cmd.Flags().BoolVar(&o.stdin, "stdin", false, "publish one event per line of standard input")
 	cmd.Flags().BoolVar(&o.ack, "ack", false, "print publication IDs (the router acknowledges each event)")
-	cmd.Flags().IntVar(&o.window, "window", defaultWindow, "with --stdin, at most `N` events unacknowledged at a time")
+	cmd.Flags().IntVar(&o.window, "window", defaultWindow, "with --stdin or --repeat, at most `N` events unacknowledged at a time")
+	cmd.Flags().IntVar(&o.repeat, "repeat", 1, "publish the event `N` times (0: until interrupted or --timeout)")
+	cmd.Flags().DurationVar(&o.interval, "interval", 0, "with --repeat, publish an event every `D` (e.g. 100ms)")
+	cmd.Flags().BoolVar(&o.template, "template", false, "expand {{.Count}} and {{.Time}} in ARGs and -k VALUEs, for each event")
+	cmd.Flags().BoolVar(&o.progress, "progress", false, "show events sent and acknowledged on stderr, for --stdin and --repeat (default on a terminal)")
 	cmd.Flags().BoolVar(&o.receiveMe, "receive-own", false, "let this session's own subscriptions receive the event (exclude_me=false)")
 	addConnFlags(cmd, &o.conn)
 	return cmd
@@ -98,6 +134,9 @@ func (o *publishOptions) check(r *valueReader) error {
 	if err := checkURIArg("TOPIC", o.topic, "", false); err != nil {
 		return err
 	}
+	if err := o.checkRepeat(); err != nil {
+		return err
+	}
 	if o.stdin {
 		if len(o.args) > 0 || len(o.kwargs) > 0 || len(o.values.files) > 0 {
 			return &usageError{errors.New("--stdin can't be used with ARGs, -k/--kwarg or --file")}
@@ -106,8 +145,17 @@ func (o *publishOptions) check(r *valueReader) error {
 			return &usageError{fmt.Errorf("--window %d: must be at least 1", o.window)}
 		}
 	} else {
-		if o.windowSet {
-			return &usageError{errors.New("--window can only be used with --stdin")}
+		if o.windowSet && !o.repeatSet {
+			return &usageError{errors.New("--window can only be used with --stdin or --repeat")}
+		}
+		if o.template {
+			pt, err := parseRepeatTemplates(r, o.args, o.kwargs, &o.values)
+			if err != nil {
+				return err
+			}
+			first, _ := pt.payload(1, time.Now()) // it made event 1 once already
+			o.single, o.payloadTmpl = &first, pt
+			return nil
 		}
 		args, kwargs, err := r.payload(o.args, o.kwargs, &o.values)
 		if err != nil {
@@ -130,14 +178,27 @@ func publishRun(ctx context.Context, f *factory, o *publishOptions) error {
 		opts[wamp.OptExcludeMe] = false
 	}
 	count := 0
-	if single != nil {
+	switch {
+	case o.repeatSet:
+		prog := startProgress(f.io.ErrOut, f.io.stderrTTY, o.showProgress(f.io))
+		p := &repeatPublisher{f: f, c: c, o: o, opts: opts, prog: prog}
+		err := p.run(ctx)
+		prog.end()
+		if err != nil {
+			return err
+		}
+		count = p.acked
+	case single != nil:
 		if err := publishOne(ctx, f, c, o, opts, *single); err != nil {
 			return err
 		}
 		count = 1
-	} else {
-		p := &stdinPublisher{f: f, c: c, o: o, opts: opts}
-		if err := p.run(ctx); err != nil {
+	default:
+		prog := startProgress(f.io.ErrOut, f.io.stderrTTY, o.showProgress(f.io))
+		p := &stdinPublisher{f: f, c: c, o: o, opts: opts, prog: prog}
+		err := p.run(ctx)
+		prog.end()
+		if err != nil {
 			return err
 		}
 		count = p.acked
@@ -145,7 +206,7 @@ func publishRun(ctx context.Context, f *factory, o *publishOptions) error {
 	// The GOODBYE round trip is what tells, for an unacknowledged event, that the router
 	// was still there to handle it (it handles a session's messages in order). --stdin
 	// events are all acknowledged already.
-	if err := c.close(); err != nil && single != nil && !o.ack {
+	if err := c.close(); err != nil && single != nil && !o.repeatSet && !o.ack {
 		return withCode(exitConnection, fmt.Errorf("publishing to %q: %w", o.topic, err),
 			"the router may not have handled the event(s); with --ack each one is confirmed")
 	}
@@ -200,6 +261,7 @@ type stdinPublisher struct {
 	c    *conn
 	o    *publishOptions
 	opts wamp.Dict
+	prog *publishProgress // --progress (publish_progress.go); nil: none
 
 	inflight []pending // in input order; the window counts them until the oldest settles
 	queued   bool      // events are in the session's write queue (QueuePublish), not written
@@ -305,6 +367,7 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 			}
 			p.inflight = append(p.inflight, pending{n, ack})
 			p.sent++
+			p.prog.addSent()
 			p.lastLine = n
 		case <-done:
 			reading = false
@@ -352,6 +415,7 @@ func (p *stdinPublisher) settle() {
 	switch {
 	case err == nil:
 		p.acked++
+		p.prog.addAcked()
 		if p.o.ack && !p.printOff {
 			if _, werr := fmt.Fprintf(p.f.io.Out, "%d\n", id); werr != nil {
 				// Stop: publishing on with nobody learning the IDs would lose them all.

@@ -72,7 +72,8 @@ subscriptions together.
             (index out of range) skips that event with a warning.
 --timestamp adds "time" to the JSON line (after the other fields) and the date to the
 text line: when cbx read the event, RFC 3339 in UTC with nine digits of fraction
-(2026-12-02T10:04:05.123456789Z).
+(2026-12-02T10:04:05.123456789Z). With raw, or a template (which has .Time, .Details
+and .Key), --timestamp and --details would do nothing and are refused (exit 2).
 
 An event that cannot be opened (wrong key, tampered, sealed for another topic) is
 reported on stderr and skipped, as Autobahn drops it; with --require-encrypted it ends
@@ -182,7 +183,32 @@ func (o *subscribeOptions) outputFormat(stdoutTTY bool) (outputFormat, error) {
 			name = formatText
 		}
 	}
-	return parseOutputFormat(name, []string{formatJSON, formatText, formatRaw}, sampleEventData)
+	f, err := parseOutputFormat(name, []string{formatJSON, formatText, formatRaw}, sampleEventData)
+	if err != nil {
+		return f, err
+	}
+	return f, checkFormatFlags(f, o.details, o.timestamp, "{{.Details}} and {{.Key}}")
+}
+
+// checkFormatFlags refuses --details and --timestamp where they would do nothing: raw
+// prints the payload alone, and a template shows what it names (then has names for).
+func checkFormatFlags(f outputFormat, details, timestamp bool, detailsFields string) error {
+	var what string
+	switch f.name {
+	case formatRaw:
+		what = "--format raw, which prints the payload alone"
+	case formatTemplate:
+		what = "a --format template, which shows what it names: " + detailsFields + ", {{.Time}}"
+	default:
+		return nil
+	}
+	switch {
+	case details:
+		return &usageError{fmt.Errorf("--details does nothing with %s", what)}
+	case timestamp:
+		return &usageError{fmt.Errorf("--timestamp does nothing with %s", what)}
+	}
+	return nil
 }
 
 // topicList names the subscriptions in messages: "com.a", "com.a", "com.b." and 2 more.
