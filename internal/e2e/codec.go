@@ -3,7 +3,6 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,13 +23,6 @@ type Codec struct {
 	wire atomic.Int32 // a WireForm
 
 	now func() time.Time // when retirement is judged; time.Now but in tests
-
-	// opened remembers what openedBy says of each key generation
-	// (*keystore.Generation → Opened): it derives the generation's public keys (a scalar
-	// multiplication for each private one) and hashes them, tens of microseconds that a
-	// receiver would otherwise spend on every payload it opens. A generation's keys do
-	// not change once it serves; SetKeystore forgets them all.
-	opened sync.Map
 }
 
 var (
@@ -51,10 +43,7 @@ func NewCodec(ks *keystore.Keystore, path string, wire WireForm) *Codec {
 // follows changes to its keystore file while it runs (a new key generation, a retired
 // one): every message after the call uses ks. It is safe to call while the codec is in
 // use.
-func (c *Codec) SetKeystore(ks *keystore.Keystore) {
-	c.ks.Store(ks)
-	c.opened.Clear()
-}
+func (c *Codec) SetKeystore(ks *keystore.Keystore) { c.ks.Store(ks) }
 
 // keys is the keystore in use.
 func (c *Codec) keys() *keystore.Keystore { return c.ks.Load() }
@@ -124,7 +113,7 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 	if err != nil {
 		return nil, nil, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
 	}
-	if len(c.keys().Entries()) == 0 {
+	if c.keys().Len() == 0 {
 		return nil, nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	}
 	id, _ := receivedKeyID(form, details)
@@ -215,15 +204,7 @@ func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed 
 	if err != nil {
 		return Message{}, Opened{}, err
 	}
-	return m, c.openedBy(e, g), nil
-}
-
-// openedBy is openedBy(e, g), computed once per generation.
-func (c *Codec) openedBy(e *keystore.Entry, g *keystore.Generation) Opened {
-	if o, ok := c.opened.Load(g); ok {
-		return o.(Opened)
-	}
-	o := openedBy(e, g)
-	c.opened.Store(g, o)
-	return o
+	// openedBy is cheap: a generation derives its public keys and fingerprints once
+	// (keystore.Generation.SideFingerprint).
+	return m, openedBy(e, g), nil
 }

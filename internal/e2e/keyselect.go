@@ -114,34 +114,28 @@ func (o Opened) Dict() wamp.Dict {
 
 // openedBy describes generation g of entry e as what opened a payload.
 func openedBy(e *keystore.Entry, g *keystore.Generation) Opened {
-	return Opened{Prefix: e.Prefix, Generation: g.Number, Originator: fingerprint(g.OriginatorKey()), Responder: fingerprint(g.ResponderKey())}
-}
-
-// fingerprint is keygen.Fingerprint of a key that may be absent ("").
-func fingerprint(k *box.PublicKey) string {
-	if k == nil {
-		return ""
-	}
-	return keygen.Fingerprint(*k)
+	return Opened{Prefix: e.Prefix, Generation: g.Number, Originator: g.SideFingerprint(true), Responder: g.SideFingerprint(false)}
 }
 
 // keyID is the key id of a payload sealed by side originating with generation g: the
 // fingerprint of the recipient's public key.
 func keyID(g *keystore.Generation, originating bool) string {
-	return fingerprint(g.SideKey(!originating))
+	return g.SideFingerprint(!originating)
 }
 
 // receivedKeyID reads a payload's key id from its metadata: ppt_keyid for PPT, enc_key
-// for the legacy form. Anything that is not a fingerprint (keygen.ParseFingerprint) is
-// no key id: the receiver then tries every generation, which is what it does for
-// Autobahn's payloads, which carry none.
+// for the legacy form. Anything that does not have a fingerprint's form
+// (keygen.LooksLikeFingerprint) is no key id: the receiver then tries every generation,
+// which is what it does for Autobahn's payloads, which carry none. The checksum of its
+// case is not checked (a keccak hash per payload): a key id only orders the attempts,
+// and one that names no generation of ours is no better than none.
 func receivedKeyID(form WireForm, details wamp.Dict) (string, bool) {
 	key := wamp.OptEncKey
 	if form == WirePPT {
 		key = wamp.OptPPTKeyID
 	}
 	id, _ := details[key].(string)
-	if _, err := keygen.ParseFingerprint(id); err != nil {
+	if !keygen.LooksLikeFingerprint(id) {
 		return "", false
 	}
 	return id, true
@@ -176,7 +170,7 @@ func openCandidates(e *keystore.Entry, originating bool, id string) []*keystore.
 		g := gens[i]
 		switch {
 		case g.Key(originating) == nil:
-		case id != "" && keygen.SameFingerprint(fingerprint(g.SideKey(originating)), id):
+		case id != "" && keygen.SameFingerprint(g.SideFingerprint(originating), id):
 			named = append(named, g)
 		default:
 			others = append(others, g)

@@ -121,6 +121,10 @@ type Generation struct {
 	once                   sync.Once
 	originatorBox, respBox *box.SharedKey
 	originatorErr, respErr error
+
+	pubOnce          sync.Once
+	origPub, respPub *box.PublicKey
+	origFP, respFP   string
 }
 
 // Entry is the key material for one URI prefix. Its key fields are the newest
@@ -288,16 +292,45 @@ func (g *Generation) precompute() {
 	})
 }
 
+// publics derives the generation's public keys and their fingerprints once. A public
+// key derived from a private one costs a scalar multiplication (tens of microseconds),
+// and a receiver asks for them on every payload it opens: key ids name a generation by
+// the fingerprint of a public key (internal/e2e).
+func (g *Generation) publics() {
+	g.pubOnce.Do(func() {
+		g.origPub = publicKey(g.Single, g.OriginatorPublic, g.OriginatorPrivate)
+		g.respPub = publicKey(g.Single, g.ResponderPublic, g.ResponderPrivate)
+		if g.origPub != nil {
+			g.origFP = keygen.Fingerprint(*g.origPub)
+		}
+		if g.respPub != nil {
+			g.respFP = keygen.Fingerprint(*g.respPub)
+		}
+	})
+}
+
 // OriginatorKey is the originator's public key, derived from its private key when the
 // generation holds that (or the single key); nil when it has neither.
 func (g *Generation) OriginatorKey() *box.PublicKey {
-	return publicKey(g.Single, g.OriginatorPublic, g.OriginatorPrivate)
+	g.publics()
+	return g.origPub
 }
 
 // ResponderKey is the responder's public key, as [Generation.OriginatorKey] is the
 // originator's.
 func (g *Generation) ResponderKey() *box.PublicKey {
-	return publicKey(g.Single, g.ResponderPublic, g.ResponderPrivate)
+	g.publics()
+	return g.respPub
+}
+
+// SideFingerprint is the fingerprint (keygen.Fingerprint) of [Generation.SideKey]; ""
+// when the generation has no key for that side.
+func (g *Generation) SideFingerprint(originating bool) string {
+	g.publics()
+	if originating {
+		return g.origFP
+	}
+	return g.respFP
 }
 
 // SideKey returns the public key of one side: the originator's (originating=true) or the
@@ -456,6 +489,10 @@ func New() *Keystore { return &Keystore{entries: map[string]*Entry{}, version: F
 // Version is the format version the keystore was read in ([FormatVersion] for one made
 // with [New]). [Keystore.Marshal] always writes FormatVersion.
 func (ks *Keystore) Version() int { return ks.version }
+
+// Len is the number of entries: what a receiver asks on every payload (an empty keystore
+// opens nothing), without Entries' sorted copy.
+func (ks *Keystore) Len() int { return len(ks.entries) }
 
 // Entries returns the entries sorted by prefix.
 func (ks *Keystore) Entries() []*Entry {
