@@ -121,6 +121,13 @@ type Generation struct {
 	once                   sync.Once
 	originatorBox, respBox *box.SharedKey
 	originatorErr, respErr error
+
+	// The public keys of both sides and their fingerprints, derived once (a scalar
+	// multiplication for a private key, two hashes for a fingerprint): a receiver reads
+	// them for every payload it opens.
+	pubOnce                     sync.Once
+	originatorPub, responderPub *box.PublicKey
+	originatorFP, responderFP   string
 }
 
 // Entry is the key material for one URI prefix. Its key fields are the newest
@@ -142,6 +149,7 @@ type Entry struct {
 
 	once   sync.Once
 	newest *Generation
+	gens   []*Generation // Older, then newest
 }
 
 // ErrInvalidEntry is wrapped by every error of [Entry.Validate].
@@ -150,6 +158,12 @@ var ErrInvalidEntry = errors.New("invalid keystore entry")
 // Newest is the generation of the entry's key fields: number len(Older)+1, the one that
 // seals.
 func (e *Entry) Newest() *Generation {
+	e.fix()
+	return e.newest
+}
+
+// fix makes the newest generation from the entry's key fields, once.
+func (e *Entry) fix() {
 	e.once.Do(func() {
 		e.newest = &Generation{
 			Number:            len(e.Older) + 1,
@@ -157,13 +171,15 @@ func (e *Entry) Newest() *Generation {
 			ResponderPrivate: e.ResponderPrivate, ResponderPublic: e.ResponderPublic,
 			Single: e.Single,
 		}
+		e.gens = append(append(make([]*Generation, 0, len(e.Older)+1), e.Older...), e.newest)
 	})
-	return e.newest
 }
 
-// Generations returns every generation, oldest first: Older, then [Entry.Newest].
+// Generations returns every generation, oldest first: Older, then [Entry.Newest]. The
+// slice is the entry's own, made once: read it, do not change it.
 func (e *Entry) Generations() []*Generation {
-	return append(append(make([]*Generation, 0, len(e.Older)+1), e.Older...), e.Newest())
+	e.fix()
+	return e.gens
 }
 
 // Validate checks every generation ([Generation.Validate]), that they are numbered 1, 2,
@@ -289,15 +305,40 @@ func (g *Generation) precompute() {
 }
 
 // OriginatorKey is the originator's public key, derived from its private key when the
-// generation holds that (or the single key); nil when it has neither.
+// generation holds that (or the single key); nil when it has neither. It is derived once.
 func (g *Generation) OriginatorKey() *box.PublicKey {
-	return publicKey(g.Single, g.OriginatorPublic, g.OriginatorPrivate)
+	g.derivePublic()
+	return g.originatorPub
 }
 
 // ResponderKey is the responder's public key, as [Generation.OriginatorKey] is the
 // originator's.
 func (g *Generation) ResponderKey() *box.PublicKey {
-	return publicKey(g.Single, g.ResponderPublic, g.ResponderPrivate)
+	g.derivePublic()
+	return g.responderPub
+}
+
+// Fingerprint is keygen.Fingerprint of one side's public key ([Generation.SideKey]), ""
+// when the generation has none for that side. It is computed once.
+func (g *Generation) Fingerprint(originating bool) string {
+	g.derivePublic()
+	if originating {
+		return g.originatorFP
+	}
+	return g.responderFP
+}
+
+func (g *Generation) derivePublic() {
+	g.pubOnce.Do(func() {
+		g.originatorPub = publicKey(g.Single, g.OriginatorPublic, g.OriginatorPrivate)
+		g.responderPub = publicKey(g.Single, g.ResponderPublic, g.ResponderPrivate)
+		if g.originatorPub != nil {
+			g.originatorFP = keygen.Fingerprint(*g.originatorPub)
+		}
+		if g.responderPub != nil {
+			g.responderFP = keygen.Fingerprint(*g.responderPub)
+		}
+	})
 }
 
 // SideKey returns the public key of one side: the originator's (originating=true) or the
