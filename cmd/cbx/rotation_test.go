@@ -321,3 +321,76 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunningCommandsFollowRotation: a running `publish --stdin` and a running `register`
+// take up a rotation of their keystore without a restart. The callee rotates first and
+// answers a caller still on generation 1 with generation 1 (the reply is sealed with the
+// generation that opened the call), then the caller rotates; the publisher rotates
+// between two lines of its input, and the subscriber opens the first line with
+// generation 1 and the second with generation 2.
+func TestRunningCommandsFollowRotation(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p1, p2 := newParty(t, dir, "originator-1"), newParty(t, dir, "originator-2")
+	s1, s2 := newParty(t, dir, "responder-1"), newParty(t, dir, "responder-2")
+	origKS, respKS := filepath.Join(dir, "orig.ks"), filepath.Join(dir, "resp.ks")
+	cbxOK(t, "", "--keystore", origKS, "keys", "add", securePrefix, "--originator-priv", p1.keyFile, "--responder-pub", s1.pub)
+	cbxOK(t, "", "--keystore", respKS, "keys", "add", securePrefix, "--responder-priv", s1.keyFile, "--originator-pub", p1.pub)
+	url, _ := startInteropRouter(t)
+
+	// The callee rotates while it serves; the caller has not yet.
+	proc := secureNS + ".follow.echo"
+	reg := startCbx(t, "--keystore", respKS, "register", proc, "--echo", "-v", "--timeout", "60s", "--url", url)
+	reg.waitStderr(t, `cbx: registered "`+proc+`"`)
+	cbxOK(t, "", "--keystore", respKS, "keys", "rotate", securePrefix, "--responder-priv", s2.keyFile, "--originator-pub", p2.pub)
+	reg.waitStderr(t, `cbx: keystore "`+respKS+`" reloaded`)
+	out, _ := cbxExit(t, 0, "--keystore", origKS, "call", proc, "before", "--details", "--url", url)
+	res := oneLine(t, out)
+	key, _ := res["key"].(map[string]any)
+	details, _ := res["details"].(map[string]any)
+	if key["generation"] != int64(1) || details["enc_key"] != p1.fp {
+		t.Errorf("the caller on generation 1 got %v; want its generation 1 to open the result, named by its key id", res)
+	}
+	cbxOK(t, "", "--keystore", origKS, "keys", "rotate", securePrefix, "--originator-priv", p2.keyFile, "--responder-pub", s2.pub)
+	out, _ = cbxExit(t, 0, "--keystore", origKS, "call", proc, "after", "--details", "--url", url)
+	if key, _ := oneLine(t, out)["key"].(map[string]any); key["generation"] != int64(2) {
+		t.Errorf("after both rotated, the result was opened by %v", key)
+	}
+	reg.interrupt(t)
+
+	// A running publish --stdin: one line, the publisher's rotation, another line.
+	topic := secureNS + ".follow.t"
+	origKS2, respKS2 := filepath.Join(dir, "orig2.ks"), filepath.Join(dir, "resp2.ks")
+	cbxOK(t, "", "--keystore", origKS2, "keys", "add", securePrefix, "--originator-priv", p1.keyFile, "--responder-pub", s1.pub)
+	cbxOK(t, "", "--keystore", respKS2, "keys", "add", securePrefix, "--responder-priv", s1.keyFile, "--originator-pub", p1.pub)
+	cbxOK(t, "", "--keystore", respKS2, "keys", "rotate", securePrefix, "--responder-priv", s2.keyFile, "--originator-pub", p2.pub)
+	sub := startCbx(t, "--keystore", respKS2, "subscribe", topic, "--details", "--require-encrypted", "--count", "2", "-v", "--timeout", "60s", "--url", url)
+	sub.waitStderr(t, `cbx: subscribed to "`+topic+`"`)
+	var stdin io.WriteCloser
+	pub := startBgWith(t, "cbx publish --stdin", interopEnv(), func(c *exec.Cmd) {
+		var err error
+		if stdin, err = c.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+	}, cbxPath(t), "--keystore", origKS2, "publish", topic, "--stdin", "-v", "--ack", "--url", url)
+	io.WriteString(stdin, `["first"]`+"\n")
+	waitFor(t, sub.stdout, sub.exited, "the first event", func(s string) bool { return strings.Contains(s, `"first"`) })
+	cbxOK(t, "", "--keystore", origKS2, "keys", "rotate", securePrefix, "--originator-priv", p2.keyFile, "--responder-pub", s2.pub)
+	pub.waitStderr(t, `cbx: keystore "`+origKS2+`" reloaded`)
+	io.WriteString(stdin, `["second"]`+"\n")
+	stdin.Close()
+	pub.waitExit(t, 0)
+	sub.waitExit(t, 0)
+	gens := map[string]any{}
+	for _, l := range stdoutLines(sub.stdout.String()) {
+		m := decodeLine(t, []byte(l))
+		args, _ := m["args"].([]any)
+		key, _ := m["key"].(map[string]any)
+		if len(args) == 1 {
+			gens[fmt.Sprint(args[0])] = key["generation"]
+		}
+	}
+	if gens["first"] != int64(1) || gens["second"] != int64(2) {
+		t.Errorf("publish --stdin's events were opened by generations %v; want first 1, second 2", gens)
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,12 @@ type Codec struct {
 	wire atomic.Int32 // a WireForm
 
 	now func() time.Time // when retirement is judged; time.Now but in tests
+
+	// opened remembers what openedBy says of each key generation
+	// (*keystore.Generation → wamp.Dict), so that a receiver does not build the same Dict
+	// for every payload it opens. A generation's keys do not change once it serves;
+	// SetKeystore forgets them all.
+	opened sync.Map
 }
 
 var (
@@ -43,7 +50,10 @@ func NewCodec(ks *keystore.Keystore, path string, wire WireForm) *Codec {
 // follows changes to its keystore file while it runs (a new key generation, a retired
 // one): every message after the call uses ks. It is safe to call while the codec is in
 // use.
-func (c *Codec) SetKeystore(ks *keystore.Keystore) { c.ks.Store(ks) }
+func (c *Codec) SetKeystore(ks *keystore.Keystore) {
+	c.ks.Store(ks)
+	c.opened.Clear()
+}
 
 // keys is the keystore in use.
 func (c *Codec) keys() *keystore.Keystore { return c.ks.Load() }
@@ -116,8 +126,7 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 	if c.keys().Len() == 0 {
 		return nil, nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	}
-	id, _ := receivedKeyID(form, details)
-	m, by, err := c.open(originating, form, uri, id, sealed)
+	m, by, err := c.open(originating, form, uri, receivedKeyID(form, details), sealed)
 	var nk *NoKeyError
 	var sk *SideKeysError
 	var mm *URIMismatchError
@@ -133,7 +142,7 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 	case err != nil:
 		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, err}
 	}
-	return m.Args, m.Kwargs, by.Dict(), nil
+	return m.Args, m.Kwargs, by, nil
 }
 
 // SealMessage seals m on one side, in the codec's wire form, for a payload handled
@@ -194,17 +203,26 @@ func (c *Codec) seal(originating bool, form WireForm, m Message, replyTo wamp.Di
 // open is the one way the codec opens: the entry for uri (keystore.LookupOpen, without
 // the wamp.* rule, since Autobahn seals its own wamp.error.* replies under the default
 // key), then its generations by the key id (openGenerations), each with openWithKey's
-// trusted-URI check. It says which generation opened the payload.
-func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed []byte) (Message, Opened, error) {
+// trusted-URI check. It says which generation opened the payload ([Opened.Dict]).
+func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed []byte) (Message, wamp.Dict, error) {
 	e, ok := c.keys().LookupOpen(uri)
 	if !ok {
-		return Message{}, Opened{}, &NoKeyError{URI: uri, Keystore: c.path}
+		return Message{}, nil, &NoKeyError{URI: uri, Keystore: c.path}
 	}
 	m, g, err := openGenerations(e, originating, form, uri, keyID, sealed, c.now())
 	if err != nil {
-		return Message{}, Opened{}, err
+		return Message{}, nil, err
 	}
-	// openedBy is cheap: a generation derives its public keys and fingerprints once
-	// (keystore.Generation.SideFingerprint).
-	return m, openedBy(e, g), nil
+	return m, c.openedBy(e, g), nil
+}
+
+// openedBy is openedBy(e, g).Dict(), made once per generation: every payload the
+// generation opens carries the same Dict, which its readers must not change.
+func (c *Codec) openedBy(e *keystore.Entry, g *keystore.Generation) wamp.Dict {
+	if o, ok := c.opened.Load(g); ok {
+		return o.(wamp.Dict)
+	}
+	o := openedBy(e, g).Dict()
+	c.opened.Store(g, o)
+	return o
 }

@@ -148,10 +148,10 @@ func TestKeyIDOnlyOrdersTheGenerations(t *testing.T) {
 	r.subRotates(t)
 	e, _ := r.sub.Get(keyed)
 	id := keygen.Fingerprint(r.s1.Public())
-	if c := openCandidates(e, false, id); len(c) != 2 || c[0].Number != 1 || c[1].Number != 2 {
+	if c := appendCandidates(nil, e, false, id); len(c) != 2 || c[0].Number != 1 || c[1].Number != 2 {
 		t.Fatalf("with the key id: %v", numbers(c))
 	}
-	if c := openCandidates(e, false, ""); len(c) != 2 || c[0].Number != 2 || c[1].Number != 1 {
+	if c := appendCandidates(nil, e, false, ""); len(c) != 2 || c[0].Number != 2 || c[1].Number != 1 {
 		t.Fatalf("without a key id: %v", numbers(c))
 	}
 }

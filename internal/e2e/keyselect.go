@@ -114,31 +114,27 @@ func (o Opened) Dict() wamp.Dict {
 
 // openedBy describes generation g of entry e as what opened a payload.
 func openedBy(e *keystore.Entry, g *keystore.Generation) Opened {
-	return Opened{Prefix: e.Prefix, Generation: g.Number, Originator: g.SideFingerprint(true), Responder: g.SideFingerprint(false)}
+	return Opened{Prefix: e.Prefix, Generation: g.Number, Originator: g.Fingerprint(true), Responder: g.Fingerprint(false)}
 }
 
 // keyID is the key id of a payload sealed by side originating with generation g: the
-// fingerprint of the recipient's public key.
+// fingerprint of the recipient's public key (computed once per generation).
 func keyID(g *keystore.Generation, originating bool) string {
-	return g.SideFingerprint(!originating)
+	return g.Fingerprint(!originating)
 }
 
 // receivedKeyID reads a payload's key id from its metadata: ppt_keyid for PPT, enc_key
-// for the legacy form. Anything that does not have a fingerprint's form
-// (keygen.LooksLikeFingerprint) is no key id: the receiver then tries every generation,
-// which is what it does for Autobahn's payloads, which carry none. The checksum of its
-// case is not checked (a keccak hash per payload): a key id only orders the attempts,
-// and one that names no generation of ours is no better than none.
-func receivedKeyID(form WireForm, details wamp.Dict) (string, bool) {
+// for the legacy form; "" when there is none, or it is not a string. It is only compared
+// with the fingerprints of this side's keys (keygen.SameFingerprint), so one of another
+// form matches nothing: the receiver then tries every generation, as it does for
+// Autobahn's payloads, which carry none.
+func receivedKeyID(form WireForm, details wamp.Dict) string {
 	key := wamp.OptEncKey
 	if form == WirePPT {
 		key = wamp.OptPPTKeyID
 	}
 	id, _ := details[key].(string)
-	if !keygen.LooksLikeFingerprint(id) {
-		return "", false
-	}
-	return id, true
+	return id
 }
 
 // sealingGeneration is the generation of e that seals a payload on uri for side
@@ -157,39 +153,41 @@ func sealingGeneration(e *keystore.Entry, originating bool, replyTo wamp.Dict) *
 	return e.Newest()
 }
 
-// openCandidates returns the generations of e that serve side originating, in the order
-// they are tried: first those whose own public key has the key id id (none when id is
-// empty), then the others, each group newest first. The key id only orders the
-// candidates: a payload whose key id is wrong or of another form still opens with the
-// generation that sealed it. Retired generations are included; the caller tries them
+// appendCandidates appends to dst the generations of e that serve side originating, in
+// the order they are tried: first those whose own public key has the key id id (none
+// when id is empty), then the others, each group newest first. The key id only orders
+// the candidates: a payload whose key id is wrong or of another form still opens with
+// the generation that sealed it. Retired generations are included; the caller tries them
 // last.
-func openCandidates(e *keystore.Entry, originating bool, id string) []*keystore.Generation {
-	var named, others []*keystore.Generation
+func appendCandidates(dst []*keystore.Generation, e *keystore.Entry, originating bool, id string) []*keystore.Generation {
 	gens := e.Generations()
-	for i := len(gens) - 1; i >= 0; i-- {
-		g := gens[i]
-		switch {
-		case g.Key(originating) == nil:
-		case id != "" && keygen.SameFingerprint(g.SideFingerprint(originating), id):
-			named = append(named, g)
-		default:
-			others = append(others, g)
+	for _, named := range []bool{true, false} {
+		if named && id == "" {
+			continue
+		}
+		for i := len(gens) - 1; i >= 0; i-- {
+			g := gens[i]
+			if g.Key(originating) != nil && (id != "" && keygen.SameFingerprint(g.Fingerprint(originating), id)) == named {
+				dst = append(dst, g)
+			}
 		}
 	}
-	return append(named, others...)
+	return dst
 }
 
 // openGenerations opens a payload that arrived on uri with the generations of e for side
-// originating (openCandidates), first the open ones, then, only to name it in the
-// error, the retired ones. It returns the generation that opened it. A payload a generation decrypts ends the search, whatever
-// becomes of it next (a URI mismatch, a plaintext cbx refuses).
+// originating (appendCandidates), first the open ones, then, only to name it in the
+// error, the retired ones. It returns the generation that opened it. A payload a
+// generation decrypts ends the search, whatever becomes of it next (a URI mismatch, a
+// plaintext cbx refuses).
 func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id string, sealed []byte, now time.Time) (Message, *keystore.Generation, error) {
-	cands := openCandidates(e, originating, id)
+	var buf [4]*keystore.Generation // no allocation for up to four generations
+	cands := appendCandidates(buf[:0], e, originating, id)
 	if len(cands) == 0 {
 		return Message{}, nil, &SideKeysError{Prefix: e.Prefix, URI: uri, Originating: originating}
 	}
 	var firstErr error
-	for _, retired := range []bool{false, true} {
+	for _, retired := range [2]bool{false, true} {
 		for _, g := range cands {
 			if g.RetiredAt(now) != retired {
 				continue

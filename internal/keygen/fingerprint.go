@@ -76,16 +76,6 @@ func ParseFingerprint(s string) ([FingerprintSize]byte, error) {
 	return fp, nil
 }
 
-// LooksLikeFingerprint reports whether s has a fingerprint's form ("0x" and the hex
-// digits), without checking the mixed case's checksum as ParseFingerprint does: for a
-// receiver, which compares a received key id with its own generations' fingerprints
-// (SameFingerprint) on every payload, a key id that matches none is only a hint it cannot
-// use, whatever its case.
-func LooksLikeFingerprint(s string) bool {
-	digits, ok := strings.CutPrefix(s, "0x")
-	return ok && len(digits) == 2*FingerprintSize && isHexString(digits)
-}
-
 // SameFingerprint reports whether two texts name the same fingerprint, whatever the case
 // of their letters: a peer may send the spec's key id in lower case.
 func SameFingerprint(a, b string) bool { return strings.EqualFold(a, b) }

@@ -122,9 +122,12 @@ type Generation struct {
 	originatorBox, respBox *box.SharedKey
 	originatorErr, respErr error
 
-	pubOnce          sync.Once
-	origPub, respPub *box.PublicKey
-	origFP, respFP   string
+	// The public keys of both sides and their fingerprints, derived once (a scalar
+	// multiplication for a private key, two hashes for a fingerprint): a receiver reads
+	// them for every payload it opens.
+	pubOnce                     sync.Once
+	originatorPub, responderPub *box.PublicKey
+	originatorFP, responderFP   string
 }
 
 // Entry is the key material for one URI prefix. Its key fields are the newest
@@ -146,6 +149,7 @@ type Entry struct {
 
 	once   sync.Once
 	newest *Generation
+	gens   []*Generation // Older, then newest
 }
 
 // ErrInvalidEntry is wrapped by every error of [Entry.Validate].
@@ -154,6 +158,12 @@ var ErrInvalidEntry = errors.New("invalid keystore entry")
 // Newest is the generation of the entry's key fields: number len(Older)+1, the one that
 // seals.
 func (e *Entry) Newest() *Generation {
+	e.fix()
+	return e.newest
+}
+
+// fix makes the newest generation from the entry's key fields, once.
+func (e *Entry) fix() {
 	e.once.Do(func() {
 		e.newest = &Generation{
 			Number:            len(e.Older) + 1,
@@ -161,13 +171,15 @@ func (e *Entry) Newest() *Generation {
 			ResponderPrivate: e.ResponderPrivate, ResponderPublic: e.ResponderPublic,
 			Single: e.Single,
 		}
+		e.gens = append(append(make([]*Generation, 0, len(e.Older)+1), e.Older...), e.newest)
 	})
-	return e.newest
 }
 
-// Generations returns every generation, oldest first: Older, then [Entry.Newest].
+// Generations returns every generation, oldest first: Older, then [Entry.Newest]. The
+// slice is the entry's own, made once: read it, do not change it.
 func (e *Entry) Generations() []*Generation {
-	return append(append(make([]*Generation, 0, len(e.Older)+1), e.Older...), e.Newest())
+	e.fix()
+	return e.gens
 }
 
 // Validate checks every generation ([Generation.Validate]), that they are numbered 1, 2,
@@ -292,45 +304,41 @@ func (g *Generation) precompute() {
 	})
 }
 
-// publics derives the generation's public keys and their fingerprints once. A public
-// key derived from a private one costs a scalar multiplication (tens of microseconds),
-// and a receiver asks for them on every payload it opens: key ids name a generation by
-// the fingerprint of a public key (internal/e2e).
-func (g *Generation) publics() {
-	g.pubOnce.Do(func() {
-		g.origPub = publicKey(g.Single, g.OriginatorPublic, g.OriginatorPrivate)
-		g.respPub = publicKey(g.Single, g.ResponderPublic, g.ResponderPrivate)
-		if g.origPub != nil {
-			g.origFP = keygen.Fingerprint(*g.origPub)
-		}
-		if g.respPub != nil {
-			g.respFP = keygen.Fingerprint(*g.respPub)
-		}
-	})
-}
-
 // OriginatorKey is the originator's public key, derived from its private key when the
-// generation holds that (or the single key); nil when it has neither.
+// generation holds that (or the single key); nil when it has neither. It is derived once.
 func (g *Generation) OriginatorKey() *box.PublicKey {
-	g.publics()
-	return g.origPub
+	g.derivePublic()
+	return g.originatorPub
 }
 
 // ResponderKey is the responder's public key, as [Generation.OriginatorKey] is the
 // originator's.
 func (g *Generation) ResponderKey() *box.PublicKey {
-	g.publics()
-	return g.respPub
+	g.derivePublic()
+	return g.responderPub
 }
 
-// SideFingerprint is the fingerprint (keygen.Fingerprint) of [Generation.SideKey]; ""
-// when the generation has no key for that side.
-func (g *Generation) SideFingerprint(originating bool) string {
-	g.publics()
+// Fingerprint is keygen.Fingerprint of one side's public key ([Generation.SideKey]), ""
+// when the generation has none for that side. It is computed once.
+func (g *Generation) Fingerprint(originating bool) string {
+	g.derivePublic()
 	if originating {
-		return g.origFP
+		return g.originatorFP
 	}
-	return g.respFP
+	return g.responderFP
+}
+
+func (g *Generation) derivePublic() {
+	g.pubOnce.Do(func() {
+		g.originatorPub = publicKey(g.Single, g.OriginatorPublic, g.OriginatorPrivate)
+		g.responderPub = publicKey(g.Single, g.ResponderPublic, g.ResponderPrivate)
+		if g.originatorPub != nil {
+			g.originatorFP = keygen.Fingerprint(*g.originatorPub)
+		}
+		if g.responderPub != nil {
+			g.responderFP = keygen.Fingerprint(*g.responderPub)
+		}
+	})
 }
 
 // SideKey returns the public key of one side: the originator's (originating=true) or the

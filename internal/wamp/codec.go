@@ -22,7 +22,8 @@ type PayloadCodec interface {
 	// Open opens a sealed payload for the envelope uri (the trusted-URI check is the
 	// codec's job). opened says, in the codec's own terms, what opened it (e2e.Codec names
 	// the keystore entry, the key's generation and fingerprints), for the receiver to
-	// show; the session hands it on ([EventInfo].Opened, …) without reading it.
+	// show; the session hands it on ([EventInfo].Opened, …) without reading it. It may
+	// be the same Dict for many payloads: its readers must not change it.
 	Open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, opened Dict, err error)
 }
 
