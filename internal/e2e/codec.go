@@ -90,14 +90,15 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 	if err != nil {
 		return nil, nil, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
 	}
-	if len(c.ks.Entries()) == 0 {
-		return nil, nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
-	}
 	m, by, err := c.open(originating, form, uri, sealed)
 	var nk *NoKeyError
 	var sk *SideKeysError
 	var mm *URIMismatchError
 	switch {
+	case err == nil:
+	case errors.As(err, &nk) && len(c.ks.Entries()) == 0:
+		// No key at all (asked only once none was found: Entries sorts a copy).
+		return nil, nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	case errors.As(err, &nk), errors.As(err, &sk):
 		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
 	case errors.As(err, &mm):
@@ -105,7 +106,7 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 	case err != nil:
 		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, err}
 	}
-	return m.Args, m.Kwargs, by.Dict(), nil
+	return m.Args, m.Kwargs, by.dict(), nil
 }
 
 // SealMessage seals m on one side, in the codec's wire form, for a payload handled
@@ -156,26 +157,39 @@ func (c *Codec) seal(originating bool, form WireForm, m Message) ([]byte, *keyst
 
 // open is the one way the codec opens: the key for uri on this side, then openWithKey
 // with its trusted-URI check. It says which key opened the payload.
-func (c *Codec) open(originating bool, form WireForm, uri string, sealed []byte) (Message, Opened, error) {
+func (c *Codec) open(originating bool, form WireForm, uri string, sealed []byte) (Message, *openedValues, error) {
 	k, e, err := c.key(uri, originating, true)
 	if err != nil {
-		return Message{}, Opened{}, err
+		return Message{}, nil, err
 	}
 	m, err := openWithKey(k, form, uri, sealed)
 	if err != nil {
-		return Message{}, Opened{}, err
+		return Message{}, nil, err
 	}
 	return m, c.openedBy(e), nil
 }
 
 // openedBy is openedBy(e), computed once per entry.
-func (c *Codec) openedBy(e *keystore.Entry) Opened {
+func (c *Codec) openedBy(e *keystore.Entry) *openedValues {
 	if o, ok := c.opened.Load(e); ok {
-		return o.(Opened)
+		return o.(*openedValues)
 	}
 	o := openedBy(e)
-	c.opened.Store(e, o)
-	return o
+	v := &openedValues{Opened: o, prefix: o.Prefix, originator: o.Originator, responder: o.Responder}
+	c.opened.Store(e, v)
+	return v
+}
+
+// openedValues is an Opened with its fields already held as the values of a wamp.Dict,
+// so that the Dict Open returns for each payload costs one allocation.
+type openedValues struct {
+	Opened
+	prefix, originator, responder any
+}
+
+// dict is Opened.Dict, a new map every time: the receiver may keep or change it.
+func (o *openedValues) dict() wamp.Dict {
+	return wamp.Dict{OpenedEntry: o.prefix, OpenedOriginator: o.originator, OpenedResponder: o.responder}
 }
 
 // key picks the precomputed key that seals (open=false) or opens (open=true) uri on one
