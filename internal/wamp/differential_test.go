@@ -21,7 +21,8 @@ import (
 // control characters), any float (NaN, infinities, -0), other Go kinds that normalize
 // handles, and nesting past MaxDepth.
 type valueGen struct {
-	b []byte
+	b   []byte
+	big int // values of 64 KiB made so far, at most two (memory)
 }
 
 func (g *valueGen) byte() byte {
@@ -80,6 +81,11 @@ func (g *valueGen) value(depth int) any {
 		// Strings, binaries and lists at the edges of the length forms; a []string
 		// (normalized to a list).
 		n := []int{15, 16, 23, 24, 31, 32, 255, 256, 65535, 65536}[int(g.byte())%10]
+		if n > 256 {
+			if g.big++; g.big > 2 {
+				n = 256
+			}
+		}
 		switch g.byte() % 4 {
 		case 0:
 			return strings.Repeat("é", n/2) + strings.Repeat("a", n%2)

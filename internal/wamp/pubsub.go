@@ -286,16 +286,28 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 
 func (s *Session) onEvent(m *Event) {
 	s.mu.Lock()
-	subs := append([]*Subscription(nil), s.subs[m.Subscription]...)
+	// Not copied: Subscribe and Unsubscribe never change the elements a slice already
+	// holds (they append past its end or build a new one).
+	subs := s.subs[m.Subscription]
 	s.mu.Unlock()
 	for _, sub := range subs {
-		s.events.push(func(more bool) {
-			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
-			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err, More: more}
-			if err == nil {
-				ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
-			}
-			sub.handler(ev)
-		})
+		s.events.push(delivery{sub, m})
 	}
+}
+
+// delivery is one event for one subscription, waiting for the event goroutine.
+type delivery struct {
+	sub *Subscription
+	m   *Event
+}
+
+// deliver opens an event and runs its subscription's handler; more is EventInfo.More.
+func (s *Session) deliver(d delivery, more bool) {
+	sub, m := d.sub, d.m
+	topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
+	ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err, More: more}
+	if err == nil {
+		ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
+	}
+	sub.handler(ev)
 }

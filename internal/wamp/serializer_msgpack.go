@@ -297,7 +297,7 @@ func (d *msgpackFast) text(n uint64, ok bool) (any, bool) {
 	if !ok || len(r) > 0 && r[0] == 0 || !utf8.Valid(r) {
 		return nil, false
 	}
-	return string(r), true
+	return text(r), true
 }
 
 func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
@@ -337,7 +337,7 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 		if !ok || !utf8.Valid(r) {
 			return nil, false
 		}
-		if m[string(r)], ok = d.value(depth + 1); !ok {
+		if m[text(r)], ok = d.value(depth + 1); !ok {
 			return nil, false
 		}
 	}

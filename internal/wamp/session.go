@@ -36,7 +36,7 @@ type Session struct {
 	// since the last write that waited for it (pubsub.go, flushed).
 	unflushed []ID
 
-	events *queue[func(more bool)] // event deliveries, run in order by eventLoop
+	events *queue[delivery] // events for the handlers, delivered in order by eventLoop
 
 	endOnce sync.Once
 	done    chan struct{}
@@ -60,7 +60,7 @@ func newSession(c *Conn, cfg Config, w *Welcome) *Session {
 		regs:        map[ID]*Registration{},
 		invocations: map[ID]*invocation{},
 		goodbyeRcvd: make(chan struct{}),
-		events:      newQueue[func(more bool)](),
+		events:      newQueue[delivery](),
 		done:        make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -231,13 +231,13 @@ func (s *Session) eventLoop() {
 			return
 		case <-s.events.wait():
 			batch := s.events.drain()
-			for i, f := range batch {
+			for i, d := range batch {
 				select {
 				case <-s.done:
 					return
 				default:
 				}
-				f(i+1 < len(batch) || s.events.pending())
+				s.deliver(d, i+1 < len(batch) || s.events.pending())
 			}
 		}
 	}

@@ -468,7 +468,7 @@ func (r *jsonReader) text() (string, error) {
 			return "", r.badUTF8(start)
 		}
 		r.i = j + 1
-		return string(s), nil
+		return text(s), nil
 	}
 	var out []byte
 	for r.i < len(r.b) {
