@@ -118,7 +118,8 @@ func globToken(c string) int {
 }
 
 // wildcardMistake refuses a URI that is another system's wildcard pattern (see above),
-// with hints naming the WAMP pattern; nil when uri has none of their tokens.
+// with hints naming the WAMP pattern; nil when uri has none of their tokens. name is
+// the argument's name in the usage line: TOPIC (subscribe), PROC (register).
 func wildcardMistake(name, arg, uri string) error {
 	parts, sep := strings.Split(uri, "."), "."
 	if strings.Contains(uri, "/") {
@@ -151,7 +152,11 @@ func wildcardMistake(name, arg, uri string) error {
 	if strings.Contains(uri, "#") {
 		what += ` (and "#" is not allowed in a URI)`
 	} else {
-		what += fmt.Sprintf(" (this would match only the topic named %q)", uri)
+		noun := "topic"
+		if name != "TOPIC" {
+			noun = "procedure"
+		}
+		what += fmt.Sprintf(" (this would match only the %s named %q)", noun, uri)
 	}
 	err := fmt.Errorf("%s %q: %s", name, arg, what)
 	hints := []string{`WAMP's patterns: --match wildcard with an empty component for any one component (com..orders), --match prefix for every URI that starts with the text given (com.example.)`}
