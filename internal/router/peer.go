@@ -32,6 +32,14 @@ type endpoint interface {
 	Close(code int, reason string)
 }
 
+// frameEndpoint is an endpoint that can encode a message once and write the encoding on
+// any of its kind with the same serializer (wamp.Conn.Encode, QueueEncoded): the
+// subscribers of one publication share their EVENT's encoding (framecache.go).
+type frameEndpoint interface {
+	Encode(wamp.Message) ([]byte, error)
+	QueueEncoded([]byte) error
+}
+
 // WebSocket close codes used (RFC 6455 §7.4.1).
 const (
 	closeNormal    = 1000
@@ -59,6 +67,7 @@ type peer struct {
 	srv  *Server
 	ep   endpoint
 	ser  string
+	enc  frameEndpoint // ep, if it can share encodings; else nil
 	conn uint64        // connection number, for the trace and the log
 	sess atomic.Uint64 // session ID once WELCOME was sent
 	ad   *adapter
@@ -127,6 +136,7 @@ func newPeer(s *Server, ep endpoint, conn uint64) *peer {
 		sweep: make(chan chan struct{}),
 		carry: map[wamp.ID]uint64{},
 	}
+	p.enc, _ = ep.(frameEndpoint)
 	p.guard = time.AfterFunc(time.Hour, p.guardFire)
 	p.guard.Stop()
 	// Counted before the peer is visible to Close, which may wait for it at once.
@@ -588,6 +598,9 @@ func (p *peer) deliver(it outItem) (int, bool) {
 	if it.direct != nil {
 		return p.queue(it.direct)
 	}
+	if ev, ok := it.nm.(*nx.Event); ok && p.enc != nil && p.srv.tracer.w == nil && it.mark == 0 && p.carry[wamp.ID(ev.Subscription)] == 0 {
+		return p.deliverEvent(ev)
+	}
 	m := it.nm
 	out, reply, err := p.ad.outbound(m)
 	if err != nil {
@@ -625,6 +638,37 @@ func (p *peer) deliver(it outItem) (int, bool) {
 	return p.queue(out)
 }
 
+// deliverEvent is deliver for an EVENT whose encoding other subscribers may share
+// (framecache.go): one without a drop mark, on a connection that can share, and without
+// a trace (whose "tx" line shows each message as converted for its client).
+func (p *peer) deliverEvent(ev *nx.Event) (int, bool) {
+	if b := p.srv.frames.get(p.ser, ev); b != nil {
+		err := p.enc.QueueEncoded(b)
+		if err == nil {
+			return 1, true
+		}
+		if connBroken(err) {
+			return 0, false
+		}
+		// Not taken (it cannot be: every connection has the same limit); encoded afresh
+		// below, whatever is wrong is found and accounted for.
+	}
+	out, _, err := p.ad.outbound(ev) // an EVENT has no reply
+	if err != nil {
+		p.srv.cfg.Logger.Printf("warning: conn %d: cannot deliver %v: %v", p.conn, ev.MessageType(), err)
+		return 0, true
+	}
+	b, err := p.enc.Encode(out)
+	if err != nil {
+		return p.queueFailed(out, err)
+	}
+	p.srv.frames.put(p.ser, ev, b)
+	if err := p.enc.QueueEncoded(b); err != nil {
+		return p.queueFailed(out, err)
+	}
+	return 1, true
+}
+
 // send writes m to the client at once, outside the writer's batches (the reader's
 // refusals, the final ABORT). It reports false when the connection failed.
 func (p *peer) send(m wamp.Message) bool {
@@ -653,6 +697,11 @@ func (p *peer) queue(m wamp.Message) (int, bool) {
 	if err == nil {
 		return 1, true
 	}
+	return p.queueFailed(m, err)
+}
+
+// queueFailed is queue's answer to a message the connection did not take.
+func (p *peer) queueFailed(m wamp.Message, err error) (int, bool) {
 	if connBroken(err) {
 		return 0, false
 	}
