@@ -93,6 +93,7 @@ type peer struct {
 	// carry counts, per subscription, events the writer dropped as too large since the
 	// last one it wrote, to be added to the next one's drop mark. Writer only.
 	carry map[wamp.ID]uint64
+	batch []outItem // the writer's batch in hand, its buffer reused; writer only
 
 	closing   chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -376,6 +377,9 @@ func refusedPayload(m wamp.Message) *wamp.PayloadError {
 	case *wamp.Error:
 		err = m.Payload.Err
 	}
+	if err == nil {
+		return nil
+	}
 	var pe *wamp.PayloadError
 	if errors.As(err, &pe) {
 		return pe
@@ -479,8 +483,10 @@ func (p *peer) writeLoop() {
 			p.finish()
 			return
 		}
-		batch := p.q.popBatch(writeBatchBytes)
-		if !p.deliverBatch(batch) {
+		p.batch = p.q.popBatch(p.batch[:0], writeBatchBytes)
+		ok := p.deliverBatch(p.batch)
+		clear(p.batch) // pins nothing until the next batch
+		if !ok {
 			p.Close()
 			p.ep.Close(closeNormal, "")
 			p.drain()
@@ -542,7 +548,7 @@ func (p *peer) flush() {
 	p.moveLocked(false)
 	p.moveMu.Unlock()
 	for n := p.q.len(); n > 0; {
-		batch := p.q.popBatch(writeBatchBytes)
+		batch := p.q.popBatch(nil, writeBatchBytes)
 		if len(batch) == 0 || !p.deliverBatch(batch) {
 			return
 		}
