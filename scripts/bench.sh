@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# Benchmarks of the codec: precompute (once per key pair) and per-message seal/open.
-# Extra arguments go to go test (e.g. -count 5 for benchstat).
+# Benchmarks of the per-message work, with allocations: the codec (precompute once per
+# key pair, per-message seal/open), the serializers and the value dialect's JSON, the
+# command line's --stdin line and output line. Extra arguments go to go test (e.g.
+# -count 5 for benchstat, -bench Marshal to pick some).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec go test -run '^$' -bench . -benchmem "$@" ./internal/box/
+exec go test -run '^$' -bench . -benchmem "$@" \
+  ./internal/box/ \
+  ./internal/e2e/ \
+  ./internal/wamp/ \
+  ./cmd/cbx/

@@ -28,13 +28,17 @@ go build -o "$work/cbx" ./cmd/cbx
 cbx() { "$work/cbx" "$@"; }
 
 say "1. cbx router --trace, on a free loopback port"
-"$work/cbx" router --listen 127.0.0.1:0 --trace >"$work/trace.log" 2>"$work/router.log" &
+"$work/cbx" router --listen 127.0.0.1:0 --url-file "$work/router.url" --trace >"$work/trace.log" 2>"$work/router.log" &
 router_pid=$!
-for _ in $(seq 200); do grep -q "router listening" "$work/router.log" 2>/dev/null && break; sleep 0.05; done
-cat "$work/router.log" >&2
-CBX_URL=$(sed -n 's|^cbx: router listening on \(ws://[^ ]*\) .*|\1|p' "$work/router.log")
-[ -n "$CBX_URL" ] || { echo "the router did not start" >&2; exit 1; }
+# --url-file holds the URL (with the port chosen) once the router listens; cbx wait waits
+# for it and for the router to answer, and prints it.
+if ! CBX_URL=$(cbx wait --url-file "$work/router.url" --timeout 10s); then
+  cat "$work/router.log" >&2
+  echo "the router did not start" >&2
+  exit 1
+fi
 export CBX_URL
+cat "$work/router.log" >&2
 
 say "2. key pairs for a publisher and a subscriber (private keys in 0600 files)"
 pub_pub=$(cbx keygen -o "$work/publisher.key")
@@ -51,9 +55,10 @@ cbx --keystore "$work/subscriber.keystore" keys explain com.example.secure.order
 
 say "4. the subscriber waits for three events"
 "$work/cbx" --keystore "$work/subscriber.keystore" subscribe com.example.secure.orders --count 3 --timeout 30s -v \
-  >"$work/events.jsonl" 2>"$work/subscriber.log" &
+  --ready-file "$work/subscriber.ready" >"$work/events.jsonl" 2>"$work/subscriber.log" &
 sub_pid=$!
-for _ in $(seq 200); do grep -q "subscribed to" "$work/subscriber.log" 2>/dev/null && break; sleep 0.05; done
+# The ready file appears once the router has confirmed the subscription.
+cbx wait --file "$work/subscriber.ready" --timeout 10s
 
 say "5. the publisher publishes three sealed events (json, msgpack and cbor sessions)"
 cbx --keystore "$work/publisher.keystore" publish com.example.secure.orders '{"id":17,"item":"earl-grey-tea"}' -k card=4111-1111-SECRET --ack

@@ -4,6 +4,7 @@
 # It installs what the tests need and is safe to run again:
 #   - Debian's python3-autobahn (Autobahn|Python 22.7.1) and its cryptobox dependencies,
 #     used as the independent peer in the interop tests (run with Debian's /usr/bin/python3);
+#   - jq, which the README's Sessions example uses (cmd/cbx/readme_test.go runs it);
 #   - AutobahnJS from npm, into testdata/js/node_modules (not committed);
 #   - Go modules through the module proxy (go test does that by itself).
 # Then it runs `go test ./...` with the race detector off (2 cores; see README "Tests").
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in python3-autobahn python3-nacl python3-trie python3-msgpack python3-cbor2 ; do
+for pkg in python3-autobahn python3-nacl python3-trie python3-msgpack python3-cbor2 jq ; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # Node.js and npm come with this project's machines (Node.js 20); elsewhere take Debian's.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/testkit"
 )
 
@@ -29,9 +30,10 @@ func autobahn(t *testing.T, priv, peer, stdin string, args ...string) map[string
 	return decodeLine(t, out)
 }
 
-// party is one side's fresh key pair, made with `cbx keygen`, and its keystore.
+// party is one side's fresh key pair, made with `cbx keygen`, and its keystore; fp is
+// the public key's fingerprint, the key id of what is sealed for it.
 type party struct {
-	keyFile, pub, privB64, keystore string
+	keyFile, pub, privB64, keystore, fp string
 }
 
 func newParty(t *testing.T, dir, name string) party {
@@ -43,7 +45,18 @@ func newParty(t *testing.T, dir, name string) party {
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	p.privB64 = lines[len(lines)-1] // the key line, as Autobahn takes it
+	p.fp = fingerprintOf(t, p.pub)
 	return p
+}
+
+// fingerprintOf is the fingerprint of a public key in base64 (keygen.Fingerprint).
+func fingerprintOf(t *testing.T, pubB64 string) string {
+	t.Helper()
+	k, err := keygen.ParsePublicKey(pubB64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keygen.Fingerprint(k)
 }
 
 // TestAutobahnInterop proves the codec against Autobahn|Python 22.7.1's KeyRing in both

@@ -26,18 +26,29 @@ type conn struct {
 	dialer *dialer
 }
 
-// dialer holds what a connection needs that is read once per run: the keystore, the
-// secrets and the TLS settings. A reconnect (subscribe, register --reconnect) dials with
-// the same ones: a secret read from standard input cannot be read twice, and a keystore
-// edited while cbx runs must not change what a running command seals and opens, nor make
+// dialer holds what a connection needs that is read once per run: the secrets and the
+// TLS settings, and the keystore. A reconnect (subscribe, register --reconnect) dials with
+// the same ones: a secret read from standard input cannot be read twice. The keystore is
+// the exception: a running command follows changes to its file (keystore_reload.go), so
+// that a key rotation takes effect without a restart; only a keystore that reads, and
+// can open what the command receives, replaces the one in use, so an edit can never make
 // a reconnect fail halfway through a run.
 type dialer struct {
 	f    *factory
 	o    *connOptions
-	ks   *keystore.Keystore
 	path string
 	cfg  wamp.Config // without Codec: each connection has its own (its wire form)
 	tls  *tls.Config
+	// follow: the keystore was read from path, and a running command follows that file
+	// (not for keys made in memory, as cbx bench makes them); stamp is the file as it
+	// was when first read.
+	follow bool
+	stamp  fileStamp
+
+	mu          sync.Mutex
+	ks          *keystore.Keystore     // the keystore in use
+	codec       *e2e.Codec             // the codec of the connection in use
+	reloadCheck func(*e2e.Codec) error // what a reloaded keystore must pass
 }
 
 // connect loads the keystore (a missing one at the default location means no keys:
@@ -49,19 +60,22 @@ func (f *factory) connect(ctx context.Context, o *connOptions) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.dial(ctx)
+	return d.dialWaiting(ctx) // --wait (conn_wait.go)
 }
 
 // newDialer resolves o (flags, then environment, then defaults) and reads the keystore,
 // the secrets and the CA file for connections with it.
 func (f *factory) newDialer(o *connOptions) (*dialer, error) {
-	if err := o.resolve(f.getenv); err != nil {
+	if err := o.resolve(f); err != nil {
 		return nil, err
 	}
 	path, err := f.keystoreLocation()
 	if err != nil {
 		return nil, err
 	}
+	// The file's version before it is read: a change made while it is read is seen by
+	// the first check of the watcher, never missed.
+	stamp := stampOf(realKeystorePath(path))
 	ks, err := keystore.Load(path, f.keystoreNotices())
 	var nf *keystore.NotFoundError
 	switch {
@@ -75,7 +89,17 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	case err != nil:
 		return nil, err
 	}
+	d, err := f.dialerWith(o, ks, path)
+	if err != nil {
+		return nil, err
+	}
+	d.follow, d.stamp = true, stamp
+	return d, nil
+}
 
+// dialerWith is newDialer for a resolved o and a keystore already at hand (cbx bench
+// makes its keys in memory); path only names the keystore in messages.
+func (f *factory) dialerWith(o *connOptions, ks *keystore.Keystore, path string) (*dialer, error) {
 	cfg := wamp.Config{
 		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole,
 		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session
@@ -92,13 +116,20 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dialer{f: f, o: o, ks: ks, path: path, cfg: cfg, tls: tlsCfg}, nil
+	return &dialer{f: f, o: o, path: path, ks: ks, cfg: cfg, tls: tlsCfg}, nil
+}
+
+// withKeystore is a dialer like d (its credentials, already read, and its TLS settings)
+// with other keys, which it does not follow in a file.
+func (d *dialer) withKeystore(ks *keystore.Keystore) *dialer {
+	return &dialer{f: d.f, o: d.o, path: d.path, cfg: d.cfg, tls: d.tls, ks: ks}
 }
 
 // dial opens one connection: dials, joins and chooses the wire form.
 func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	f, o := d.f, d.o
-	codec := e2e.NewCodec(d.ks, d.path, e2e.WireLegacy)
+	codec := e2e.NewCodec(d.keystoreNow(), d.path, e2e.WireLegacy)
+	d.useCodec(codec)
 	cfg := d.cfg
 	cfg.Codec = codec
 	ser, _ := wamp.SerializerByName(o.serializer)

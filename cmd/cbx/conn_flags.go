@@ -27,8 +27,10 @@ type connOptions struct {
 	wire                   string // auto, legacy, ppt
 	requireEncrypted       bool
 	verbose                bool
+	wait                   time.Duration // --wait: how long the first connection is retried (conn_wait.go)
 
-	from map[string]string // flag → the environment variable its value came from (resolve)
+	from map[string]string // flag → the environment variable or context its value came from (resolve)
+	ctx  *selectedContext  // the context resolve took settings from (context_resolve.go)
 
 	// onRefused hears of calls the session refused before any handler ran (register).
 	onRefused func(procedure, uri string, err error)
@@ -57,21 +59,33 @@ func addConnFlags(cmd *cobra.Command, o *connOptions) {
 	fl.StringVar(&o.wire, "wire", "", "sealed payload form: auto, legacy (Autobahn/Crossbar enc_algo) or ppt (Payload PassThru Mode) (env CBX_WIRE; default auto)")
 	fl.BoolVar(&o.requireEncrypted, "require-encrypted", false, "refuse plaintext payloads on URIs the keystore covers (env CBX_REQUIRE_ENCRYPTED)")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "report connection and subscription progress on stderr")
+	addWaitFlag(fl, o)
 	fl.Var(&o.maxMessageSize, "max-message-size", "largest message to send, in `bytes`; larger ones are refused before sending (register answers wamp.error.payload_size_exceeded) (env CBX_MAX_MESSAGE_SIZE; default 1048576, cbx router's limit)")
 }
 
-// resolve fills unset flags from the environment and the defaults, and checks values. A
-// bad value is reported under the name it came from, the flag or the variable (natscli
-// does the same), so the user edits the right thing. It may run more than once: the
-// sources found the first time are kept.
-func (o *connOptions) resolve(getenv func(string) string) (err error) {
+// resolve fills unset flags from the environment, the selected context (--context,
+// CBX_CONTEXT, `cbx context use`) and the defaults, in that order, and checks values. A
+// bad value is reported under the name it came from, the flag, the variable or the
+// context (natscli does the same), so the user edits the right thing. It may run more
+// than once: the sources found the first time are kept.
+func (o *connOptions) resolve(f *factory) (err error) {
+	getenv := f.getenv
 	if o.from == nil {
 		o.from = map[string]string{}
+	}
+	if o.ctx, err = f.activeContext(); err != nil {
+		return err
 	}
 	def := func(v *string, flag, env, fallback string) {
 		if *v == "" {
 			if *v = getenv(env); *v != "" {
 				o.from[flag] = env
+			}
+		}
+		if *v == "" && flag != "--ticket" && flag != "--wampcra-secret" && flag != "--cryptosign-key" {
+			if cv, src := o.contextValue(flag); cv != "" {
+				*v = cv
+				o.from[flag] = src
 			}
 		}
 		if *v == "" {
@@ -86,6 +100,7 @@ func (o *connOptions) resolve(getenv func(string) string) (err error) {
 	def(&o.ticket, "--ticket", "CBX_TICKET", "")
 	def(&o.wampcra, "--wampcra-secret", "CBX_WAMPCRA_SECRET", "")
 	def(&o.cryptosign, "--cryptosign-key", "CBX_CRYPTOSIGN_KEY", "")
+	o.contextAuth()
 	def(&o.ca, "--ca", "CBX_CA", "")
 	def(&o.wire, "--wire", "CBX_WIRE", "auto")
 	if !o.insecure {
@@ -103,6 +118,9 @@ func (o *connOptions) resolve(getenv func(string) string) (err error) {
 			return &usageError{fmt.Errorf("CBX_TIMEOUT %q: not a duration (e.g. 10s)", v)}
 		}
 		o.from["--timeout"] = "CBX_TIMEOUT"
+	}
+	if err := o.resolveWait(getenv); err != nil {
+		return err
 	}
 	if _, err := wamp.SerializerByName(o.serializer); err != nil {
 		return &usageError{fmt.Errorf("%s %q: want json, msgpack or cbor", o.source("--serializer"), o.serializer)}

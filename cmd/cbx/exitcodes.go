@@ -40,14 +40,14 @@ import (
 const (
 	exitOK          = 0   // success
 	exitError       = 1   // any other failure; also a payload (sealed or not) cbx cannot carry exactly
-	exitUsage       = 2   // bad command line: unknown flag, missing argument, bad value
-	exitDecrypt     = 3   // a sealed payload did not open: tampered, or sealed with another key
+	exitUsage       = 2   // bad command line: unknown flag, missing argument, bad value, unknown context
+	exitDecrypt     = 3   // a sealed payload did not open: tampered, sealed with another key or a retired generation
 	exitURIMismatch = 4   // a payload opened but was sealed for another URI (trusted URI check)
-	exitKey         = 5   // key or keystore problem: no key for the URI, malformed key, unsafe permissions
+	exitKey         = 5   // key or keystore problem: no key for the URI, malformed key, unsafe permissions; the contexts file
 	exitConnection  = 6   // could not reach or join the router, or it broke the protocol
 	exitWAMPError   = 7   // the peer answered with a WAMP error (cbx call)
 	exitTimeout     = 8   // deadline reached first (--timeout): fewer events than --count, or no result
-	exitLost        = 9   // fewer events than --count at the deadline, and the router reported dropping some
+	exitLost        = 9   // fewer events than --count at the deadline, and the router reported dropping some; cbx bench: messages lost
 	exitInterrupted = 130 // interrupted by SIGINT or SIGTERM
 )
 
@@ -58,21 +58,28 @@ var exitCodeTable = strings.Trim(`
        64 bits, a non-finite float, invalid UTF-8, lists and dicts nested deeper
        than 100 levels) or is not Autobahn's {"uri","args","kwargs"} plaintext,
        and a plaintext result holding such a value (cbx call)
-  2    usage error: unknown command or flag, missing or bad argument
-  3    decryption failed: the payload was tampered with or sealed with another key;
-       or plaintext on a URI the keystore covers, with --require-encrypted
+  2    usage error: unknown command or flag, missing or bad argument; a context
+       named with --context, CBX_CONTEXT or cbx context use that does not exist
+  3    decryption failed: the payload was tampered with or sealed with another key,
+       or with a key generation this keystore retired (cbx keys retire); or
+       plaintext on a URI the keystore covers, with --require-encrypted
   4    trusted URI mismatch: the payload was sealed for another URI than it arrived on
   5    key or keystore problem: no key for the URI, a malformed, short or
-       low-order key, a malformed keystore, a keystore named with --keystore or
-       CBX_KEYSTORE that does not exist or cannot be read or written, a key file
-       or keystore that group or others can access
-  6    connection problem: router unreachable, realm or authentication refused,
-       protocol violation, the router went away; for cbx router, its address is
-       in use
+       low-order key, a malformed keystore, a keystore named with --keystore,
+       CBX_KEYSTORE or a context that does not exist or cannot be read or
+       written, a key file or keystore that group or others can access; a
+       contexts file (cbx context) that is malformed or that group or others
+       can access
+  6    connection problem: router unreachable (with --wait, or for cbx wait: no
+       router answered in time), realm or authentication refused, protocol
+       violation, the router went away; for cbx router, its address is in use
   7    the called procedure answered with a WAMP error (cbx call)
-  8    deadline reached (--timeout) before enough events or the result arrived
+  8    deadline reached (--timeout) before enough events or the result arrived,
+       or before a cbx wait --file appeared
   9    events were lost: the router reported dropping events for this
-       subscription (cbx subscribe) and fewer than --count arrived by the deadline
+       subscription (cbx subscribe) and fewer than --count arrived by the deadline;
+       for cbx bench, events that did not arrive or calls that failed (after the
+       results)
   130  interrupted (SIGINT, SIGTERM)
 `, "\n")
 
@@ -109,6 +116,7 @@ func exitCodeFor(err error) int {
 	}
 	var ue *usageError
 	var mm *e2e.URIMismatchError
+	var rk *e2e.RetiredKeyError
 	var dg *e2e.DowngradeError
 	var pe *keystore.PermissionError
 	var pae *keystore.ParseError
@@ -125,8 +133,10 @@ func exitCodeFor(err error) int {
 		return exitTimeout
 	case errors.As(err, &mm):
 		return exitURIMismatch
-	case errors.Is(err, e2e.ErrDecrypt), errors.Is(err, e2e.ErrTooShort), errors.As(err, &dg):
-		// A downgrade (--require-encrypted) is refused like a payload that does not open.
+	case errors.Is(err, e2e.ErrDecrypt), errors.Is(err, e2e.ErrTooShort), errors.As(err, &dg), errors.As(err, &rk):
+		// A downgrade (--require-encrypted) is refused like a payload that does not open,
+		// and so is one sealed with a retired generation: it decrypted, but with keys this
+		// side no longer trusts, as if sealed with another key.
 		return exitDecrypt
 	case errors.Is(err, e2e.ErrPlaintext):
 		// It decrypted: neither tampered nor sealed with another key, so not exit 3.
@@ -152,8 +162,9 @@ func isCodecKeyError(err error) bool {
 }
 
 // codecHints are the hints for the codec's key errors: what the keystore lacks, and the
-// command that shows it.
-func codecHints(err error) []string {
+// command that shows it. reply says whether the command has --reply (seal, open), which
+// chooses the side; the session commands' side is their role.
+func codecHints(err error, reply bool) []string {
 	var sr *e2e.SealRefusedError
 	var nk *e2e.NoKeyError
 	var sk *e2e.SideKeysError
@@ -164,8 +175,11 @@ func codecHints(err error) []string {
 	case errors.As(err, &nk):
 		return []string{"add one with `cbx keys add PREFIX …`; `cbx keys explain " + shellQuote(nk.URI) + "` shows the lookup"}
 	case errors.As(err, &sk):
-		return []string{"the originator side needs originator-private and the responder's key; the responder side needs responder-private and the originator's key",
-			"the other side of the exchange is chosen with --reply"}
+		hints := []string{"the originator side needs originator-private and the responder's key; the responder side needs responder-private and the originator's key"}
+		if reply {
+			hints = append(hints, "the other side of the exchange is chosen with --reply")
+		}
+		return hints
 	case errors.As(err, &cr):
 		const need = "a subscriber or callee needs --responder-priv and the originator's public key, or --single"
 		if cr.Match == wamp.MatchExact {
@@ -176,9 +190,10 @@ func codecHints(err error) []string {
 	return nil
 }
 
-// hintsFor returns the hints that go with an error.
-func hintsFor(err error) []string {
-	hints := codecHints(err)
+// hintsFor returns the hints that go with an error; reply says whether the command that
+// failed has --reply (codecHints).
+func hintsFor(err error, reply bool) []string {
+	hints := codecHints(err, reply)
 	var ee *codedError
 	if errors.As(err, &ee) {
 		hints = append(hints, ee.hints...)
@@ -190,6 +205,14 @@ func hintsFor(err error) []string {
 	var mm *e2e.URIMismatchError
 	if errors.As(err, &mm) {
 		hints = append(hints, "somebody, possibly the router, moved a sealed payload to another URI; it was refused")
+	}
+	var rk *e2e.RetiredKeyError
+	if errors.As(err, &rk) {
+		hints = append(hints, "the sender still seals with keys this side retired; it must rotate to the new generation (`cbx keys rotate`), or `cbx keys show "+shellQuote(rk.Prefix)+"` here")
+	}
+	var kv *keystore.VersionError
+	if errors.As(err, &kv) {
+		hints = append(hints, "use a cbx that reads it; it was left as it is")
 	}
 	var pt *e2e.PlaintextError
 	var ve *wamp.ValueError
@@ -205,8 +228,11 @@ func hintsFor(err error) []string {
 		// the user's to rewrite.
 		hints = append(hints, valueHints(err)...)
 	}
-	if errors.Is(err, e2e.ErrDecrypt) {
+	switch {
+	case errors.Is(err, e2e.ErrDecrypt) && reply:
 		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI and direction (--reply)")
+	case errors.Is(err, e2e.ErrDecrypt):
+		hints = append(hints, "check with `cbx keys explain URI` that this side holds the right key for the URI")
 	}
 	var tl *wamp.MessageTooLargeError
 	if errors.As(err, &tl) {

@@ -143,9 +143,19 @@ func interopEnv(extra ...string) []string {
 
 func startBg(t *testing.T, name string, env []string, argv ...string) *bgProc {
 	t.Helper()
+	return startBgWith(t, name, env, nil, argv...)
+}
+
+// startBgWith is startBg with setup run on the command before it starts (to take a pipe
+// to its stdin, say).
+func startBgWith(t *testing.T, name string, env []string, setup func(*exec.Cmd), argv ...string) *bgProc {
+	t.Helper()
 	p := &bgProc{name: name, cmd: exec.Command(argv[0], argv[1:]...), stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), exited: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if setup != nil {
+		setup(p.cmd)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}

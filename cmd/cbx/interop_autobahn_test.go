@@ -321,8 +321,8 @@ func TestInteropSerializerMatrix(t *testing.T) {
 					t.Errorf("cbx call printed %s", got)
 				}
 				// The sealed error and the progressive results (L4, L5) on this pair too.
-				_, errOut := cbxExit(t, exitWAMPError, "--keystore", keys.origKS, "call", secureNS+".failme", "x", "--url", url, "--serializer", from)
-				if e := errorLine(t, errOut); e["error"] != secureNS+".error.x" || e["sealed"] != true {
+				errLine, errOut := cbxExit(t, exitWAMPError, "--keystore", keys.origKS, "call", secureNS+".failme", "x", "--url", url, "--serializer", from)
+				if e := errorLine(t, errLine, errOut); e["error"] != secureNS+".error.x" || e["sealed"] != true {
 					t.Errorf("failme: error line %v, want %s sealed", e, secureNS+".error.x")
 				}
 				out, _ = cbxExit(t, 0, "--keystore", keys.origKS, "call", secureNS+".countdown", "--progress", "--url", url, "--serializer", from)
@@ -371,12 +371,9 @@ func TestInteropCbxCallAutobahnCallee(t *testing.T) {
 		t.Errorf("add2: cbx call printed %s", got)
 	}
 
-	// A sealed error: exit 7, the error on stderr with its URI, args and kwargs.
+	// A sealed error: exit 7, the error on stdout with its URI, args and kwargs.
 	out, errOut := call(exitWAMPError, secureNS+".failme", "x")
-	if out != "" {
-		t.Errorf("failme: stdout %q, want nothing", out)
-	}
-	e := errorLine(t, errOut)
+	e := errorLine(t, out, errOut)
 	if e["error"] != secureNS+".error.x" || e["sealed"] != true {
 		t.Errorf("failme: error line %v, want %s sealed", e, secureNS+".error.x")
 	}
@@ -387,8 +384,8 @@ func TestInteropCbxCallAutobahnCallee(t *testing.T) {
 	}
 
 	// A plaintext error: the call was sealed, but no key covers the error URI.
-	_, errOut = call(exitWAMPError, secureNS+".failplain")
-	e = errorLine(t, errOut)
+	out, errOut = call(exitWAMPError, secureNS+".failplain")
+	e = errorLine(t, out, errOut)
 	if e["error"] != "com.example.error.plain" || e["sealed"] != false {
 		t.Errorf("failplain: error line %v, want com.example.error.plain unsealed", e)
 	}
@@ -466,16 +463,20 @@ func TestInteropAutobahnCallerEcho(t *testing.T) {
 	assertNoPlaintext(t, trace.String(), plaintextMarkers...)
 }
 
-// errorLine decodes the JSON error line cbx call prints on stderr.
-func errorLine(t *testing.T, stderr string) map[string]any {
+// errorLine decodes the JSON error line cbx call prints on stdout, its only line there;
+// stderr must hold no JSON (only the human message).
+func errorLine(t *testing.T, stdout, stderr string) map[string]any {
 	t.Helper()
 	for _, l := range stdoutLines(stderr) {
 		if strings.HasPrefix(l, "{") {
-			return decodeLine(t, []byte(l))
+			t.Errorf("a JSON line on stderr: %s", l)
 		}
 	}
-	t.Fatalf("no JSON error line on stderr:\n%s", stderr)
-	return nil
+	lines := stdoutLines(stdout)
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], `{"error":`) {
+		t.Fatalf("want one JSON error line on stdout, got:\n%s", stdout)
+	}
+	return decodeLine(t, []byte(lines[0]))
 }
 
 // TestInteropPatternSubscription is L7 in both directions: the key and the trusted-URI

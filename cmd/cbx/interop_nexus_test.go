@@ -93,15 +93,20 @@ func TestInteropNexusPPT(t *testing.T) {
 					t.Errorf("cbx subscribe printed %v, want topic %s, sealed", ev, topic)
 				}
 				assertPayload(t, "cbx subscribe via nexus", ev["args"], ev["kwargs"], wantPlainArgs(), wantPlainKwargs())
-				// nexus copied the ppt_* options into the EVENT's details; no enc_algo.
+				// nexus copied the ppt_* options into the EVENT's details; no enc_algo. The key
+				// id is the fingerprint of the subscriber's public key, and --details names
+				// the generation that opened the event.
 				d, _ := ev["details"].(map[string]any)
-				for k, want := range map[string]any{"ppt_scheme": "wamp", "ppt_serializer": "cbor", "ppt_cipher": "xsalsa20poly1305", "ppt_keyid": keys.orig.pub} {
+				for k, want := range map[string]any{"ppt_scheme": "wamp", "ppt_serializer": "cbor", "ppt_cipher": "xsalsa20poly1305", "ppt_keyid": keys.resp.fp} {
 					if d[k] != want {
 						t.Errorf("EVENT details %s = %v, want %v (details %v)", k, d[k], want, d)
 					}
 				}
 				if _, ok := d["enc_algo"]; ok {
 					t.Errorf("EVENT details carry enc_algo: %v", d)
+				}
+				if key, _ := ev["key"].(map[string]any); key["generation"] != int64(1) || key["originator"] != keys.orig.fp || key["responder"] != keys.resp.fp {
+					t.Errorf("cbx subscribe --details: key %v", ev["key"])
 				}
 
 				// What anyone else on nexus gets: one opaque binary argument.

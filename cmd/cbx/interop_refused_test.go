@@ -73,10 +73,10 @@ func TestInteropRefusedThroughCbxRouter(t *testing.T) {
 		url, _ := startInteropRouter(t)
 		callee := startPeer(t, url, "json", nil, "--register", plainNS, "--count", "2")
 		waitPeer(t, callee, "ready")
-		_, errOut := cbxExit(t, exitWAMPError, "--keystore", keys.origKS, "call", plainNS+".big", "--url", url)
-		if e := errorLine(t, errOut); e["error"] != wamp.ErrURIInvalidArgument ||
+		errLine, errOut := cbxExit(t, exitWAMPError, "--keystore", keys.origKS, "call", plainNS+".big", "--url", url)
+		if e := errorLine(t, errLine, errOut); e["error"] != wamp.ErrURIInvalidArgument ||
 			!strings.Contains(e["args"].([]any)[0].(string), "the callee's result could not be delivered") {
-			t.Errorf("cbx call stderr:\n%s", errOut)
+			t.Errorf("cbx call stdout:\n%s\nstderr:\n%s", errLine, errOut)
 		}
 		// The callee's session went on.
 		out, _ := cbxExit(t, 0, "--keystore", keys.origKS, "call", plainNS+".add2", "2", "3", "--url", url)

@@ -206,7 +206,7 @@ func (c *replyCodec) Seal(originating bool, uri string, args wamp.List, kwargs w
 
 func (c *replyCodec) Sealed(p wamp.Payload, details wamp.Dict) bool { return c.open.Sealed(p, details) }
 
-func (c *replyCodec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (wamp.List, wamp.Dict, error) {
+func (c *replyCodec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (wamp.List, wamp.Dict, wamp.Dict, error) {
 	return c.open.Open(originating, uri, p, details)
 }
 

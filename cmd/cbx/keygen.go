@@ -21,7 +21,7 @@ type keygenOptions struct {
 func newCmdKeygen(f *factory, runF func(*keygenOptions) error) *cobra.Command {
 	o := &keygenOptions{}
 	cmd := &cobra.Command{
-		Use:   "keygen [-o FILE] [--hex] | keygen -y [FILE]",
+		Use:   "keygen {[-o FILE] | -y [FILE]} [--hex]",
 		Short: "Make a Curve25519 key pair, or print the public key of a private key",
 		Long: `keygen makes a Curve25519 (X25519) key pair for the cryptobox scheme.
 
@@ -31,11 +31,21 @@ overwritten, and the public key is printed on stdout. Without -o the private key
 to stdout; the public key is then also printed on stderr when stdout is not a terminal.
 
 keygen -y prints the public key of a private key file (standard input when FILE is
-absent or "-"). The file must not be accessible by group or others.`,
+absent or "-"). The file must not be accessible by group or others.
+
+Both print the public key's fingerprint on stderr ("Fingerprint: 0x…"), so that
+pub=$(cbx keygen -o FILE) still captures the key alone. The fingerprint names the key
+without printing it: cbx keys ls, keys show and keys explain, subscribe --details and
+call show it for the keys they use, and a sealed payload carries the recipient's as its
+key id. Compare fingerprints to check that two machines hold the same key. It is "0x" and
+the last 40 hex digits of SHA-256 of the raw key, with an EIP-55 checksum in the case of
+its letters (the WAMP spec's key id).`,
 		Example: `  $ cbx keygen -o publisher.key
   hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=
+  Fingerprint: 0xBf9240114804dB4Fd373012c0Ca47432D63425AE
   $ cbx keygen -y publisher.key
-  hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=`,
+  hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=
+  Fingerprint: 0xBf9240114804dB4Fd373012c0Ca47432D63425AE`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -96,6 +106,7 @@ func keygenRun(f *factory, o *keygenOptions) error {
 		if !f.io.stdoutTTY {
 			fmt.Fprintf(f.io.ErrOut, "Public key: %s\n", formatKey(pub, o.hex))
 		}
+		printFingerprint(f, pub)
 		return nil
 	}
 	// O_EXCL: never overwrite a key, which could be the only copy of a private key.
@@ -120,8 +131,17 @@ func keygenRun(f *factory, o *keygenOptions) error {
 		os.Remove(o.output)
 		return fmt.Errorf("writing %q: %w", o.output, err)
 	}
-	_, err = fmt.Fprintln(f.io.Out, formatKey(pub, o.hex))
-	return err
+	if _, err = fmt.Fprintln(f.io.Out, formatKey(pub, o.hex)); err != nil {
+		return err
+	}
+	printFingerprint(f, pub)
+	return nil
+}
+
+// printFingerprint tells, on stderr, the fingerprint of the public key keygen made or read:
+// what keys ls and the other commands show for it.
+func printFingerprint(f *factory, pub keygen.PublicKey) {
+	fmt.Fprintf(f.io.ErrOut, "Fingerprint: %s\n", keygen.Fingerprint(pub))
 }
 
 func keygenPublic(f *factory, o *keygenOptions) error {
@@ -134,6 +154,9 @@ func keygenPublic(f *factory, o *keygenOptions) error {
 		return err
 	}
 	pub := k.Public()
-	_, err = fmt.Fprintln(f.io.Out, formatKey(pub, o.hex))
-	return err
+	if _, err = fmt.Fprintln(f.io.Out, formatKey(pub, o.hex)); err != nil {
+		return err
+	}
+	printFingerprint(f, pub)
+	return nil
 }

@@ -13,6 +13,6 @@ rules of Autobahn's KeyRing (see ` + "`cbx help keystore`" + `). Listing command
 private keys.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newCmdKeysInit(f), newCmdKeysAdd(f, nil), newCmdKeysLs(f), newCmdKeysShow(f), newCmdKeysRm(f), newCmdKeysExplain(f))
+	cmd.AddCommand(newCmdKeysInit(f), newCmdKeysAdd(f, nil), newCmdKeysRotate(f, nil), newCmdKeysRetire(f, nil), newCmdKeysLs(f), newCmdKeysShow(f), newCmdKeysRm(f), newCmdKeysExplain(f))
 	return cmd
 }

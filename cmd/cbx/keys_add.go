@@ -30,20 +30,16 @@ needs --responder-priv and --originator-pub; --single uses one key pair for both
 (Autobahn's KeyRing(priv)). SRC is a private key file, "-" for standard input, or
 env:NAME; private keys are never taken from the command line. KEY is a public key in
 base64 or hex, or a file holding one.`,
-		Example: `  $ cbx keys add com.example.secure. --originator-priv publisher.key --responder-pub "$(cat subscriber.pub)"
-  $ cbx keys add com.example.secure. --responder-priv subscriber.key --originator-pub publisher.pub
-  $ CBX_SECRET="$(cat shared.key)" cbx keys add "" --single env:CBX_SECRET`,
+		Example: `  $ pub=$(cbx keygen -o publisher.key)     # the publisher's key pair; its public key in $pub
+  $ sub=$(cbx keygen -o subscriber.key)    # the subscriber's, normally made on its own machine
+  $ cbx keys add com.example.secure. --keystore publisher.ks --originator-priv publisher.key --responder-pub "$sub"
+  $ cbx keys add com.example.secure. --keystore subscriber.ks --responder-priv subscriber.key --originator-pub "$pub"
+  $ cbx keygen -o shared.key
+  $ SHARED_KEY="$(cat shared.key)" cbx keys add "" --keystore shared.ks --single env:SHARED_KEY`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.prefix = args[0]
-			// An empty key flag (an unset shell variable, typically) is a mistake, not
-			// the flag left out.
-			for _, name := range []string{"originator-priv", "originator-pub", "responder-priv", "responder-pub", "single"} {
-				if fl := cmd.Flags().Lookup(name); fl.Changed && fl.Value.String() == "" {
-					return &usageError{fmt.Errorf("--%s is empty", name)}
-				}
-			}
-			if err := o.check(); err != nil {
+			if err := o.checkFlags(cmd); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -52,14 +48,30 @@ base64 or hex, or a file holding one.`,
 			return keysAddRun(f, o)
 		},
 	}
+	addKeyFlags(cmd, o)
+	cmd.Flags().BoolVar(&o.force, "force", false, "replace an existing entry for PREFIX")
+	return cmd
+}
+
+// addKeyFlags adds the key flags of keys add and keys rotate.
+func addKeyFlags(cmd *cobra.Command, o *keysAddOptions) {
 	fl := cmd.Flags()
 	fl.StringVar(&o.originatorPriv, "originator-priv", "", "originator (publisher/caller) private key `SRC`")
 	fl.StringVar(&o.originatorPub, "originator-pub", "", "originator (publisher/caller) public `KEY`")
 	fl.StringVar(&o.responderPriv, "responder-priv", "", "responder (subscriber/callee) private key `SRC`")
 	fl.StringVar(&o.responderPub, "responder-pub", "", "responder (subscriber/callee) public `KEY`")
 	fl.StringVar(&o.single, "single", "", "one private key `SRC` for both roles (Autobahn's KeyRing(priv))")
-	fl.BoolVar(&o.force, "force", false, "replace an existing entry for PREFIX")
-	return cmd
+}
+
+// checkFlags refuses an empty key flag (an unset shell variable, typically, is a mistake,
+// not the flag left out), then what check refuses.
+func (o *keysAddOptions) checkFlags(cmd *cobra.Command) error {
+	for _, name := range []string{"originator-priv", "originator-pub", "responder-priv", "responder-pub", "single"} {
+		if fl := cmd.Flags().Lookup(name); fl.Changed && fl.Value.String() == "" {
+			return &usageError{fmt.Errorf("--%s is empty", name)}
+		}
+	}
+	return o.check()
 }
 
 // check refuses combinations of key flags that make no entry, before any key is read.
@@ -81,15 +93,17 @@ func (o *keysAddOptions) check() error {
 	return nil
 }
 
-func keysAddRun(f *factory, o *keysAddOptions) error {
-	e := &keystore.Entry{Prefix: o.prefix}
+// readGeneration reads the keys the flags name: private keys from their sources, public
+// keys from their arguments. The generation is not validated.
+func (o *keysAddOptions) readGeneration(f *factory) (*keystore.Generation, error) {
+	g := &keystore.Generation{}
 	privs := []struct {
 		src, what string
 		dst       **keygen.PrivateKey
 	}{
-		{o.single, "--single", &e.Single},
-		{o.originatorPriv, "--originator-priv", &e.OriginatorPrivate},
-		{o.responderPriv, "--responder-priv", &e.ResponderPrivate},
+		{o.single, "--single", &g.Single},
+		{o.originatorPriv, "--originator-priv", &g.OriginatorPrivate},
+		{o.responderPriv, "--responder-priv", &g.ResponderPrivate},
 	}
 	for _, p := range privs {
 		if p.src == "" {
@@ -97,7 +111,7 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 		}
 		k, err := f.readPrivateKey(p.src, p.what)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		*p.dst = &k
 	}
@@ -105,8 +119,8 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 		arg, what string
 		dst       **keygen.PublicKey
 	}{
-		{o.originatorPub, "--originator-pub", &e.OriginatorPublic},
-		{o.responderPub, "--responder-pub", &e.ResponderPublic},
+		{o.originatorPub, "--originator-pub", &g.OriginatorPublic},
+		{o.responderPub, "--responder-pub", &g.ResponderPublic},
 	}
 	for _, p := range pubs {
 		if p.arg == "" {
@@ -114,10 +128,20 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 		}
 		k, err := parsePublicKeyArg(p.arg, p.what)
 		if err != nil {
-			return withCode(exitKey, err)
+			return nil, withCode(exitKey, err)
 		}
 		*p.dst = &k
 	}
+	return g, nil
+}
+
+func keysAddRun(f *factory, o *keysAddOptions) error {
+	g, err := o.readGeneration(f)
+	if err != nil {
+		return err
+	}
+	e := &keystore.Entry{Prefix: o.prefix, OriginatorPrivate: g.OriginatorPrivate, OriginatorPublic: g.OriginatorPublic,
+		ResponderPrivate: g.ResponderPrivate, ResponderPublic: g.ResponderPublic, Single: g.Single}
 	if err := e.Validate(); err != nil {
 		return withCode(exitKey, err)
 	}
@@ -128,6 +152,7 @@ func keysAddRun(f *factory, o *keysAddOptions) error {
 	err = keystore.Update(path, func(ks *keystore.Keystore) error {
 		if _, exists := ks.Get(o.prefix); exists && !o.force {
 			return withCode(exitKey, fmt.Errorf("prefix %q is already in keystore %q", o.prefix, path),
+				"`cbx keys rotate "+shellQuote(o.prefix)+" …` adds a new generation of its keys, the old ones still opening",
 				"use --force to replace it, or `cbx keys rm "+shellQuote(o.prefix)+"` first")
 		}
 		return ks.Put(e)
@@ -152,7 +177,9 @@ func countStdin(srcs ...string) int {
 	return n
 }
 
-func sidesOf(e *keystore.Entry) string {
+func sidesOf(e *keystore.Entry) string { return sidesOfGen(e.Newest()) }
+
+func sidesOfGen(e *keystore.Generation) string {
 	switch {
 	case e.Single != nil:
 		return "single key: both sides"

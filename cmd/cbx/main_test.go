@@ -20,8 +20,12 @@ import (
 
 // TestMain lets testscript run cbx in-process as the "cbx" command (age's cmd/age tests
 // do the same), so scripts exercise exactly what a user runs, exit codes included.
+//
+// The Go tests run cbx (in-process and as a child) with a configuration directory of
+// their own and without the developer's CBX_* variables, so that a context or keystore of
+// the person running the tests never leaks into them.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(isolatedM{m}, map[string]func(){
 		"cbx": func() { os.Exit(run(os.Args[1:], systemStreams())) },
 		// cbx-exits CODE ARGS... runs cbx ARGS and succeeds only if cbx exited with CODE,
 		// because testscript's "! exec" checks only for a non-zero status.
@@ -47,8 +51,9 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfor": cmdWaitFor,
-			"repeat":  cmdRepeat,
+			"waitfor":  cmdWaitFor,
+			"waitgone": cmdWaitGone,
+			"repeat":   cmdRepeat,
 		},
 		Setup: func(env *testscript.Env) error {
 			// Every script gets its own router (cbx's, in-process) on a free loopback port.
@@ -91,4 +96,43 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// cmdWaitGone is "waitgone FILE": it waits (up to 20 s) until FILE does not exist, e.g.
+// a --ready-file withdrawn when the session it announced ended.
+func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitgone FILE")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := os.Stat(ts.MkAbs(args[0]))
+		if os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s still exists after 20s (%v)", args[0], err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// isolatedM runs the tests with an empty XDG_CONFIG_HOME of their own and no CBX_*
+// variables, and removes the directory afterwards.
+type isolatedM struct{ m *testing.M }
+
+func (i isolatedM) Run() int {
+	dir, err := os.MkdirTemp("", "cbx-test-config-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "CBX_") {
+			os.Unsetenv(name)
+		}
+	}
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	return i.m.Run()
 }

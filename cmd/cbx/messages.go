@@ -20,7 +20,7 @@ import (
 
 // styles renders text for one stream: plain text unless that stream may have colour.
 type styles struct {
-	err, warn, hint, ok, dim lipgloss.Style
+	err, warn, hint, ok, dim, head lipgloss.Style
 }
 
 func newStyles(w io.Writer, tty, noColor bool) *styles {
@@ -34,7 +34,18 @@ func newStyles(w io.Writer, tty, noColor bool) *styles {
 		hint: r.NewStyle().Foreground(lipgloss.Color("6")),
 		ok:   r.NewStyle().Foreground(lipgloss.Color("2")),
 		dim:  r.NewStyle().Faint(true),
+		head: r.NewStyle().Bold(true),
 	}
+}
+
+// stdoutStyles renders text for standard output (bench's table, subscribe's text
+// format): colour only when standard output is a terminal.
+func stdoutStyles(f *factory) *styles {
+	var out io.Writer = f.io.Out
+	if file, ok := f.io.outFile(); ok {
+		out = file // for the renderer's terminal detection; writes still go through f.io.Out
+	}
+	return newStyles(out, f.io.stdoutTTY, f.io.noColor)
 }
 
 // ui writes the talk on stderr.

@@ -84,6 +84,9 @@ func TestExitCodeMapping(t *testing.T) {
 		{&e2e.CannotReceiveError{Prefix: "p", Pattern: "u", Match: "exact", What: "events"}, exitKey},
 		{fmt.Errorf("x: %w", &e2e.DowngradeError{URI: "u"}), exitDecrypt},
 		{fmt.Errorf("x: %w", e2e.ErrDecrypt), exitDecrypt},
+		// Decrypted, but with a retired generation: refused as if sealed with another key.
+		{fmt.Errorf("x: %w", &e2e.RetiredKeyError{URI: "u", Prefix: "p.", Generation: 1}), exitDecrypt},
+		{&keystore.ParseError{Path: "k", Err: &keystore.SyntaxError{Line: 1, Err: &keystore.VersionError{Version: 3}}}, exitKey},
 		{&e2e.UnsupportedError{URI: "u", Option: "enc_algo"}, exitError},
 		{keygen.ErrPrivateKeyFile, exitKey},
 		{fmt.Errorf("k: %w", &keystore.IOError{Path: "k", Op: "cannot write it", Err: syscall.EROFS}), exitKey},

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"sync"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -55,6 +57,16 @@ func objectLine(fields ...field) ([]byte, error) {
 	return append(b, '}', '\n'), nil
 }
 
+// withKey adds the "key" field, what opened a sealed payload (e2e.Opened: the keystore
+// entry and the fingerprints of its public keys), to an output line; a payload that was
+// not sealed has none.
+func withKey(fields []field, opened map[string]any) []field {
+	if opened == nil {
+		return fields
+	}
+	return append(fields, field{"key", opened})
+}
+
 // argsOrEmpty and kwargsOrEmpty print absent arguments as [] and {}, so consumers such as
 // jq need no null checks.
 func argsOrEmpty(a []any) []any {
@@ -69,4 +81,93 @@ func kwargsOrEmpty(k map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return k
+}
+
+// appendEventLine appends subscribe's line for ev to b: the object
+// {"topic","publication","sealed","args","kwargs"} (and "details" and "key" with --details),
+// byte for byte what objectLine writes for those fields, but appended in place, once
+// per event, without building the fields. On error b is returned as it was.
+func appendEventLine(b []byte, ev *wamp.EventInfo, details bool) ([]byte, error) {
+	start := len(b)
+	b = append(b, `{"topic":`...)
+	b, err := wamp.AppendJSON(b, ev.Topic, wamp.NestPayload)
+	if err != nil {
+		return b[:start], fmt.Errorf("cannot print the payload: %w", err)
+	}
+	b = append(b, `,"publication":`...)
+	b = strconv.AppendUint(b, uint64(ev.Publication), 10)
+	b = append(b, `,"sealed":`...)
+	b = strconv.AppendBool(b, ev.Sealed)
+	b = append(b, `,"args":`...)
+	if b, err = wamp.AppendJSON(b, argsOrEmpty(ev.Args), wamp.NestPayload); err != nil {
+		return b[:start], fmt.Errorf("cannot print the payload: %w", err)
+	}
+	b = append(b, `,"kwargs":`...)
+	if b, err = wamp.AppendJSON(b, kwargsOrEmpty(ev.Kwargs), wamp.NestPayload); err != nil {
+		return b[:start], fmt.Errorf("cannot print the payload: %w", err)
+	}
+	if details {
+		b = append(b, `,"details":`...)
+		if b, err = wamp.AppendJSON(b, ev.Details, wamp.NestPayload); err != nil {
+			return b[:start], fmt.Errorf("cannot print the payload: %w", err)
+		}
+		if ev.Opened != nil { // as withKey
+			b = append(b, `,"key":`...)
+			if b, err = wamp.AppendJSON(b, ev.Opened, wamp.NestPayload); err != nil {
+				return b[:start], fmt.Errorf("cannot print the payload: %w", err)
+			}
+		}
+	}
+	return append(b, '}', '\n'), nil
+}
+
+// lineBuffer gathers output lines and writes them together: one write(2) for all the
+// events that arrived together instead of one per event, since a subscriber that keeps
+// up with a fast publisher would otherwise spend more on writing than on the events.
+// Its user flushes whenever no further event is waiting (wamp.EventInfo.More), so a line
+// is never held back while the session is idle: a script reading the lines gets each
+// one as soon as nothing follows it. It is safe for concurrent use (a handler adds
+// lines while the command's goroutine may flush at the end).
+type lineBuffer struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+// lineBufferSize is how much lineBuffer gathers before it writes while events keep
+// coming: a pipe's capacity on Linux.
+const lineBufferSize = 64 << 10
+
+// add appends what appendLine appends; a line it refuses leaves the buffer as it was. It
+// writes the buffer out when it is full.
+func (l *lineBuffer) add(appendLine func([]byte) ([]byte, error)) (lineErr, writeErr error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buf, lineErr = appendLine(l.buf); lineErr != nil {
+		return lineErr, nil
+	}
+	if len(l.buf) >= lineBufferSize {
+		return nil, l.flushLocked()
+	}
+	return nil, nil
+}
+
+// flush writes out what is buffered.
+func (l *lineBuffer) flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.flushLocked()
+}
+
+func (l *lineBuffer) flushLocked() error {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	_, err := l.w.Write(l.buf)
+	if cap(l.buf) > 4*lineBufferSize {
+		l.buf = nil // a huge event passed: do not keep its memory
+	} else {
+		l.buf = l.buf[:0]
+	}
+	return err
 }

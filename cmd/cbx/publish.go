@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,27 +20,37 @@ type publishOptions struct {
 	topic     string
 	args      []string
 	kwargs    []string
+	values    valueOptions
 	stdin     bool
 	ack       bool
 	receiveMe bool
 	window    int
 	windowSet bool // --window was given
 
-	single *eventPayload // the event of ARGs and -k, parsed; nil with --stdin
+	repeat      int           // --repeat N: how many events (0: no end), when repeatSet
+	repeatSet   bool          // --repeat was given (publish_repeat.go)
+	interval    time.Duration // --interval: between repeated events
+	template    bool          // --template: ARGs and -k VALUEs are templates
+	progress    bool          // --progress, when progressSet (publish_progress.go)
+	progressSet bool
+
+	single      *eventPayload    // the event of ARGs and -k, parsed (with --template: event 1); nil with --stdin
+	payloadTmpl *payloadTemplate // with --template: makes each event's payload
 }
 
 func newCmdPublish(f *factory, runF func(*publishOptions) error) *cobra.Command {
 	o := &publishOptions{}
 	cmd := &cobra.Command{
-		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--stdin [--window N]] [--ack]",
+		Use:   "publish TOPIC [ARG...] [-k KEY=VALUE...] [--file FILE...] [--strict] [--repeat N [--interval D] [--template]] [--stdin] [--window N] [--progress] [--ack]",
 		Short: "Publish an event, sealed when the keystore has a key for TOPIC",
 		Long: `publish publishes one event to TOPIC. When the keystore covers TOPIC the payload is
 sealed as the originator (Autobahn's KeyRing.encode for PUBLISH) and the router sees only
 ciphertext; otherwise it goes in plaintext.
 
-ARGs and VALUEs are JSON where they are valid JSON, else strings; put -- before ARGs that
-start with a dash. With --stdin each line of standard input is one event: a JSON array
-(the args) or a JSON object with "args" and/or "kwargs".
+` + valuesHelp + `
+
+With --stdin each line of standard input is one event: a JSON array (the args) or a JSON
+object with "args" and/or "kwargs".
 
 With --stdin the router acknowledges every event, and at most --window of them are
 unacknowledged at a time: events are sent without waiting for each acknowledgement, and
@@ -52,16 +63,45 @@ not fit: a larger window is faster, but safe only with a router that queues more
 router with a longer --queue-size); elsewhere a lost acknowledgement keeps cbx waiting
 until --timeout.
 
+--repeat N publishes the event of the ARGs and -k values N times (0: until interrupted
+or --timeout, which then ends the run as planned, exit 0), acknowledged and within
+--window as --stdin's events; an event the router refuses is reported by its number.
+--interval D spaces them: each is due D after the one before was due (the rate holds
+however long a PUBLISH takes; after a send the window held back, the next is due D
+later, with no burst to catch up). --template expands {{.Count}} (1, 2, …) and {{.Time}}
+(RFC 3339 in UTC with nanoseconds; {{.Time.Unix}} and Go's other time methods work
+too) in each ARG and -k VALUE, for each event, before the value is read as JSON or text:
+'{"n":{{.Count}},"at":"{{.Time}}"}'. Without --template nothing is expanded: a value
+holding {{ is sent exactly as given (on a terminal cbx warns that it is). @FILE values
+are read once and never expanded.
+
+--progress shows on stderr, for --stdin and --repeat, how many events were sent and
+acknowledged and the rate over the last second: one line redrawn in place on a
+terminal, a line a second elsewhere, and the totals at the end. It is on by default
+when stderr is a terminal (for --stdin, when standard input is not one too);
+--progress=false turns it off.
+
 With --ack the publication IDs are printed on stdout, one per line, in input order; a
 single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero; see
 ` + "`cbx help exit-codes`" + `.`,
 		Example: `  $ cbx publish com.example.secure.orders '{"id":17}' -k priority=high
-  $ printf '%s\n' '[1]' '{"args":[2],"kwargs":{"x":true}}' | cbx publish com.example.secure.n --stdin --ack`,
+  $ printf '%s\n' '[1]' '{"args":[2],"kwargs":{"x":true}}' | cbx publish com.example.secure.n --stdin --ack
+  $ cbx publish com.example.secure.photos @cat.jpg -k meta=@meta.json --max-message-size 4194304
+  $ cbx publish com.example.soak '{"n":{{.Count}},"at":"{{.Time}}"}' --template --repeat 0 --interval 100ms --timeout 1h`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.topic, o.args = args[0], args[1:]
 			o.windowSet = cmd.Flags().Changed("window")
-			if err := o.check(); err != nil {
+			o.repeatSet = cmd.Flags().Changed("repeat")
+			o.progressSet = cmd.Flags().Changed("progress")
+			r, err := f.valueReader(cmd, &o.values)
+			if err != nil {
+				return err
+			}
+			if !o.template {
+				warnTemplateLike(f, o.args, o.kwargs)
+			}
+			if err := o.check(r); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -71,9 +111,14 @@ single event (ARGs) is acknowledged only with --ack. Any failure exits non-zero;
 		},
 	}
 	cmd.Flags().StringArrayVarP(&o.kwargs, "kwarg", "k", nil, "keyword argument `KEY=VALUE` (repeatable)")
+	addValueFlags(cmd, &o.values)
 	cmd.Flags().BoolVar(&o.stdin, "stdin", false, "publish one event per line of standard input")
 	cmd.Flags().BoolVar(&o.ack, "ack", false, "print publication IDs (the router acknowledges each event)")
-	cmd.Flags().IntVar(&o.window, "window", defaultWindow, "with --stdin, at most `N` events unacknowledged at a time")
+	cmd.Flags().IntVar(&o.window, "window", defaultWindow, "with --stdin or --repeat, at most `N` events unacknowledged at a time")
+	cmd.Flags().IntVar(&o.repeat, "repeat", 1, "publish the event `N` times (0: until interrupted or --timeout)")
+	cmd.Flags().DurationVar(&o.interval, "interval", 0, "with --repeat, publish an event every `D` (e.g. 100ms)")
+	cmd.Flags().BoolVar(&o.template, "template", false, "expand {{.Count}} and {{.Time}} in ARGs and -k VALUEs, for each event")
+	cmd.Flags().BoolVar(&o.progress, "progress", false, "show events sent and acknowledged on stderr, for --stdin and --repeat (default on a terminal)")
 	cmd.Flags().BoolVar(&o.receiveMe, "receive-own", false, "let this session's own subscriptions receive the event (exclude_me=false)")
 	addConnFlags(cmd, &o.conn)
 	return cmd
@@ -85,22 +130,34 @@ type eventPayload struct {
 }
 
 // check refuses a bad command line before anything is read or sent.
-func (o *publishOptions) check() error {
+func (o *publishOptions) check(r *valueReader) error {
 	if err := checkURIArg("TOPIC", o.topic, "", false); err != nil {
 		return err
 	}
+	if err := o.checkRepeat(); err != nil {
+		return err
+	}
 	if o.stdin {
-		if len(o.args) > 0 || len(o.kwargs) > 0 {
-			return &usageError{errors.New("--stdin can't be used with ARGs or -k/--kwarg")}
+		if len(o.args) > 0 || len(o.kwargs) > 0 || len(o.values.files) > 0 {
+			return &usageError{errors.New("--stdin can't be used with ARGs, -k/--kwarg or --file")}
 		}
 		if o.window < 1 {
 			return &usageError{fmt.Errorf("--window %d: must be at least 1", o.window)}
 		}
 	} else {
-		if o.windowSet {
-			return &usageError{errors.New("--window can only be used with --stdin")}
+		if o.windowSet && !o.repeatSet {
+			return &usageError{errors.New("--window can only be used with --stdin or --repeat")}
 		}
-		args, kwargs, err := parseArgsKwargs(o.args, o.kwargs)
+		if o.template {
+			pt, err := parseRepeatTemplates(r, o.args, o.kwargs, &o.values)
+			if err != nil {
+				return err
+			}
+			first, _ := pt.payload(1, time.Now()) // it made event 1 once already
+			o.single, o.payloadTmpl = &first, pt
+			return nil
+		}
+		args, kwargs, err := r.payload(o.args, o.kwargs, &o.values)
 		if err != nil {
 			return err
 		}
@@ -121,14 +178,27 @@ func publishRun(ctx context.Context, f *factory, o *publishOptions) error {
 		opts[wamp.OptExcludeMe] = false
 	}
 	count := 0
-	if single != nil {
+	switch {
+	case o.repeatSet:
+		prog := startProgress(f.io.ErrOut, f.io.stderrTTY, o.showProgress(f.io))
+		p := &repeatPublisher{f: f, c: c, o: o, opts: opts, prog: prog}
+		err := p.run(ctx)
+		prog.end()
+		if err != nil {
+			return err
+		}
+		count = p.acked
+	case single != nil:
 		if err := publishOne(ctx, f, c, o, opts, *single); err != nil {
 			return err
 		}
 		count = 1
-	} else {
-		p := &stdinPublisher{f: f, c: c, o: o, opts: opts}
-		if err := p.run(ctx); err != nil {
+	default:
+		prog := startProgress(f.io.ErrOut, f.io.stderrTTY, o.showProgress(f.io))
+		p := &stdinPublisher{f: f, c: c, o: o, opts: opts, prog: prog}
+		err := p.run(ctx)
+		prog.end()
+		if err != nil {
 			return err
 		}
 		count = p.acked
@@ -136,7 +206,7 @@ func publishRun(ctx context.Context, f *factory, o *publishOptions) error {
 	// The GOODBYE round trip is what tells, for an unacknowledged event, that the router
 	// was still there to handle it (it handles a session's messages in order). --stdin
 	// events are all acknowledged already.
-	if err := c.close(); err != nil && single != nil && !o.ack {
+	if err := c.close(); err != nil && single != nil && !o.repeatSet && !o.ack {
 		return withCode(exitConnection, fmt.Errorf("publishing to %q: %w", o.topic, err),
 			"the router may not have handled the event(s); with --ack each one is confirmed")
 	}
@@ -191,8 +261,10 @@ type stdinPublisher struct {
 	c    *conn
 	o    *publishOptions
 	opts wamp.Dict
+	prog *publishProgress // --progress (publish_progress.go); nil: none
 
 	inflight []pending // in input order; the window counts them until the oldest settles
+	queued   bool      // events are in the session's write queue (QueuePublish), not written
 	sent     int       // events sent
 	lastLine int       // line of the last event sent
 	acked    int       // events acknowledged (published)
@@ -215,6 +287,7 @@ const stopGrace = 2 * time.Second
 
 func (p *stdinPublisher) run(ctx context.Context) error {
 	lines := readLines(ctx, p.f.io.In)
+	var read []stdinLine // lines read and not yet handled, in order
 	n, events := 0, 0
 	reading := true
 	var interrupted error
@@ -224,9 +297,23 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		if len(p.inflight) > 0 {
 			oldest = p.inflight[0].ack.Done()
 		}
-		in := lines
-		if !reading || len(p.inflight) >= p.o.window {
-			in = nil // the window is full: stdin waits
+		// The next line: one already read, else standard input; neither while the window
+		// is full.
+		var in <-chan []stdinLine
+		var next <-chan struct{}
+		switch {
+		case !reading || len(p.inflight) >= p.o.window:
+		case len(read) > 0:
+			next = readyNow
+		default:
+			in = lines
+		}
+		if next == nil && p.queued {
+			// Events are queued (below) only while another line is ready to follow them:
+			// before waiting for anything else they are written, all in one go. A failed
+			// write settles their acknowledgements with its error.
+			p.c.sess.Flush() //nolint:errcheck // reported by the acknowledgements
+			p.queued = false
 		}
 		done := ctx.Done()
 		if interrupted != nil {
@@ -235,7 +322,7 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		select {
 		case <-oldest:
 			p.settle()
-		case l, ok := <-in:
+		case batch, ok := <-in:
 			if !ok {
 				reading = false
 				if events == 0 {
@@ -243,14 +330,18 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 				}
 				break
 			}
+			read = batch
+		case <-next:
+			l := read[0]
+			read = read[1:]
 			if l.err != nil {
 				p.failAt(n+1, fmt.Errorf("reading standard input: %w", l.err))
 				reading = false
 				break
 			}
 			n++
-			text := strings.TrimSpace(l.text)
-			if text == "" {
+			text := bytes.TrimSpace(l.text)
+			if len(text) == 0 {
 				continue
 			}
 			events++
@@ -260,7 +351,15 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 				reading = false
 				break
 			}
-			ack, err := p.c.sess.PublishAsync(p.o.topic, p.opts, ev.args, ev.kwargs)
+			// With another line read and room in the window, the PUBLISH waits in the
+			// write queue for the next ones: a burst costs one write, not one per event.
+			publish := p.c.sess.PublishAsync
+			queue := len(read) > 0 && len(p.inflight)+1 < p.o.window
+			if queue {
+				publish = p.c.sess.QueuePublish
+			}
+			ack, err := publish(p.o.topic, p.opts, ev.args, ev.kwargs)
+			p.queued = queue && err == nil || p.queued && err != nil
 			if err != nil {
 				p.failAt(n, p.publishError(n, err))
 				reading = false
@@ -268,6 +367,7 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 			}
 			p.inflight = append(p.inflight, pending{n, ack})
 			p.sent++
+			p.prog.addSent()
 			p.lastLine = n
 		case <-done:
 			reading = false
@@ -315,6 +415,7 @@ func (p *stdinPublisher) settle() {
 	switch {
 	case err == nil:
 		p.acked++
+		p.prog.addAcked()
 		if p.o.ack && !p.printOff {
 			if _, werr := fmt.Fprintf(p.f.io.Out, "%d\n", id); werr != nil {
 				// Stop: publishing on with nobody learning the IDs would lose them all.
@@ -386,48 +487,120 @@ func withHints(err error, hints ...string) error {
 
 // stdinLine is one line of --stdin input, or the error that ended the reading.
 type stdinLine struct {
-	text string
+	text []byte
 	err  error
 }
 
-// readLines reads standard input a line at a time on its own goroutine, so that a signal
-// ends cbx even while standard input is silent, and so that events are published as
-// lines arrive (`tail -f log | cbx publish --stdin` works). The channel is unbuffered:
-// while nobody takes lines (the window is full), at most one line waits.
-func readLines(ctx context.Context, in io.Reader) <-chan stdinLine {
-	lines := make(chan stdinLine)
+// readyNow is always ready: the run loop's case for a line already read.
+var readyNow = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Lines are handed over in batches of what standard input already holds: at most
+// maxBatchLines lines, and no line after maxBatchBytes bytes, so that a fast input costs
+// one hand-over between goroutines per batch rather than one per line.
+const (
+	maxBatchLines = 64
+	maxBatchBytes = 64 << 10
+)
+
+// readLines reads standard input on its own goroutine, so that a signal ends cbx even
+// while standard input is silent, and so that events are published as lines arrive
+// (`tail -f log | cbx publish --stdin` works): a batch goes as soon as what has been read
+// holds no further complete line, never waiting for more input. The channel is
+// unbuffered: while nobody takes lines (the window is full), at most one batch waits.
+func readLines(ctx context.Context, in io.Reader) <-chan []stdinLine {
+	lines := make(chan []stdinLine)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-		for sc.Scan() {
-			select {
-			case lines <- stdinLine{text: sc.Text()}:
-			case <-ctx.Done():
+		lr := newLineReader(in)
+		var batch []stdinLine
+		size := 0
+		for {
+			text, err := lr.next()
+			if text != nil {
+				batch = append(batch, stdinLine{text: text})
+				size += len(text)
+			}
+			end := err != nil
+			if end && err != io.EOF {
+				batch = append(batch, stdinLine{err: err})
+			}
+			if !end && len(batch) < maxBatchLines && size < maxBatchBytes && lr.lineBuffered() {
+				continue
+			}
+			if len(batch) > 0 {
+				select {
+				case lines <- batch:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if end {
 				return
 			}
-		}
-		if err := sc.Err(); err != nil {
-			select {
-			case lines <- stdinLine{err: err}:
-			case <-ctx.Done():
-			}
+			batch, size = nil, 0
 		}
 	}()
 	return lines
 }
 
+// maxLine is the longest --stdin line (its newline aside) cbx reads; a longer one ends
+// the input with bufio.ErrTooLong, as bufio.Scanner, which read the lines before, reports
+// it with a 16 MiB buffer.
+const maxLine = 16<<20 - 1
+
+// lineReader splits its input into lines as bufio.Scanner with ScanLines does (a line
+// without its newline and a carriage return before it; a last line without a newline
+// counts; a read error ends the input after the line it cut short), and also tells
+// whether a complete line is already buffered, which a Scanner cannot.
+type lineReader struct {
+	r   *bufio.Reader
+	max int // maxLine; smaller in tests
+}
+
+func newLineReader(in io.Reader) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(in, 64<<10), max: maxLine}
+}
+
+// next returns the next line, a copy the caller keeps (non-nil, even when empty), and
+// the error that ended the input (io.EOF at its end), which may come with a last line.
+func (l *lineReader) next() ([]byte, error) {
+	chunk, err := l.r.ReadSlice('\n')
+	line := append([]byte{}, chunk...)
+	for err == bufio.ErrBufferFull {
+		if len(line) > l.max {
+			return nil, bufio.ErrTooLong
+		}
+		chunk, err = l.r.ReadSlice('\n')
+		line = append(line, chunk...)
+	}
+	if len(line) == 0 {
+		return nil, err // ReadSlice returns no data only with an error
+	}
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	if len(line) > l.max {
+		return nil, bufio.ErrTooLong
+	}
+	return bytes.TrimSuffix(line, []byte{'\r'}), err
+}
+
+// lineBuffered reports whether the input already read holds a complete line, which next
+// then returns without reading.
+func (l *lineReader) lineBuffered() bool {
+	b, _ := l.r.Peek(l.r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
 // parseEventLine reads one --stdin line in the value dialect, once: a JSON array (the
 // args) or an object with "args" and/or "kwargs". A value outside the dialect is a
 // *wamp.ValueError.
-func parseEventLine(line string) (eventPayload, error) {
+func parseEventLine(line []byte) (eventPayload, error) {
 	const want = "want a JSON array of args or an object with \"args\" and/or \"kwargs\""
 	// The array is itself the Arguments list; the object adds a level around it.
 	nest := wamp.NestMessage
-	if strings.HasPrefix(strings.TrimLeft(line, " \t\r\n"), "[") {
+	if bytes.HasPrefix(bytes.TrimLeft(line, " \t\r\n"), []byte("[")) {
 		nest = wamp.NestPayload
 	}
-	v, err := wamp.UnmarshalJSON([]byte(line), nest)
+	v, err := wamp.UnmarshalJSON(line, nest)
 	var se *wamp.SyntaxError
 	if errors.As(err, &se) {
 		return eventPayload{}, errors.New("not JSON: " + want)

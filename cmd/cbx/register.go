@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cbx-wamp/cbx/internal/e2e"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 	"github.com/spf13/cobra"
 )
@@ -25,7 +26,7 @@ const defaultErrorURI = "cbx.error.command_failed"
 func newCmdRegister(f *factory, runF func(*registerOptions) error) *cobra.Command {
 	o := &registerOptions{}
 	cmd := &cobra.Command{
-		Use:   "register PROC {--exec CMD | --echo} [--count N] [--match {exact | prefix | wildcard}] [--reconnect]",
+		Use:   "register PROC {--exec CMD | --echo} [--count N] [--match {exact | prefix | wildcard}] [--reconnect] [--ready-file FILE]",
 		Short: "Answer calls to a procedure, opening and sealing payloads with the keystore",
 		Long: `register registers PROC and answers its calls until --count calls were answered, the
 --timeout deadline, or SIGINT.
@@ -54,6 +55,12 @@ Sealing follows Autobahn: a sealed call is opened as the responder and must name
 the concrete procedure of a pattern registration) inside, else the caller gets
 wamp.error.encryption.trusted_uri_mismatch; the result is sealed only when the call was;
 an error is sealed when the keystore covers the error URI.
+
+--ready-file FILE tells a script when calls to PROC start reaching this callee: FILE is
+created (atomically: one JSON line, {"url","realm","session"}) once the router has
+confirmed the registration, removed when the session ends (created again after a
+--reconnect) and when register ends. A FILE left from an earlier run is removed at
+start. "cbx wait --file FILE" waits for it, without sleep.
 
 register ends after --count answered calls (exit 0), at the --timeout deadline (exit 8
 when fewer were answered, else 0), on SIGINT (exit 130), or when the router goes away
@@ -90,7 +97,8 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 	}
 	cmd.Flags().StringVar(&o.execCmd, "exec", "", "run `CMD` (with sh -c) for each call")
 	cmd.Flags().BoolVar(&o.echo, "echo", false, "return each call's arguments")
-	addReceiveFlags(cmd, &o.receive, "procedure matching: exact, prefix or wildcard", "exit after answering `N` calls (0: no limit)")
+	addReceiveFlags(cmd, &o.receive, "procedure matching: exact, prefix or wildcard", "exit after answering `N` calls (0: no limit)",
+		"create `FILE` once registered, remove it when the registration ends (cbx wait --file FILE waits for it)")
 	cmd.Flags().StringVar(&o.errorURI, "error-uri", defaultErrorURI, "error `URI` for a failed --exec command")
 	addReconnectFlags(cmd, &o.reconnect)
 	addConnFlags(cmd, &o.conn)
@@ -109,6 +117,11 @@ func (o *registerOptions) check() error {
 }
 
 func registerRun(ctx context.Context, f *factory, o *registerOptions) error {
+	ready, err := newReadyFile(f, o.receive.readyFile)
+	if err != nil {
+		return err
+	}
+	defer ready.close()
 	// The session answers calls it cannot open itself; the operator should still hear.
 	o.conn.onRefused = func(proc, uri string, err error) {
 		f.ui.warnf("refused a call to %q with %s: %v", proc, uri, err)
@@ -121,6 +134,10 @@ func registerRun(ctx context.Context, f *factory, o *registerOptions) error {
 	if err := c.codec.CheckCanReceive(o.proc, o.receive.match, "calls"); err != nil {
 		return err
 	}
+	// A keystore edited while it runs is used only if it can still open what arrives.
+	c.dialer.setReloadCheck(func(codec *e2e.Codec) error {
+		return codec.CheckCanReceive(o.proc, o.receive.match, "calls")
+	})
 
 	life := newLifetime("calls", o.receive.count)
 	opts := o.receive.options()
@@ -132,7 +149,7 @@ func registerRun(ctx context.Context, f *factory, o *registerOptions) error {
 		if o.conn.verbose {
 			f.ui.noticef("registered %q (match %s)", o.proc, o.receive.match)
 		}
-		return nil
+		return ready.announce(c)
 	}
 	return f.serve(ctx, c, life, &o.reconnect, register)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -64,7 +65,7 @@ func run(args []string, streams *ioStreams) int {
 	// error message, just the conventional exit code.
 	if code != exitInterrupted {
 		f.ui.errorf("%s", err)
-		for _, h := range hintsFor(err) {
+		for _, h := range hintsFor(err, hasFlag(root, args, "reply")) {
 			f.ui.hintf("%s", h)
 		}
 	}
@@ -77,6 +78,12 @@ func run(args []string, streams *ioStreams) int {
 		f.ui.hintf("see `%s --help`", path)
 	}
 	return code
+}
+
+// hasFlag reports whether the command args name has the flag name, for hints that name it.
+func hasFlag(root *cobra.Command, args []string, name string) bool {
+	c, _, err := root.Find(args)
+	return err == nil && c.Flags().Lookup(name) != nil
 }
 
 // commandPath finds the command args name, for the usage hint.
@@ -96,9 +103,9 @@ func newRootCmd(f *factory) *cobra.Command {
 Autobahn|Python (NaCl box: Curve25519, XSalsa20-Poly1305), with key pairs chosen per URI
 from a keystore. The router still routes by URI but only ever sees ciphertext.
 
-Environment:
-  CBX_KEYSTORE   keystore file (default $XDG_CONFIG_HOME/cbx/keystore)
-  NO_COLOR       never colour the output`,
+Settings come from flags, then environment variables (CBX_URL, CBX_KEYSTORE, …: see
+` + "`cbx help environment`" + ` for all of them), then the context (` + "`cbx context --help`" + `),
+then the defaults.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       versionString(),
@@ -106,23 +113,27 @@ Environment:
 	root.SetVersionTemplate("{{.Version}}\n")
 	// --version without -v: -v is --verbose on the session commands.
 	root.Flags().Bool("version", false, "print cbx's version")
-	root.PersistentFlags().StringVar(&f.keystorePath, "keystore", "", "keystore `file` (env CBX_KEYSTORE; default $XDG_CONFIG_HOME/cbx/keystore)")
-	f.keystoreFlag = root.PersistentFlags().Lookup("keystore")
 
 	root.AddCommand(
 		newCmdVersion(f),
 		newCmdKeygen(f, nil),
-		newCmdKeys(f),
-		newCmdSeal(f, nil),
-		newCmdOpen(f, nil),
-		graceful(newCmdPublish(f, nil)),
-		graceful(newCmdSubscribe(f, nil)),
-		graceful(newCmdCall(f, nil)),
-		graceful(newCmdRegister(f, nil)),
+		usesKeystore(newCmdKeys(f)),
+		usesKeystore(newCmdSeal(f, nil)),
+		usesKeystore(newCmdOpen(f, nil)),
+		usesKeystore(graceful(newCmdPublish(f, nil))),
+		usesKeystore(graceful(newCmdSubscribe(f, nil))),
+		usesKeystore(graceful(newCmdCall(f, nil))),
+		usesKeystore(graceful(newCmdRegister(f, nil))),
 		graceful(newCmdRouter(f, nil)),
+		usesKeystore(newCmdBench(f)), // bench call --procedure uses the keystore; the rest refuses --keystore
+		graceful(newCmdWait(f, nil)),
+		newCmdContext(f),
 		newHelpTopicExitCodes(),
 		newHelpTopicKeystore(),
+		newHelpTopicEnvironment(),
 	)
+	addSharedFlags(root, f)
+	registerCompletions(root, f)
 	root.SetIn(f.io.In)
 	root.SetOut(f.io.Out)
 	root.SetErr(f.io.ErrOut)
@@ -159,14 +170,15 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 	return out
 }
 
-// argCountRe finds cobra's argument-count wording ("accepts 1 arg(s), received 0").
-var argCountRe = regexp.MustCompile(`(\d+) arg\(s\)`)
+// argCountRe finds cobra's argument-count wording ("accepts 1 arg(s), received 0"); it is
+// compiled on first use, not at every start.
+var argCountRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\d+) arg\(s\)`) })
 
 // argCountText words cobra's argument-count errors for people: "accepts 1 argument,
 // received 0" rather than "accepts 1 arg(s), received 0".
 func argCountText(msg string) string {
-	return argCountRe.ReplaceAllStringFunc(msg, func(m string) string {
-		n := argCountRe.FindStringSubmatch(m)[1]
+	return argCountRe().ReplaceAllStringFunc(msg, func(m string) string {
+		n := argCountRe().FindStringSubmatch(m)[1]
 		if n == "1" {
 			return "1 argument"
 		}

@@ -31,6 +31,7 @@ type routerOptions struct {
 	tlsCert        string
 	tlsKey         string
 	trace          bool
+	urlFile        string
 	maxMessageSize int64
 	queueSize      int
 	queueBytes     int64
@@ -54,6 +55,17 @@ msgpack and cbor serializers. Anonymous by default; --ticket, --wampcra and
 
 --cryptosign-authorized-keys FILE has one "AUTHID PUBKEY" a line (PUBKEY: Ed25519, 64 hex
 digits or base64); "#" starts a comment.
+
+Once it listens, the router prints its URL alone as the first line of stdout, before any
+trace line, with the actual port when --listen's port is 0 (a free one, the way to run
+several routers or to avoid a busy port in CI): "ws://127.0.0.1:41234/ws".
+--url-file FILE writes the same line to FILE at the same moment, atomically (a reader
+never sees it half written; mode 0644 less the umask), and removes FILE when the
+router stops, if it is still the file the router wrote. A script waits for it with
+"cbx wait --url-file FILE", which prints the URL once the router answers:
+
+  cbx router --listen 127.0.0.1:0 --url-file router.url >/dev/null &
+  export CBX_URL=$(cbx wait --url-file router.url --timeout 10s)
 
 It runs until SIGINT or SIGTERM, then closes every session (GOODBYE) and exits 0: that is
 its normal way to stop.
@@ -79,6 +91,7 @@ delivered, or whose result cannot, ends for the caller with ERROR
 wamp.error.payload_size_exceeded, and such an event is dropped for that subscriber like
 the drops above.`,
 		Example: `  $ cbx router --trace
+  $ cbx router --listen 127.0.0.1:0 --url-file router.url
   $ cbx router --listen 127.0.0.1:9000 --realm realm1 --realm other --ticket alice=alice.ticket`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -101,12 +114,10 @@ the drops above.`,
 	fl.StringVar(&o.tlsCert, "tls-cert", "", "serve wss:// with this PEM certificate `file`")
 	fl.StringVar(&o.tlsKey, "tls-key", "", "the PEM private key `file` for --tls-cert")
 	fl.BoolVar(&o.trace, "trace", false, "print every message as the router sees it on stdout, one line each")
+	fl.StringVar(&o.urlFile, "url-file", "", "once listening, write the router's URL to `FILE` (atomically; removed when the router stops)")
 	fl.Int64Var(&o.maxMessageSize, "max-message-size", router.DefaultMaxMessageSize, "largest message in `bytes`, received or sent")
 	fl.IntVar(&o.queueSize, "queue-size", router.DefaultOutQueueSize, "outgoing messages that may wait for one client; beyond, its events are dropped")
 	fl.Int64Var(&o.queueBytes, "queue-bytes", router.DefaultOutQueueBytes, "outgoing `bytes` that may wait for one client (estimated); beyond, its events are dropped")
-	// The router holds no keys: hide the inherited --keystore from its flags and help.
-	fl.String("keystore", "", "")
-	fl.MarkHidden("keystore")
 	return cmd
 }
 
@@ -167,7 +178,27 @@ func routerRun(ctx context.Context, f *factory, o *routerOptions) error {
 	if len(realms) == 0 {
 		realms = []string{router.DefaultRealm}
 	}
-	f.ui.noticef("router listening on %s://%s/ws (realms: %s)", scheme, l.Addr(), strings.Join(realms, ", "))
+	url := fmt.Sprintf("%s://%s/ws", scheme, l.Addr())
+	f.ui.noticef("router listening on %s (realms: %s)", url, strings.Join(realms, ", "))
+	// The URL is data (it holds the port chosen for --listen HOST:0): alone on the first
+	// line of stdout, before any trace line, since nothing is served before it; and in
+	// --url-file first, so that a router that cannot write it prints no URL either.
+	if o.urlFile != "" {
+		sf, err := writeSignalFile(o.urlFile, []byte(url+"\n"))
+		if err != nil {
+			l.Close()
+			return signalFileError("--url-file", o.urlFile, err)
+		}
+		defer func() {
+			if err := sf.remove(); err != nil {
+				f.ui.warnf("could not remove --url-file %q: %v", o.urlFile, err)
+			}
+		}()
+	}
+	if _, err := fmt.Fprintln(f.io.Out, url); err != nil {
+		l.Close()
+		return &stdoutError{err}
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -151,39 +153,74 @@ func TestRouterListenPortInUse(t *testing.T) {
 	}
 }
 
-// cbx router --trace whose standard output cannot be written stops at the first trace
-// line it cannot write (exit 1), rather than go on routing with the trace lost.
-func TestRouterTraceToFullStdoutStops(t *testing.T) {
+// cbx router whose standard output cannot be written stops before it serves anything
+// (exit 1): the URL it prints there is what a script reads to find it.
+func TestRouterURLToFullStdoutStops(t *testing.T) {
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
 		t.Skip("no /dev/full here")
 	}
 	defer full.Close()
-	cmd := exec.Command(cbxPath(t), "router", "--listen", "127.0.0.1:0", "--trace")
+	cmd := exec.Command(cbxPath(t), "router", "--listen", "127.0.0.1:0", "--url-file", filepath.Join(t.TempDir(), "url"))
 	cmd.Env = interopEnv()
 	cmd.Stdout = full
-	stderr := newWatchedBuffer()
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the router still runs with its URL unwritten; stderr:\n%s", stderr.String())
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // the exit code is read below
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	if code := cmd.ProcessState.ExitCode(); code != exitError {
+		t.Fatalf("router exited %d, want %d; stderr:\n%s", code, exitError, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "cbx: error: writing to standard output: no space left on device") {
+		t.Fatalf("stderr does not say why:\n%s", stderr.String())
+	}
+}
+
+// failAfter accepts the first n bytes written to it and fails every write after them, as
+// a full disk does.
+type failAfter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(p) > w.n {
+		return 0, syscall.ENOSPC
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// cbx router --trace whose standard output fails after the URL line stops at the first
+// trace line it cannot write (exit 1), rather than go on routing with the trace lost.
+func TestRouterTraceToFullStdoutStops(t *testing.T) {
+	stderr := newWatchedBuffer()
+	exited := make(chan int, 1)
+	streams := &ioStreams{In: strings.NewReader(""), Out: &failAfter{n: len("ws://127.0.0.1:65535/ws\n")}, ErrOut: stderr}
+	go func() { exited <- run([]string{"router", "--listen", "127.0.0.1:0", "--trace"}, streams) }()
 	re := regexp.MustCompile(`router listening on (wss?://\S+) `)
-	line := waitFor(t, stderr, exited, "the router's listening line", re.MatchString)
+	line := waitFor(t, stderr, nil, "the router's listening line", re.MatchString)
 	url := re.FindStringSubmatch(line)[1]
 	// The session's first message is a trace line the router cannot write.
 	cbxRun(t, "", "publish", "org.plain.t", "x", "--url", url, "--keystore", emptyKeystore(t), "--timeout", "5s")
 	select {
-	case <-exited:
+	case code := <-exited:
+		if code != exitError {
+			t.Fatalf("router exited %d, want %d; stderr:\n%s", code, exitError, stderr)
+		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the router still runs with its trace lost; stderr:\n%s", stderr)
 	}
-	if code := cmd.ProcessState.ExitCode(); code != exitError {
-		t.Fatalf("router exited %d, want %d; stderr:\n%s", code, exitError, stderr)
-	}
 	if !strings.Contains(stderr.String(), "cbx: error: writing to standard output: no space left on device") {
-		t.Fatalf("stderr does not say why:\n%s", stderr)
+		t.Fatalf("stderr does not say why:\n%s", stderr.String())
 	}
 }

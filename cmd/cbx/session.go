@@ -12,7 +12,7 @@ import (
 // and releases the deadline.
 func (f *factory) session(ctx context.Context, o *connOptions) (context.Context, *conn, func(), error) {
 	// Resolve the environment first: CBX_TIMEOUT sets the deadline below.
-	if err := o.resolve(f.getenv); err != nil {
+	if err := o.resolve(f); err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, cancel := o.withTimeout(ctx)
@@ -21,7 +21,10 @@ func (f *factory) session(ctx context.Context, o *connOptions) (context.Context,
 		cancel()
 		return nil, nil, nil, err
 	}
-	return ctx, c, func() { c.close(); cancel() }, nil
+	// Follow the keystore file for as long as the command runs (keystore_reload.go).
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	go c.dialer.watchKeystore(watchCtx)
+	return ctx, c, func() { stopWatch(); c.close(); cancel() }, nil
 }
 
 // failed is how a command reports a session call (SUBSCRIBE, REGISTER, PUBLISH, CALL)

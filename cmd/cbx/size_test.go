@@ -95,13 +95,13 @@ func TestCallTooLargeForJSONCallee(t *testing.T) {
 
 	arg := `"\u0000` + base64.StdEncoding.EncodeToString(make([]byte, 960<<10)) + `"`
 	// (--timeout only keeps a broken router from hanging the test: exit 8, not 7.)
-	_, errOut, code := cbxRun(t, "", "call", "org.plain.echo", arg, "--serializer", "msgpack", "--url", url, "--keystore", ks, "--timeout", "20s")
+	errLine, errOut, code := cbxRun(t, "", "call", "org.plain.echo", arg, "--serializer", "msgpack", "--url", url, "--keystore", ks, "--timeout", "20s")
 	if code != exitWAMPError {
 		t.Fatalf("cbx call with a 960 KiB binary argument: exit %d, want %d\n%.2000s", code, exitWAMPError, errOut)
 	}
-	if !strings.Contains(errOut, `{"error":"wamp.error.payload_size_exceeded","sealed":false,"args":["the call was not delivered: its INVOCATION for the callee is `) ||
-		!strings.Contains(errOut, "bytes as json, more than the router's 1048576-byte message limit") {
-		t.Errorf("cbx call's stderr:\n%s", errOut)
+	if !strings.HasPrefix(errLine, `{"error":"wamp.error.payload_size_exceeded","sealed":false,"args":["the call was not delivered: its INVOCATION for the callee is `) ||
+		!strings.Contains(errLine, "bytes as json, more than the router's 1048576-byte message limit") {
+		t.Errorf("cbx call's stdout:\n%s\nstderr:\n%s", errLine, errOut)
 	}
 	waitFor(t, logs, nil, "the router's warning", func(s string) bool {
 		return strings.Contains(s, "INVOCATION of ") && strings.Contains(s, "(json) exceeds the 1048576-byte message limit: not delivered")

@@ -51,7 +51,7 @@ func testCodec() (*e2e.Codec, *box.SharedKey) {
 func refusedAs(err error, kind error) bool { return err != nil && errors.Is(err, kind) }
 
 func pathCLIArg(s string) (any, error) {
-	l, _, err := parseArgsKwargs([]string{s}, nil)
+	l, _, err := (&valueReader{}).payload([]string{s}, nil, &valueOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func pathCLIArg(s string) (any, error) {
 }
 
 func pathCLIKwarg(s string) (any, error) {
-	_, d, err := parseArgsKwargs(nil, []string{"k=" + s})
+	_, d, err := (&valueReader{}).payload(nil, []string{"k=" + s}, &valueOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func pathCLIKwarg(s string) (any, error) {
 }
 
 func pathStdinList(s string) (any, error) {
-	ev, err := parseEventLine("[" + s + "]")
+	ev, err := parseEventLine([]byte("[" + s + "]"))
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func pathStdinList(s string) (any, error) {
 }
 
 func pathStdinObject(s string) (any, error) {
-	ev, err := parseEventLine(`{"args":[` + s + `],"kwargs":{"k":` + s + `}}`)
+	ev, err := parseEventLine([]byte(`{"args":[` + s + `],"kwargs":{"k":` + s + `}}`))
 	if err != nil {
 		return nil, err
 	}

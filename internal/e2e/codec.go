@@ -3,9 +3,10 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 
-	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -18,20 +19,44 @@ import (
 // one (wamp.PayloadCodec says with which side); SealMessage and OpenMessage do the same
 // for a payload handled outside a session, with the same keys and checks.
 type Codec struct {
-	ks   *keystore.Keystore
+	ks   atomic.Pointer[keystore.Keystore]
 	path string
 	wire atomic.Int32 // a WireForm
+
+	now func() time.Time // when retirement is judged; time.Now but in tests
+
+	// opened remembers what openedBy says of each key generation
+	// (*keystore.Generation → wamp.Dict), so that a receiver does not build the same Dict
+	// for every payload it opens. A generation's keys do not change once it serves;
+	// SetKeystore forgets them all.
+	opened sync.Map
 }
 
-var _ wamp.PayloadCodec = (*Codec)(nil)
+var (
+	_ wamp.PayloadCodec = (*Codec)(nil)
+	_ wamp.ReplySealer  = (*Codec)(nil)
+)
 
 // NewCodec returns the codec of ks, which was read from path (path only names it in
 // messages), sealing in the wire form.
 func NewCodec(ks *keystore.Keystore, path string, wire WireForm) *Codec {
-	c := &Codec{ks: ks, path: path}
+	c := &Codec{path: path, now: time.Now}
+	c.ks.Store(ks)
 	c.wire.Store(int32(wire))
 	return c
 }
+
+// SetKeystore replaces the keystore the codec seals and opens with, for a command that
+// follows changes to its keystore file while it runs (a new key generation, a retired
+// one): every message after the call uses ks. It is safe to call while the codec is in
+// use.
+func (c *Codec) SetKeystore(ks *keystore.Keystore) {
+	c.ks.Store(ks)
+	c.opened.Clear()
+}
+
+// keys is the keystore in use.
+func (c *Codec) keys() *keystore.Keystore { return c.ks.Load() }
 
 // SetWire sets the form Seal and SealMessage use, typically once the router's WELCOME has
 // shown what it carries ([WireFor]), before the session sends a payload.
@@ -46,11 +71,27 @@ func (c *Codec) Wire() WireForm { return WireForm(c.wire.Load()) }
 // KeyRing. A covering entry that lacks the keys of this side is a *SealRefusedError
 // rather than Autobahn's silent plaintext: the keystore says this URI is to be encrypted.
 func (c *Codec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.Dict) (p wamp.Payload, opts wamp.Dict, ok bool, err error) {
-	if _, covered := c.ks.Lookup(uri); !covered {
+	if _, covered := c.keys().Lookup(uri); !covered {
 		return wamp.Payload{}, nil, false, nil
 	}
+	return c.sealPayload(originating, uri, args, kwargs, nil)
+}
+
+// SealReply is Seal for the callee's reply to an INVOCATION that replyTo (what opened it,
+// [Opened.Dict]) says was opened, for a YIELD or the callee's ERROR
+// (wamp.ReplySealer): when the reply's URI is under the same entry, it is sealed with the
+// generation that opened the request, which the caller holds, rather than the newest.
+func (c *Codec) SealReply(replyTo wamp.Dict, uri string, args wamp.List, kwargs wamp.Dict) (p wamp.Payload, opts wamp.Dict, ok bool, err error) {
+	if _, covered := c.keys().Lookup(uri); !covered {
+		return wamp.Payload{}, nil, false, nil
+	}
+	return c.sealPayload(false, uri, args, kwargs, replyTo)
+}
+
+// sealPayload is Seal and SealReply once the keystore covers uri.
+func (c *Codec) sealPayload(originating bool, uri string, args wamp.List, kwargs wamp.Dict, replyTo wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
 	form := c.Wire()
-	sealed, e, err := c.seal(originating, form, Message{URI: uri, Args: args, Kwargs: kwargs})
+	sealed, id, err := c.seal(originating, form, Message{URI: uri, Args: args, Kwargs: kwargs}, replyTo)
 	var sk *SideKeysError
 	switch {
 	case errors.As(err, &sk):
@@ -58,7 +99,7 @@ func (c *Codec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.D
 	case err != nil:
 		return wamp.Payload{}, nil, false, err
 	}
-	return payload(form, sealed), options(form, e), true, nil
+	return payload(form, sealed), options(form, id), true, nil
 }
 
 // Sealed reports whether an incoming payload is sealed, in either form, by its metadata
@@ -68,7 +109,8 @@ func (c *Codec) Sealed(p wamp.Payload, details wamp.Dict) bool {
 }
 
 // Open opens a sealed payload that arrived under the envelope uri (wamp.PayloadCodec):
-// originating is false for EVENT and INVOCATION, true for RESULT and ERROR. Its errors
+// originating is false for EVENT and INVOCATION, true for RESULT and ERROR. opened is
+// [Opened.Dict] of the key that opened it. Its errors
 // carry the WAMP error URI Autobahn answers with (wamp.CodecError; wire.md §1.5
 // "Failures on receive"): an unsupported form is wamp.error.encryption.unsupported, a
 // keystore without any key wamp.error.no_payload_codec, a payload sealed for another URI
@@ -76,27 +118,31 @@ func (c *Codec) Sealed(p wamp.Payload, details wamp.Dict) bool {
 // (no key, a wrong key, tampering, a plaintext that is not Autobahn's or holds a value
 // outside the dialect) wamp.error.encryption.decrypt_error, as Autobahn answers any
 // KeyRing.decode failure.
-func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (wamp.List, wamp.Dict, error) {
+func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (args wamp.List, kwargs wamp.Dict, opened wamp.Dict, err error) {
 	form, sealed, err := sealedBytes(uri, p, details)
 	if err != nil {
-		return nil, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
+		return nil, nil, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
 	}
-	if len(c.ks.Entries()) == 0 {
-		return nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
+	if c.keys().Len() == 0 {
+		return nil, nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	}
-	m, err := c.open(originating, form, uri, sealed)
+	m, by, err := c.open(originating, form, uri, receivedKeyID(form, details), sealed)
 	var nk *NoKeyError
 	var sk *SideKeysError
 	var mm *URIMismatchError
+	var rk *RetiredKeyError
 	switch {
+	case errors.As(err, &rk):
+		// Autobahn knows no retirement; to its callers, a key that does not open.
+		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, err}
 	case errors.As(err, &nk), errors.As(err, &sk):
-		return nil, nil, &codecError{wamp.ErrURIDecrypt, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
+		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, fmt.Errorf("cannot open the sealed payload on %q: %w", uri, err)}
 	case errors.As(err, &mm):
-		return nil, nil, &codecError{wamp.ErrURITrustedMismatch, err}
+		return nil, nil, nil, &codecError{wamp.ErrURITrustedMismatch, err}
 	case err != nil:
-		return nil, nil, &codecError{wamp.ErrURIDecrypt, err}
+		return nil, nil, nil, &codecError{wamp.ErrURIDecrypt, err}
 	}
-	return m.Args, m.Kwargs, nil
+	return m.Args, m.Kwargs, by, nil
 }
 
 // SealMessage seals m on one side, in the codec's wire form, for a payload handled
@@ -104,21 +150,23 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 // refuses a URI the keystore does not cover (*NoKeyError): the caller asked for a sealed
 // payload. An entry lacking this side's keys is a *SideKeysError.
 func (c *Codec) SealMessage(originating bool, m Message) ([]byte, error) {
-	sealed, _, err := c.seal(originating, c.Wire(), m)
+	sealed, _, err := c.seal(originating, c.Wire(), m, nil)
 	return sealed, err
 }
 
 // OpenMessage opens sealed bytes of the codec's wire form that arrived on uri, on one side,
 // as Open does (the same key choice and trusted-URI check) but with the errors bare, for
-// a payload handled outside a session (cbx open).
+// a payload handled outside a session (cbx open). Bytes alone carry no key id, so every
+// generation of the entry is tried.
 func (c *Codec) OpenMessage(originating bool, uri string, sealed []byte) (Message, error) {
-	return c.open(originating, c.Wire(), uri, sealed)
+	m, _, err := c.open(originating, c.Wire(), uri, "", sealed)
+	return m, err
 }
 
 // CanSeal reports whether Seal seals uri on this side: a covering entry with this side's
 // keys (not plaintext, and not refused).
 func (c *Codec) CanSeal(originating bool, uri string) bool {
-	e, ok := c.ks.Lookup(uri)
+	e, ok := c.keys().Lookup(uri)
 	return ok && e.Key(originating) != nil
 }
 
@@ -127,50 +175,54 @@ func (c *Codec) CanSeal(originating bool, uri string) bool {
 // --require-encrypted) treats it as a downgrade, possibly by the router. Autobahn accepts
 // it (wire.md §1.5).
 func (c *Codec) CheckPlaintext(uri string) error {
-	if _, covered := c.ks.Lookup(uri); covered {
+	if _, covered := c.keys().Lookup(uri); covered {
 		return &DowngradeError{URI: uri}
 	}
 	return nil
 }
 
-// seal is the one way the codec seals: the key for m.URI on this side, then form's
-// plaintext sealed with it. It returns the entry for the form's options.
-func (c *Codec) seal(originating bool, form WireForm, m Message) ([]byte, *keystore.Entry, error) {
-	k, e, err := c.key(m.URI, originating, false)
-	if err != nil {
-		return nil, nil, err
+// seal is the one way the codec seals: the entry for m.URI (keystore.Lookup, with its
+// wamp.* rule), its sealing generation on this side (the newest, or for a reply the one
+// replyTo names: sealingGeneration), then form's plaintext sealed with it. It returns
+// the payload's key id. It fails when no entry covers the URI (*NoKeyError) or the
+// generation lacks this side's keys (*SideKeysError).
+func (c *Codec) seal(originating bool, form WireForm, m Message, replyTo wamp.Dict) ([]byte, string, error) {
+	e, ok := c.keys().Lookup(m.URI)
+	if !ok {
+		return nil, "", &NoKeyError{URI: m.URI, Keystore: c.path}
+	}
+	g := sealingGeneration(e, originating, replyTo)
+	k := g.Key(originating)
+	if k == nil {
+		return nil, "", &SideKeysError{Prefix: e.Prefix, URI: m.URI, Originating: originating}
 	}
 	sealed, err := sealWithKey(k, form, m)
-	return sealed, e, err
+	return sealed, keyID(g, originating), err
 }
 
-// open is the one way the codec opens: the key for uri on this side, then openWithKey
-// with its trusted-URI check.
-func (c *Codec) open(originating bool, form WireForm, uri string, sealed []byte) (Message, error) {
-	k, _, err := c.key(uri, originating, true)
-	if err != nil {
-		return Message{}, err
-	}
-	return openWithKey(k, form, uri, sealed)
-}
-
-// key picks the precomputed key that seals (open=false) or opens (open=true) uri on one
-// side, following the keystore's KeyRing lookup (keystore.Lookup for sealing, with its
-// wamp.* rule; LookupOpen for opening, without it, since Autobahn seals its own wamp.error.*
-// replies under the default key). It fails when no entry covers uri (*NoKeyError), or
-// the entry lacks the keys for that side (*SideKeysError).
-func (c *Codec) key(uri string, originating, open bool) (*box.SharedKey, *keystore.Entry, error) {
-	lookup := c.ks.Lookup
-	if open {
-		lookup = c.ks.LookupOpen
-	}
-	e, ok := lookup(uri)
+// open is the one way the codec opens: the entry for uri (keystore.LookupOpen, without
+// the wamp.* rule, since Autobahn seals its own wamp.error.* replies under the default
+// key), then its generations by the key id (openGenerations), each with openWithKey's
+// trusted-URI check. It says which generation opened the payload ([Opened.Dict]).
+func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed []byte) (Message, wamp.Dict, error) {
+	e, ok := c.keys().LookupOpen(uri)
 	if !ok {
-		return nil, nil, &NoKeyError{URI: uri, Keystore: c.path}
+		return Message{}, nil, &NoKeyError{URI: uri, Keystore: c.path}
 	}
-	k := e.Key(originating)
-	if k == nil {
-		return nil, nil, &SideKeysError{Prefix: e.Prefix, URI: uri, Originating: originating}
+	m, g, err := openGenerations(e, originating, form, uri, keyID, sealed, c.now())
+	if err != nil {
+		return Message{}, nil, err
 	}
-	return k, e, nil
+	return m, c.openedBy(e, g), nil
+}
+
+// openedBy is openedBy(e, g).Dict(), made once per generation: every payload the
+// generation opens carries the same Dict, which its readers must not change.
+func (c *Codec) openedBy(e *keystore.Entry, g *keystore.Generation) wamp.Dict {
+	if o, ok := c.opened.Load(g); ok {
+		return o.(wamp.Dict)
+	}
+	o := openedBy(e, g).Dict()
+	c.opened.Store(g, o)
+	return o
 }

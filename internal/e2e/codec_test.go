@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -53,7 +54,7 @@ func TestOpenUnsupportedMetadataIsReadable(t *testing.T) {
 		{ppt, wamp.Dict{"ppt_scheme": "wamp", "ppt_cipher": "xsalsa20poly1305", "ppt_serializer": wamp.Dict{}}, `payload on "com.x" has a dict as ppt_serializer; cbx seals with "cbor"`},
 	}
 	for _, tc := range cases {
-		_, _, err := c.Open(true, "com.x", tc.p, tc.details)
+		_, _, _, err := c.Open(true, "com.x", tc.p, tc.details)
 		if err == nil {
 			t.Errorf("%v: opened", tc.details)
 			continue
@@ -65,6 +66,50 @@ func TestOpenUnsupportedMetadataIsReadable(t *testing.T) {
 		var ce wamp.CodecError
 		if !errors.As(err, &ce) || ce.WAMPErrorURI() != wamp.ErrURIEncryptionUnsupported {
 			t.Errorf("%v: %v does not carry %s", tc.details, err, wamp.ErrURIEncryptionUnsupported)
+		}
+	}
+}
+
+// Open says which entry opened a payload, with the fingerprints of that entry's keys,
+// also when a codec opens payloads of several entries in turn (it remembers what it
+// computed per entry, for speed): never another entry's description.
+func TestOpenedNamesEachEntry(t *testing.T) {
+	type pair struct{ pub, sub *Codec }
+	pubKS, subKS := keystore.New(), keystore.New()
+	want := map[string]Opened{}
+	for _, prefix := range []string{"com.a.", "com.b."} {
+		pubPriv, err := keygen.Generate(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subPriv, err := keygen.Generate(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubPub, subPub := pubPriv.Public(), subPriv.Public()
+		if err := pubKS.Put(&keystore.Entry{Prefix: prefix, OriginatorPrivate: &pubPriv, ResponderPublic: &subPub}); err != nil {
+			t.Fatal(err)
+		}
+		if err := subKS.Put(&keystore.Entry{Prefix: prefix, ResponderPrivate: &subPriv, OriginatorPublic: &pubPub}); err != nil {
+			t.Fatal(err)
+		}
+		want[prefix] = Opened{Prefix: prefix, Generation: 1, Originator: keygen.Fingerprint(pubPub), Responder: keygen.Fingerprint(subPub)}
+	}
+	c := pair{NewCodec(pubKS, "pub", WireLegacy), NewCodec(subKS, "sub", WireLegacy)}
+	for range 3 {
+		for _, prefix := range []string{"com.a.", "com.b."} {
+			uri := prefix + "t"
+			p, opts, ok, err := c.pub.Seal(true, uri, wamp.List{1}, nil)
+			if !ok || err != nil {
+				t.Fatal(ok, err)
+			}
+			_, _, opened, err := c.sub.Open(false, uri, p, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := want[prefix].Dict(); !reflect.DeepEqual(opened, w) {
+				t.Fatalf("%s opened by %v, want %v", uri, opened, w)
+			}
 		}
 	}
 }

@@ -22,6 +22,26 @@
 // covers travels in plaintext, as with Autobahn; an entry that lacks this side's keys is
 // refused ([*SealRefusedError]) where Autobahn would send plaintext.
 //
+// # Key generations and key ids (wire.md §2.4 "Key ids")
+//
+// A keystore entry may hold several generations of its keys (internal/keystore). The
+// sender seals with the newest generation of the entry covering the URI, except a reply
+// (a YIELD, and the callee's ERROR under the same entry), which is sealed with the
+// generation that opened the request, the one the requester holds ([Codec.SealReply]).
+// A sealed payload names the key it was sealed for: its key id is the fingerprint
+// (keygen.Fingerprint) of the recipient's public key, the one whose private half opens
+// it (for PUBLISH and CALL the responder's, for YIELD and ERROR the originator's), as the
+// WAMP spec's ppt_keyid footnote defines a key id. It travels as ppt_keyid in PPT and as
+// enc_key in the legacy form, where Autobahn reads it as a string and ignores it.
+//
+// The receiver opens with the entry's generations that serve its side and are not
+// retired, newest first, starting with those whose own public key has the payload's key
+// id: with a key id the first one tried opens it; without one (Autobahn's payloads carry
+// none), or with one of another form, each is tried in turn. It reports which one opened
+// the payload ([Opened]). A payload that only a
+// retired generation opens is refused with a [*RetiredKeyError] naming the generation;
+// one that none opens is [ErrDecrypt].
+//
 // # Wire forms (wire.md §1.2, §2.4)
 //
 // [WireLegacy] is Autobahn's and Crossbar.io's form; [WirePPT] is cbx's convention for
@@ -44,7 +64,7 @@
 // plaintext is malformed or holds a value outside the dialect (then it also wraps the
 // *wamp.ValueError); a [*URIMismatchError] when it was sealed for another URI; key errors
 // ([*NoKeyError], [*SideKeysError], [*EmptyKeystoreError], [*SealRefusedError],
-// [*CannotReceiveError]); [*UnsupportedError] for another algorithm or serializer; and
+// [*CannotReceiveError]); [*RetiredKeyError] for a payload only a retired generation opens; [*UnsupportedError] for another algorithm or serializer; and
 // [*DowngradeError] for plaintext where encryption is required. Errors of [Codec.Open]
 // also carry the WAMP error URI Autobahn answers with (wamp.CodecError).
 package e2e

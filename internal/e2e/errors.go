@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keystore"
@@ -103,6 +104,23 @@ type URIMismatchError struct {
 
 func (e *URIMismatchError) Error() string {
 	return fmt.Sprintf("payload was sealed for %q but arrived on %q (trusted URI mismatch)", e.Inner, e.Envelope)
+}
+
+// RetiredKeyError: a sealed payload on URI that only a retired generation of the entry
+// covering it opens (its retire-after time has passed: keystore.Generation.RetiredAt).
+// It is refused: the sender still uses keys this side has stopped trusting. It decrypted,
+// so it is not [ErrDecrypt]; but like a payload sealed with another key it is not
+// delivered, and a callee answers wamp.error.encryption.decrypt_error.
+type RetiredKeyError struct {
+	URI        string
+	Prefix     string    // the entry's prefix
+	Generation int       // the retired generation that opens it
+	RetiredAt  time.Time // its retire-after time
+}
+
+func (e *RetiredKeyError) Error() string {
+	return fmt.Sprintf("payload on %q was sealed with generation %d of keystore entry %s, retired since %s: refused",
+		e.URI, e.Generation, keystore.PrefixName(e.Prefix), e.RetiredAt.UTC().Format(time.RFC3339))
 }
 
 // DowngradeError: a plaintext payload on a URI the keystore covers, refused by

@@ -28,16 +28,20 @@ func Example() {
 	publisher := e2e.NewCodec(publisherKS, "publisher.ks", e2e.WireLegacy)
 	subscriber := e2e.NewCodec(subscriberKS, "subscriber.ks", e2e.WireLegacy)
 
-	// What a PUBLISH carries: the sealed bytes and Autobahn's options.
+	// What a PUBLISH carries: the sealed bytes, Autobahn's options, and as enc_key the key
+	// id, the fingerprint of the subscriber's public key.
 	p, opts, sealed, err := publisher.Seal(true, "com.example.orders", wamp.List{"card"}, wamp.Dict{"id": int64(17)})
-	fmt.Println(sealed, err, opts)
+	fmt.Println(sealed, err, opts[wamp.OptEncAlgo], opts[wamp.OptEncSerializer], opts[wamp.OptEncKey] == keygen.Fingerprint(subPub))
 
-	// What the subscriber's session does with the EVENT.
-	args, kwargs, err := subscriber.Open(false, "com.example.orders", p, opts)
+	// What the subscriber's session does with the EVENT, and which key opened it: the
+	// entry, its generation, and the publisher's key by the fingerprint keygen shows for
+	// it.
+	args, kwargs, opened, err := subscriber.Open(false, "com.example.orders", p, opts)
 	fmt.Println(args, kwargs, err)
+	fmt.Println(opened[e2e.OpenedEntry], opened[e2e.OpenedGeneration], opened[e2e.OpenedOriginator] == keygen.Fingerprint(pubPub))
 
 	// Moved to another topic by the router: refused, with Autobahn's error URI.
-	_, _, err = subscriber.Open(false, "com.example.bills", p, opts)
+	_, _, _, err = subscriber.Open(false, "com.example.bills", p, opts)
 	var mm *e2e.URIMismatchError
 	var ce wamp.CodecError
 	fmt.Println(errors.As(err, &mm), errors.As(err, &ce) && ce.WAMPErrorURI() == wamp.ErrURITrustedMismatch)
@@ -46,8 +50,9 @@ func Example() {
 	_, _, sealed, err = publisher.Seal(true, "org.public.news", wamp.List{"hello"}, nil)
 	fmt.Println(sealed, err)
 	// Output:
-	// true <nil> map[enc_algo:cryptobox enc_serializer:json]
+	// true <nil> cryptobox json true
 	// [card] map[id:17] <nil>
+	// com.example. 1 true
 	// true true
 	// false <nil>
 }

@@ -3,10 +3,14 @@ package e2e
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cbx-wamp/cbx/internal/box"
+	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -122,7 +126,7 @@ func FuzzCodecOpen(f *testing.F) {
 		if !c.Sealed(p, details) {
 			t.Fatalf("payload not recognised as sealed")
 		}
-		args, kwargs, err := c.Open(false, "a.b", p, details)
+		args, kwargs, _, err := c.Open(false, "a.b", p, details)
 		if err != nil {
 			var ce wamp.CodecError
 			if !errors.As(err, &ce) || ce.WAMPErrorURI() == "" {
@@ -137,9 +141,82 @@ func FuzzCodecOpen(f *testing.F) {
 		if err != nil {
 			t.Fatalf("opened payload does not re-seal: %v", err)
 		}
-		a2, k2, err := c2.Open(false, "a.b", p2, opts2)
+		a2, k2, _, err := c2.Open(false, "a.b", p2, opts2)
 		if err != nil || !reflect.DeepEqual(a2, args) || !reflect.DeepEqual(k2, kwargs) {
 			t.Fatalf("round trip changed the payload: %v", err)
+		}
+	})
+}
+
+// FuzzOpenGenerations: a subscriber with three generations (1 retired, 2 older, 3
+// newest) opens arbitrary payloads with arbitrary key ids. The key id only orders the
+// generations tried: the outcome (what opened it, or the kind of refusal) is the same
+// without it; nothing opens with the retired generation; no panic.
+func FuzzOpenGenerations(f *testing.F) {
+	var pubs, subs [3]box.PrivateKey
+	for i := range 3 {
+		pubs[i], subs[i] = box.PrivateKey{0, byte(10 + i)}, box.PrivateKey{0, byte(20 + i)}
+	}
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	sub := keystore.New()
+	gen := func(i int) *keystore.Generation {
+		p := pubs[i].Public()
+		return &keystore.Generation{ResponderPrivate: &subs[i], OriginatorPublic: &p}
+	}
+	e := &keystore.Entry{Prefix: "a.", ResponderPrivate: &subs[0], OriginatorPublic: gen(0).OriginatorPublic}
+	for i, retire := range []time.Time{at, {}} {
+		r, err := e.Rotated(gen(i+1), retire)
+		if err != nil {
+			f.Fatal(err)
+		}
+		e = r
+	}
+	if err := sub.Put(e); err != nil {
+		f.Fatal(err)
+	}
+	c := NewCodec(sub, "sub", WireLegacy)
+	c.now = func() time.Time { return at.Add(time.Hour) }
+	for i := range 3 {
+		sp := subs[i].Public()
+		pks := keystore.New()
+		if err := pks.Put(&keystore.Entry{Prefix: "a.", OriginatorPrivate: &pubs[i], ResponderPublic: &sp}); err != nil {
+			f.Fatal(err)
+		}
+		p, opts, _, err := NewCodec(pks, "pub", WireLegacy).Seal(true, "a.b", wamp.List{"x"}, nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p.Bare, opts[wamp.OptEncKey].(string))
+		f.Add(p.Bare, keygen.Fingerprint(subs[(i+1)%3].Public()))
+	}
+	f.Add([]byte{1, 2}, "0x")
+	outcome := func(err error, opened wamp.Dict) string {
+		var rk *RetiredKeyError
+		switch {
+		case err == nil:
+			return fmt.Sprint("opened by generation ", opened[OpenedGeneration])
+		case errors.As(err, &rk):
+			return fmt.Sprint("retired generation ", rk.Generation)
+		case errors.Is(err, ErrDecrypt), errors.Is(err, ErrTooShort):
+			return "does not open"
+		case errors.As(err, new(*URIMismatchError)):
+			return "mismatch"
+		case errors.Is(err, ErrPlaintext):
+			return "plaintext"
+		}
+		return "other: " + err.Error()
+	}
+	f.Fuzz(func(t *testing.T, payload []byte, id string) {
+		p := wamp.Payload{Bare: payload}
+		withID := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON, wamp.OptEncKey: id}
+		_, _, opened, err := c.Open(false, "a.b", p, withID)
+		got := outcome(err, opened)
+		_, _, opened2, err2 := c.Open(false, "a.b", p, without(withID, wamp.OptEncKey))
+		if want := outcome(err2, opened2); got != want {
+			t.Fatalf("key id %q: %s; without it: %s", id, got, want)
+		}
+		if strings.HasPrefix(got, "other") || got == "opened by generation 1" {
+			t.Fatalf("key id %q: %s", id, got)
 		}
 	})
 }

@@ -91,7 +91,7 @@ func TestCodecOpensAutobahnVectors(t *testing.T) {
 			if !c.Sealed(p, legacyDetails) {
 				t.Fatal("Autobahn's payload is not recognised as sealed")
 			}
-			args, kwargs, err := c.Open(originating, vec.URI, p, legacyDetails)
+			args, kwargs, _, err := c.Open(originating, vec.URI, p, legacyDetails)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -144,8 +144,16 @@ func TestCodecRoles(t *testing.T) {
 	if got := hex.EncodeToString(pairKey.Bytes()); got != "1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389" {
 		t.Fatalf("the vectors' key pair gives box key %s", got)
 	}
+	// The key id of a payload is the fingerprint of its recipient's public key: the
+	// responder's for PUBLISH and CALL, the originator's for YIELD and ERROR.
 	originatorPriv := box.PrivateKey(unhex(t, s.v.Keys.OriginatorPrivHex))
-	originatorPub := keygen.Base64(originatorPriv.Public())
+	responderPriv := box.PrivateKey(unhex(t, s.v.Keys.ResponderPrivHex))
+	keyIDFor := func(originating bool) string {
+		if originating {
+			return keygen.Fingerprint(responderPriv.Public())
+		}
+		return keygen.Fingerprint(originatorPriv.Public())
+	}
 	args := wamp.List{"grüße", int64(-3), uint64(math.MaxUint64), 2.5, []byte{0, 1, 0xfe}, nil, wamp.Dict{"x": wamp.List{true}}}
 	kwargs := wamp.Dict{"k": "v", "n": int64(1)}
 	for _, form := range []WireForm{WireLegacy, WirePPT} {
@@ -163,13 +171,14 @@ func TestCodecRoles(t *testing.T) {
 				var sealed []byte
 				switch form {
 				case WireLegacy:
-					if !reflect.DeepEqual(opts, legacyDetails) || !p.IsBare() || p.Args != nil || p.Kwargs != nil {
+					want := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON, wamp.OptEncKey: keyIDFor(r.originating)}
+					if !reflect.DeepEqual(opts, want) || !p.IsBare() || p.Args != nil || p.Kwargs != nil {
 						t.Fatalf("legacy form: options %v, payload %#v", opts, p)
 					}
 					sealed = p.Bare
 				case WirePPT:
 					want := wamp.Dict{wamp.OptPPTScheme: wamp.PPTSchemeWAMP, wamp.OptPPTSerializer: wamp.SerializerCBOR,
-						wamp.OptPPTCipher: wamp.PPTCipherXSalsa20Poly1305, wamp.OptPPTKeyID: originatorPub}
+						wamp.OptPPTCipher: wamp.PPTCipherXSalsa20Poly1305, wamp.OptPPTKeyID: keyIDFor(r.originating)}
 					if !reflect.DeepEqual(opts, want) || p.IsBare() || len(p.Args) != 1 || p.Kwargs != nil {
 						t.Fatalf("PPT form: options %v, payload %#v", opts, p)
 					}
@@ -192,7 +201,7 @@ func TestCodecRoles(t *testing.T) {
 				if !opener.Sealed(p, opts) {
 					t.Fatal("not recognised as sealed")
 				}
-				gotArgs, gotKwargs, err := opener.Open(!r.originating, r.uri, p, opts)
+				gotArgs, gotKwargs, _, err := opener.Open(!r.originating, r.uri, p, opts)
 				if err != nil || !reflect.DeepEqual(gotArgs, args) || !reflect.DeepEqual(gotKwargs, kwargs) {
 					t.Fatalf("Open: %#v %#v (%v)", gotArgs, gotKwargs, err)
 				}
@@ -208,11 +217,11 @@ func TestCodecRoles(t *testing.T) {
 				if form == WirePPT {
 					op = wamp.Payload{Args: wamp.List{offline}}
 				}
-				if a, kw, err := opener.Open(!r.originating, r.uri, op, opts); err != nil || !reflect.DeepEqual(a, args) || !reflect.DeepEqual(kw, kwargs) {
+				if a, kw, _, err := opener.Open(!r.originating, r.uri, op, opts); err != nil || !reflect.DeepEqual(a, args) || !reflect.DeepEqual(kw, kwargs) {
 					t.Fatalf("SealMessage's payload opens as %#v %#v (%v)", a, kw, err)
 				}
 				// The sealer's own side cannot open it (it has the other box only).
-				if _, _, err := sealer.Open(!r.originating, r.uri, p, opts); codecURI(err) != wamp.ErrURIDecrypt {
+				if _, _, _, err := sealer.Open(!r.originating, r.uri, p, opts); codecURI(err) != wamp.ErrURIDecrypt {
 					t.Fatalf("the sealer's keystore opened it as the receiver: %v", err)
 				}
 			})
@@ -260,7 +269,7 @@ func TestCodecRefusals(t *testing.T) {
 	t.Run("no key", func(t *testing.T) {
 		// A sealed payload on a URI the (non-empty) keystore does not cover.
 		p, opts := sealed(NewCodec(s.single, "single.ks", WireLegacy), "org.other.t")
-		_, _, err := sub.Open(false, "org.other.t", p, opts)
+		_, _, _, err := sub.Open(false, "org.other.t", p, opts)
 		var nk *NoKeyError
 		if !errors.As(err, &nk) || codecURI(err) != wamp.ErrURIDecrypt {
 			t.Fatalf("%v (%s), want a *NoKeyError with %s", err, codecURI(err), wamp.ErrURIDecrypt)
@@ -285,13 +294,13 @@ func TestCodecRefusals(t *testing.T) {
 		}
 		// A publisher's keystore asked to open an event.
 		p, opts := sealed(pub, keyed+"t")
-		if _, _, err := pub.Open(false, keyed+"t", p, opts); !errors.As(err, &sk) || sk.Originating || codecURI(err) != wamp.ErrURIDecrypt {
+		if _, _, _, err := pub.Open(false, keyed+"t", p, opts); !errors.As(err, &sk) || sk.Originating || codecURI(err) != wamp.ErrURIDecrypt {
 			t.Fatalf("Open: %v, want a *SideKeysError with %s", err, wamp.ErrURIDecrypt)
 		}
 	})
 	t.Run("wrong key", func(t *testing.T) {
 		p, opts := sealed(NewCodec(s.single, "single.ks", WireLegacy), keyed+"t")
-		_, _, err := sub.Open(false, keyed+"t", p, opts)
+		_, _, _, err := sub.Open(false, keyed+"t", p, opts)
 		if !errors.Is(err, ErrDecrypt) || codecURI(err) != wamp.ErrURIDecrypt {
 			t.Fatalf("%v, want ErrDecrypt with %s", err, wamp.ErrURIDecrypt)
 		}
@@ -304,7 +313,7 @@ func TestCodecRefusals(t *testing.T) {
 				b = p.Args[0].([]byte)
 			}
 			b[len(b)-1] ^= 1
-			if _, _, err := sub.Open(false, keyed+"t", p, opts); !errors.Is(err, ErrDecrypt) || codecURI(err) != wamp.ErrURIDecrypt {
+			if _, _, _, err := sub.Open(false, keyed+"t", p, opts); !errors.Is(err, ErrDecrypt) || codecURI(err) != wamp.ErrURIDecrypt {
 				t.Errorf("%s: %v, want ErrDecrypt", c.Wire(), err)
 			}
 			if _, err := sub.OpenMessage(false, keyed+"t", b[:box.Overhead-1]); !errors.Is(err, ErrTooShort) {
@@ -315,7 +324,7 @@ func TestCodecRefusals(t *testing.T) {
 	t.Run("URI mismatch", func(t *testing.T) {
 		for _, c := range []*Codec{pub, pubPPT} {
 			p, opts := sealed(c, keyed+"orders")
-			_, _, err := sub.Open(false, keyed+"bills", p, opts)
+			_, _, _, err := sub.Open(false, keyed+"bills", p, opts)
 			var mm *URIMismatchError
 			if !errors.As(err, &mm) || mm.Inner != keyed+"orders" || mm.Envelope != keyed+"bills" || codecURI(err) != wamp.ErrURITrustedMismatch {
 				t.Errorf("%s: %v, want a *URIMismatchError with %s", c.Wire(), err, wamp.ErrURITrustedMismatch)
@@ -347,7 +356,7 @@ func TestCodecRefusals(t *testing.T) {
 			{pp, with(good, wamp.OptPPTCipher, "aes256gcm"), wamp.OptPPTCipher},
 			{pp, with(good, wamp.OptPPTSerializer, wamp.SerializerJSON), wamp.OptPPTSerializer},
 		} {
-			_, _, err := sub.Open(false, keyed+"t", c.p, c.details)
+			_, _, _, err := sub.Open(false, keyed+"t", c.p, c.details)
 			var ue *UnsupportedError
 			if !errors.As(err, &ue) || ue.Option != c.option || ue.URI != keyed+"t" || codecURI(err) != wamp.ErrURIEncryptionUnsupported {
 				t.Errorf("%v: %v, want an *UnsupportedError for %s with %s", c.details, err, c.option, wamp.ErrURIEncryptionUnsupported)
@@ -372,7 +381,7 @@ func TestCodecRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = sub.Open(false, keyed+"t", wamp.Payload{Bare: b}, legacyDetails)
+		_, _, _, err = sub.Open(false, keyed+"t", wamp.Payload{Bare: b}, legacyDetails)
 		if !errors.Is(err, ErrPlaintext) || !errors.Is(err, wamp.ErrIntegerRange) || codecURI(err) != wamp.ErrURIDecrypt {
 			t.Fatalf("%v, want ErrPlaintext (ErrIntegerRange) with %s", err, wamp.ErrURIDecrypt)
 		}
@@ -382,7 +391,7 @@ func TestCodecRefusals(t *testing.T) {
 	})
 	t.Run("empty keystore", func(t *testing.T) {
 		p, opts := sealed(pub, keyed+"t")
-		_, _, err := NewCodec(keystore.New(), "none.ks", WireLegacy).Open(false, keyed+"t", p, opts)
+		_, _, _, err := NewCodec(keystore.New(), "none.ks", WireLegacy).Open(false, keyed+"t", p, opts)
 		var ek *EmptyKeystoreError
 		if !errors.As(err, &ek) || !errors.Is(err, ErrNoKey) || codecURI(err) != wamp.ErrURINoPayloadCodec {
 			t.Fatalf("%v, want an *EmptyKeystoreError with %s", err, wamp.ErrURINoPayloadCodec)
@@ -414,7 +423,7 @@ func TestCodecMetaAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, _, err := c.Open(true, meta, wamp.Payload{Bare: b}, legacyDetails); err != nil || !reflect.DeepEqual(a, wamp.List{"boom"}) {
+	if a, _, _, err := c.Open(true, meta, wamp.Payload{Bare: b}, legacyDetails); err != nil || !reflect.DeepEqual(a, wamp.List{"boom"}) {
 		t.Fatalf("Autobahn's sealed %s: %v %v", meta, a, err)
 	}
 	// A prefix that starts with "wamp." does cover it.

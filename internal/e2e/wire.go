@@ -3,9 +3,6 @@ package e2e
 import (
 	"fmt"
 
-	"github.com/cbx-wamp/cbx/internal/box"
-	"github.com/cbx-wamp/cbx/internal/keygen"
-	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
@@ -24,7 +21,8 @@ const (
 	// cbx's convention (wire.md §2.4): the sealed bytes are nonce ‖ NaCl box exactly as in
 	// the legacy form, and the plaintext is the CBOR map {"uri","args","kwargs"}; the "uri"
 	// (not in the spec's {"args","kwargs"}) keeps the trusted-URI check in this form too.
-	// ppt_keyid is the originator's public key in base64, as in the spec's own examples.
+	// ppt_keyid is the fingerprint of the recipient's public key, the key id of the
+	// spec's footnote (package comment, "Key generations and key ids").
 	WirePPT
 )
 
@@ -57,17 +55,18 @@ func WireFor(r RouterFeatures) WireForm {
 	return WireLegacy
 }
 
-// options are the Options a sealed payload of form travels with, sealed under entry e:
-// exactly Autobahn's keys for the legacy form (never enc_key, which Autobahn does not
-// send: wire.md §1.2), the spec's ppt_* for PPT (wire.md §2.2).
-func options(form WireForm, e *keystore.Entry) wamp.Dict {
+// options are the Options a sealed payload of form travels with, id being its key id:
+// Autobahn's enc_algo and enc_serializer and the key id as enc_key for the legacy form
+// (Autobahn's parser takes a string there and its KeyRing ignores it: wire.md §1.2), the
+// spec's ppt_* for PPT (wire.md §2.2).
+func options(form WireForm, id string) wamp.Dict {
 	if form == WirePPT {
 		return wamp.Dict{
 			wamp.OptPPTScheme: wamp.PPTSchemeWAMP, wamp.OptPPTSerializer: wamp.SerializerCBOR,
-			wamp.OptPPTCipher: wamp.PPTCipherXSalsa20Poly1305, wamp.OptPPTKeyID: keyID(e),
+			wamp.OptPPTCipher: wamp.PPTCipherXSalsa20Poly1305, wamp.OptPPTKeyID: id,
 		}
 	}
-	return wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON}
+	return wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON, wamp.OptEncKey: id}
 }
 
 // payload is the sealed bytes placed as form carries them.
@@ -76,20 +75,6 @@ func payload(form WireForm, sealed []byte) wamp.Payload {
 		return wamp.Payload{Args: wamp.List{sealed}}
 	}
 	return wamp.Payload{Bare: sealed}
-}
-
-// keyID names the key pair in ppt_keyid: the originator's public key (not secret).
-func keyID(e *keystore.Entry) string {
-	var pub box.PublicKey
-	switch {
-	case e.Single != nil:
-		pub = e.Single.Public()
-	case e.OriginatorPublic != nil:
-		pub = *e.OriginatorPublic
-	case e.OriginatorPrivate != nil:
-		pub = e.OriginatorPrivate.Public()
-	}
-	return keygen.Base64(pub)
 }
 
 // isSealed detects both forms by their metadata (wire.md §2.4): a bare binary (only

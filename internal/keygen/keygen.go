@@ -15,6 +15,13 @@
 // secret would be all zeros, [box.ErrLowOrderKey]) or a small-order Ed25519 point is
 // refused with [ErrLowOrder].
 //
+// # Fingerprints
+//
+// A public key is named without being printed by its fingerprint ([Fingerprint]): the
+// WAMP spec's key id, "0x" and 40 hex digits of SHA-256 of the key with an EIP-55
+// checksum. cbx sends it on the wire as a sealed payload's key id; [ParseFingerprint]
+// reads one.
+//
 // Errors describe what is wrong with a key without repeating it, because the input may
 // be a private key; callers add where it came from. Every parse error wraps [ErrMalformed]
 // or [ErrLowOrder]. The package touches no files and no terminal.

@@ -138,13 +138,20 @@ func ReadSecretFile(path string) ([]byte, error) {
 }
 
 // Notice is something this package did on the caller's behalf that the user should hear
-// of. The package never prints; callers that pass [WithNotices] say it.
+// of. The package never prints; callers that pass [WithNotices] say it. One of Removed
+// and UpgradedFrom is set.
 type Notice struct {
 	// Removed is a temporary file left behind by an interrupted write: it held a whole
 	// copy of the keystore, private keys included.
 	Removed string
 	// Err is set when it could not be removed; it is still there.
 	Err error
+
+	// UpgradedFrom is the older format version the keystore at Path was in before
+	// [Update] wrote it in [FormatVersion], which cbx versions that only read the older
+	// one refuse.
+	UpgradedFrom int
+	Path         string
 }
 
 // Option adjusts [Load] and [Update].
@@ -249,6 +256,10 @@ func realPath(path string) string {
 // written to ".NAME.new" directly. Either way a ".NAME.new" (or a ".NAME.tmp-*" of older
 // cbx versions) left by an interrupted write is removed, under the lock, at the start of
 // the next Update, and reported through [WithNotices].
+//
+// A keystore of an older format version is read as such and written in [FormatVersion]
+// (the same atomic write), which [WithNotices] reports; one of a newer version is
+// refused (a *[ParseError] wrapping a *[VersionError]) and left as it is.
 func Update(path string, fn func(*Keystore) error, opts ...Option) error {
 	o := collect(opts)
 	path = realPath(path)
@@ -271,6 +282,7 @@ func Update(path string, fn func(*Keystore) error, opts ...Option) error {
 	case err != nil:
 		return err
 	}
+	from := ks.Version()
 	if err := fn(ks); err != nil {
 		return err
 	}
@@ -279,7 +291,13 @@ func Update(path string, fn func(*Keystore) error, opts ...Option) error {
 		// Writing it would lock the user out: cbx refuses to read it back.
 		return &TooLargeError{Path: path, Limit: MaxFileSize, Writing: true}
 	}
-	return writeAtomic(path, data)
+	if err := writeAtomic(path, data); err != nil {
+		return err
+	}
+	if from < FormatVersion {
+		o.tell(Notice{UpgradedFrom: from, Path: path})
+	}
+	return nil
 }
 
 // newName is the one name a new keystore has before it replaces the old one.

@@ -115,7 +115,9 @@ func TestParseErrors(t *testing.T) {
 		"":                         "empty file",
 		"# only comments\n":        "empty file",
 		"hello\n":                  "not a cbx keystore",
-		"cbx-keystore v2\nend\n":   "format version 2",
+		"cbx-keystore v3\nend\n":   "format version 3 is newer than this cbx reads (versions 1 to 2)",
+		"cbx-keystore v02\nend\n":  "bad format version",
+		"cbx-keystore v0\nend\n":   "bad format version",
 		"cbx-keystore vx\nend\n":   "bad format version",
 		"cbx-keystore v1\n" + body: `no "end" line`,
 		"cbx-keystore v1\n" + body + "end\nprefix \"b.\"\n":                                          "after the \"end\"",
@@ -131,6 +133,21 @@ func TestParseErrors(t *testing.T) {
 		"cbx-keystore v1\nprefix \"a.\"\nresponder-public " + respPub + "\nend\n":                                       "allows no direction",
 		"cbx-keystore v1\nprefix \"a.\"\nsingle " + singlePriv + "\nresponder-public " + respPub + "\nend\n":            "cannot be combined",
 		"cbx-keystore v1\nprefix \"a.\"\noriginator-private " + origPriv + "\noriginator-public " + origPub + "\nend\n": "not both",
+		// Version 1 knows no generations.
+		"cbx-keystore v1\nprefix \"a.\"\ngeneration 1\nsingle " + singlePriv + "\nend\n":                      `unknown field "generation" in a version 1 keystore`,
+		"cbx-keystore v1\nprefix \"a.\"\nsingle " + singlePriv + "\nretire-after 2026-01-01T00:00:00Z\nend\n": `unknown field "retire-after" in a version 1 keystore`,
+		// Version 2: generations numbered 1, 2, … and only older ones retiring.
+		"cbx-keystore v2\nprefix \"a.\"\nsingle " + singlePriv + "\nend\n":                                                          `line 3: prefix "a.": "single" before the first generation line`,
+		"cbx-keystore v2\nprefix \"a.\"\nend\n":                                                                                     `prefix "a." has no generation`,
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 2\nsingle " + singlePriv + "\nend\n":                                            `want "generation 1"`,
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 01\nsingle " + singlePriv + "\nend\n":                                           `want "generation 1"`,
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 1\nsingle " + singlePriv + "\ngeneration 3\nend\n":                              `line 5: prefix "a.": want "generation 2"`,
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 1\nsingle " + singlePriv + "\ngeneration 2\nend\n":                              `generation 2: allows no direction`,
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 1\nretire-after 2026-01-01T00:00:00Z\nsingle " + singlePriv + "\nend\n":         "generation 1 is the newest, which seals: it cannot have retire-after",
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 1\nretire-after 2026-01-01\nsingle " + singlePriv + "\nend\n":                   "retire-after must be an RFC 3339 time",
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 1\nretire-after 2026-01-01T00:00:00Z\nretire-after 2026-01-01T00:00:00Z\nend\n": "retire-after given twice",
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 1\nsingle " + singlePriv + "\nsingle " + singlePriv + "\nend\n":                 `single given twice for prefix "a.", generation 1`,
+		"cbx-keystore v2\nprefix \"a.\"\ngeneration 1\nsecret " + singlePriv + "\nend\n":                                            "unknown field \"secret\" (want generation, retire-after,",
 	}
 	for in, want := range cases {
 		_, err := Parse([]byte(in))
@@ -295,13 +312,21 @@ func TestReadSecretFile(t *testing.T) {
 	}
 }
 
+// FuzzParse: whatever parses, in either version, is written back in the current version
+// and reads back to the same entries, generations, keys and retirement times.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(sample))
+	f.Add([]byte(sampleV2))
 	f.Add([]byte("cbx-keystore v1\nend\n"))
 	f.Add([]byte("cbx-keystore v1\nprefix \"\\u00e9\"\nsingle " + singlePriv + "\nend"))
+	f.Add([]byte("cbx-keystore v2\nprefix \"a\"\ngeneration 1\nretire-after 2026-02-03T04:05:06+07:00\nsingle " + singlePriv + "\ngeneration 2\nsingle " + origPriv + "\nend"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ks, err := Parse(data)
 		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("untyped error %v", err)
+			}
 			return
 		}
 		out := ks.Marshal()
@@ -312,10 +337,25 @@ func FuzzParse(f *testing.F) {
 		if !bytes.Equal(ks2.Marshal(), out) {
 			t.Fatalf("marshal not stable")
 		}
+		if !bytes.HasPrefix(bytes.SplitAfter(out, []byte("\n"))[2], []byte("cbx-keystore v2\n")) {
+			t.Fatalf("not written in version 2:\n%s", out)
+		}
 		for _, e := range ks.Entries() {
 			e2, ok := ks2.Get(e.Prefix)
 			if !ok || e2.CanOriginate() != e.CanOriginate() || e2.CanRespond() != e.CanRespond() {
 				t.Fatalf("entry %q changed in the round trip", e.Prefix)
+			}
+			g1, g2 := e.Generations(), e2.Generations()
+			if len(g1) != len(g2) {
+				t.Fatalf("entry %q: %d generations, %d after the round trip", e.Prefix, len(g1), len(g2))
+			}
+			for i := range g1 {
+				if g1[i].Number != i+1 || g2[i].Number != i+1 || !sameKeys(g1[i], g2[i]) || !g1[i].RetireAfter.Equal(g2[i].RetireAfter) {
+					t.Fatalf("entry %q: generation %d changed in the round trip", e.Prefix, i+1)
+				}
+			}
+			if !e.Newest().RetireAfter.IsZero() {
+				t.Fatalf("entry %q: the newest generation retires", e.Prefix)
 			}
 		}
 	})

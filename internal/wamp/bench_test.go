@@ -55,3 +55,75 @@ func BenchmarkUnmarshalRefusedEvent(b *testing.B) {
 		})
 	}
 }
+
+// The messages of issue 10's figures: a PUBLISH and an EVENT of 100 bytes of arguments,
+// in plaintext and sealed (a 173-byte bare payload, what the legacy form carries for
+// them), as a publisher marshals them and a subscriber unmarshals them once per event.
+func benchPubSub() map[string]Message {
+	args := List{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", int64(12345)}
+	sealed := make([]byte, 173)
+	enc := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON}
+	return map[string]Message{
+		"publish-plain":  &Publish{Request: 7, Options: Dict{OptAcknowledge: true}, Topic: "com.example.bench", Payload: Payload{Args: args}},
+		"publish-sealed": &Publish{Request: 7, Options: Dict{OptAcknowledge: true, OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON}, Topic: "com.example.bench", Payload: Payload{Bare: sealed}},
+		"event-plain":    &Event{Subscription: 1, Publication: 2, Details: Dict{}, Payload: Payload{Args: args}},
+		"event-sealed":   &Event{Subscription: 1, Publication: 2, Details: enc, Payload: Payload{Bare: sealed}},
+	}
+}
+
+func BenchmarkMarshal(b *testing.B) {
+	for _, s := range Serializers {
+		for _, name := range []string{"publish-plain", "publish-sealed", "event-plain", "event-sealed"} {
+			m := benchPubSub()[name]
+			b.Run(s.Name()+"/"+name, func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.Marshal(m); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkUnmarshal(b *testing.B) {
+	for _, s := range Serializers {
+		for _, name := range []string{"publish-plain", "publish-sealed", "event-plain", "event-sealed"} {
+			f, err := s.Marshal(benchPubSub()[name])
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run(s.Name()+"/"+name, func(b *testing.B) {
+				b.SetBytes(int64(len(f)))
+				for b.Loop() {
+					if _, err := s.Unmarshal(f); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The JSON form of the dialect on its own, for a --stdin line and an output line.
+func BenchmarkUnmarshalJSON(b *testing.B) {
+	line := []byte(`["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",12345]`)
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if _, err := UnmarshalJSON(line, NestPayload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	v := Dict{"topic": "com.example.bench", "publication": int64(1234567), "sealed": true,
+		"args": List{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", int64(12345), 1.5}, "kwargs": Dict{}}
+	var buf []byte
+	for b.Loop() {
+		var err error
+		if buf, err = AppendJSON(buf[:0], v, NestPayload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -20,8 +20,21 @@ type PayloadCodec interface {
 	// Sealed reports whether an incoming message (its payload and Details/Options) is sealed.
 	Sealed(p Payload, details Dict) bool
 	// Open opens a sealed payload for the envelope uri (the trusted-URI check is the
-	// codec's job).
-	Open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, err error)
+	// codec's job). opened says, in the codec's own terms, what opened it (e2e.Codec names
+	// the keystore entry, the key's generation and fingerprints), for the receiver to
+	// show; the session hands it on ([EventInfo].Opened, …) without reading it. It may
+	// be the same Dict for many payloads: its readers must not change it.
+	Open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, opened Dict, err error)
+}
+
+// ReplySealer is a [PayloadCodec] that seals a callee's reply (a YIELD, or the ERROR
+// answering an INVOCATION) with regard to what opened the request: replyTo is the opened
+// value its Open returned for the INVOCATION. e2e.Codec implements it so that a reply is
+// sealed with the key generation that opened the request, the one the caller holds while
+// the two sides rotate keys. The session uses it, when the codec has it, for every reply
+// to a sealed INVOCATION, and Seal for everything else.
+type ReplySealer interface {
+	SealReply(replyTo Dict, uri string, args List, kwargs Dict) (p Payload, opts Dict, ok bool, err error)
 }
 
 // CodecError is an error from a [PayloadCodec] that names the WAMP error URI to reply
@@ -61,12 +74,25 @@ func codecErrorURI(err error) string {
 // options (enc_* or ppt_*). Without a codec, or when the codec does not seal for uri, the
 // payload is args/kwargs in plaintext. opts itself is never modified.
 func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opts Dict) (Payload, Dict, error) {
+	return s.sealReply(originating, nil, uri, args, kwargs, opts)
+}
+
+// sealReply is seal for a callee's reply to a sealed INVOCATION that replyTo (what
+// opened it) names, through the codec's [ReplySealer] when it has one; with replyTo nil
+// it is seal.
+func (s *Session) sealReply(originating bool, replyTo Dict, uri string, args List, kwargs Dict, opts Dict) (Payload, Dict, error) {
 	out := maps.Clone(opts)
 	if out == nil {
 		out = Dict{}
 	}
 	if s.cfg.Codec != nil {
-		p, extra, ok, err := s.cfg.Codec.Seal(originating, uri, args, kwargs)
+		seal := s.cfg.Codec.Seal
+		if rs, ok := s.cfg.Codec.(ReplySealer); ok && replyTo != nil && !originating {
+			seal = func(_ bool, uri string, args List, kwargs Dict) (Payload, Dict, bool, error) {
+				return rs.SealReply(replyTo, uri, args, kwargs)
+			}
+		}
+		p, extra, ok, err := seal(originating, uri, args, kwargs)
 		if err != nil {
 			return Payload{}, nil, err
 		}
@@ -78,22 +104,23 @@ func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opt
 	return Payload{Args: args, Kwargs: kwargs}, out, nil
 }
 
-// open applies the codec to an incoming payload. sealed reports whether it was opened.
-// A bare payload nobody can open is ErrNoPayloadCodec; a payload refused on receipt
-// (Payload.Err) is that error, and the codec never sees it.
-func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, err error) {
+// open applies the codec to an incoming payload. sealed reports whether it was opened,
+// and opened what the codec says opened it. A bare payload nobody can open is
+// ErrNoPayloadCodec; a payload refused on receipt (Payload.Err) is that error, and the
+// codec never sees it.
+func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, opened Dict, err error) {
 	if p.Err != nil {
-		return nil, nil, false, p.Err
+		return nil, nil, false, nil, p.Err
 	}
 	if s.cfg.Codec != nil && s.cfg.Codec.Sealed(p, details) {
-		args, kwargs, err = s.cfg.Codec.Open(originating, uri, p, details)
+		args, kwargs, opened, err = s.cfg.Codec.Open(originating, uri, p, details)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, nil, false, nil, err
 		}
-		return args, kwargs, true, nil
+		return args, kwargs, true, opened, nil
 	}
 	if p.IsBare() {
-		return nil, nil, false, ErrNoPayloadCodec
+		return nil, nil, false, nil, ErrNoPayloadCodec
 	}
-	return p.Args, p.Kwargs, false, nil
+	return p.Args, p.Kwargs, false, nil, nil
 }

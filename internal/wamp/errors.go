@@ -55,6 +55,7 @@ type RPCError struct {
 	Kwargs  Dict
 	Details Dict
 	Sealed  bool
+	Opened  Dict // what opened the payload, in the codec's words (PayloadCodec.Open)
 	// PayloadErr is set when the ERROR's own payload was refused ([Payload].Err, a
 	// [*PayloadError]): the error is still the peer's, with its URI, but Args and Kwargs
 	// are nil because they could not be read.

@@ -22,6 +22,7 @@ import (
 func TestAutobahnParsesOurFrames(t *testing.T) {
 	py := testkit.NeedAutobahnPython(t)
 	enc := Dict{"enc_algo": "cryptobox", "enc_serializer": "json"}
+	encKey := merged(enc, Dict{"enc_key": "0xBf9240114804dB4Fd373012c0Ca47432D63425AE"})
 	bare := []byte{0, 1, 2, 3, 0xfe, 0xff}
 	args := List{"text", int64(-7), int64(1) << 40, 1.0, 0.25, true, nil, []byte{0, 0xff}, List{"nested", Dict{"b": []byte("x")}}}
 	kwargs := Dict{"a": int64(1), "ü": "ñ", "bin": []byte{9}, "f": 2.0}
@@ -49,6 +50,16 @@ func TestAutobahnParsesOurFrames(t *testing.T) {
 		&Invocation{Request: 10, Registration: 11, Details: merged(enc, Dict{"procedure": "com.p.x"}), Payload: Payload{Bare: bare}},
 		&Result{Request: 6, Details: merged(enc, Dict{"progress": true}), Payload: Payload{Bare: bare}},
 		&Error{Type: CALL, Request: 6, Details: enc, Error: "com.error.x", Payload: Payload{Bare: bare}},
+		// With the key id cbx sends as enc_key (wire.md §2.4 "Key ids"), on every message
+		// that carries a sealed payload.
+		&Publish{Request: 12, Options: merged(encKey, Dict{"acknowledge": true}), Topic: "com.t", Payload: Payload{Bare: bare}},
+		&Event{Subscription: 1, Publication: 2, Details: encKey, Payload: Payload{Bare: bare}},
+		&Call{Request: 13, Options: encKey, Procedure: "com.p", Payload: Payload{Bare: bare}},
+		&Invocation{Request: 14, Registration: 11, Details: encKey, Payload: Payload{Bare: bare}},
+		&Yield{Request: 14, Options: encKey, Payload: Payload{Bare: bare}},
+		&Result{Request: 13, Details: encKey, Payload: Payload{Bare: bare}},
+		&Error{Type: INVOCATION, Request: 14, Details: encKey, Error: "com.error.x", Payload: Payload{Bare: bare}},
+		&Error{Type: CALL, Request: 13, Details: encKey, Error: "com.error.x", Payload: Payload{Bare: bare}},
 	}
 	const script = `
 import sys, json, binascii, txaio

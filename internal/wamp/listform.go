@@ -119,7 +119,7 @@ func (e *encoder) fail(format string, args ...any) {
 
 func (e *encoder) start(t MessageType) *encoder {
 	e.t = t
-	e.l = List{int64(t)}
+	e.l = append(make(List, 0, 7), int64(t)) // the longest messages have 7 elements
 	return e
 }
 

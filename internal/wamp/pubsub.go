@@ -80,6 +80,22 @@ func (a *PublishAck) settle(id ID, err error) {
 // session's error if the session ends first. opts is not modified; the payload is
 // sealed as for [Session.Publish].
 func (s *Session) PublishAsync(topic string, opts Dict, args List, kwargs Dict) (*PublishAck, error) {
+	return s.publishAsync(topic, opts, args, kwargs, false)
+}
+
+// QueuePublish is [Session.PublishAsync] that leaves the PUBLISH in the connection's write
+// queue: it is written together with the next message the session writes, or by
+// [Session.Flush]. A publisher with several events ready queues them and has them
+// written at once (publishing the last with PublishAsync, or calling Flush), one system
+// call for all instead of one each; it must do one or the other before it waits for
+// their acknowledgements. Errors are PublishAsync's, except that a failed write is
+// reported by the PublishAck of every publication still queued when it failed (the
+// router may or may not have received them), and by Flush.
+func (s *Session) QueuePublish(topic string, opts Dict, args List, kwargs Dict) (*PublishAck, error) {
+	return s.publishAsync(topic, opts, args, kwargs, true)
+}
+
+func (s *Session) publishAsync(topic string, opts Dict, args List, kwargs Dict, queue bool) (*PublishAck, error) {
 	p, o, err := s.seal(true, topic, args, kwargs, opts)
 	if err != nil {
 		return nil, err
@@ -97,15 +113,67 @@ func (s *Session) PublishAsync(topic string, opts Dict, args List, kwargs Dict) 
 	}
 	s.pending[id] = req
 	s.mu.Unlock()
-	if err := s.send(&Publish{Request: id, Options: o, Topic: topic, Payload: p}); err != nil {
+	b, err := s.encode(&Publish{Request: id, Options: o, Topic: topic, Payload: p})
+	written := false // whether err is the write's
+	if err == nil {
+		err, written = s.write(b, !queue), !queue
+	}
+	if err != nil {
 		s.mu.Lock()
 		if s.pending[id] == req {
 			delete(s.pending, id)
 		}
 		s.mu.Unlock()
+		if written {
+			s.flushed(err)
+		}
 		return nil, err
 	}
+	if queue {
+		s.mu.Lock()
+		s.unflushed = append(s.unflushed, id)
+		s.mu.Unlock()
+	} else {
+		s.flushed(nil)
+	}
 	return a, nil
+}
+
+// Flush writes the messages queued by [Session.QueuePublish] and returns once they are
+// written, or with why they could not be (their acknowledgements then settle with that
+// error).
+func (s *Session) Flush() error {
+	err := s.conn.Flush()
+	if errors.Is(err, ErrClosed) {
+		if e := s.Err(); e != nil {
+			err = e
+		}
+	}
+	s.flushed(err)
+	return err
+}
+
+// flushed records the outcome of a write that waited for everything queued before it:
+// the queued publications were written (err == nil), or their acknowledgements settle
+// with err now, since no reply will come for what was not written and the router may or
+// may not have what was.
+func (s *Session) flushed(err error) {
+	s.mu.Lock()
+	ids := s.unflushed
+	s.unflushed = nil
+	var acks []*PublishAck
+	if err != nil {
+		for _, id := range ids {
+			if p := s.pending[id]; p != nil && p.ack != nil {
+				delete(s.pending, id)
+				acks = append(acks, p.ack)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, a := range acks {
+		a.settle(0, err)
+	}
 }
 
 // settleAsync settles a PublishAsync request with its reply.
@@ -142,6 +210,12 @@ type EventInfo struct {
 	Kwargs  Dict
 	Details Dict
 	Sealed  bool // the payload was opened by the codec
+	Opened  Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
+	// More is true when another event of this session has already arrived and waits
+	// behind this one: its handler runs next, unless the session ends first. A handler
+	// that buffers its output may leave it buffered while More is true and should flush
+	// it when More is false, so that nothing waits while the session is idle.
+	More bool
 	// Err says why there are no Args and Kwargs: the payload could not be opened, or it was
 	// refused on receipt because it holds a value outside the dialect (errors.Is
 	// [ErrPayloadRefused]; package comment, "Refused payloads"), or the router delivered
@@ -212,16 +286,28 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 
 func (s *Session) onEvent(m *Event) {
 	s.mu.Lock()
-	subs := append([]*Subscription(nil), s.subs[m.Subscription]...)
+	// Not copied: Subscribe and Unsubscribe never change the elements a slice already
+	// holds (they append past its end or build a new one).
+	subs := s.subs[m.Subscription]
 	s.mu.Unlock()
 	for _, sub := range subs {
-		s.events.push(func() {
-			topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
-			ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err}
-			if err == nil {
-				ev.Args, ev.Kwargs, ev.Sealed, ev.Err = s.open(false, topic, m.Payload, m.Details)
-			}
-			sub.handler(ev)
-		})
+		s.events.push(delivery{sub, m})
 	}
+}
+
+// delivery is one event for one subscription, waiting for the event goroutine.
+type delivery struct {
+	sub *Subscription
+	m   *Event
+}
+
+// deliver opens an event and runs its subscription's handler; more is EventInfo.More.
+func (s *Session) deliver(d delivery, more bool) {
+	sub, m := d.sub, d.m
+	topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
+	ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err, More: more}
+	if err == nil {
+		ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
+	}
+	sub.handler(ev)
 }

@@ -27,6 +27,13 @@ func (q *queue[T]) push(v T) {
 
 func (q *queue[T]) wait() <-chan struct{} { return q.signal }
 
+// pending reports whether items are waiting to be drained.
+func (q *queue[T]) pending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) > 0
+}
+
 func (q *queue[T]) drain() []T {
 	q.mu.Lock()
 	defer q.mu.Unlock()

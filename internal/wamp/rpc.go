@@ -14,6 +14,7 @@ type ResultInfo struct {
 	Details  Dict
 	Progress bool // Details.progress: more results follow
 	Sealed   bool // the payload was opened by the codec
+	Opened   Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
 }
 
 type pendingCall struct {
@@ -68,7 +69,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 			case *Result:
 				res := &ResultInfo{Details: m.Details}
 				res.Progress, _ = m.Details[OptProgress].(bool)
-				res.Args, res.Kwargs, res.Sealed, err = s.open(true, proc, m.Payload, m.Details)
+				res.Args, res.Kwargs, res.Sealed, res.Opened, err = s.open(true, proc, m.Payload, m.Details)
 				if err != nil {
 					if res.Progress {
 						cancel()
@@ -91,7 +92,7 @@ func (s *Session) Call(ctx context.Context, proc string, opts Dict, args List, k
 					e.PayloadErr = m.Payload.Err
 					return nil, e
 				}
-				e.Args, e.Kwargs, e.Sealed, err = s.open(true, m.Error, m.Payload, m.Details)
+				e.Args, e.Kwargs, e.Sealed, e.Opened, err = s.open(true, m.Error, m.Payload, m.Details)
 				if err != nil {
 					return nil, fmt.Errorf("opening the payload of error %s: %w", m.Error, err)
 				}
@@ -117,6 +118,7 @@ type InvocationInfo struct {
 	Kwargs    Dict
 	Details   Dict
 	Sealed    bool // the payload was opened by the codec
+	Opened    Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
 	// Progress sends a progressive result (YIELD with progress: true). It is nil unless
 	// the caller asked for receive_progress.
 	Progress func(args List, kwargs Dict) error
@@ -202,7 +204,7 @@ func (s *Session) onInvocation(m *Invocation) {
 		s.refuse(m.Request, proc, ErrURITrustedMismatch, err)
 		return
 	}
-	args, kwargs, sealed, err := s.open(false, proc, m.Payload, m.Details)
+	args, kwargs, sealed, opened, err := s.open(false, proc, m.Payload, m.Details)
 	var refused *PayloadError
 	switch {
 	case errors.As(err, &refused):
@@ -234,13 +236,13 @@ func (s *Session) onInvocation(m *Invocation) {
 		p := Payload{Args: args, Kwargs: kwargs}
 		if sealed {
 			var err error
-			if p, opts, err = s.seal(false, proc, args, kwargs, opts); err != nil {
+			if p, opts, err = s.sealReply(false, opened, proc, args, kwargs, opts); err != nil {
 				return err
 			}
 		}
 		return s.send(&Yield{Request: m.Request, Options: opts, Payload: p})
 	}
-	info := &InvocationInfo{Registration: reg, Procedure: proc, Args: args, Kwargs: kwargs, Details: m.Details, Sealed: sealed}
+	info := &InvocationInfo{Registration: reg, Procedure: proc, Args: args, Kwargs: kwargs, Details: m.Details, Sealed: sealed, Opened: opened}
 	var finished atomic.Bool
 	if rp, _ := m.Details[OptReceiveProgress].(bool); rp {
 		info.Progress = func(args List, kwargs Dict) error {
@@ -271,11 +273,11 @@ func (s *Session) onInvocation(m *Invocation) {
 		var rpcErr *RPCError
 		switch {
 		case inv.interrupted.Load():
-			s.sendError(INVOCATION, m.Request, ErrURICanceled, List{"call canceled"}, nil)
+			s.sendReplyError(opened, INVOCATION, m.Request, ErrURICanceled, List{"call canceled"}, nil)
 		case errors.As(err, &rpcErr) && rpcErr.URI != "":
-			s.sendError(INVOCATION, m.Request, rpcErr.URI, rpcErr.Args, rpcErr.Kwargs)
+			s.sendReplyError(opened, INVOCATION, m.Request, rpcErr.URI, rpcErr.Args, rpcErr.Kwargs)
 		case err != nil:
-			s.sendError(INVOCATION, m.Request, ErrURIRuntime, List{err.Error()}, nil)
+			s.sendReplyError(opened, INVOCATION, m.Request, ErrURIRuntime, List{err.Error()}, nil)
 		default:
 			if res == nil {
 				res = &YieldResult{}
@@ -285,11 +287,11 @@ func (s *Session) onInvocation(m *Invocation) {
 			switch {
 			case err == nil || s.Err() != nil:
 			case errors.As(err, &tooLarge):
-				s.sendError(INVOCATION, m.Request, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
+				s.sendReplyError(opened, INVOCATION, m.Request, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
 					"the result of %s is %d bytes (%s), more than the callee's %d-byte message limit",
 					proc, tooLarge.Size, tooLarge.Serializer, tooLarge.Limit)}, nil)
 			default:
-				s.sendError(INVOCATION, m.Request, ErrURIRuntime, List{fmt.Sprintf("cannot send result: %v", err)}, nil)
+				s.sendReplyError(opened, INVOCATION, m.Request, ErrURIRuntime, List{fmt.Sprintf("cannot send result: %v", err)}, nil)
 			}
 		}
 	}()
@@ -353,7 +355,13 @@ func (s *Session) runHandler(ctx context.Context, h Handler, info *InvocationInf
 // serializer refuses, a message over the size limit), a short ERROR takes its place, so
 // that the caller still gets an answer.
 func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwargs Dict) {
-	err := s.sendErrorOnce(typ, req, uri, args, kwargs)
+	s.sendReplyError(nil, typ, req, uri, args, kwargs)
+}
+
+// sendReplyError is sendError for the ERROR answering an INVOCATION that replyTo (what
+// opened it; nil when it was not sealed) names: sealed through the codec's ReplySealer.
+func (s *Session) sendReplyError(replyTo Dict, typ MessageType, req ID, uri string, args List, kwargs Dict) {
+	err := s.sendErrorOnce(replyTo, typ, req, uri, args, kwargs)
 	if err == nil || s.Err() != nil {
 		return
 	}
@@ -362,17 +370,17 @@ func (s *Session) sendError(typ MessageType, req ID, uri string, args List, kwar
 	// payload is only this short text.
 	var tooLarge *MessageTooLargeError
 	if errors.As(err, &tooLarge) {
-		s.sendErrorOnce(typ, req, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
+		s.sendErrorOnce(replyTo, typ, req, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
 			"the error %s is %d bytes (%s), more than the callee's %d-byte message limit",
 			uri, tooLarge.Size, tooLarge.Serializer, tooLarge.Limit)}, nil)
 		return
 	}
-	s.sendErrorOnce(typ, req, ErrURIRuntime, List{fmt.Sprintf("cannot send error %s: %v", uri, err)}, nil)
+	s.sendErrorOnce(replyTo, typ, req, ErrURIRuntime, List{fmt.Sprintf("cannot send error %s: %v", uri, err)}, nil)
 }
 
 // sendErrorOnce seals and sends one ERROR; see sendError.
-func (s *Session) sendErrorOnce(typ MessageType, req ID, uri string, args List, kwargs Dict) error {
-	p, details, err := s.seal(false, uri, args, kwargs, nil)
+func (s *Session) sendErrorOnce(replyTo Dict, typ MessageType, req ID, uri string, args List, kwargs Dict) error {
+	p, details, err := s.sealReply(false, replyTo, uri, args, kwargs, nil)
 	if err != nil {
 		// The codec wanted this error sealed but could not seal it: send the URI alone
 		// rather than the payload in plaintext, or nothing at all.

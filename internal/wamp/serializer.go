@@ -3,6 +3,7 @@ package wamp
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Serializer turns messages into WebSocket frame payloads and back. Each one corresponds
@@ -58,4 +59,17 @@ func unmarshalList(name string, v any) (Message, error) {
 		return nil, protoErrf("%s: message must be a list, got %s", name, typeOf(v))
 	}
 	return FromList(l)
+}
+
+// bufPool holds the buffers serializers encode into before they copy the frame out, so
+// that encoding a message allocates once, the frame itself.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+// putBuf returns a buffer to the pool unless a large message made it large.
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		bufPool.Put(b)
+	}
 }

@@ -58,7 +58,7 @@ func unmarshalJSONLenient(b []byte) (m Message, ok bool, err error) {
 			return nil, valueErr(ErrTooDeep)
 		}
 		r := jsonReader{b: b[:s.end], i: s.start}
-		return r.value()
+		return r.value(0)
 	}, jsonKind)
 	return m, true, err
 }

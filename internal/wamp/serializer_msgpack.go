@@ -2,8 +2,10 @@ package wamp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -32,80 +34,318 @@ func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
-	if err := msgpackWrite(enc, l, 0, NestMessage.limit()); err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	if *buf, err = msgpackAppend((*buf)[:0], l, 0, NestMessage.limit()); err != nil {
 		return nil, fmt.Errorf("encoding %v in MessagePack: %w", m.MessageType(), err)
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(*buf), nil
 }
 
-func msgpackWrite(e *msgpack.Encoder, v any, depth, limit int) error {
+// msgpackAppend appends v to b in MessagePack, byte for byte as vmihailenco/msgpack's
+// Encoder writes it with its default options (the smallest integer form, positive
+// integers as uint, floats as float64, str for text, bin for binary, the smallest
+// length headers, bin8 for short binary), which is how cbx encoded frames before it
+// wrote them itself; a differential fuzz test holds it to that. Appending to one buffer
+// rather than going through an Encoder and a bytes.Buffer per message makes encoding
+// allocation-free.
+func msgpackAppend(b []byte, v any, depth, limit int) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
-		return e.EncodeNil()
+		return append(b, msgpcode.Nil), nil
 	case bool:
-		return e.EncodeBool(x)
+		if x {
+			return append(b, msgpcode.True), nil
+		}
+		return append(b, msgpcode.False), nil
 	case int64:
-		return e.EncodeInt(x)
+		return msgpackInt(b, x), nil
 	case uint64:
-		return e.EncodeUint(x)
+		return msgpackUint(b, x), nil
 	case float64:
 		if err := checkFloat(x); err != nil {
-			return err
+			return b, err
 		}
-		return e.EncodeFloat64(x)
+		return binary.BigEndian.AppendUint64(append(b, msgpcode.Double), math.Float64bits(x)), nil
 	case string:
 		if err := checkText(x); err != nil {
-			return err
+			return b, err
 		}
-		return e.EncodeString(x)
+		return append(msgpackStrLen(b, len(x)), x...), nil
 	case []byte:
-		if x == nil {
-			x = []byte{} // EncodeBytes writes nil as msgpack nil
-		}
-		return e.EncodeBytes(x)
+		// Never nil (msgpack's nil): an empty binary is an empty bin.
+		return append(msgpackHeader(b, len(x), msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32), x...), nil
 	case []any:
 		if depth >= limit {
-			return valueErr(ErrTooDeep)
+			return b, valueErr(ErrTooDeep)
 		}
-		if err := e.EncodeArrayLen(len(x)); err != nil {
-			return err
+		if len(x) < 16 {
+			b = append(b, msgpcode.FixedArrayLow|byte(len(x)))
+		} else {
+			b = msgpackHeader(b, len(x), 0, msgpcode.Array16, msgpcode.Array32)
 		}
+		var err error
 		for _, el := range x {
-			if err := msgpackWrite(e, el, depth+1, limit); err != nil {
-				return err
+			if b, err = msgpackAppend(b, el, depth+1, limit); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return b, nil
 	case map[string]any:
 		if depth >= limit {
-			return valueErr(ErrTooDeep)
+			return b, valueErr(ErrTooDeep)
 		}
-		if err := e.EncodeMapLen(len(x)); err != nil {
-			return err
+		if len(x) < 16 {
+			b = append(b, msgpcode.FixedMapLow|byte(len(x)))
+		} else {
+			b = msgpackHeader(b, len(x), 0, msgpcode.Map16, msgpcode.Map32)
 		}
-		for _, k := range sortedKeys(x) {
+		var small [8]string
+		var err error
+		for _, k := range appendSortedKeys(small[:0], x) {
 			if err := checkKey(k); err != nil {
-				return err
+				return b, err
 			}
-			if err := e.EncodeString(k); err != nil {
-				return err
-			}
-			if err := msgpackWrite(e, x[k], depth+1, limit); err != nil {
-				return err
+			b = append(msgpackStrLen(b, len(k)), k...)
+			if b, err = msgpackAppend(b, x[k], depth+1, limit); err != nil {
+				return b, err
 			}
 		}
-		return nil
+		return b, nil
 	}
 	n, err := normalize(v, depth, limit)
 	if err != nil {
-		return err
+		return b, err
 	}
-	return msgpackWrite(e, n, depth, limit)
+	return msgpackAppend(b, n, depth, limit)
+}
+
+// msgpackInt writes n as the library's EncodeInt: non-negative as msgpackUint, else the
+// negative fixnum or the smallest intN.
+func msgpackInt(b []byte, n int64) []byte {
+	switch {
+	case n >= 0:
+		return msgpackUint(b, uint64(n))
+	case n >= -32:
+		return append(b, byte(n))
+	case n >= math.MinInt8:
+		return append(b, msgpcode.Int8, byte(n))
+	case n >= math.MinInt16:
+		return binary.BigEndian.AppendUint16(append(b, msgpcode.Int16), uint16(n))
+	case n >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, msgpcode.Int32), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, msgpcode.Int64), uint64(n))
+}
+
+// msgpackUint writes u as the library's EncodeUint: the positive fixnum or the smallest
+// uintN.
+func msgpackUint(b []byte, u uint64) []byte {
+	switch {
+	case u <= math.MaxInt8:
+		return append(b, byte(u))
+	case u <= math.MaxUint8:
+		return append(b, msgpcode.Uint8, byte(u))
+	case u <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, msgpcode.Uint16), uint16(u))
+	case u <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, msgpcode.Uint32), uint32(u))
+	}
+	return binary.BigEndian.AppendUint64(append(b, msgpcode.Uint64), u)
+}
+
+// msgpackStrLen writes a str header: fixstr below 32 bytes, else str8/16/32.
+func msgpackStrLen(b []byte, n int) []byte {
+	if n < 32 {
+		return append(b, msgpcode.FixedStrLow|byte(n))
+	}
+	return msgpackHeader(b, n, msgpcode.Str8, msgpcode.Str16, msgpcode.Str32)
+}
+
+// msgpackHeader writes a header with a 1-, 2- or 4-byte length, the smallest that holds n
+// (c8 = 0: no 1-byte form, as for arrays and maps).
+func msgpackHeader(b []byte, n int, c8, c16, c32 byte) []byte {
+	switch {
+	case c8 != 0 && n <= math.MaxUint8:
+		return append(b, c8, byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, c16), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, c32), uint32(n))
 }
 
 func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
+	if v, ok := msgpackDecode(b, NestMessage.limit()); ok {
+		return unmarshalList(SerializerMsgPack, v)
+	}
+	// Not a frame the fast reader takes: the library-based reader says why, in the same
+	// words as ever, and sends a payload outside the dialect to the lenient path.
+	return msgpackUnmarshalStrict(b)
+}
+
+// msgpackDecode is the fast reader: one pass over the frame's bytes, building exactly the
+// values msgpackReader builds (a differential fuzz test holds it to that). It gives up
+// (ok=false) at anything msgpackReader would refuse, and at trailing bytes, and leaves
+// the explaining to it.
+func msgpackDecode(b []byte, limit int) (v any, ok bool) {
+	d := msgpackFast{b: b, limit: limit}
+	v, ok = d.value(0)
+	return v, ok && d.i == len(b)
+}
+
+type msgpackFast struct {
+	b     []byte
+	i     int
+	limit int
+}
+
+// n reads a k-byte big-endian unsigned integer.
+func (d *msgpackFast) n(k int) (uint64, bool) {
+	if len(d.b)-d.i < k {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range d.b[d.i : d.i+k] {
+		u = u<<8 | uint64(c)
+	}
+	d.i += k
+	return u, true
+}
+
+// raw takes the n bytes of a str or bin body.
+func (d *msgpackFast) raw(n uint64, ok bool) ([]byte, bool) {
+	if !ok || n > uint64(len(d.b)-d.i) {
+		return nil, false
+	}
+	r := d.b[d.i : d.i+int(n)]
+	d.i += int(n)
+	return r, true
+}
+
+func (d *msgpackFast) value(depth int) (any, bool) {
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	c := d.b[d.i]
+	d.i++
+	switch {
+	case c <= msgpcode.PosFixedNumHigh:
+		return int64(c), true
+	case c >= msgpcode.NegFixedNumLow:
+		return int64(int8(c)), true
+	case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
+		return d.text(uint64(c&0x1f), true)
+	case c >= msgpcode.FixedArrayLow && c <= msgpcode.FixedArrayHigh:
+		return d.list(depth, uint64(c&0x0f), true)
+	case c >= msgpcode.FixedMapLow && c <= msgpcode.FixedMapHigh:
+		return d.dict(depth, uint64(c&0x0f), true)
+	}
+	switch c {
+	case msgpcode.Nil:
+		return nil, true
+	case msgpcode.False:
+		return false, true
+	case msgpcode.True:
+		return true, true
+	case msgpcode.Uint8, msgpcode.Uint16, msgpcode.Uint32:
+		u, ok := d.n(1 << (c - msgpcode.Uint8))
+		return int64(u), ok
+	case msgpcode.Uint64:
+		u, ok := d.n(8)
+		return fromUint64(u), ok
+	case msgpcode.Int8:
+		u, ok := d.n(1)
+		return int64(int8(u)), ok
+	case msgpcode.Int16:
+		u, ok := d.n(2)
+		return int64(int16(u)), ok
+	case msgpcode.Int32:
+		u, ok := d.n(4)
+		return int64(int32(u)), ok
+	case msgpcode.Int64:
+		u, ok := d.n(8)
+		return int64(u), ok
+	case msgpcode.Float:
+		u, ok := d.n(4)
+		f := float64(math.Float32frombits(uint32(u)))
+		return f, ok && checkFloat(f) == nil
+	case msgpcode.Double:
+		u, ok := d.n(8)
+		f := math.Float64frombits(u)
+		return f, ok && checkFloat(f) == nil
+	case msgpcode.Str8, msgpcode.Str16, msgpcode.Str32:
+		return d.text(d.n(1 << (c - msgpcode.Str8)))
+	case msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32:
+		r, ok := d.raw(d.n(1 << (c - msgpcode.Bin8)))
+		if !ok {
+			return nil, false
+		}
+		return append(make([]byte, 0, len(r)), r...), true
+	case msgpcode.Array16, msgpcode.Array32:
+		n, ok := d.n(2 << (c - msgpcode.Array16))
+		return d.list(depth, n, ok)
+	case msgpcode.Map16, msgpcode.Map32:
+		n, ok := d.n(2 << (c - msgpcode.Map16))
+		return d.dict(depth, n, ok)
+	}
+	return nil, false // extension types and the unused code
+}
+
+// text reads a str body of n bytes: UTF-8, not starting with U+0000.
+func (d *msgpackFast) text(n uint64, ok bool) (any, bool) {
+	r, ok := d.raw(n, ok)
+	if !ok || len(r) > 0 && r[0] == 0 || !utf8.Valid(r) {
+		return nil, false
+	}
+	return text(r), true
+}
+
+func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
+	if !ok || depth >= d.limit || n > uint64(len(d.b)-d.i) {
+		return nil, false
+	}
+	l := make([]any, n)
+	for i := range l {
+		if l[i], ok = d.value(depth + 1); !ok {
+			return nil, false
+		}
+	}
+	return l, true
+}
+
+func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
+	if !ok || depth >= d.limit || n > uint64(len(d.b)-d.i)/2 {
+		return nil, false
+	}
+	m := make(map[string]any, n)
+	for range n {
+		// A key is a str (fixstr, str8/16/32) and may start with U+0000.
+		if d.i >= len(d.b) {
+			return nil, false
+		}
+		c := d.b[d.i]
+		d.i++
+		var r []byte
+		switch {
+		case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
+			r, ok = d.raw(uint64(c&0x1f), true)
+		case c == msgpcode.Str8 || c == msgpcode.Str16 || c == msgpcode.Str32:
+			r, ok = d.raw(d.n(1 << (c - msgpcode.Str8)))
+		default:
+			return nil, false
+		}
+		if !ok || !utf8.Valid(r) {
+			return nil, false
+		}
+		if m[text(r)], ok = d.value(depth + 1); !ok {
+			return nil, false
+		}
+	}
+	return m, true
+}
+
+// msgpackUnmarshalStrict is the library-based reader, which words every refusal.
+func msgpackUnmarshalStrict(b []byte) (Message, error) {
 	r := bytes.NewReader(b)
 	d := msgpackReader{r: r, dec: msgpack.NewDecoder(r), limit: NestMessage.limit()}
 	v, err := d.value(0)

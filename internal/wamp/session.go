@@ -32,8 +32,11 @@ type Session struct {
 	invocations map[ID]*invocation
 	goodbyeSent bool
 	goodbyeRcvd chan struct{}
+	// unflushed are the request IDs of publications QueuePublish left in the write queue
+	// since the last write that waited for it (pubsub.go, flushed).
+	unflushed []ID
 
-	events *queue[func()]
+	events *queue[delivery] // events for the handlers, delivered in order by eventLoop
 
 	endOnce sync.Once
 	done    chan struct{}
@@ -57,7 +60,7 @@ func newSession(c *Conn, cfg Config, w *Welcome) *Session {
 		regs:        map[ID]*Registration{},
 		invocations: map[ID]*invocation{},
 		goodbyeRcvd: make(chan struct{}),
-		events:      newQueue[func()](),
+		events:      newQueue[delivery](),
 		done:        make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -113,10 +116,25 @@ func (s *Session) nextID() ID {
 }
 
 func (s *Session) send(m Message) error {
+	b, err := s.encode(m)
+	if err != nil {
+		return err
+	}
+	return s.write(b, true)
+}
+
+// encode serializes m for the connection, within the session's size limit.
+func (s *Session) encode(m Message) ([]byte, error) {
 	if s.cfg.Trace != nil {
 		s.cfg.Trace("tx", m)
 	}
-	if err := s.conn.send(m, s.cfg.MaxMessageSize); err != nil {
+	return s.conn.encode(m, s.cfg.MaxMessageSize)
+}
+
+// write writes an encoded message, after everything queued before it; with wait false it
+// only queues it (QueuePublish).
+func (s *Session) write(b []byte, wait bool) error {
+	if err := s.conn.w.send(s.conn, b, wait); err != nil {
 		if errors.Is(err, ErrClosed) {
 			if e := s.Err(); e != nil {
 				return e
@@ -212,13 +230,14 @@ func (s *Session) eventLoop() {
 		case <-s.done:
 			return
 		case <-s.events.wait():
-			for _, f := range s.events.drain() {
+			batch := s.events.drain()
+			for i, d := range batch {
 				select {
 				case <-s.done:
 					return
 				default:
 				}
-				f()
+				s.deliver(d, i+1 < len(batch) || s.events.pending())
 			}
 		}
 	}

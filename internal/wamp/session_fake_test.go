@@ -91,24 +91,24 @@ func (f *fakeCodec) Sealed(p Payload, details Dict) bool {
 	return p.IsBare() && details["enc_algo"] == "x_fake"
 }
 
-func (f *fakeCodec) Open(originating bool, uri string, p Payload, details Dict) (List, Dict, error) {
+func (f *fakeCodec) Open(originating bool, uri string, p Payload, details Dict) (List, Dict, Dict, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.opens = append(f.opens, fakeCall{originating, uri})
 	if f.openErr != nil {
-		return nil, nil, f.openErr
+		return nil, nil, nil, f.openErr
 	}
 	s, ok := f.stored[string(p.Bare)]
 	if !ok {
-		return nil, nil, errors.New("fake: unknown payload")
+		return nil, nil, nil, errors.New("fake: unknown payload")
 	}
 	if s.originating == originating {
-		return nil, nil, fmt.Errorf("fake: payload sealed with originating=%v opened with the same box", s.originating)
+		return nil, nil, nil, fmt.Errorf("fake: payload sealed with originating=%v opened with the same box", s.originating)
 	}
 	if s.uri != uri {
-		return nil, nil, &mismatchError{envelope: uri, inner: s.uri}
+		return nil, nil, nil, &mismatchError{envelope: uri, inner: s.uri}
 	}
-	return s.args, s.kwargs, nil
+	return s.args, s.kwargs, Dict{"fake_uri": s.uri}, nil
 }
 
 func (f *fakeCodec) sealCalls() []fakeCall {
@@ -302,7 +302,7 @@ func TestFakeSealOutgoing(t *testing.T) {
 	}
 	r.send(&Result{Request: c.Request, Details: merged(fakeOpts), Payload: codec.sealAs(false, "sec.add", List{int64(5)}, nil)})
 	got := recvWithin(t, done, "call result")
-	if got.err != nil || !got.r.Sealed || !reflect.DeepEqual(got.r.Args, List{int64(5)}) {
+	if got.err != nil || !got.r.Sealed || !reflect.DeepEqual(got.r.Args, List{int64(5)}) || got.r.Opened["fake_uri"] != "sec.add" {
 		t.Fatalf("sealed result: %+v, %v", got.r, got.err)
 	}
 	if opens := codec.openCalls(); opens[len(opens)-1] != (fakeCall{true, "sec.add"}) {
@@ -334,7 +334,7 @@ func TestFakeSealOutgoing(t *testing.T) {
 	r.send(&Error{Type: CALL, Request: c.Request, Details: merged(fakeOpts), Error: "sec.error.bad",
 		Payload: codec.sealAs(false, "sec.error.bad", List{"why"}, Dict{"code": int64(7)})})
 	var re *RPCError
-	if got := recvWithin(t, done, "call error"); !errors.As(got.err, &re) || !re.Sealed || re.URI != "sec.error.bad" ||
+	if got := recvWithin(t, done, "call error"); !errors.As(got.err, &re) || !re.Sealed || re.URI != "sec.error.bad" || re.Opened["fake_uri"] != "sec.error.bad" ||
 		!reflect.DeepEqual(re.Args, List{"why"}) || !reflect.DeepEqual(re.Kwargs, Dict{"code": int64(7)}) {
 		t.Fatalf("sealed error: %v", got.err)
 	}
@@ -405,7 +405,7 @@ func TestFakeYieldSealedOnlyIfInvocationSealed(t *testing.T) {
 	// Plaintext INVOCATION on a keyed procedure → plaintext YIELDs.
 	r.send(&Invocation{Request: 1, Registration: 99, Details: Dict{"receive_progress": true}, Payload: Payload{Args: List{"in"}}})
 	inv := recvWithin(t, invs, "invocation")
-	if inv.Sealed || !reflect.DeepEqual(inv.Args, List{"in"}) {
+	if inv.Sealed || inv.Opened != nil || !reflect.DeepEqual(inv.Args, List{"in"}) {
 		t.Fatalf("plaintext invocation %+v", inv)
 	}
 	for i := range 3 {
@@ -420,7 +420,7 @@ func TestFakeYieldSealedOnlyIfInvocationSealed(t *testing.T) {
 	r.send(&Invocation{Request: 2, Registration: 99, Details: merged(fakeOpts, Dict{"receive_progress": true}),
 		Payload: codec.sealAs(true, "sec.count", List{"secret"}, nil)})
 	inv = recvWithin(t, invs, "invocation")
-	if !inv.Sealed || !reflect.DeepEqual(inv.Args, List{"secret"}) || inv.Procedure != "sec.count" {
+	if !inv.Sealed || !reflect.DeepEqual(inv.Args, List{"secret"}) || inv.Procedure != "sec.count" || inv.Opened["fake_uri"] != "sec.count" {
 		t.Fatalf("sealed invocation %+v", inv)
 	}
 	var payloads [][]byte
@@ -526,7 +526,7 @@ func TestFakePatternEnvelopeURIs(t *testing.T) {
 	r.send(&Event{Subscription: 5, Publication: 1, Details: merged(fakeOpts, Dict{"topic": "sec.a.b"}),
 		Payload: codec.sealAs(true, "sec.a.b", List{"hi"}, nil)})
 	ev := recvWithin(t, events, "event")
-	if ev.Topic != "sec.a.b" || !ev.Sealed || ev.Err != nil || !reflect.DeepEqual(ev.Args, List{"hi"}) {
+	if ev.Topic != "sec.a.b" || !ev.Sealed || ev.Err != nil || !reflect.DeepEqual(ev.Args, List{"hi"}) || ev.Opened["fake_uri"] != "sec.a.b" {
 		t.Fatalf("event %+v", ev)
 	}
 	if opens := codec.openCalls(); opens[len(opens)-1] != (fakeCall{false, "sec.a.b"}) {
@@ -965,5 +965,82 @@ func TestFakeCloseAfterGoodbyeTellsACauseApart(t *testing.T) {
 				t.Errorf("Close = %v; want the close code named", err)
 			}
 		})
+	}
+}
+
+// replySealerCodec is the fake codec with a ReplySealer: it records what each reply was
+// sealed in reply to.
+type replySealerCodec struct {
+	*fakeCodec
+	mu      sync.Mutex
+	replies []Dict
+}
+
+func (c *replySealerCodec) SealReply(replyTo Dict, uri string, args List, kwargs Dict) (Payload, Dict, bool, error) {
+	c.mu.Lock()
+	c.replies = append(c.replies, replyTo)
+	c.mu.Unlock()
+	return c.fakeCodec.Seal(false, uri, args, kwargs)
+}
+
+// A codec with a ReplySealer seals every reply to a sealed INVOCATION (progressive and
+// final YIELDs, the handler's ERROR) in reply to what opened it; other messages, and
+// replies to a plaintext INVOCATION, go through Seal as before.
+func TestFakeReplySealedInReplyToTheInvocation(t *testing.T) {
+	codec := &replySealerCodec{fakeCodec: newFakeCodec()}
+	s, r := fakeSession(t, JSON, Config{Codec: codec})
+	ctx := testCtx(t)
+	regDone := make(chan *Registration, 1)
+	go func() {
+		reg, err := s.Register(ctx, "sec.p", nil, func(ctx context.Context, inv *InvocationInfo) (*YieldResult, error) {
+			if inv.Args[0] == "fail" {
+				return nil, &RPCError{URI: "sec.error.x", Args: List{"no"}}
+			}
+			if err := inv.Progress(List{"step"}, nil); err != nil {
+				return nil, err
+			}
+			return &YieldResult{Args: List{"done"}}, nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		regDone <- reg
+	}()
+	reg := expectType[*Register](r)
+	r.send(&Registered{Request: reg.Request, Registration: 5})
+	recvWithin(t, regDone, "registration")
+
+	r.send(&Invocation{Request: 1, Registration: 5, Details: merged(fakeOpts, Dict{"receive_progress": true}),
+		Payload: codec.sealAs(true, "sec.p", List{"go"}, nil)})
+	for range 2 {
+		if y := expectType[*Yield](r); codec.payloadOf(t, y.Payload).uri != "sec.p" {
+			t.Fatalf("YIELD %+v", y)
+		}
+	}
+	r.send(&Invocation{Request: 2, Registration: 5, Details: merged(fakeOpts), Payload: codec.sealAs(true, "sec.p", List{"fail"}, nil)})
+	if e := expectType[*Error](r); e.Error != "sec.error.x" || codec.payloadOf(t, e.Payload).uri != "sec.error.x" {
+		t.Fatalf("ERROR %+v", e)
+	}
+	codec.mu.Lock()
+	replies := append([]Dict(nil), codec.replies...)
+	codec.mu.Unlock()
+	if len(replies) != 3 {
+		t.Fatalf("%d replies sealed through SealReply, want 3 (two YIELDs, one ERROR)", len(replies))
+	}
+	for i, rt := range replies {
+		if rt["fake_uri"] != "sec.p" {
+			t.Errorf("reply %d sealed in reply to %v, want what opened the INVOCATION", i, rt)
+		}
+	}
+	// A plaintext INVOCATION's reply is not sealed at all; nothing goes through SealReply.
+	r.send(&Invocation{Request: 3, Registration: 5, Details: Dict{"receive_progress": true}, Payload: Payload{Args: List{"plain"}}})
+	expectType[*Yield](r) // progressive
+	if y := expectType[*Yield](r); y.IsBare() {
+		t.Fatalf("plaintext invocation answered sealed: %+v", y)
+	}
+	codec.mu.Lock()
+	defer codec.mu.Unlock()
+	if len(codec.replies) != 3 {
+		t.Fatalf("SealReply called for a plaintext invocation's replies")
 	}
 }

@@ -3,7 +3,9 @@ package wamp
 import (
 	"context"
 	"errors"
+	"net"
 	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -261,5 +263,135 @@ func TestNexusPublishAsync(t *testing.T) {
 				t.Fatalf("the session does not go on: %v", err)
 			}
 		})
+	}
+}
+
+// writeCounter wraps a Conn's TCP connection for its write path: it counts the Write
+// calls and, when fail is set, fails them without writing.
+type writeCounter struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+	fail   error
+}
+
+func (w *writeCounter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	if w.fail != nil {
+		return 0, w.fail
+	}
+	return w.Conn.Write(b)
+}
+
+func (w *writeCounter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes
+}
+
+// QueuePublish leaves PUBLISHes in the write queue: queued ones and the PublishAsync that
+// follows them go out in one write, in order, and are acknowledged as PublishAsync's are.
+func TestFakeQueuePublishWrittenTogether(t *testing.T) {
+	codec := newFakeCodec()
+	s, r := fakeSession(t, MsgPack, Config{Codec: codec})
+	wc := &writeCounter{Conn: s.conn.nc}
+	s.conn.nc = wc
+	const n = 6
+	acks := make([]*PublishAck, n)
+	for i := range acks {
+		topic := "plain.t"
+		if i == 2 {
+			topic = "sec.t"
+		}
+		publish := s.QueuePublish
+		if i == n-1 {
+			publish = s.PublishAsync
+		}
+		a, err := publish(topic, nil, List{int64(i)}, nil)
+		if err != nil {
+			t.Fatalf("publication %d: %v", i, err)
+		}
+		acks[i] = a
+	}
+	if got := wc.count(); got != 1 {
+		t.Fatalf("%d writes for %d publications, want 1", got, n)
+	}
+	for i := range acks {
+		p := expectType[*Publish](r)
+		if i == 2 {
+			if got := codec.payloadOf(t, p.Payload); got.uri != "sec.t" {
+				t.Fatalf("sealed PUBLISH %+v", got)
+			}
+		} else if !reflect.DeepEqual(p.Args, List{int64(i)}) || p.Options["acknowledge"] != true {
+			t.Fatalf("PUBLISH %d: %+v, not in the order queued or not acknowledged", i, p)
+		}
+		r.send(&Published{Request: p.Request, Publication: ID(500 + i)})
+	}
+	for i, a := range acks {
+		if id, err := a.Wait(testCtx(t)); err != nil || id != ID(500+i) {
+			t.Fatalf("ack %d: %d, %v", i, id, err)
+		}
+	}
+	if err := s.Flush(); err != nil || wc.count() != 1 {
+		t.Fatalf("Flush with nothing queued: %v, %d writes", err, wc.count())
+	}
+}
+
+// A write that fails settles the acknowledgement of every publication still queued, with
+// its error, at once: no reply will come for them, and nobody waits for one in vain.
+func TestFakeQueuePublishWriteFails(t *testing.T) {
+	s, _ := fakeSession(t, JSON, Config{})
+	broken := errors.New("injected write failure")
+	wc := &writeCounter{Conn: s.conn.nc, fail: broken}
+	s.conn.nc = wc
+	var acks []*PublishAck
+	for i := range 3 {
+		a, err := s.QueuePublish("plain.t", nil, List{int64(i)}, nil)
+		if err != nil {
+			t.Fatalf("QueuePublish %d: %v", i, err)
+		}
+		acks = append(acks, a)
+	}
+	if err := s.Flush(); !errors.Is(err, broken) {
+		t.Fatalf("Flush: %v, want the write's error", err)
+	}
+	for i, a := range acks {
+		select {
+		case <-a.Done():
+		default:
+			t.Fatalf("ack %d still pending after the failed write", i)
+		}
+		if _, err := a.Result(); !errors.Is(err, broken) || !IsConnectionError(err) {
+			t.Fatalf("ack %d: %v", i, err)
+		}
+	}
+	// Nothing more is taken on a connection whose write failed.
+	if _, err := s.QueuePublish("plain.t", nil, List{"more"}, nil); !errors.Is(err, broken) {
+		t.Fatalf("QueuePublish after the failure: %v", err)
+	}
+
+	// The same when the write of a PublishAsync after queued ones fails.
+	s, _ = fakeSession(t, JSON, Config{})
+	wc = &writeCounter{Conn: s.conn.nc}
+	s.conn.nc = wc
+	queued, err := s.QueuePublish("plain.t", nil, List{"queued"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc.mu.Lock()
+	wc.fail = broken
+	wc.mu.Unlock()
+	if _, err := s.PublishAsync("plain.t", nil, List{"last"}, nil); !errors.Is(err, broken) {
+		t.Fatalf("PublishAsync: %v, want the write's error", err)
+	}
+	select {
+	case <-queued.Done():
+	default:
+		t.Fatal("the queued publication's ack still pending after the failed write")
+	}
+	if _, err := queued.Result(); !errors.Is(err, broken) {
+		t.Fatalf("queued ack: %v", err)
 	}
 }

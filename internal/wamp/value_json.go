@@ -29,6 +29,17 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("not JSON: %s at byte 
 // says what b is, for the nesting limit. It returns a [*SyntaxError] when b is not JSON and
 // a [*ValueError] when it is JSON but holds a value outside the dialect.
 func UnmarshalJSON(b []byte, nest Nest) (any, error) {
+	// One pass first: the reader checks the syntax as it builds and stops at the nesting
+	// limit, so for a text in the dialect it is the whole job.
+	r := jsonReader{b: b, limit: nest.limit()}
+	if v, err := r.value(0); err == nil {
+		if r.space(); r.i == len(b) {
+			return v, nil
+		}
+	}
+	// Anything else is answered as it always was: syntax first (a text too deep to build
+	// is still told apart from one that is not JSON), then depth, then the value, so that
+	// the command line's "JSON, else a string" and every error stay the same.
 	depth, err := jsonSyntax(b)
 	if err != nil {
 		return nil, err
@@ -36,8 +47,8 @@ func UnmarshalJSON(b []byte, nest Nest) (any, error) {
 	if depth > nest.limit() {
 		return nil, valueErr(ErrTooDeep)
 	}
-	r := jsonReader{b: b}
-	v, err := r.value()
+	r = jsonReader{b: b}
+	v, err := r.value(0)
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +245,15 @@ func scanString(b []byte) (int, bool) {
 	return 0, false
 }
 
+// jsonPlain marks the bytes that stand for themselves inside a JSON string: all but the
+// quote, the backslash and the control characters.
+var jsonPlain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -289,11 +309,14 @@ func scanLiteral(b []byte) int {
 	return 0
 }
 
-// jsonReader builds the value of a text jsonSyntax accepted, so its nesting is bounded
-// and its syntax known; it still reports anything unexpected rather than panic.
+// jsonReader builds a value from JSON text. With a limit it checks the syntax as it goes
+// and refuses containers nested deeper than limit, so that any text is read in bounded
+// stack; without one it reads only text jsonSyntax accepted (whose nesting is known) and
+// still reports anything unexpected rather than panic.
 type jsonReader struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	limit int // deepest container level allowed; 0: checked before (jsonSyntax)
 }
 
 func (r *jsonReader) space() {
@@ -306,25 +329,32 @@ func (r *jsonReader) syntax() error {
 	return &SyntaxError{r.i, "unexpected input"}
 }
 
-func (r *jsonReader) value() (any, error) {
+// value reads the value at r.i, which sits inside depth containers.
+func (r *jsonReader) value(depth int) (any, error) {
 	r.space()
 	if r.i >= len(r.b) {
 		return nil, r.syntax()
 	}
 	switch c := r.b[r.i]; {
 	case c == '[':
+		if r.limit > 0 && depth >= r.limit {
+			return nil, valueErr(ErrTooDeep)
+		}
 		r.i++
-		l := []any{}
 		if r.space(); r.i < len(r.b) && r.b[r.i] == ']' {
 			r.i++
-			return l, nil
+			return []any{}, nil
 		}
+		// The elements are gathered on the stack (most lists are short), so that the
+		// list is allocated once, at its length.
+		var small [8]any
+		elems := small[:0]
 		for {
-			v, err := r.value()
+			v, err := r.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
-			l = append(l, v)
+			elems = append(elems, v)
 			r.space()
 			if r.i >= len(r.b) {
 				return nil, r.syntax()
@@ -333,12 +363,15 @@ func (r *jsonReader) value() (any, error) {
 			switch r.b[r.i-1] {
 			case ',':
 			case ']':
-				return l, nil
+				return append(make([]any, 0, len(elems)), elems...), nil
 			default:
 				return nil, r.syntax()
 			}
 		}
 	case c == '{':
+		if r.limit > 0 && depth >= r.limit {
+			return nil, valueErr(ErrTooDeep)
+		}
 		r.i++
 		m := map[string]any{}
 		if r.space(); r.i < len(r.b) && r.b[r.i] == '}' {
@@ -358,7 +391,7 @@ func (r *jsonReader) value() (any, error) {
 				return nil, r.syntax()
 			}
 			r.i++
-			v, err := r.value()
+			v, err := r.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
@@ -398,9 +431,12 @@ func (r *jsonReader) value() (any, error) {
 		if n == 0 {
 			return nil, r.syntax()
 		}
-		s := string(r.b[r.i : r.i+n])
+		num := r.b[r.i : r.i+n]
 		r.i += n
-		return parseNumber(s)
+		if v, ok := smallInt(num); ok {
+			return v, nil
+		}
+		return parseNumber(string(num))
 	default:
 		for _, lit := range []struct {
 			text string
@@ -421,9 +457,9 @@ func (r *jsonReader) value() (any, error) {
 func (r *jsonReader) text() (string, error) {
 	start := r.i
 	r.i++
-	// Fast path: no escapes.
+	// Fast path: no escapes (and no control characters, which are not JSON).
 	j := r.i
-	for j < len(r.b) && r.b[j] != '"' && r.b[j] != '\\' {
+	for j < len(r.b) && jsonPlain[r.b[j]] {
 		j++
 	}
 	if j < len(r.b) && r.b[j] == '"' {
@@ -432,7 +468,7 @@ func (r *jsonReader) text() (string, error) {
 			return "", r.badUTF8(start)
 		}
 		r.i = j + 1
-		return string(s), nil
+		return text(s), nil
 	}
 	var out []byte
 	for r.i < len(r.b) {
@@ -489,6 +525,30 @@ func (r *jsonReader) text() (string, error) {
 		}
 	}
 	return "", r.syntax()
+}
+
+// smallInt reads a JSON number that scanNumber accepted when it is an integer of at most
+// 18 digits, which int64 holds whatever they are: what parseNumber returns for it,
+// without its string.
+func smallInt(num []byte) (int64, bool) {
+	digits := num
+	if num[0] == '-' {
+		digits = num[1:]
+	}
+	if len(digits) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if !isDigit(c) {
+			return 0, false // a fraction or an exponent: a float
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if num[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
 
 func (r *jsonReader) hex4() (uint16, bool) {
@@ -568,8 +628,9 @@ func (w *jsonWriter) value(v any, depth int) error {
 		if depth >= w.limit {
 			return valueErr(ErrTooDeep)
 		}
+		var small [8]string // the keys of most dicts, sorted without an allocation
 		w.buf = append(w.buf, '{')
-		for i, k := range sortedKeys(x) {
+		for i, k := range appendSortedKeys(small[:0], x) {
 			if i > 0 {
 				w.buf = append(w.buf, ',')
 			}
@@ -601,8 +662,17 @@ func (w *jsonWriter) float(f float64) error {
 	if err := checkFloat(f); err != nil {
 		return err
 	}
-	e := strconv.AppendFloat(nil, f, 'e', -1, 64)
-	exp, _ := strconv.Atoi(string(e[slices.Index(e, 'e')+1:]))
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
+	// The exponent: what follows 'e', a sign and at least two digits.
+	i := slices.Index(e, 'e')
+	exp := 0
+	for _, c := range e[i+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[i+1] == '-' {
+		exp = -exp
+	}
 	if exp < -4 || exp >= 16 {
 		w.buf = append(w.buf, e...)
 		return nil
@@ -621,8 +691,15 @@ func (w *jsonWriter) float(f float64) error {
 func (w *jsonWriter) string(s string) {
 	const hex = "0123456789abcdef"
 	w.buf = append(w.buf, '"')
+	start := 0 // s[start:i] is still to be copied as it is
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+		c := s[i]
+		if jsonPlain[c] {
+			continue
+		}
+		w.buf = append(w.buf, s[start:i]...)
+		start = i + 1
+		switch c {
 		case '"', '\\':
 			w.buf = append(w.buf, '\\', c)
 		case '\n':
@@ -636,18 +713,19 @@ func (w *jsonWriter) string(s string) {
 		case '\f':
 			w.buf = append(w.buf, '\\', 'f')
 		default:
-			if c < 0x20 {
-				w.buf = append(w.buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			} else {
-				w.buf = append(w.buf, c)
-			}
+			w.buf = append(w.buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		}
 	}
+	w.buf = append(w.buf, s[start:]...)
 	w.buf = append(w.buf, '"')
 }
 
 func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
+	return appendSortedKeys(make([]string, 0, len(m)), m)
+}
+
+// appendSortedKeys appends m's keys to keys, sorted.
+func appendSortedKeys(keys []string, m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}

@@ -40,7 +40,7 @@ caller does not expect.
 Every stdout line is one JSON object written with Autobahn's own JSON encoder, so bytes
 appear as "\\u0000" + base64 (wire.md §1.7). Before Autobahn opens an incoming EVENT,
 INVOCATION, RESULT or ERROR, a {"event": "raw", "type": ..., "enc_algo": ...,
-"bare": <payload was a bare binary>} line says how it arrived. Autobahn's own warnings
+"enc_key": ..., "bare": <payload was a bare binary>} line says how it arrived. Autobahn's own warnings
 (dropped events and so on) go to stderr.
 """
 
@@ -130,7 +130,7 @@ class Peer(ApplicationSession):
     def onMessage(self, msg):
         if isinstance(msg, (wmsg.Event, wmsg.Invocation, wmsg.Result, wmsg.Error)):
             out(event="raw", type=type(msg).__name__.upper(), enc_algo=msg.enc_algo,
-                bare=isinstance(getattr(msg, "payload", None), bytes))
+                enc_key=msg.enc_key, bare=isinstance(getattr(msg, "payload", None), bytes))
         return super().onMessage(msg)
 
     async def onJoin(self, details):

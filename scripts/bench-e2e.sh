@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Events per second and CPU per event of separate processes, sealed and plain:
+# `cbx publish --stdin` → `cbx router` → `cbx subscribe --count N`, and, through the same
+# router in the same run, Autobahn|Python's own cryptobox publisher and subscriber
+# (scripts/autobahn-bench.py, Debian's python3-autobahn), so that the two can be compared
+# on one machine at one time. (`cbx bench` measures the same path with every session in
+# one process; docs/bench.md says when to use which.)
+#
+# It also measures calls with caller and callee in separate processes: `cbx register
+# PROC --echo` and `cbx bench call --procedure PROC` (round trips, one call in flight).
+#
+# usage: scripts/bench-e2e.sh [-n EVENTS] [-a EVENTS] [-c CALLS] [-r ROUNDS] [-s SERIALIZER] [-v "VARIANTS"] [-- ROUTER-FLAGS...]
+#   -n  events per cbx run (default 100000), 100 bytes each: the JSON line ["xxx…",i]
+#   -a  events per Autobahn run (default: as -n)
+#   -c  calls per call run (default 20000), 100 bytes each way
+#   -r  rounds (default 3); the variants run interleaved, round after round, so that a
+#       busy machine slows them all alike: compare the ratios and the medians
+#   -s  serializer of every session (default msgpack)
+#   -v  variants (default "cbx-plain cbx-sealed autobahn-plain autobahn-sealed call-plain
+#       call-sealed")
+#   ROUTER-FLAGS go to `cbx router` (default --queue-size 1000000: no run drops)
+#
+# Each run: the subscriber is started and waited for (subscribed), then the publisher;
+# events/s = EVENTS / (publisher start → subscriber exit), wall clock. CPU per event is
+# read from /proc (utime+stime, in clock ticks): the publisher's and the subscriber's
+# whole process (start-up included) from their parent's cutime/cstime once it has reaped
+# them, the router's as the difference over the run. Every run must deliver every event,
+# or the script says so and exits 1. For calls: calls/s, p50 and p99 of the round trip
+# as cbx bench reports them (after its warm-up), and CPU per call of caller, router and
+# callee (the callee's start-up and the warm-up's calls included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+events=100000 ab_events="" calls=20000 rounds=3 ser=msgpack
+variants="cbx-plain cbx-sealed autobahn-plain autobahn-sealed call-plain call-sealed"
+while getopts "n:a:c:r:s:v:" opt; do
+  case $opt in
+    n) events=$OPTARG ;;
+    a) ab_events=$OPTARG ;;
+    c) calls=$OPTARG ;;
+    r) rounds=$OPTARG ;;
+    s) ser=$OPTARG ;;
+    v) variants=$OPTARG ;;
+    *) sed -n '2,31p' "$0" >&2; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+ab_events=${ab_events:-$events}
+router_flags=("$@")
+[ ${#router_flags[@]} -gt 0 ] || router_flags=(--queue-size 1000000)
+
+case " $variants " in
+  *" autobahn-"*)
+    if ! /usr/bin/python3 -c 'import autobahn.wamp.cryptobox, nacl, msgpack, cbor2' 2>/dev/null; then
+      echo "bench-e2e.sh: Autobahn|Python is missing: apt-get install python3-autobahn python3-nacl python3-msgpack python3-cbor2 (scripts/test.sh does), or -v \"cbx-plain cbx-sealed\"" >&2
+      exit 1
+    fi
+    ;;
+esac
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+go build -o "$tmp/cbx" ./cmd/cbx
+cbx=$tmp/cbx
+tick=$(getconf CLK_TCK)
+
+# Keys: the publisher's and the subscriber's keystores cover com.bench.sealed. only.
+export NO_COLOR=1
+unset CBX_URL CBX_KEYSTORE CBX_SERIALIZER CBX_WIRE CBX_REQUIRE_ENCRYPTED
+pub_pub=$("$cbx" keygen -o "$tmp/pub.key")
+sub_pub=$("$cbx" keygen -o "$tmp/sub.key")
+"$cbx" --keystore "$tmp/pub.ks" keys add com.bench.sealed. --originator-priv "$tmp/pub.key" --responder-pub "$sub_pub" >/dev/null
+"$cbx" --keystore "$tmp/sub.ks" keys add com.bench.sealed. --responder-priv "$tmp/sub.key" --originator-pub "$pub_pub" >/dev/null
+keyline() { grep -v '^#' "$1" | grep -v '^$' | head -n 1; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url="ws://127.0.0.1:$port/ws"
+"$cbx" router --listen "127.0.0.1:$port" "${router_flags[@]}" 2>"$tmp/router.log" &
+router=$!
+pids+=("$router")
+for _ in $(seq 100); do
+  "$cbx" --keystore "$tmp/pub.ks" publish --url "$url" bench.ping 1 --ack >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+# The input lines, each exactly 100 bytes: ["xxx…",i] (autobahn-bench.py sends the same).
+python3 -c '
+import sys
+for i in range(int(sys.argv[1])):
+    head = len("[\"\",%d]" % i)
+    print("[\"%s\",%d]" % ("x" * (100 - head), i))
+' "$events" >"$tmp/events"
+
+# measured OUT CMD...: runs CMD and writes to OUT its exit code, its CPU (utime+stime of
+# the process and its children, in ticks, from this subshell's cutime+cstime once CMD is
+# reaped) and the time it ended.
+measured() {
+  local out=$1
+  shift
+  local rc=0
+  "$@" || rc=$?
+  local st
+  read -r -a st </proc/"$BASHPID"/stat
+  echo "$rc $((st[15] + st[16])) $EPOCHREALTIME" >"$out"
+}
+
+router_ticks() {
+  local st
+  read -r -a st </proc/"$router"/stat
+  echo $((st[13] + st[14]))
+}
+
+# run VARIANT ROUND: one subscriber, one publisher, measured.
+run() {
+  local variant=$1 round=$2 n=$events
+  local kind=${variant#*-} topic
+  if [ "$kind" = sealed ]; then topic="com.bench.sealed.$round"; else topic="com.bench.plain.$round"; fi
+  topic="$topic.${variant%%-*}"
+  : >"$tmp/sub.out"
+  : >"$tmp/sub.err"
+  local sub_cmd pub_cmd
+  case $variant in
+    cbx-*)
+      sub_cmd=("$cbx" --keystore "$tmp/sub.ks" subscribe "$topic" --url "$url" --serializer "$ser" --count "$n" -v)
+      pub_cmd=("$cbx" --keystore "$tmp/pub.ks" publish "$topic" --url "$url" --serializer "$ser" --stdin)
+      ;;
+    autobahn-*)
+      n=$ab_events
+      sub_cmd=(/usr/bin/python3 scripts/autobahn-bench.py sub --url "$url" --topic "$topic" --count "$n" --serializer "$ser")
+      pub_cmd=(/usr/bin/python3 scripts/autobahn-bench.py pub --url "$url" --topic "$topic" --count "$n" --serializer "$ser")
+      ;;
+  esac
+  local sub_env=() pub_env=()
+  if [ "$variant" = autobahn-sealed ]; then
+    sub_env=(CBX_PY_PRIV="$(keyline "$tmp/sub.key")" CBX_PY_PEER="$pub_pub")
+    pub_env=(CBX_PY_PRIV="$(keyline "$tmp/pub.key")" CBX_PY_PEER="$sub_pub")
+  fi
+  (env "${sub_env[@]}" bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/sub.m" "${sub_cmd[@]}" >"$tmp/sub.out" 2>"$tmp/sub.err") &
+  local sub=$!
+  pids+=("$sub")
+  until grep -q -e 'subscribed to' "$tmp/sub.err" || grep -q '^ready$' "$tmp/sub.out"; do
+    kill -0 "$sub" 2>/dev/null || { cat "$tmp/sub.err" >&2; exit 1; }
+    sleep 0.05
+  done
+  local r0 t0 rc=0
+  r0=$(router_ticks)
+  t0=$EPOCHREALTIME
+  if [ "${variant%%-*}" = cbx ]; then
+    head -n "$n" "$tmp/events" | env "${pub_env[@]}" bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/pub.m" "${pub_cmd[@]}" >/dev/null 2>"$tmp/pub.err" || rc=$?
+  else
+    env "${pub_env[@]}" bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/pub.m" "${pub_cmd[@]}" </dev/null >/dev/null 2>"$tmp/pub.err" || rc=$?
+  fi
+  wait "$sub" || true
+  local r1
+  r1=$(router_ticks)
+  local pub_rc pub_ticks sub_rc sub_ticks t1 _
+  read -r pub_rc pub_ticks _ <"$tmp/pub.m"
+  read -r sub_rc sub_ticks t1 <"$tmp/sub.m"
+  if [ "$pub_rc" != 0 ] || [ "$sub_rc" != 0 ]; then
+    echo "bench-e2e.sh: $variant round $round: publisher exit $pub_rc, subscriber exit $sub_rc" >&2
+    sed 's/^/    pub: /' "$tmp/pub.err" >&2
+    sed 's/^/    sub: /' "$tmp/sub.err" >&2
+    exit 1
+  fi
+  if [ "${variant%%-*}" = cbx ] && [ "$(wc -l <"$tmp/sub.out")" != "$n" ]; then
+    echo "bench-e2e.sh: $variant round $round: the subscriber printed $(wc -l <"$tmp/sub.out") of $n events" >&2
+    exit 1
+  fi
+  awk -v v="$variant" -v r="$round" -v n="$n" -v a="$t0" -v b="$t1" -v tk="$tick" \
+    -v p="$pub_ticks" -v s="$sub_ticks" -v rt="$((r1 - r0))" \
+    'BEGIN { us = 1e6 / tk / n; printf "%-16s round %d  %7d events  %8.0f events/s  CPU per event: publisher %6.1f µs  router %6.1f µs  subscriber %6.1f µs\n", v, r, n, n / (b - a), p * us, rt * us, s * us }'
+}
+
+# run_call VARIANT ROUND: `cbx register PROC --echo` and `cbx bench call --procedure
+# PROC`, each its own process, measured.
+run_call() {
+  local variant=$1 round=$2 warm=1000
+  local proc="com.bench.plain.$round.echo"
+  [ "$variant" = call-sealed ] && proc="com.bench.sealed.$round.echo"
+  : >"$tmp/reg.err"
+  (bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/reg.m" "$cbx" --keystore "$tmp/sub.ks" register "$proc" --echo \
+    --url "$url" --serializer "$ser" --count $((calls + warm)) -v >/dev/null 2>"$tmp/reg.err") &
+  local reg=$!
+  until grep -q 'registered' "$tmp/reg.err"; do
+    kill -0 "$reg" 2>/dev/null || { cat "$tmp/reg.err" >&2; exit 1; }
+    sleep 0.05
+  done
+  local r0 r1
+  r0=$(router_ticks)
+  bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/call.m" "$cbx" --keystore "$tmp/pub.ks" bench call --url "$url" \
+    --serializer "$ser" --procedure "$proc" --msgs "$calls" --warmup "$warm" --json >"$tmp/call.out" 2>"$tmp/call.err" || true
+  wait "$reg" || true
+  r1=$(router_ticks)
+  local call_rc call_ticks reg_rc reg_ticks _
+  read -r call_rc call_ticks _ <"$tmp/call.m"
+  read -r reg_rc reg_ticks _ <"$tmp/reg.m"
+  if [ "$call_rc" != 0 ] || [ "$reg_rc" != 0 ]; then
+    echo "bench-e2e.sh: $variant round $round: caller exit $call_rc, callee exit $reg_rc" >&2
+    sed 's/^/    caller: /' "$tmp/call.err" "$tmp/call.out" >&2
+    sed 's/^/    callee: /' "$tmp/reg.err" >&2
+    exit 1
+  fi
+  python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+want = "sealed" if sys.argv[2] == "call-sealed" else "plain"
+if r["mode"] != want or r["lost"] or r["errors"]:
+    sys.exit("bench-e2e.sh: %s: %r" % (sys.argv[2], r))
+n, us = r["msgs"] + int(sys.argv[7]), 1e6 / int(sys.argv[6])
+print("%-16s round %s  %7d calls      %8.0f calls/s   p50 %7.1f µs  p99 %7.1f µs  CPU per call: caller %6.1f µs  router %6.1f µs  callee %6.1f µs"
+      % (sys.argv[2], sys.argv[3], r["msgs"], r["msgs_per_s"], r["p50_us"], r["p99_us"],
+         int(sys.argv[4]) * us / n, int(sys.argv[8]) * us / n, int(sys.argv[5]) * us / n))
+' "$tmp/call.out" "$variant" "$round" "$call_ticks" "$reg_ticks" "$tick" "$warm" "$((r1 - r0))"
+}
+
+echo "bench-e2e.sh: $events events (Autobahn: $ab_events) of 100 bytes, $calls calls, $ser, separate processes, cbx router ${router_flags[*]}, $rounds rounds"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), $(go version | cut -d' ' -f3), cbx $(git describe --always --dirty 2>/dev/null || echo '?')"
+for ((r = 1; r <= rounds; r++)); do
+  for v in $variants; do
+    case $v in
+      call-*) run_call "$v" "$r" ;;
+      *) run "$v" "$r" ;;
+    esac
+  done
+done | tee "$tmp/results"
+
+# Medians per variant, and the ratios the issue asks for.
+awk '
+  $1 ~ /^call-/ { v = $1; c[v]++; crate[v, c[v]] = $6; p50[v, c[v]] = $9; p99[v, c[v]] = $12; cc[v, c[v]] = $18; cr[v, c[v]] = $21; ce[v, c[v]] = $24; if (!(v in cseen)) { cseen[v] = 1; corder[++ck] = v }; next }
+  { v = $1; n[v]++; rate[v, n[v]] = $6; pub[v, n[v]] = $12; rt[v, n[v]] = $15; sub_[v, n[v]] = $18; if (!(v in seen)) { seen[v] = 1; order[++k] = v } }
+  function median(a, v, m,   i, j, t, x) { for (i = 1; i <= m; i++) x[i] = a[v, i]; for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t } return (m % 2) ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2 }
+  END {
+    print "medians:"
+    for (i = 1; i <= k; i++) { v = order[i]; med[v] = median(rate, v, n[v]); printf "  %-16s %8.0f events/s  publisher %6.1f µs  router %6.1f µs  subscriber %6.1f µs\n", v, med[v], median(pub, v, n[v]), median(rt, v, n[v]), median(sub_, v, n[v]) }
+    if (med["cbx-plain"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / cbx plain: %.2f\n", med["cbx-sealed"] / med["cbx-plain"]
+    if (med["autobahn-sealed"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / Autobahn sealed: %.1f×\n", med["cbx-sealed"] / med["autobahn-sealed"]
+    for (i = 1; i <= ck; i++) { v = corder[i]; printf "  %-16s %8.0f calls/s   p50 %7.1f µs  p99 %7.1f µs  caller %6.1f µs  router %6.1f µs  callee %6.1f µs\n", v, median(crate, v, c[v]), median(p50, v, c[v]), median(p99, v, c[v]), median(cc, v, c[v]), median(cr, v, c[v]), median(ce, v, c[v]) }
+  }' "$tmp/results"
+
+kill -INT "$router"
+wait "$router" || true
+grep 'router stopped' "$tmp/router.log" || true
