@@ -50,8 +50,8 @@ cbx() { "$tmp/cbx" "$@"; }
 
 export NO_COLOR=1 CBX_SERIALIZER=msgpack
 if [ "$mode" = sealed ]; then
-  pubkey=$(cbx keygen -o "$tmp/pub.key")
-  subkey=$(cbx keygen -o "$tmp/sub.key")
+  pubkey=$(cbx keygen -o "$tmp/pub.key" 2>/dev/null)
+  subkey=$(cbx keygen -o "$tmp/sub.key" 2>/dev/null)
   cbx --keystore "$tmp/pub.ks" keys add bench. --originator-priv "$tmp/pub.key" --responder-pub "$subkey" >/dev/null
   cbx --keystore "$tmp/sub.ks" keys add bench. --responder-priv "$tmp/sub.key" --originator-pub "$pubkey" >/dev/null
 else
@@ -69,7 +69,7 @@ hz=$(getconf CLK_TCK)
 run() {
   local name=$1 round=$2 bin=$tmp/cbx
   [ "$name" = base ] && bin=$tmp/cbx-base
-  "$bin" router --listen 127.0.0.1:0 "${extra[@]}" 2>"$tmp/router.log" &
+  "$bin" router --listen 127.0.0.1:0 "${extra[@]}" >/dev/null 2>"$tmp/router.log" &
   local router=$!
   pids+=($router)
   until grep -q 'listening on' "$tmp/router.log"; do sleep 0.05; done

@@ -10,9 +10,21 @@
 #
 #   scripts/router-memory.sh [ROUTER FLAGS...]     e.g. --queue-bytes 16777216
 #
+# With --steady N it measures instead whether the router's memory stays flat under a
+# long steady stream: N events of 100 bytes (msgpack) from `cbx publish --stdin` to a
+# `cbx subscribe` that keeps up, with the router's RSS and live heap sampled every 10
+# seconds (e.g. --steady 10000000: about ten minutes).
+#
+#   scripts/router-memory.sh --steady N [ROUTER FLAGS...]
+#
 # Needs python3 (to write the input) and Linux's /proc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+steady=""
+if [ "${1:-}" = --steady ]; then
+	steady=$2
+	shift 2
+fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -35,7 +47,7 @@ live() {
 	if [ -n "$l" ]; then echo "${l##*->} live"; else echo "no collection yet"; fi
 }
 
-GODEBUG=gctrace=1 "$cbx" router --listen 127.0.0.1:0 "$@" 2>"$work/router.log" &
+GODEBUG=gctrace=1 "$cbx" router --listen 127.0.0.1:0 "$@" >/dev/null 2>"$work/router.log" &
 router=$!
 pids+=("$router")
 until grep -q 'listening on' "$work/router.log"; do sleep 0.1; done
@@ -72,8 +84,41 @@ for i in range($count):
 	printf '%-8s after it left: router RSS %s (%s)\n' "$name" "$(rss "$router")" "$(live)"
 }
 
-flood bytes 3000 65536   # 187 MiB: the 64 MiB byte limit binds
-flood msgs 300000 100    # 28 MiB in 100 B events: the 65,536-message limit binds
+# soak COUNT: COUNT events of 100 bytes to a subscriber that keeps up; the router's memory
+# every 10 seconds.
+soak() {
+	local count=$1 topic=com.example.memory.steady
+	CBX_SERIALIZER=msgpack "$cbx" subscribe "$topic" --count "$count" -v >/dev/null 2>"$work/sub-steady.log" &
+	local sub=$!
+	pids+=("$sub")
+	until grep -q 'subscribed to' "$work/sub-steady.log"; do sleep 0.1; done
+	printf 'steady   %d events of 100 B; router RSS before: %s (%s)\n' "$count" "$(rss "$router")" "$(live)"
+	python3 -c "
+import sys
+pad = 'x' * 80
+w = sys.stdout.write
+for i in range($count):
+    w('[%d,\"%s\"]\n' % (i, pad))
+" | CBX_SERIALIZER=msgpack "$cbx" publish "$topic" --stdin &
+	local pub=$!
+	pids+=("$pub")
+	local t0=$SECONDS
+	while kill -0 "$sub" 2>/dev/null; do
+		sleep 10
+		kill -0 "$sub" 2>/dev/null || break
+		printf 'steady   after %4ds: router RSS %s (%s)\n' $((SECONDS - t0)) "$(rss "$router")" "$(live)"
+	done
+	wait "$pub"
+	wait "$sub"
+	printf 'steady   all %d delivered in %ds: router RSS %s (%s)\n' "$count" $((SECONDS - t0)) "$(rss "$router")" "$(live)"
+}
+
+if [ -n "$steady" ]; then
+	soak "$steady"
+else
+	flood bytes 3000 65536   # 187 MiB: the 64 MiB byte limit binds
+	flood msgs 300000 100    # 28 MiB in 100 B events: the 65,536-message limit binds
+fi
 
 kill -INT "$router"
 wait "$router" || true

@@ -20,6 +20,22 @@ const legacyScheme = "x_cbx_legacy"
 // (nexus router/helpers.go pptOptionsToDetails; wire.md §2 "Attributes").
 var pptKeys = []string{wamp.OptPPTScheme, wamp.OptPPTSerializer, wamp.OptPPTCipher, wamp.OptPPTKeyID}
 
+// encToPPT pairs each legacy attribute with the PPT attribute that carries it through nexus
+// (see [adapter]).
+var encToPPT = [][2]string{{wamp.OptEncAlgo, wamp.OptPPTCipher}, {wamp.OptEncSerializer, wamp.OptPPTSerializer}, {wamp.OptEncKey, wamp.OptPPTKeyID}}
+
+// pptName is the name under which an Options or Details key of a legacy sealed message
+// travels through nexus: its PPT attribute for enc_algo, enc_serializer and enc_key, its
+// own name for any other.
+func pptName(k string) string {
+	for _, kk := range encToPPT {
+		if k == kk[0] {
+			return kk[1]
+		}
+	}
+	return k
+}
+
 // clientRoles are the roles a client announces in HELLO (basic/session "HELLO").
 var clientRoles = []string{wamp.RolePublisher, wamp.RoleSubscriber, wamp.RoleCaller, wamp.RoleCallee}
 
@@ -163,25 +179,21 @@ func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, check
 				return nil, nil, nil, violationf("bare payload together with %s", k)
 			}
 		}
+		// Autobahn requires these to be strings (wire.md §1.2); nexus would also panic on
+		// a non-string ppt_* value (router/helpers.go uses unchecked assertions).
+		for _, kk := range encToPPT {
+			if v, ok := meta[kk[0]]; ok {
+				if _, isStr := v.(string); !isStr {
+					return nil, nil, nil, violationf("%s must be a string, got %T", kk[0], v)
+				}
+			}
+		}
+		// A copy, in one pass, reusing the values as they are (no string is boxed again).
 		out := make(nx.Dict, len(meta)+1)
 		for k, v := range meta {
-			out[k] = v
+			out[pptName(k)] = v
 		}
 		out[wamp.OptPPTScheme] = legacyScheme
-		for _, kk := range [][2]string{{wamp.OptEncAlgo, wamp.OptPPTCipher}, {wamp.OptEncSerializer, wamp.OptPPTSerializer}, {wamp.OptEncKey, wamp.OptPPTKeyID}} {
-			v, ok := meta[kk[0]]
-			if !ok {
-				continue
-			}
-			// Autobahn requires these to be strings (wire.md §1.2); nexus would also panic
-			// on a non-string ppt_* value (router/helpers.go uses unchecked assertions).
-			s, isStr := v.(string)
-			if !isStr {
-				return nil, nil, nil, violationf("%s must be a string, got %T", kk[0], v)
-			}
-			delete(out, kk[0])
-			out[kk[1]] = s
-		}
 		return out, nx.List{p.Bare}, nil, nil
 	}
 	if hasScheme {

@@ -16,7 +16,8 @@ import (
 // BenchmarkSealedEvent measures one sealed PUBLISH through the adapter and nexus to one
 // subscriber (in-memory connections, no serialization).
 func BenchmarkSealedEvent(b *testing.B) {
-	srv, _, _ := testServer(b, Config{Trace: nopWriter{}, Logger: discardLogger()})
+	srv, _, _ := testServer(b, Config{Logger: discardLogger()})
+	noTrace(srv) // as cbx router runs by default
 	sub := join(b, srv, roles())
 	pub := join(b, srv, autobahnRoles())
 	sub.subscribe("com.example.secure.bench", nil)

@@ -28,7 +28,7 @@ func BenchmarkRoutePublish(b *testing.B) {
 		subs, window := c.subs, c.window
 		b.Run(fmt.Sprintf("subscribers=%d/window=%d", subs, window), func(b *testing.B) {
 			srv, _, _ := testServer(b, Config{Logger: discardLogger()})
-			srv.tracer.w = nil // no trace, as cbx router runs by default
+			noTrace(srv) // as cbx router runs by default
 			ts := httptest.NewServer(srv.Handler())
 			b.Cleanup(ts.Close)
 			url := wsURL(ts)

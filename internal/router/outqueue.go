@@ -126,20 +126,20 @@ func (q *outQueue) resizeLocked(size int) {
 	q.ring, q.head = ring, 0
 }
 
-// popBatch takes the oldest messages, at least one if there is any, and more while their
-// estimated sizes add up to at most maxBytes. All but the first stay counted against the
-// limits until release.
-func (q *outQueue) popBatch(maxBytes int64) []outItem {
+// popBatch appends to batch the oldest messages, at least one if there is any, and more
+// while their estimated sizes add up to at most maxBytes. All but the first stay counted
+// against the limits until release.
+func (q *outQueue) popBatch(batch []outItem, maxBytes int64) []outItem {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var batch []outItem
 	var size int64
+	first := len(batch)
 	for q.n > 0 {
 		it := q.ring[q.head]
-		if len(batch) > 0 && size+it.size > maxBytes {
+		if len(batch) > first && size+it.size > maxBytes {
 			break
 		}
-		if len(batch) > 0 {
+		if len(batch) > first {
 			q.heldN++
 			q.heldBytes += it.size
 		}

@@ -32,6 +32,14 @@ type endpoint interface {
 	Close(code int, reason string)
 }
 
+// frameEndpoint is an endpoint that can encode a message once and write the encoding on
+// any of its kind with the same serializer (wamp.Conn.Encode, QueueEncoded): the
+// subscribers of one publication share their EVENT's encoding (framecache.go).
+type frameEndpoint interface {
+	Encode(wamp.Message) ([]byte, error)
+	QueueEncoded([]byte) error
+}
+
 // WebSocket close codes used (RFC 6455 §7.4.1).
 const (
 	closeNormal    = 1000
@@ -59,6 +67,7 @@ type peer struct {
 	srv  *Server
 	ep   endpoint
 	ser  string
+	enc  frameEndpoint // ep, if it can share encodings; else nil
 	conn uint64        // connection number, for the trace and the log
 	sess atomic.Uint64 // session ID once WELCOME was sent
 	ad   *adapter
@@ -84,6 +93,7 @@ type peer struct {
 	// carry counts, per subscription, events the writer dropped as too large since the
 	// last one it wrote, to be added to the next one's drop mark. Writer only.
 	carry map[wamp.ID]uint64
+	batch []outItem // the writer's batch in hand, its buffer reused; writer only
 
 	closing   chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -127,6 +137,7 @@ func newPeer(s *Server, ep endpoint, conn uint64) *peer {
 		sweep: make(chan chan struct{}),
 		carry: map[wamp.ID]uint64{},
 	}
+	p.enc, _ = ep.(frameEndpoint)
 	p.guard = time.AfterFunc(time.Hour, p.guardFire)
 	p.guard.Stop()
 	// Counted before the peer is visible to Close, which may wait for it at once.
@@ -366,6 +377,9 @@ func refusedPayload(m wamp.Message) *wamp.PayloadError {
 	case *wamp.Error:
 		err = m.Payload.Err
 	}
+	if err == nil {
+		return nil
+	}
 	var pe *wamp.PayloadError
 	if errors.As(err, &pe) {
 		return pe
@@ -469,8 +483,10 @@ func (p *peer) writeLoop() {
 			p.finish()
 			return
 		}
-		batch := p.q.popBatch(writeBatchBytes)
-		if !p.deliverBatch(batch) {
+		p.batch = p.q.popBatch(p.batch[:0], writeBatchBytes)
+		ok := p.deliverBatch(p.batch)
+		clear(p.batch) // pins nothing until the next batch
+		if !ok {
 			p.Close()
 			p.ep.Close(closeNormal, "")
 			p.drain()
@@ -532,7 +548,7 @@ func (p *peer) flush() {
 	p.moveLocked(false)
 	p.moveMu.Unlock()
 	for n := p.q.len(); n > 0; {
-		batch := p.q.popBatch(writeBatchBytes)
+		batch := p.q.popBatch(nil, writeBatchBytes)
 		if len(batch) == 0 || !p.deliverBatch(batch) {
 			return
 		}
@@ -588,6 +604,9 @@ func (p *peer) deliver(it outItem) (int, bool) {
 	if it.direct != nil {
 		return p.queue(it.direct)
 	}
+	if ev, ok := it.nm.(*nx.Event); ok && p.enc != nil && p.srv.tracer.w == nil && it.mark == 0 && p.carry[wamp.ID(ev.Subscription)] == 0 {
+		return p.deliverEvent(ev)
+	}
 	m := it.nm
 	out, reply, err := p.ad.outbound(m)
 	if err != nil {
@@ -625,6 +644,37 @@ func (p *peer) deliver(it outItem) (int, bool) {
 	return p.queue(out)
 }
 
+// deliverEvent is deliver for an EVENT whose encoding other subscribers may share
+// (framecache.go): one without a drop mark, on a connection that can share, and without
+// a trace (whose "tx" line shows each message as converted for its client).
+func (p *peer) deliverEvent(ev *nx.Event) (int, bool) {
+	if b := p.srv.frames.get(p.ser, ev); b != nil {
+		err := p.enc.QueueEncoded(b)
+		if err == nil {
+			return 1, true
+		}
+		if connBroken(err) {
+			return 0, false
+		}
+		// Not taken (it cannot be: every connection has the same limit); encoded afresh
+		// below, whatever is wrong is found and accounted for.
+	}
+	out, _, err := p.ad.outbound(ev) // an EVENT has no reply
+	if err != nil {
+		p.srv.cfg.Logger.Printf("warning: conn %d: cannot deliver %v: %v", p.conn, ev.MessageType(), err)
+		return 0, true
+	}
+	b, err := p.enc.Encode(out)
+	if err != nil {
+		return p.queueFailed(out, err)
+	}
+	p.srv.frames.put(p.ser, ev, b)
+	if err := p.enc.QueueEncoded(b); err != nil {
+		return p.queueFailed(out, err)
+	}
+	return 1, true
+}
+
 // send writes m to the client at once, outside the writer's batches (the reader's
 // refusals, the final ABORT). It reports false when the connection failed.
 func (p *peer) send(m wamp.Message) bool {
@@ -653,6 +703,11 @@ func (p *peer) queue(m wamp.Message) (int, bool) {
 	if err == nil {
 		return 1, true
 	}
+	return p.queueFailed(m, err)
+}
+
+// queueFailed is queue's answer to a message the connection did not take.
+func (p *peer) queueFailed(m wamp.Message, err error) (int, bool) {
 	if connBroken(err) {
 		return 0, false
 	}

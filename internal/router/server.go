@@ -23,6 +23,7 @@ type Server struct {
 	nexus  nxrouter.Router
 	stats  counters
 	tracer *tracer
+	frames frameCache // EVENT encodings shared by subscribers (framecache.go)
 
 	connSeq       atomic.Uint64
 	closeGrace    time.Duration
