@@ -163,16 +163,21 @@ func (p *peer) Recv() <-chan nx.Message { return p.rx }
 // closed, so that a late non-blocking send from nexus cannot panic; once the connection is
 // over the queue takes nothing more and what nexus hands over is discarded.
 func (p *peer) Send() chan<- nx.Message {
-	for len(p.tx) >= handoffHigh {
+	for spins := 0; len(p.tx) >= handoffHigh; spins++ {
 		// Not Lock: the writer may empty tx and then wait for it holding moveMu, and
 		// tx's next message is the one this goroutine is about to send. While tx is
-		// this full the writer is moving, not waiting, so this ends soon.
+		// this full the writer is moving, not waiting, so this ends soon; should the
+		// writer be held up while moving (its log line blocked, say), stop spinning.
 		if p.moveMu.TryLock() {
 			p.moveLocked(true)
 			p.moveMu.Unlock()
 			break
 		}
-		runtime.Gosched()
+		if spins < 100 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(50 * time.Microsecond)
+		}
 	}
 	return p.tx
 }
