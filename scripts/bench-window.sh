@@ -55,6 +55,8 @@ fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export CBX_URL="ws://127.0.0.1:$port/ws" CBX_KEYSTORE="$tmp/keystore" NO_COLOR=1
 "$tmp/cbx" keys init >/dev/null # empty: plaintext, as sealing is not what is measured
+# The baseline's own (empty) keystore, in the format it reads.
+if [ -x "$tmp/cbx-base" ]; then "$tmp/cbx-base" --keystore "$tmp/keystore-base" keys init >/dev/null; fi
 "$tmp/cbx" router --listen "127.0.0.1:$port" "$@" 2>"$tmp/router.log" &
 router=$!
 pids+=($router)
@@ -83,7 +85,9 @@ run() {
   done
   local t0 t1 rc=0
   t0=$(date +%s.%N)
-  "$bin" publish "$topic" --stdin --timeout 120s "$@" <"$tmp/events" >/dev/null 2>"$tmp/pub.err" || rc=$?
+  local ks=$tmp/keystore
+  [ "$bin" = "$tmp/cbx-base" ] && ks=$tmp/keystore-base
+  "$bin" --keystore "$ks" publish "$topic" --stdin --timeout 120s "$@" <"$tmp/events" >/dev/null 2>"$tmp/pub.err" || rc=$?
   t1=$(date +%s.%N)
   # The subscriber ends by itself once it has all (--count); otherwise wait until it has
   # received nothing for two seconds (what the router dropped is not coming), then count.
