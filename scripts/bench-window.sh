@@ -55,8 +55,8 @@ fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export CBX_URL="ws://127.0.0.1:$port/ws" CBX_KEYSTORE="$tmp/keystore" NO_COLOR=1
 "$tmp/cbx" keys init >/dev/null # empty: plaintext, as sealing is not what is measured
-# The baseline's own (empty) keystore, in the format it reads.
-if [ -x "$tmp/cbx-base" ]; then "$tmp/cbx-base" --keystore "$tmp/keystore-base" keys init >/dev/null; fi
+# The baseline reads only the keystore format of its day: an empty one of its own.
+[ -x "$tmp/cbx-base" ] && CBX_KEYSTORE="$tmp/keystore-base" "$tmp/cbx-base" keys init >/dev/null
 "$tmp/cbx" router --listen "127.0.0.1:$port" "$@" 2>"$tmp/router.log" &
 router=$!
 pids+=($router)
@@ -85,9 +85,9 @@ run() {
   done
   local t0 t1 rc=0
   t0=$(date +%s.%N)
-  local ks=$tmp/keystore
+  local ks=$CBX_KEYSTORE
   [ "$bin" = "$tmp/cbx-base" ] && ks=$tmp/keystore-base
-  "$bin" --keystore "$ks" publish "$topic" --stdin --timeout 120s "$@" <"$tmp/events" >/dev/null 2>"$tmp/pub.err" || rc=$?
+  CBX_KEYSTORE=$ks "$bin" publish "$topic" --stdin --timeout 120s "$@" <"$tmp/events" >/dev/null 2>"$tmp/pub.err" || rc=$?
   t1=$(date +%s.%N)
   # The subscriber ends by itself once it has all (--count); otherwise wait until it has
   # received nothing for two seconds (what the router dropped is not coming), then count.
@@ -126,8 +126,8 @@ echo
 echo "median events/s per variant (ratio to fire-and-forget):"
 median() { sort -n | awk '{ x[NR] = $1 } END { print (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2 }'; }
 baserate=""
-for v in $(awk '!seen[$1]++ { print $1 }' "$tmp/results"); do
-  m=$(awk -v v="$v" '$1 == v { print $6 }' "$tmp/results" | median)
+for v in $(awk '$2 == "round" && !seen[$1]++ { print $1 }' "$tmp/results"); do
+  m=$(awk -v v="$v" '$1 == v && $2 == "round" { print $6 }' "$tmp/results" | median)
   [ "$v" = fire-and-forget ] && baserate=$m
   awk -v v="$v" -v m="$m" -v b="$baserate" 'BEGIN { printf "  %-16s %8.0f%s\n", v, m, (b ? sprintf("  (%.2f)", m / b) : "") }'
 done

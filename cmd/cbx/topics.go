@@ -152,11 +152,11 @@ func wildcardMistake(name, arg, uri string) error {
 	if strings.Contains(uri, "#") {
 		what += ` (and "#" is not allowed in a URI)`
 	} else {
-		noun := "topic"
+		noun := "the topic"
 		if name != "TOPIC" {
-			noun = "procedure"
+			noun = "the procedure"
 		}
-		what += fmt.Sprintf(" (this would match only the %s named %q)", noun, uri)
+		what += fmt.Sprintf(" (this would match only %s named %q)", noun, uri)
 	}
 	err := fmt.Errorf("%s %q: %s", name, arg, what)
 	hints := []string{`WAMP's patterns: --match wildcard with an empty component for any one component (com..orders), --match prefix for every URI that starts with the text given (com.example.)`}

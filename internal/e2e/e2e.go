@@ -69,21 +69,43 @@
 // also carry the WAMP error URI Autobahn answers with (wamp.CodecError).
 package e2e
 
-import "github.com/cbx-wamp/cbx/internal/box"
+import (
+	"sync"
+
+	"github.com/cbx-wamp/cbx/internal/box"
+)
 
 // sealWithKey encodes m as the plaintext of form and seals it with k: KeyRing.encode for
 // the legacy form.
 func sealWithKey(k *box.SharedKey, form WireForm, m Message) ([]byte, error) {
-	encode := EncodePlaintext
+	encode := appendPlaintext
 	if form == WirePPT {
-		encode = EncodePPTPlaintext
+		encode = appendPPTPlaintext
 	}
-	pt, err := encode(m)
+	// The plaintext lives only until it is sealed: it is written into a buffer kept for
+	// the next one (no allocation per message), and wiped once sealed.
+	buf := plaintextBufs.Get().(*[]byte)
+	pt, err := encode((*buf)[:0], m)
 	if err != nil {
+		clear((*buf)[:cap(*buf)]) // what was written before the refused value
+		plaintextBufs.Put(buf)
 		return nil, err
 	}
-	return k.Seal(pt)
+	sealed, err := k.Seal(pt)
+	clear(pt)
+	if cap(pt) <= maxPooledPlaintext {
+		*buf = pt[:0]
+		plaintextBufs.Put(buf)
+	}
+	return sealed, err
 }
+
+// plaintextBufs holds the buffers sealWithKey encodes plaintexts into.
+var plaintextBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledPlaintext bounds the buffers kept: after a large message its buffer goes back
+// to the collector.
+const maxPooledPlaintext = 64 << 10
 
 // openWithKey opens a payload of form that arrived under the envelope URI trustedURI (the
 // topic, procedure or error URI of the WAMP message that carried it) and checks that it

@@ -61,7 +61,12 @@ func decodeErr(err error, format string) *PlaintextError {
 // has no order), where Python keeps insertion order. Decoders on both sides read the same
 // object.
 func EncodePlaintext(m Message) ([]byte, error) {
-	b := []byte(`{"uri":`)
+	return appendPlaintext(nil, m)
+}
+
+// appendPlaintext appends EncodePlaintext(m) to b; on error the result is nil.
+func appendPlaintext(b []byte, m Message) ([]byte, error) {
+	b = append(b, `{"uri":`...)
 	b, err := wamp.AppendJSON(b, m.URI, wamp.NestValue)
 	if err != nil {
 		return nil, err
@@ -97,7 +102,12 @@ func DecodePlaintext(b []byte) (Message, error) {
 // (ppt_serializer "cbor"; the spec leaves the cipher layout to us, wire.md §2.4): the CBOR map {"uri","args","kwargs"} in that order, values in the CBOR form of
 // internal/wamp's dialect, binary as byte strings.
 func EncodePPTPlaintext(m Message) ([]byte, error) {
-	b := []byte{0xa3} // a map of three pairs
+	return appendPPTPlaintext(nil, m)
+}
+
+// appendPPTPlaintext appends EncodePPTPlaintext(m) to b; on error the result is nil.
+func appendPPTPlaintext(b []byte, m Message) ([]byte, error) {
+	b = append(b, 0xa3) // a map of three pairs
 	b, err := wamp.AppendCBOR(b, "uri", wamp.NestValue)
 	if err == nil {
 		b, err = wamp.AppendCBOR(b, m.URI, wamp.NestValue)

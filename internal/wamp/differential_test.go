@@ -246,3 +246,24 @@ func FuzzUnmarshalJSONMatchesReference(f *testing.F) {
 		}
 	})
 }
+
+// plainRun, which tests eight bytes at a time, stops exactly where the byte-by-byte test
+// (jsonPlain) stops, for every byte value at every position of a word and across word
+// boundaries, and says whether the run was ASCII.
+func TestPlainRun(t *testing.T) {
+	for c := range 256 {
+		for start := range 4 {
+			for p := start; p < 20; p++ {
+				b := bytes.Repeat([]byte{'a'}, 20)
+				b[p] = byte(c)
+				want, wantASCII := p, true
+				if jsonPlain[c] {
+					want, wantASCII = len(b), c < 0x80
+				}
+				if got, ascii := plainRun(b, start); got != want || ascii != wantASCII {
+					t.Fatalf("byte %#x at %d from %d: %d, %v; want %d, %v", c, p, start, got, ascii, want, wantASCII)
+				}
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package wamp
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -254,6 +255,28 @@ var jsonPlain = func() (t [256]bool) {
 	return t
 }()
 
+// plainRun returns where the run of plain bytes (jsonPlain) that starts at b[i] ends, and
+// whether they are all ASCII (then they are UTF-8 without a further look). It tests eight
+// bytes at a time: a word holds a byte below 0x20, a quote or a backslash exactly when
+// the classic "has a zero byte" test finds one in the word itself or in the word XORed
+// with that byte repeated; the byte loop then finds which.
+func plainRun(b []byte, i int) (int, bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	var seen uint64 // every byte passed, ORed: its high bits say whether one was not ASCII
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		if ((x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+		seen |= x
+	}
+	for ; i < len(b) && jsonPlain[b[i]]; i++ {
+		seen |= uint64(b[i])
+	}
+	return i, seen&highs == 0
+}
+
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -458,13 +481,10 @@ func (r *jsonReader) text() (string, error) {
 	start := r.i
 	r.i++
 	// Fast path: no escapes (and no control characters, which are not JSON).
-	j := r.i
-	for j < len(r.b) && jsonPlain[r.b[j]] {
-		j++
-	}
+	j, ascii := plainRun(r.b, r.i)
 	if j < len(r.b) && r.b[j] == '"' {
 		s := r.b[r.i:j]
-		if !utf8.Valid(s) {
+		if !ascii && !utf8.Valid(s) {
 			return "", r.badUTF8(start)
 		}
 		r.i = j + 1
