@@ -36,6 +36,9 @@ const (
 	// session's own handler, the realm), so that none of their non-blocking sends can
 	// fail.
 	handoffHigh = handoffSize - 16
+	// handoffFull is the fill level up to which Send hands nexus the channel while the
+	// writer is moving messages off it: the slots above it are those few goroutines'.
+	handoffFull = handoffSize - 8
 
 	// queueReserveMessages and queueReserveBytes are the room above the limits for the
 	// messages that are never dropped (see outQueue). A client only needs it while its
