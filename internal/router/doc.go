@@ -130,6 +130,10 @@
 // lines (a non-blocking send to a full channel) can only concern a session whose
 // connection is already over; they are recognised and not logged (stats.go).
 //
+// On the way in, the router reads at most 16 messages of a client ahead of nexus (each at
+// most Config.MaxMessageSize); then it reads no more until nexus has taken them, and
+// the client's TCP window fills.
+//
 // A receiver whose connection accepts nothing for 30 seconds is disconnected
 // (internal/wamp's write timeout). Publishers are not slowed down by slow subscribers.
 //

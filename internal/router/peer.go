@@ -72,7 +72,7 @@ type peer struct {
 	sess atomic.Uint64 // session ID once WELCOME was sent
 	ad   *adapter
 
-	rx chan nx.Message // client → nexus
+	rx chan nx.Message // client → nexus, rxSize long
 	tx chan nx.Message // nexus → q, handoffSize long
 	q  outQueue        // → writer
 
@@ -128,7 +128,7 @@ func newPeer(s *Server, ep endpoint, conn uint64) *peer {
 		ser:     ep.SerializerName(),
 		conn:    conn,
 		ad:      newAdapter(),
-		rx:      make(chan nx.Message),
+		rx:      make(chan nx.Message, rxSize),
 		tx:      make(chan nx.Message, handoffSize),
 		q:       newOutQueue(),
 		closing: make(chan struct{}),
@@ -954,3 +954,9 @@ func (p *peer) warnDropsLocked(now time.Time, closing bool) {
 	p.unwarned, p.unwarnedBig = 0, 0
 	p.lastWarn = now
 }
+
+// rxSize is the capacity of rx: the reader decodes up to that many of a client's messages
+// ahead of nexus's session handler instead of waiting for it at each one, so that a burst
+// is read while nexus routes. That many (each at most Config.MaxMessageSize) is what a
+// client's input can pin beyond the message being read, while nexus lags.
+const rxSize = 16
