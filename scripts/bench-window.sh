@@ -15,8 +15,10 @@
 #       commit that added the window); "none" skips them
 #   ROUTER-FLAGS go to `cbx router` (e.g. -- --queue-size 1000000)
 #
-# Each line: variant, round, seconds for the publisher (connect to exit), events per
-# second, and how many of the events the subscriber received.
+# Each line: variant, round, seconds for the publisher (connect to exit), events per second
+# as the publisher saw it, events per second delivered (publisher start until the
+# subscriber had all of them; the fairer figure, since a fire-and-forget publisher exits
+# with events still queued in the router), and how many the subscriber received.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +29,7 @@ while getopts "n:r:w:b:" opt; do
     r) rounds=$OPTARG ;;
     w) windows=$OPTARG ;;
     b) base=$OPTARG ;;
-    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,21p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -76,7 +78,10 @@ run() {
   # Emptied here, not by the redirection below: that happens in the background child,
   # possibly after the wait loop has read the previous round's "subscribed" line.
   : >"$tmp/sub.err"
-  "$tmp/cbx" subscribe "$topic" --count "$events" -v >"$tmp/sub.out" 2>"$tmp/sub.err" &
+  rm -f "$tmp/sub.end"
+  # The subscriber notes when it has every event (--count), for the delivered rate.
+  ( "$tmp/cbx" subscribe "$topic" --count "$events" -v >"$tmp/sub.out" 2>"$tmp/sub.err" \
+      && date +%s.%N >"$tmp/sub.end" ) &
   local sub=$!
   pids+=($sub)
   until grep -q subscribed "$tmp/sub.err"; do
@@ -97,12 +102,14 @@ run() {
     now=$(wc -l <"$tmp/sub.out")
     if [ "$now" = "$seen" ]; then idle=$((idle + 1)); else idle=0 seen=$now; fi
   done
-  kill -INT "$sub" 2>/dev/null || true
+  pkill -INT -P "$sub" 2>/dev/null || true # the subscriber, child of the subshell
   wait "$sub" 2>/dev/null || true
-  local got
+  local got t2=0
   got=$(wc -l <"$tmp/sub.out")
-  awk -v v="$variant" -v r="$round" -v a="$t0" -v b="$t1" -v n="$events" -v g="$got" -v rc="$rc" \
-    'BEGIN { s = b - a; printf "%-16s round %d  %6.2f s  %8.0f events/s  delivered %d/%d%s\n", v, r, s, n / s, g, n, (rc ? "  (publisher exit " rc ")" : "") }'
+  [ -s "$tmp/sub.end" ] && t2=$(cat "$tmp/sub.end")
+  awk -v v="$variant" -v r="$round" -v a="$t0" -v b="$t1" -v c="$t2" -v n="$events" -v g="$got" -v rc="$rc" \
+    'BEGIN { s = b - a; d = (c > 0) ? sprintf("%8.0f", n / (c - a)) : "       -"
+             printf "%-16s round %d  %6.2f s  %8.0f events/s  %s delivered/s  delivered %d/%d%s\n", v, r, s, n / s, d, g, n, (rc ? "  (publisher exit " rc ")" : "") }'
   [ "$rc" = 0 ] || sed 's/^/    /' "$tmp/pub.err"
 }
 
@@ -123,11 +130,14 @@ wait "$router" || true
 grep 'router stopped' "$tmp/router.log" || true
 
 echo
-echo "median events/s per variant (ratio to fire-and-forget):"
+echo "medians per variant (ratio to fire-and-forget): events/s as the publisher saw it (start"
+echo "to exit), and delivered/s (publisher start until the subscriber had every event)"
 median() { sort -n | awk '{ x[NR] = $1 } END { print (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2 }'; }
-baserate=""
+base_pub="" base_del=""
 for v in $(awk '$2 == "round" && !seen[$1]++ { print $1 }' "$tmp/results"); do
-  m=$(awk -v v="$v" '$1 == v && $2 == "round" { print $6 }' "$tmp/results" | median)
-  [ "$v" = fire-and-forget ] && baserate=$m
-  awk -v v="$v" -v m="$m" -v b="$baserate" 'BEGIN { printf "  %-16s %8.0f%s\n", v, m, (b ? sprintf("  (%.2f)", m / b) : "") }'
+  p=$(awk -v v="$v" '$1 == v && $2 == "round" { print $6 }' "$tmp/results" | median)
+  d=$(awk -v v="$v" '$1 == v && $2 == "round" && $8 != "-" { print $8 }' "$tmp/results" | median)
+  [ "$v" = fire-and-forget ] && base_pub=$p base_del=$d
+  awk -v v="$v" -v p="$p" -v d="$d" -v bp="$base_pub" -v bd="$base_del" 'BEGIN {
+    printf "  %-16s %8.0f events/s%s  %8.0f delivered/s%s\n", v, p, (bp ? sprintf(" (%.2f)", p / bp) : ""), d, (bd ? sprintf(" (%.2f)", d / bd) : "") }'
 done
