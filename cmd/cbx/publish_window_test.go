@@ -398,3 +398,53 @@ func TestPublishStdinSignalWithEventsInFlight(t *testing.T) {
 		t.Fatalf("stdout %q: nothing was acknowledged", p.stdout)
 	}
 }
+
+// Without --window, publish --stdin keeps defaultWindow events in flight, or more when
+// the router announces a long queue (cbx router's _cbx_queue_size): a 64th of it, at
+// most maxAutoWindow.
+func TestWindowFor(t *testing.T) {
+	for _, tc := range []struct {
+		welcome wamp.Dict
+		want    int
+	}{
+		{wamp.Dict{}, 64}, // plain nexus, Crossbar.io, …
+		{wamp.Dict{wamp.OptCBXQueueSize: "65536"}, 64},        // not an integer: ignored
+		{wamp.Dict{wamp.OptCBXQueueSize: int64(0)}, 64},       // nothing announced
+		{wamp.Dict{wamp.OptCBXQueueSize: int64(1000)}, 64},    // a short queue: the default
+		{wamp.Dict{wamp.OptCBXQueueSize: int64(16384)}, 256},  // a 64th
+		{wamp.Dict{wamp.OptCBXQueueSize: int64(65536)}, 1024}, // cbx router's default
+		{wamp.Dict{wamp.OptCBXQueueSize: int64(1 << 40)}, 1024},
+	} {
+		if got := windowFor(tc.welcome); got != tc.want {
+			t.Errorf("windowFor(%v) = %d, want %d", tc.welcome, got, tc.want)
+		}
+	}
+}
+
+// The window chosen is the one announced by -v: 1024 through cbx router with its default
+// queue, 64 through plain nexus (which announces nothing and queues 64 messages), and
+// --window as given.
+func TestPublishWindowChosen(t *testing.T) {
+	ks := emptyKeystore(t)
+	in := "[1]\n[2]\n"
+	cbxURL, _ := startInteropRouter(t)
+	nexusURL := startPlainNexus(t)
+	for _, tc := range []struct {
+		url  string
+		args []string
+		want string
+	}{
+		{cbxURL, nil, "at most 1024 events unacknowledged"},
+		{nexusURL, nil, "at most 64 events unacknowledged"},
+	} {
+		args := append([]string{"publish", "com.plain.window", "--stdin", "-v", "--url", tc.url, "--keystore", ks}, tc.args...)
+		_, stderr, code := cbxRun(t, in, args...)
+		if code != 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("cbx %v: exit %d, stderr %q, want %q", args, code, stderr, tc.want)
+		}
+	}
+	_, stderr, code := cbxRun(t, in, "publish", "com.plain.window", "--stdin", "-v", "--window", "8", "--url", cbxURL, "--keystore", ks)
+	if code != 0 || strings.Contains(stderr, "unacknowledged at a time") {
+		t.Errorf("--window 8: exit %d, stderr %q: no choice to announce", code, stderr)
+	}
+}

@@ -93,6 +93,9 @@ type adapter struct {
 	// feature_not_supported or payload_size_exceeded) while the callee may still answer:
 	// what nexus delivers later for them is not passed on.
 	refused map[wamp.ID]bool
+	// queueSize is announced in WELCOME (wamp.OptCBXQueueSize): the messages the router
+	// queues for this client; 0 announces nothing.
+	queueSize int
 }
 
 func newAdapter() *adapter {
@@ -233,6 +236,9 @@ func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message
 	switch o := out.(type) {
 	case *wamp.Welcome:
 		o.Details = rewriteWelcomeDetails(o.Details)
+		if a.queueSize > 0 {
+			o.Details[wamp.OptCBXQueueSize] = int64(a.queueSize)
+		}
 	case *wamp.Event:
 		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
 	case *wamp.Invocation:

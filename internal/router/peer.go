@@ -137,6 +137,7 @@ func newPeer(s *Server, ep endpoint, conn uint64) *peer {
 		sweep: make(chan chan struct{}),
 		carry: map[wamp.ID]uint64{},
 	}
+	p.ad.queueSize = s.cfg.OutQueueSize
 	p.enc, _ = ep.(frameEndpoint)
 	p.guard = time.AfterFunc(time.Hour, p.guardFire)
 	p.guard.Stop()

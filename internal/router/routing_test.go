@@ -44,6 +44,21 @@ func hasNoPPT(t *testing.T, what string, d wamp.Dict) {
 	}
 }
 
+// WELCOME announces the client's queue (--queue-size) as _cbx_queue_size, which
+// cbx publish --stdin reads to choose its window; Autobahn ignores the key (the interop
+// tests join through this router).
+func TestWelcomeAnnouncesQueueSize(t *testing.T) {
+	for _, tc := range []struct{ cfg, want int }{{0, DefaultOutQueueSize}, {1000, 1000}} {
+		srv, _, _ := testServer(t, Config{OutQueueSize: tc.cfg})
+		c := connect(t, srv)
+		c.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": autobahnRoles()}})
+		w := expect[*wamp.Welcome](c)
+		if got, ok := w.Details[wamp.OptCBXQueueSize].(int64); !ok || got != int64(tc.want) {
+			t.Errorf("OutQueueSize %d: WELCOME %s = %v, want %d", tc.cfg, wamp.OptCBXQueueSize, w.Details[wamp.OptCBXQueueSize], tc.want)
+		}
+	}
+}
+
 func TestWelcomeAnnouncesPayloadFeatures(t *testing.T) {
 	srv, _, _ := testServer(t, Config{})
 	c := connect(t, srv)

@@ -71,6 +71,11 @@ const (
 	// marks an implementation-specific key, which other clients ignore
 	// (basic/messages.md "Extensibility"; wire.md §4.7).
 	OptCBXDropped = "_cbx_dropped"
+	// OptCBXQueueSize is cbx router's WELCOME Details key announcing how many messages
+	// it queues for one client (--queue-size), so that cbx publish --stdin may keep more
+	// publications unacknowledged than a router with nexus's 64-message queue allows
+	// (an implementation-specific key, as OptCBXDropped; wire.md §4.7).
+	OptCBXQueueSize = "_cbx_queue_size"
 )
 
 // Keys of the HELLO, WELCOME, CHALLENGE and AUTHENTICATE dictionaries (basic/session.md;
