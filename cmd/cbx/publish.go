@@ -187,7 +187,7 @@ func publishRun(ctx context.Context, f *factory, o *publishOptions) error {
 	switch {
 	case o.repeatSet:
 		prog := startProgress(f.io.ErrOut, f.io.stderrTTY, o.showProgress(f.io))
-		p := &repeatPublisher{f: f, c: c, o: o, opts: opts, prog: prog}
+		p := &repeatPublisher{ackLedger: ackLedger{f: f, c: c, o: o, prog: prog}, opts: opts}
 		err := p.run(ctx)
 		prog.end()
 		if err != nil {
@@ -201,7 +201,7 @@ func publishRun(ctx context.Context, f *factory, o *publishOptions) error {
 		count = 1
 	default:
 		prog := startProgress(f.io.ErrOut, f.io.stderrTTY, o.showProgress(f.io))
-		p := &stdinPublisher{f: f, c: c, o: o, opts: opts, prog: prog}
+		p := &stdinPublisher{ackLedger: ackLedger{f: f, c: c, o: o, prog: prog, stdin: true}, opts: opts}
 		err := p.run(ctx)
 		prog.end()
 		if err != nil {
@@ -282,28 +282,10 @@ func windowFor(welcome wamp.Dict) int {
 // large, the session's end, stdout) stops the reading; the publications in flight are
 // still waited for, and their IDs printed, so that what was published is known exactly.
 type stdinPublisher struct {
-	f    *factory
-	c    *conn
-	o    *publishOptions
-	opts wamp.Dict
-	prog *publishProgress // --progress (publish_progress.go); nil: none
-
-	inflight []pending // in input order; the window counts them until the oldest settles
-	queued   bool      // events are in the session's write queue (QueuePublish), not written
-	sent     int       // events sent
-	lastLine int       // line of the last event sent
-	acked    int       // events acknowledged (published)
-	refused  []int     // lines of the events the router refused
-	lost     int       // events whose acknowledgement never came (the session ended)
-	printOff bool      // stdout failed: no more IDs
-
-	fail     error // the first failure in input order
-	failLine int
-}
-
-type pending struct {
-	line int
-	ack  *wamp.PublishAck
+	ackLedger // publish_ledger.go; its numbers are stdin lines
+	opts      wamp.Dict
+	queued    bool // events are in the session's write queue (QueuePublish), not written
+	lastLine  int  // line of the last event sent
 }
 
 // stopGrace bounds the wait for acknowledgements in flight after a signal: they are on
@@ -428,61 +410,7 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 	if p.sent == 0 {
 		return p.fail
 	}
-	return withHints(p.fail, p.summary())
-}
-
-// settle takes the oldest publication in flight, now acknowledged or refused.
-func (p *stdinPublisher) settle() {
-	head := p.inflight[0]
-	p.inflight = p.inflight[1:]
-	id, err := head.ack.Result()
-	var rpc *wamp.RPCError
-	switch {
-	case err == nil:
-		p.acked++
-		p.prog.addAcked()
-		if p.o.ack && !p.printOff {
-			if _, werr := fmt.Fprintf(p.f.io.Out, "%d\n", id); werr != nil {
-				// Stop: publishing on with nobody learning the IDs would lose them all.
-				p.printOff = true
-				p.failAt(head.line, withCode(exitError, &stdoutError{werr},
-					fmt.Sprintf("the event on stdin line %d was published (publication %d) but its ID could not be written", head.line, id)))
-			}
-		}
-	case errors.As(err, &rpc):
-		p.refused = append(p.refused, head.line)
-		p.failAt(head.line, p.publishError(head.line, err))
-	default:
-		p.lost++
-		p.failAt(head.line, p.publishError(head.line, err))
-	}
-}
-
-// publishError words the failure of the event on stdin line n.
-func (p *stdinPublisher) publishError(n int, err error) error {
-	return fmt.Errorf("stdin line %d: publishing to %q: %w", n, p.o.topic, p.c.failure(routerRefused(err)))
-}
-
-// failAt records a failure at a line; the earliest line's is the one reported.
-func (p *stdinPublisher) failAt(line int, err error) {
-	if p.fail == nil || line < p.failLine {
-		p.fail, p.failLine = err, line
-	}
-}
-
-// summary says what became of the events sent, so that nothing is lost silently.
-func (p *stdinPublisher) summary() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "published: %d of the %d events sent (up to line %d)", p.acked, p.sent, p.lastLine)
-	if len(p.refused) > 0 {
-		b.WriteString("; refused: ")
-		b.WriteString(lineList(p.refused))
-	}
-	if p.lost > 0 {
-		fmt.Fprintf(&b, "; %d unconfirmed (the router may or may not have published them)", p.lost)
-	}
-	fmt.Fprintf(&b, "; nothing after line %d was sent", p.lastLine)
-	return b.String()
+	return withHints(p.fail, p.summary(p.lastLine))
 }
 
 // lineList names stdin lines: "line 7", "lines 7, 9", at most ten of them.

@@ -206,21 +206,8 @@ func warnTemplateLike(f *factory, args, kv []string) {
 // repeatPublisher publishes the repeated event: acknowledged, at most --window in flight,
 // spaced by --interval.
 type repeatPublisher struct {
-	f    *factory
-	c    *conn
-	o    *publishOptions
-	opts wamp.Dict
-	prog *publishProgress
-
-	inflight []pending // in order; pending.line is the event's number
-	sent     int
-	acked    int
-	refused  []int
-	lost     int
-	printOff bool
-
-	fail   error
-	failAt int
+	ackLedger // publish_ledger.go; its numbers are the events' (1, 2, …)
+	opts      wamp.Dict
 }
 
 // closedTime is always ready: the run loop's case for an event due now.
@@ -264,14 +251,14 @@ func (p *repeatPublisher) run(ctx context.Context) error {
 			if p.o.payloadTmpl != nil {
 				e, err := p.o.payloadTmpl.payload(uint64(n), now)
 				if err != nil {
-					p.failEvent(n, fmt.Errorf("event %d: %w", n, err))
+					p.failAt(n, fmt.Errorf("event %d: %w", n, err))
 					break
 				}
 				ev = &e
 			}
 			ack, err := p.c.sess.PublishAsync(p.o.topic, p.opts, ev.args, ev.kwargs)
 			if err != nil {
-				p.failEvent(n, p.publishError(n, err))
+				p.failAt(n, p.publishError(n, err))
 				break
 			}
 			p.inflight = append(p.inflight, pending{n, ack})
@@ -302,9 +289,9 @@ func (p *repeatPublisher) run(ctx context.Context) error {
 					first := p.inflight[0].line
 					p.lost += len(p.inflight)
 					p.inflight = nil
-					p.failEvent(first, withCode(exitTimeout, fmt.Errorf("event %d of %d to %q: no acknowledgement before the deadline", first, total, p.o.topic)))
+					p.failAt(first, withCode(exitTimeout, fmt.Errorf("event %d of %d to %q: no acknowledgement before the deadline", first, total, p.o.topic)))
 				} else {
-					p.failEvent(p.sent+1, withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d events to %q", p.sent, total, p.o.topic)))
+					p.failAt(p.sent+1, withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d events to %q", p.sent, total, p.o.topic)))
 				}
 				break
 			}
@@ -314,7 +301,7 @@ func (p *repeatPublisher) run(ctx context.Context) error {
 		case <-grace:
 			p.lost += len(p.inflight)
 			if planned && len(p.inflight) > 0 {
-				p.failEvent(p.inflight[0].line, withCode(exitTimeout, fmt.Errorf("event %d to %q: no acknowledgement before the deadline", p.inflight[0].line, p.o.topic)))
+				p.failAt(p.inflight[0].line, withCode(exitTimeout, fmt.Errorf("event %d to %q: no acknowledgement before the deadline", p.inflight[0].line, p.o.topic)))
 			}
 			p.inflight = nil
 		}
@@ -331,57 +318,5 @@ func (p *repeatPublisher) run(ctx context.Context) error {
 	if p.sent == 0 {
 		return p.fail
 	}
-	return withHints(p.fail, p.summary())
-}
-
-// settle takes the oldest event in flight, now acknowledged or refused.
-func (p *repeatPublisher) settle() {
-	head := p.inflight[0]
-	p.inflight = p.inflight[1:]
-	id, err := head.ack.Result()
-	var rpc *wamp.RPCError
-	switch {
-	case err == nil:
-		p.acked++
-		p.prog.addAcked()
-		if p.o.ack && !p.printOff {
-			if _, werr := fmt.Fprintf(p.f.io.Out, "%d\n", id); werr != nil {
-				p.printOff = true
-				p.failEvent(head.line, withCode(exitError, &stdoutError{werr},
-					fmt.Sprintf("event %d was published (publication %d) but its ID could not be written", head.line, id)))
-			}
-		}
-	case errors.As(err, &rpc):
-		p.refused = append(p.refused, head.line)
-		p.failEvent(head.line, p.publishError(head.line, err))
-	default:
-		p.lost++
-		p.failEvent(head.line, p.publishError(head.line, err))
-	}
-}
-
-func (p *repeatPublisher) publishError(n int, err error) error {
-	return fmt.Errorf("event %d: publishing to %q: %w", n, p.o.topic, p.c.failure(routerRefused(err)))
-}
-
-// failEvent records a failure of event n; the earliest event's is the one reported.
-func (p *repeatPublisher) failEvent(n int, err error) {
-	if p.fail == nil || n < p.failAt {
-		p.fail, p.failAt = err, n
-	}
-}
-
-// summary says what became of the events sent, so that nothing is lost silently.
-func (p *repeatPublisher) summary() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "published: %d of the %d events sent", p.acked, p.sent)
-	if len(p.refused) > 0 {
-		b.WriteString("; refused: ")
-		b.WriteString(strings.Replace(lineList(p.refused), "line", "event", 1))
-	}
-	if p.lost > 0 {
-		fmt.Fprintf(&b, "; %d unconfirmed (the router may or may not have published them)", p.lost)
-	}
-	fmt.Fprintf(&b, "; nothing after event %d was sent", p.sent)
-	return b.String()
+	return withHints(p.fail, p.summary(p.sent))
 }
