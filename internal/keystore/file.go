@@ -262,18 +262,11 @@ func realPath(path string) string {
 // refused (a *[ParseError] wrapping a *[VersionError]) and left as it is.
 func Update(path string, fn func(*Keystore) error, opts ...Option) error {
 	o := collect(opts)
-	path = realPath(path)
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return ioError(path, fmt.Sprintf("cannot create its directory %q", dir), err)
-	}
-	lock := path + ".lock"
-	unlock, err := lockFile(lock)
+	path, unlock, err := lockForUpdate(path, o)
 	if err != nil {
-		return ioError(path, fmt.Sprintf("cannot lock it (%q)", lock), err)
+		return err
 	}
 	defer unlock()
-	reclaim(path, o.tell)
 	ks, err := load(path)
 	var nf *NotFoundError
 	switch {
@@ -387,4 +380,23 @@ func writeNamed(tmp string, data []byte) (err error) {
 		return err
 	}
 	return f.Close()
+}
+
+// lockForUpdate begins an update of the private file at path (the keystore, or another
+// file with its discipline: UpdatePrivateFile): it resolves path, makes its directory
+// 0700, takes the lock file that serializes writers, and removes a copy left by a write
+// killed before its rename (reclaim). The caller holds the lock until it calls unlock.
+func lockForUpdate(path string, o options) (real string, unlock func(), err error) {
+	path = realPath(path)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, ioError(path, fmt.Sprintf("cannot create its directory %q", dir), err)
+	}
+	lock := path + ".lock"
+	unlock, err = lockFile(lock)
+	if err != nil {
+		return "", nil, ioError(path, fmt.Sprintf("cannot lock it (%q)", lock), err)
+	}
+	reclaim(path, o.tell)
+	return path, unlock, nil
 }

@@ -2,10 +2,7 @@ package keystore
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 )
 
 // UpdatePrivateFile gives another file of cbx's configuration the keystore's discipline:
@@ -23,18 +20,11 @@ import (
 // keystore, so callers that update another file word them for it.
 func UpdatePrivateFile(path string, fn func(data []byte, exists bool) ([]byte, error), opts ...Option) error {
 	o := collect(opts)
-	path = realPath(path)
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return ioError(path, fmt.Sprintf("cannot create its directory %q", dir), err)
-	}
-	lock := path + ".lock"
-	unlock, err := lockFile(lock)
+	path, unlock, err := lockForUpdate(path, o)
 	if err != nil {
-		return ioError(path, fmt.Sprintf("cannot lock it (%q)", lock), err)
+		return err
 	}
 	defer unlock()
-	reclaim(path, o.tell)
 	data, err := ReadSecretFile(path)
 	exists := true
 	var pe *PermissionError
