@@ -19,6 +19,16 @@ import (
 // reported.
 func silentRouter(t *testing.T) (string, <-chan wamp.Message) {
 	t.Helper()
+	return silentRouterWelcoming(t, wamp.Dict{})
+}
+
+// silentRouterWelcoming is silentRouter whose WELCOME also carries extra Details.
+func silentRouterWelcoming(t *testing.T, extra wamp.Dict) (string, <-chan wamp.Message) {
+	t.Helper()
+	details := wamp.Dict{"roles": wamp.Dict{"broker": wamp.Dict{}, "dealer": wamp.Dict{}}}
+	for k, v := range extra {
+		details[k] = v
+	}
 	got := make(chan wamp.Message, 64)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := wamp.Accept(w, r, wamp.AcceptOptions{})
@@ -37,7 +47,7 @@ func silentRouter(t *testing.T) (string, <-chan wamp.Message) {
 			}
 			switch m.(type) {
 			case *wamp.Hello:
-				c.Send(&wamp.Welcome{Session: 1, Details: wamp.Dict{"roles": wamp.Dict{"broker": wamp.Dict{}, "dealer": wamp.Dict{}}}})
+				c.Send(&wamp.Welcome{Session: 1, Details: details})
 			case *wamp.Goodbye:
 				c.Send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: "wamp.close.goodbye_and_out"})
 				return

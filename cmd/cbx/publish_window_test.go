@@ -410,6 +410,7 @@ func TestWindowFor(t *testing.T) {
 		{wamp.Dict{}, 64}, // plain nexus, Crossbar.io, …
 		{wamp.Dict{wamp.OptCBXQueueSize: "65536"}, 64},        // not an integer: ignored
 		{wamp.Dict{wamp.OptCBXQueueSize: int64(0)}, 64},       // nothing announced
+		{wamp.Dict{wamp.OptCBXQueueSize: int64(-5)}, 64},      // nonsense: ignored
 		{wamp.Dict{wamp.OptCBXQueueSize: int64(1000)}, 64},    // a short queue: the default
 		{wamp.Dict{wamp.OptCBXQueueSize: int64(16384)}, 256},  // a 64th
 		{wamp.Dict{wamp.OptCBXQueueSize: int64(65536)}, 1024}, // cbx router's default
@@ -446,5 +447,24 @@ func TestPublishWindowChosen(t *testing.T) {
 	_, stderr, code := cbxRun(t, in, "publish", "com.plain.window", "--stdin", "-v", "--window", "8", "--url", cbxURL, "--keystore", ks)
 	if code != 0 || strings.Contains(stderr, "unacknowledged at a time") {
 		t.Errorf("--window 8: exit %d, stderr %q: no choice to announce", code, stderr)
+	}
+}
+
+// A router that announces a long queue but never acknowledges (a liar, or one that
+// drops the acknowledgements) costs no event silently: the window still bounds what is
+// sent, the deadline ends the run (exit 8), and the hint counts every event sent as
+// unconfirmed.
+func TestPublishWindowAnnouncedButUnacknowledged(t *testing.T) {
+	url, _ := silentRouterWelcoming(t, wamp.Dict{wamp.OptCBXQueueSize: int64(65536)})
+	in := strings.Repeat("[1]\n", 3*maxAutoWindow)
+	_, errOut, code := cbxRun(t, in, "publish", "com.example.t", "--stdin", "--timeout", "1s",
+		"--url", url, "--keystore", emptyKeystore(t))
+	if code != exitTimeout {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitTimeout, errOut)
+	}
+	hint := fmt.Sprintf("cbx: hint: published: 0 of the %d events sent (up to line %d); %d unconfirmed (the router may or may not have published them); nothing after line %d was sent\n",
+		maxAutoWindow, maxAutoWindow, maxAutoWindow, maxAutoWindow)
+	if !strings.Contains(errOut, hint) {
+		t.Fatalf("stderr:\n%s\nwant the hint:\n%s", errOut, hint)
 	}
 }
