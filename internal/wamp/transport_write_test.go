@@ -235,6 +235,27 @@ func TestNothingAfterGorillasClose(t *testing.T) {
 	}
 }
 
+// TestNothingAfterGorillasProtocolClose: a malformed frame (here an unmasked one from a
+// client, RFC 6455 §5.1) makes gorilla write close 1002 itself; as after 1009, nothing may
+// follow it.
+func TestNothingAfterGorillasProtocolClose(t *testing.T) {
+	c, ws := acceptedPair(t)
+	// A final text frame of 2 bytes without the mask bit, written under gorilla.
+	if _, err := ws.NetConn().Write([]byte{0x81, 0x02, '[', ']'}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Recv(); err == nil {
+		t.Fatal("Recv accepted an unmasked frame from a client")
+	}
+	if err := c.Send(&Published{Request: 1, Publication: 2}); !errors.Is(err, websocket.ErrCloseSent) {
+		t.Fatalf("Send after gorilla's close frame: %v", err)
+	}
+	var ce *websocket.CloseError
+	if _, _, err := ws.ReadMessage(); !errors.As(err, &ce) || ce.Code != websocket.CloseProtocolError {
+		t.Fatalf("the peer read %v, want close 1002 and nothing before it", err)
+	}
+}
+
 // acceptedPair returns the server side (a Conn, JSON) and the client side (plain gorilla)
 // of a loopback connection.
 func acceptedPair(t *testing.T) (*Conn, *websocket.Conn) {
