@@ -208,18 +208,7 @@ func TestPingAnsweredAndCloseEchoed(t *testing.T) {
 // TestNothingAfterGorillasClose: a frame over the read limit makes gorilla write close 1009
 // itself; nothing may follow it, so Send fails and the peer reads the close frame next.
 func TestNothingAfterGorillasClose(t *testing.T) {
-	conns := make(chan *Conn, 1)
-	url := serveWS(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, AcceptOptions{Serializers: []Serializer{JSON}, MaxMessageSize: 64})
-		if err != nil {
-			return
-		}
-		conns <- c
-		<-c.closed
-	})
-	ws := dialRaw(t, url, JSON)
-	c := <-conns
-	defer c.Close()
+	c, ws := acceptedPairWith(t, AcceptOptions{Serializers: []Serializer{JSON}, MaxMessageSize: 64})
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`[16,1,{},"t",["`+strings.Repeat("x", 100)+`"]]`)); err != nil {
 		t.Fatal(err)
 	}
@@ -260,16 +249,23 @@ func TestNothingAfterGorillasProtocolClose(t *testing.T) {
 // of a loopback connection.
 func acceptedPair(t *testing.T) (*Conn, *websocket.Conn) {
 	t.Helper()
+	return acceptedPairWith(t, AcceptOptions{Serializers: []Serializer{JSON}})
+}
+
+// acceptedPairWith is acceptedPair with the server side accepted with o; the client
+// offers o's first serializer.
+func acceptedPairWith(t *testing.T, o AcceptOptions) (*Conn, *websocket.Conn) {
+	t.Helper()
 	conns := make(chan *Conn, 1)
 	url := serveWS(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, AcceptOptions{Serializers: []Serializer{JSON}})
+		c, err := Accept(w, r, o)
 		if err != nil {
 			return
 		}
 		conns <- c
 		<-c.closed
 	})
-	ws := dialRaw(t, url, JSON)
+	ws := dialRaw(t, url, o.Serializers[0])
 	c := <-conns
 	t.Cleanup(func() { c.Close() })
 	return c, ws
