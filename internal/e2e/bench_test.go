@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 )
 
@@ -44,22 +43,8 @@ func BenchmarkDecodePlaintext(b *testing.B) {
 // benchCodecs returns a publisher's and a subscriber's codec for benchURI.
 func benchCodecs(b *testing.B) (pub, sub *Codec) {
 	b.Helper()
-	pubPriv, err := keygen.Generate(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	subPriv, err := keygen.Generate(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pubPub, subPub := pubPriv.Public(), subPriv.Public()
 	pks, sks := keystore.New(), keystore.New()
-	if err := pks.Put(&keystore.Entry{Prefix: "com.example.", OriginatorPrivate: &pubPriv, ResponderPublic: &subPub}); err != nil {
-		b.Fatal(err)
-	}
-	if err := sks.Put(&keystore.Entry{Prefix: "com.example.", ResponderPrivate: &subPriv, OriginatorPublic: &pubPub}); err != nil {
-		b.Fatal(err)
-	}
+	putKeyPairs(b, pks, sks, "com.example.")
 	return NewCodec(pks, "pub.ks", WireLegacy), NewCodec(sks, "sub.ks", WireLegacy)
 }
 

@@ -71,10 +71,11 @@ func (c *Codec) Wire() WireForm { return WireForm(c.wire.Load()) }
 // KeyRing. A covering entry that lacks the keys of this side is a *SealRefusedError
 // rather than Autobahn's silent plaintext: the keystore says this URI is to be encrypted.
 func (c *Codec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.Dict) (p wamp.Payload, opts wamp.Dict, ok bool, err error) {
-	if _, covered := c.keys().Lookup(uri); !covered {
+	e, covered := c.keys().Lookup(uri)
+	if !covered {
 		return wamp.Payload{}, nil, false, nil
 	}
-	return c.sealPayload(originating, uri, args, kwargs, nil)
+	return c.sealPayload(e, originating, uri, args, kwargs, nil)
 }
 
 // SealReply is Seal for the callee's reply to an INVOCATION that replyTo (what opened it,
@@ -82,16 +83,17 @@ func (c *Codec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.D
 // (wamp.ReplySealer): when the reply's URI is under the same entry, it is sealed with the
 // generation that opened the request, which the caller holds, rather than the newest.
 func (c *Codec) SealReply(replyTo wamp.Dict, uri string, args wamp.List, kwargs wamp.Dict) (p wamp.Payload, opts wamp.Dict, ok bool, err error) {
-	if _, covered := c.keys().Lookup(uri); !covered {
+	e, covered := c.keys().Lookup(uri)
+	if !covered {
 		return wamp.Payload{}, nil, false, nil
 	}
-	return c.sealPayload(false, uri, args, kwargs, replyTo)
+	return c.sealPayload(e, false, uri, args, kwargs, replyTo)
 }
 
-// sealPayload is Seal and SealReply once the keystore covers uri.
-func (c *Codec) sealPayload(originating bool, uri string, args wamp.List, kwargs wamp.Dict, replyTo wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
+// sealPayload is Seal and SealReply once they have found e, the entry covering uri.
+func (c *Codec) sealPayload(e *keystore.Entry, originating bool, uri string, args wamp.List, kwargs wamp.Dict, replyTo wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
 	form := c.Wire()
-	sealed, id, err := c.seal(originating, form, Message{URI: uri, Args: args, Kwargs: kwargs}, replyTo)
+	sealed, id, err := c.sealWith(e, originating, form, Message{URI: uri, Args: args, Kwargs: kwargs}, replyTo)
 	var sk *SideKeysError
 	switch {
 	case errors.As(err, &sk):
@@ -150,7 +152,7 @@ func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.
 // refuses a URI the keystore does not cover (*NoKeyError): the caller asked for a sealed
 // payload. An entry lacking this side's keys is a *SideKeysError.
 func (c *Codec) SealMessage(originating bool, m Message) ([]byte, error) {
-	sealed, _, err := c.seal(originating, c.Wire(), m, nil)
+	sealed, _, err := c.seal(originating, c.Wire(), m)
 	return sealed, err
 }
 
@@ -181,16 +183,22 @@ func (c *Codec) CheckPlaintext(uri string) error {
 	return nil
 }
 
-// seal is the one way the codec seals: the entry for m.URI (keystore.Lookup, with its
-// wamp.* rule), its sealing generation on this side (the newest, or for a reply the one
-// replyTo names: sealingGeneration), then form's plaintext sealed with it. It returns
-// the payload's key id. It fails when no entry covers the URI (*NoKeyError) or the
-// generation lacks this side's keys (*SideKeysError).
-func (c *Codec) seal(originating bool, form WireForm, m Message, replyTo wamp.Dict) ([]byte, string, error) {
+// seal is SealMessage's way to seal: the entry for m.URI (keystore.Lookup, with its
+// wamp.* rule), then sealWith. It fails when no entry covers the URI (*NoKeyError).
+func (c *Codec) seal(originating bool, form WireForm, m Message) ([]byte, string, error) {
 	e, ok := c.keys().Lookup(m.URI)
 	if !ok {
 		return nil, "", &NoKeyError{URI: m.URI, Keystore: c.path}
 	}
+	return c.sealWith(e, originating, form, m, nil)
+}
+
+// sealWith is the one way the codec seals, with e the entry covering m.URI (Seal and
+// SealReply have looked it up already to decide whether to seal at all): e's sealing
+// generation on this side (the newest, or for a reply the one replyTo names:
+// sealingGeneration), then form's plaintext sealed with it. It returns the payload's key
+// id. It fails when the generation lacks this side's keys (*SideKeysError).
+func (c *Codec) sealWith(e *keystore.Entry, originating bool, form WireForm, m Message, replyTo wamp.Dict) ([]byte, string, error) {
 	g := sealingGeneration(e, originating, replyTo)
 	k := g.Key(originating)
 	if k == nil {

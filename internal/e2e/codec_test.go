@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cbx-wamp/cbx/internal/box"
 	"github.com/cbx-wamp/cbx/internal/keygen"
 	"github.com/cbx-wamp/cbx/internal/keystore"
 	"github.com/cbx-wamp/cbx/internal/wamp"
@@ -78,21 +79,7 @@ func TestOpenedNamesEachEntry(t *testing.T) {
 	pubKS, subKS := keystore.New(), keystore.New()
 	want := map[string]Opened{}
 	for _, prefix := range []string{"com.a.", "com.b."} {
-		pubPriv, err := keygen.Generate(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		subPriv, err := keygen.Generate(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pubPub, subPub := pubPriv.Public(), subPriv.Public()
-		if err := pubKS.Put(&keystore.Entry{Prefix: prefix, OriginatorPrivate: &pubPriv, ResponderPublic: &subPub}); err != nil {
-			t.Fatal(err)
-		}
-		if err := subKS.Put(&keystore.Entry{Prefix: prefix, ResponderPrivate: &subPriv, OriginatorPublic: &pubPub}); err != nil {
-			t.Fatal(err)
-		}
+		pubPub, subPub := putKeyPairs(t, pubKS, subKS, prefix)
 		want[prefix] = Opened{Prefix: prefix, Generation: 1, Originator: keygen.Fingerprint(pubPub), Responder: keygen.Fingerprint(subPub)}
 	}
 	c := pair{NewCodec(pubKS, "pub", WireLegacy), NewCodec(subKS, "sub", WireLegacy)}
@@ -112,4 +99,26 @@ func TestOpenedNamesEachEntry(t *testing.T) {
 			}
 		}
 	}
+}
+
+// putKeyPairs puts an entry for prefix with fresh key pairs into a publisher's (caller's)
+// keystore pubKS and a subscriber's (callee's) subKS, and returns the two public keys.
+func putKeyPairs(tb testing.TB, pubKS, subKS *keystore.Keystore, prefix string) (pubPub, subPub box.PublicKey) {
+	tb.Helper()
+	pubPriv, err := keygen.Generate(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	subPriv, err := keygen.Generate(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pubPub, subPub = pubPriv.Public(), subPriv.Public()
+	if err := pubKS.Put(&keystore.Entry{Prefix: prefix, OriginatorPrivate: &pubPriv, ResponderPublic: &subPub}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := subKS.Put(&keystore.Entry{Prefix: prefix, ResponderPrivate: &subPriv, OriginatorPublic: &pubPub}); err != nil {
+		tb.Fatal(err)
+	}
+	return pubPub, subPub
 }

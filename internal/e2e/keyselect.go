@@ -194,14 +194,11 @@ func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id
 			}
 			m, err := openWithKey(g.Key(originating), form, uri, sealed)
 			switch {
-			case err == nil && retired:
-				return Message{}, nil, &RetiredKeyError{URI: uri, Prefix: e.Prefix, Generation: g.Number, RetiredAt: g.RetireAfter}
-			case err == nil:
+			case err == nil && !retired:
 				return m, g, nil
-			case retired && (errors.Is(err, box.ErrDecrypt) || errors.Is(err, box.ErrTooShort)):
-				// Not this one either; the error stays the open generations'.
 			case errors.Is(err, box.ErrDecrypt) || errors.Is(err, box.ErrTooShort):
-				if firstErr == nil {
+				// Not this one; the error is the first open generation's.
+				if !retired && firstErr == nil {
 					firstErr = err
 				}
 			case retired:

@@ -86,13 +86,15 @@ func (s *Session) sealReply(originating bool, replyTo Dict, uri string, args Lis
 		out = Dict{}
 	}
 	if s.cfg.Codec != nil {
-		seal := s.cfg.Codec.Seal
-		if rs, ok := s.cfg.Codec.(ReplySealer); ok && replyTo != nil && !originating {
-			seal = func(_ bool, uri string, args List, kwargs Dict) (Payload, Dict, bool, error) {
-				return rs.SealReply(replyTo, uri, args, kwargs)
-			}
+		var p Payload
+		var extra Dict
+		var ok bool
+		var err error
+		if rs, isRS := s.cfg.Codec.(ReplySealer); isRS && replyTo != nil && !originating {
+			p, extra, ok, err = rs.SealReply(replyTo, uri, args, kwargs)
+		} else {
+			p, extra, ok, err = s.cfg.Codec.Seal(originating, uri, args, kwargs)
 		}
-		p, extra, ok, err := seal(originating, uri, args, kwargs)
 		if err != nil {
 			return Payload{}, nil, err
 		}

@@ -143,12 +143,7 @@ func (s *Session) publishAsync(topic string, opts Dict, args List, kwargs Dict, 
 // written, or with why they could not be (their acknowledgements then settle with that
 // error).
 func (s *Session) Flush() error {
-	err := s.conn.Flush()
-	if errors.Is(err, ErrClosed) {
-		if e := s.Err(); e != nil {
-			err = e
-		}
-	}
+	err := s.writeErr(s.conn.Flush())
 	s.flushed(err)
 	return err
 }

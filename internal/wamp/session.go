@@ -134,15 +134,18 @@ func (s *Session) encode(m Message) ([]byte, error) {
 // write writes an encoded message, after everything queued before it; with wait false it
 // only queues it (QueuePublish).
 func (s *Session) write(b []byte, wait bool) error {
-	if err := s.conn.w.send(s.conn, b, wait); err != nil {
-		if errors.Is(err, ErrClosed) {
-			if e := s.Err(); e != nil {
-				return e
-			}
+	return s.writeErr(s.conn.w.send(s.conn, b, wait))
+}
+
+// writeErr is err from a write on the connection, except that a write refused because
+// the session ended and closed the connection reports why the session ended.
+func (s *Session) writeErr(err error) error {
+	if errors.Is(err, ErrClosed) {
+		if e := s.Err(); e != nil {
+			return e
 		}
-		return err
 	}
-	return nil
+	return err
 }
 
 // end finishes the session once: records why, settles the outstanding PublishAsync

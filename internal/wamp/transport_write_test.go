@@ -208,18 +208,7 @@ func TestPingAnsweredAndCloseEchoed(t *testing.T) {
 // TestNothingAfterGorillasClose: a frame over the read limit makes gorilla write close 1009
 // itself; nothing may follow it, so Send fails and the peer reads the close frame next.
 func TestNothingAfterGorillasClose(t *testing.T) {
-	conns := make(chan *Conn, 1)
-	url := serveWS(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, AcceptOptions{Serializers: []Serializer{JSON}, MaxMessageSize: 64})
-		if err != nil {
-			return
-		}
-		conns <- c
-		<-c.closed
-	})
-	ws := dialRaw(t, url, JSON)
-	c := <-conns
-	defer c.Close()
+	c, ws := acceptedPairWith(t, AcceptOptions{Serializers: []Serializer{JSON}, MaxMessageSize: 64})
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`[16,1,{},"t",["`+strings.Repeat("x", 100)+`"]]`)); err != nil {
 		t.Fatal(err)
 	}
@@ -235,20 +224,48 @@ func TestNothingAfterGorillasClose(t *testing.T) {
 	}
 }
 
+// TestNothingAfterGorillasProtocolClose: a malformed frame (here an unmasked one from a
+// client, RFC 6455 §5.1) makes gorilla write close 1002 itself; as after 1009, nothing may
+// follow it.
+func TestNothingAfterGorillasProtocolClose(t *testing.T) {
+	c, ws := acceptedPair(t)
+	// A final text frame of 2 bytes without the mask bit, written under gorilla.
+	if _, err := ws.NetConn().Write([]byte{0x81, 0x02, '[', ']'}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Recv(); err == nil {
+		t.Fatal("Recv accepted an unmasked frame from a client")
+	}
+	if err := c.Send(&Published{Request: 1, Publication: 2}); !errors.Is(err, websocket.ErrCloseSent) {
+		t.Fatalf("Send after gorilla's close frame: %v", err)
+	}
+	var ce *websocket.CloseError
+	if _, _, err := ws.ReadMessage(); !errors.As(err, &ce) || ce.Code != websocket.CloseProtocolError {
+		t.Fatalf("the peer read %v, want close 1002 and nothing before it", err)
+	}
+}
+
 // acceptedPair returns the server side (a Conn, JSON) and the client side (plain gorilla)
 // of a loopback connection.
 func acceptedPair(t *testing.T) (*Conn, *websocket.Conn) {
 	t.Helper()
+	return acceptedPairWith(t, AcceptOptions{Serializers: []Serializer{JSON}})
+}
+
+// acceptedPairWith is acceptedPair with the server side accepted with o; the client
+// offers o's first serializer.
+func acceptedPairWith(t *testing.T, o AcceptOptions) (*Conn, *websocket.Conn) {
+	t.Helper()
 	conns := make(chan *Conn, 1)
 	url := serveWS(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, AcceptOptions{Serializers: []Serializer{JSON}})
+		c, err := Accept(w, r, o)
 		if err != nil {
 			return
 		}
 		conns <- c
 		<-c.closed
 	})
-	ws := dialRaw(t, url, JSON)
+	ws := dialRaw(t, url, o.Serializers[0])
 	c := <-conns
 	t.Cleanup(func() { c.Close() })
 	return c, ws
