@@ -90,14 +90,14 @@ func (s *Session) RouterFeature(role, feature string) bool {
 func (s *Session) Done() <-chan struct{} { return s.done }
 
 // Err reports why the session ended (nil while it is running): ErrSessionClosed after
-// Close, *AbortError, *GoodbyeError, a *ProtocolError or a connection error.
+// Close, *AbortError, *GoodbyeError, a *ProtocolError or a connection error. It reports
+// the end from the moment end records it, before the acknowledgements it settles with
+// that error are delivered and before Done is closed: whoever learns of the end from an
+// acknowledgement finds its reason here.
 func (s *Session) Err() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-		return nil
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 // nextID returns the next request ID: session-scoped, from 1, increasing
