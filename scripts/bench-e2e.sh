@@ -58,16 +58,8 @@ case " $variants " in
     ;;
 esac
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-go build -o "$tmp/cbx" ./cmd/cbx
+. scripts/lib.sh
+bench_setup
 cbx=$tmp/cbx
 tick=$(getconf CLK_TCK)
 
@@ -80,15 +72,7 @@ sub_pub=$("$cbx" keygen -o "$tmp/sub.key")
 "$cbx" --keystore "$tmp/sub.ks" keys add com.bench.sealed. --responder-priv "$tmp/sub.key" --originator-pub "$pub_pub" >/dev/null
 keyline() { grep -v '^#' "$1" | grep -v '^$' | head -n 1; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-url="ws://127.0.0.1:$port/ws"
-"$cbx" router --listen "127.0.0.1:$port" "${router_flags[@]}" 2>"$tmp/router.log" &
-router=$!
-pids+=("$router")
-for _ in $(seq 100); do
-  "$cbx" --keystore "$tmp/pub.ks" publish --url "$url" bench.ping 1 --ack >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_router "$tmp/router.log" "$cbx" "${router_flags[@]}"
 
 # The input lines, each exactly 100 bytes: ["xxx…",i] (autobahn-bench.py sends the same).
 python3 -c '

@@ -34,38 +34,22 @@ while getopts "n:r:w:b:" opt; do
 done
 shift $((OPTIND - 1))
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-go build -o "$tmp/cbx" ./cmd/cbx
+. scripts/lib.sh
+bench_setup
 if [ -z "$base" ]; then
   added=$(git log --format=%H -S'defaultWindow = ' -- cmd/cbx/publish.go | tail -n 1)
   base=${added:+$added^}
 fi
 if [ -n "$base" ] && [ "$base" != none ]; then
-  mkdir "$tmp/base-src"
-  git archive "$base" | tar -x -C "$tmp/base-src"
-  (cd "$tmp/base-src" && go build -o "$tmp/cbx-base" ./cmd/cbx)
+  build_base "$base"
 fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export CBX_URL="ws://127.0.0.1:$port/ws" CBX_KEYSTORE="$tmp/keystore" NO_COLOR=1
+export CBX_KEYSTORE="$tmp/keystore" NO_COLOR=1
 "$tmp/cbx" keys init >/dev/null # empty: plaintext, as sealing is not what is measured
 # The baseline reads only the keystore format of its day: an empty one of its own.
 [ -x "$tmp/cbx-base" ] && CBX_KEYSTORE="$tmp/keystore-base" "$tmp/cbx-base" keys init >/dev/null
-"$tmp/cbx" router --listen "127.0.0.1:$port" "$@" 2>"$tmp/router.log" &
-router=$!
-pids+=($router)
-for _ in $(seq 100); do
-  "$tmp/cbx" publish bench.ping 1 --ack >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_router "$tmp/router.log" "$tmp/cbx" "$@"
+export CBX_URL=$url
 
 pad=$(head -c 88 /dev/zero | tr '\0' x)
 for ((i = 0; i < events; i++)); do printf '["%s",%d]\n' "$pad" "$i"; done >"$tmp/events"

@@ -29,21 +29,11 @@ while getopts "n:s:r:m:b:" opt; do
 done
 shift $((OPTIND - 1))
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-go build -o "$tmp/cbx" ./cmd/cbx
+. scripts/lib.sh
+bench_setup
 routers=(current)
 if [ -n "$base" ]; then
-  mkdir "$tmp/base-src"
-  git archive "$base" | tar -x -C "$tmp/base-src"
-  (cd "$tmp/base-src" && go build -o "$tmp/cbx-base" ./cmd/cbx)
+  build_base "$base"
   routers=(base current)
 fi
 cbx() { "$tmp/cbx" "$@"; }
@@ -69,12 +59,8 @@ hz=$(getconf CLK_TCK)
 run() {
   local name=$1 round=$2 bin=$tmp/cbx
   [ "$name" = base ] && bin=$tmp/cbx-base
-  "$bin" router --listen 127.0.0.1:0 "${extra[@]}" >/dev/null 2>"$tmp/router.log" &
-  local router=$!
-  pids+=($router)
-  until grep -q 'listening on' "$tmp/router.log"; do sleep 0.05; done
-  export CBX_URL
-  CBX_URL=$(sed -n 's/.*listening on \(ws:[^ ]*\) .*/\1/p' "$tmp/router.log")
+  start_router "$tmp/router.log" "$bin" "${extra[@]}"
+  export CBX_URL=$url
   local topic=bench.cpu subpids=() i
   for ((i = 0; i < subs; i++)); do
     : >"$tmp/sub$i.err"

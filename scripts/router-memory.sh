@@ -25,41 +25,30 @@ if [ "${1:-}" = --steady ]; then
 	steady=$2
 	shift 2
 fi
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/cbx" ./cmd/cbx
-cbx=$work/cbx
-export CBX_KEYSTORE=$work/keystore
+. scripts/lib.sh
+bench_setup
+cbx=$tmp/cbx
+export CBX_KEYSTORE=$tmp/keystore
 "$cbx" keys init >/dev/null 2>&1 || true
 
 rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
 # live: the heap left after the router's last garbage collection.
 live() {
 	local l
-	l=$(grep -oE '[0-9]+->[0-9]+->[0-9]+ MB' "$work/router.log" | tail -1 || true)
+	l=$(grep -oE '[0-9]+->[0-9]+->[0-9]+ MB' "$tmp/router.log" | tail -1 || true)
 	if [ -n "$l" ]; then echo "${l##*->} live"; else echo "no collection yet"; fi
 }
 
-GODEBUG=gctrace=1 "$cbx" router --listen 127.0.0.1:0 "$@" >/dev/null 2>"$work/router.log" &
-router=$!
-pids+=("$router")
-until grep -q 'listening on' "$work/router.log"; do sleep 0.1; done
-export CBX_URL=$(sed -n 's/.*listening on \(ws:[^ ]*\) .*/\1/p' "$work/router.log")
+GODEBUG=gctrace=1 start_router "$tmp/router.log" "$cbx" "$@"
+export CBX_URL=$url
 
 # flood NAME COUNT BYTES: one subscriber, stopped, then COUNT events of about BYTES each.
 flood() {
 	local name=$1 count=$2 bytes=$3 topic=com.example.memory.$1
-	"$cbx" subscribe "$topic" -v >/dev/null 2>"$work/sub-$name.log" &
+	"$cbx" subscribe "$topic" -v >/dev/null 2>"$tmp/sub-$name.log" &
 	local sub=$!
 	pids+=("$sub")
-	until grep -q 'subscribed to' "$work/sub-$name.log"; do sleep 0.1; done
+	until grep -q 'subscribed to' "$tmp/sub-$name.log"; do sleep 0.1; done
 	kill -STOP "$sub"
 	local before
 	before="$(rss "$router") ($(live))"
@@ -69,9 +58,9 @@ pad = 'x' * max(1, $bytes - 20)
 w = sys.stdout.write
 for i in range($count):
     w('[%d,\"%s\"]\n' % (i, pad))
-" >"$work/input-$name"
+" >"$tmp/input-$name"
 	local t0=$SECONDS
-	"$cbx" publish "$topic" --stdin <"$work/input-$name"
+	"$cbx" publish "$topic" --stdin <"$tmp/input-$name"
 	sleep 2 # the router finishes routing what it read
 	local after
 	after="$(rss "$router") ($(live))"
@@ -88,10 +77,10 @@ for i in range($count):
 # every 10 seconds.
 soak() {
 	local count=$1 topic=com.example.memory.steady
-	CBX_SERIALIZER=msgpack "$cbx" subscribe "$topic" --count "$count" -v >/dev/null 2>"$work/sub-steady.log" &
+	CBX_SERIALIZER=msgpack "$cbx" subscribe "$topic" --count "$count" -v >/dev/null 2>"$tmp/sub-steady.log" &
 	local sub=$!
 	pids+=("$sub")
-	until grep -q 'subscribed to' "$work/sub-steady.log"; do sleep 0.1; done
+	until grep -q 'subscribed to' "$tmp/sub-steady.log"; do sleep 0.1; done
 	printf 'steady   %d events of 100 B; router RSS before: %s (%s)\n' "$count" "$(rss "$router")" "$(live)"
 	python3 -c "
 import sys
@@ -122,4 +111,4 @@ fi
 
 kill -INT "$router"
 wait "$router" || true
-grep -E 'dropped in total|router stopped' "$work/router.log" | tail -2
+grep -E 'dropped in total|router stopped' "$tmp/router.log" | tail -2

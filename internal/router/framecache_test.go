@@ -225,3 +225,34 @@ func TestFrameCacheSameValue(t *testing.T) {
 		t.Error("equalDetails")
 	}
 }
+
+// An EVENT too large for one subscriber is dropped and counted for that subscriber on the
+// shared path too (whether it meets the encoding another subscriber left, or encodes its
+// own), and the others still get it; the next event reaches both.
+func TestSharedFramesTooLarge(t *testing.T) {
+	srv, _, _ := testServer(t, Config{})
+	noTrace(srv)
+	roomy := joinFramed(t, srv, autobahnRoles())
+	tight := joinFramed(t, srv, autobahnRoles())
+	tight.p.limit.Store(300)
+	roomy.subscribe("com.example.big", nil)
+	tight.subscribe("com.example.big", nil)
+	pub := join(t, srv, autobahnRoles())
+	for _, b := range [][]byte{bytes.Repeat([]byte{1}, 600), []byte("small")} {
+		pub.send(&wamp.Publish{Request: pub.nextReq(), Options: encOpts(wamp.Dict{"acknowledge": true}),
+			Topic: "com.example.big", Payload: wamp.Payload{Bare: b}})
+		expect[*wamp.Published](pub)
+	}
+	if ev := expect[*wamp.Event](roomy); len(ev.Bare) != 600 {
+		t.Fatalf("roomy subscriber: %s, want the big event", summarize(ev))
+	}
+	if ev := expect[*wamp.Event](roomy); string(ev.Bare) != "small" {
+		t.Fatalf("roomy subscriber: %s, want the small event", summarize(ev))
+	}
+	if ev := expect[*wamp.Event](tight); string(ev.Bare) != "small" {
+		t.Fatalf("tight subscriber: %s, want the small event (the big one dropped)", summarize(ev))
+	}
+	if st := srv.Stats(); st.Dropped != 1 || st.TooLarge != 1 || st.Undeliverable != 0 {
+		t.Errorf("Stats = %+v, want Dropped 1 and TooLarge 1", st)
+	}
+}

@@ -169,9 +169,7 @@ func (p *peer) Send() chan<- nx.Message {
 	}
 	// Not Lock: the writer may empty tx and then wait for it holding moveMu, and tx's
 	// next message is the one this goroutine is about to send.
-	if p.moveMu.TryLock() {
-		p.moveLocked(true)
-		p.moveMu.Unlock()
+	if p.tryMove(true) {
 		return p.tx
 	}
 	// The writer holds moveMu with tx this full, so it is moving, not waiting: room is
@@ -179,9 +177,7 @@ func (p *peer) Send() chan<- nx.Message {
 	// one session at once could fill it, wait for the room; should the writer be held up
 	// while moving (its log line blocked, say), stop spinning.
 	for spins := 0; len(p.tx) >= handoffFull; spins++ {
-		if p.moveMu.TryLock() {
-			p.moveLocked(true)
-			p.moveMu.Unlock()
+		if p.tryMove(true) {
 			break
 		}
 		if spins < 100 {
@@ -191,6 +187,17 @@ func (p *peer) Send() chan<- nx.Message {
 		}
 	}
 	return p.tx
+}
+
+// tryMove moves what tx holds into the queue unless someone else holds moveMu, and
+// reports whether it did. fromNexus is as for moveLocked.
+func (p *peer) tryMove(fromNexus bool) bool {
+	if !p.moveMu.TryLock() {
+		return false
+	}
+	p.moveLocked(fromNexus)
+	p.moveMu.Unlock()
+	return true
 }
 
 // moveLocked moves what tx holds into the outbound queue (enqueue), without waiting.
@@ -237,10 +244,7 @@ func (p *peer) guardFire() {
 	if batch == 0 {
 		return // the writer is back: it moves tx itself
 	}
-	if p.moveMu.TryLock() {
-		p.moveLocked(true)
-		p.moveMu.Unlock()
-	}
+	p.tryMove(true)
 	if batch == p.guardLast {
 		p.guardDelay = min(2*p.guardDelay, guardMax)
 	} else {
@@ -256,9 +260,7 @@ func (p *peer) guardFire() {
 func (p *peer) sweepTx() {
 	done := make(chan struct{})
 	for {
-		if p.moveMu.TryLock() {
-			p.moveLocked(false)
-			p.moveMu.Unlock()
+		if p.tryMove(false) {
 			return
 		}
 		// The writer holds moveMu while it waits for tx: ask it.

@@ -1,0 +1,40 @@
+# Shared start-up of the benchmark scripts (sourced, not run): a scratch directory removed
+# on exit with every process listed in pids, cbx built into it, a baseline cbx built from
+# another revision, and a `cbx router` on a free port. Run from the repository's root.
+
+# bench_setup: $tmp (scratch), pids (killed on exit), $tmp/cbx built from the work tree.
+bench_setup() {
+  tmp=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+  go build -o "$tmp/cbx" ./cmd/cbx
+}
+
+bench_cleanup() {
+  # CONT first: a stopped process (router-memory.sh stops its subscribers) ends only then.
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+
+# build_base REV: $tmp/cbx-base built from git revision REV.
+build_base() {
+  mkdir "$tmp/base-src"
+  git archive "$1" | tar -x -C "$tmp/base-src"
+  (cd "$tmp/base-src" && go build -o "$tmp/cbx-base" ./cmd/cbx)
+}
+
+# start_router LOG CBX [ROUTER-FLAGS...]: `CBX router` on a free port of 127.0.0.1, its
+# stderr in LOG; sets $router (its pid, added to pids) and $url once it is listening.
+start_router() {
+  local log=$1 bin=$2
+  shift 2
+  "$bin" router --listen 127.0.0.1:0 "$@" >/dev/null 2>"$log" &
+  router=$!
+  pids+=("$router")
+  until grep -q 'listening on' "$log"; do
+    kill -0 "$router" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.05
+  done
+  url=$(sed -n 's/.*listening on \(ws:[^ ]*\) .*/\1/p' "$log")
+}
