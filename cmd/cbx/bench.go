@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -562,6 +563,36 @@ func (c *counter) add(d uint64) {
 }
 
 func (c *counter) load() uint64 { return c.n.Load() }
+
+// eachSession runs run(ctx, i) for i in [0, n), each in its own goroutine, and returns
+// the latest time they returned. The first to fail cancels the others' ctx; its error,
+// rather than the cancellation it caused in the others, is the one returned.
+func eachSession(ctx context.Context, n int, run func(ctx context.Context, i int) (time.Duration, error)) (time.Duration, error) {
+	ends := make([]time.Duration, n)
+	errs := make([]error, n)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ends[i], errs[i] = run(ctx, i)
+			if errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = err
+		}
+	}
+	if first != nil {
+		return 0, first
+	}
+	return slices.Max(ends), nil
+}
 
 // warnf is the run's warning on stderr.
 func (b *benchEnv) warnf(format string, a ...any) { b.f.ui.warnf(format, a...) }

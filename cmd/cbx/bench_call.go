@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/cbx-wamp/cbx/internal/latency"
@@ -169,30 +167,9 @@ type benchCaller struct {
 // callAll runs one caller per session, each making its share of calls one after the
 // other, and returns when the last result is in.
 func (b *benchEnv) callAll(ctx context.Context, callers []*conn, proc string, kind byte, counts []int, recs []*benchCaller, done *counter) (time.Duration, error) {
-	ends := make([]time.Duration, len(callers))
-	errs := make([]error, len(callers))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i, c := range callers {
-		wg.Go(func() {
-			ends[i], errs[i] = b.callOne(ctx, c, proc, i, kind, counts[i], recs[i], done)
-			if errs[i] != nil {
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	var first error
-	for _, err := range errs {
-		if err != nil && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
-			first = err
-		}
-	}
-	if first != nil {
-		return 0, first
-	}
-	return slices.Max(ends), nil
+	return eachSession(ctx, len(callers), func(ctx context.Context, i int) (time.Duration, error) {
+		return b.callOne(ctx, callers[i], proc, i, kind, counts[i], recs[i], done)
+	})
 }
 
 // callOne makes n calls on c as caller number who, one at a time.

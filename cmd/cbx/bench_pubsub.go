@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -169,31 +167,9 @@ func (b *benchEnv) pubsub(ctx context.Context, topic string, res *benchResult) e
 // publishAll runs one publisher per session, each publishing its share of events, and
 // returns when the last is done (its events sent, and acknowledged with a window).
 func (b *benchEnv) publishAll(ctx context.Context, pubs []*conn, topic string, kind byte, counts []int, rate int) (time.Duration, error) {
-	ends := make([]time.Duration, len(pubs))
-	errs := make([]error, len(pubs))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i, c := range pubs {
-		wg.Go(func() {
-			ends[i], errs[i] = b.publishOne(ctx, c, topic, i, kind, counts[i], rate)
-			if errs[i] != nil {
-				cancel() // the others stop too
-			}
-		})
-	}
-	wg.Wait()
-	// The first failure, rather than the cancellation it caused in the others.
-	var first error
-	for _, err := range errs {
-		if err != nil && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
-			first = err
-		}
-	}
-	if first != nil {
-		return 0, first
-	}
-	return slices.Max(ends), nil
+	return eachSession(ctx, len(pubs), func(ctx context.Context, i int) (time.Duration, error) {
+		return b.publishOne(ctx, pubs[i], topic, i, kind, counts[i], rate)
+	})
 }
 
 // publishOne publishes n events on c as publisher number who and returns when the last

@@ -177,3 +177,22 @@ func TestContextsFilePermissions(t *testing.T) {
 		}
 	}
 }
+
+// A contexts file that cannot be written (its directory's place is taken by a file) is
+// refused with exit 5, worded for the contexts file, and fn's change is not reported done.
+func TestContextsFileUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	if err := os.WriteFile(filepath.Join(dir, "cbx"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &factory{io: &ioStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, getenv: os.Getenv}
+	f.ui = newUI(f.io)
+	_, err := f.updateContexts(func(cf *contextFile) error {
+		cf.contexts["a"] = &cbxContext{name: "a", url: "ws://h:1/ws"}
+		return nil
+	})
+	if code := exitCodeFor(err); code != exitKey || !strings.HasPrefix(err.Error(), `contexts file "`+filepath.Join(dir, "cbx", "contexts")+`"`) {
+		t.Fatalf("got %v (exit %d), want the contexts file refused with exit 5", err, code)
+	}
+}

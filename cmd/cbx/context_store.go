@@ -70,9 +70,10 @@ func (f *factory) updateContexts(fn func(cf *contextFile) error) (string, error)
 		}
 		f.ui.warnf("removed %q, left behind by an interrupted write of the contexts file", n.Removed)
 	}))
+	// A file or syntax error from the keystore package is worded for the contexts file;
+	// fn's own errors, and those already worded, pass as they are.
 	var ce *contextsError
-	var se *contextSyntaxError
-	if err != nil && !errors.As(err, &ce) && (isFileProblem(err) || errors.As(err, &se)) {
+	if err != nil && !errors.As(err, &ce) && contextsFileMessage(path, err) != "" {
 		err = contextsFileError(path, err)
 	}
 	return path, err
@@ -88,41 +89,38 @@ type contextsError struct {
 func (e *contextsError) Error() string { return e.msg }
 func (e *contextsError) Unwrap() error { return e.err }
 
-// isFileProblem reports whether err is one of the keystore package's file errors, whose
-// text speaks of a keystore or of private keys.
-func isFileProblem(err error) bool {
-	var pe *keystore.PermissionError
-	var nr *keystore.NotRegularError
-	var tl *keystore.TooLargeError
-	var ioe *keystore.IOError
-	return errors.As(err, &pe) || errors.As(err, &nr) || errors.As(err, &tl) || errors.As(err, &ioe)
-}
-
 // contextsFileError words an error about the contexts file for it (the keystore
 // package's text speaks of keystores and private keys), keeping the error for the exit
 // code (5) and the chmod hint.
 func contextsFileError(path string, err error) error {
+	msg := contextsFileMessage(path, err)
+	if msg == "" {
+		msg = fmt.Sprintf("contexts file %q: %v", path, err)
+	}
+	return withCode(exitKey, &contextsError{msg, err})
+}
+
+// contextsFileMessage words err for the contexts file when it is one of the keystore
+// package's file errors or a syntax error; "" for any other error.
+func contextsFileMessage(path string, err error) string {
 	var pe *keystore.PermissionError
 	var nr *keystore.NotRegularError
 	var tl *keystore.TooLargeError
 	var ioe *keystore.IOError
 	var se *contextSyntaxError
-	var msg string
 	switch {
 	case errors.As(err, &pe):
-		msg = fmt.Sprintf("contexts file %q has mode %04o: it chooses the router, the keystore and the secrets' sources, so it must not be accessible by group or others", path, uint32(pe.Mode.Perm()))
+		return fmt.Sprintf("contexts file %q has mode %04o: it chooses the router, the keystore and the secrets' sources, so it must not be accessible by group or others", path, uint32(pe.Mode.Perm()))
 	case errors.As(err, &nr):
-		msg = fmt.Sprintf("contexts file %q is not a regular file", path)
+		return fmt.Sprintf("contexts file %q is not a regular file", path)
 	case errors.As(err, &tl) && tl.Writing:
-		msg = fmt.Sprintf("contexts file %q would grow beyond %d bytes, more than cbx reads back: not changed", path, tl.Limit)
+		return fmt.Sprintf("contexts file %q would grow beyond %d bytes, more than cbx reads back: not changed", path, tl.Limit)
 	case errors.As(err, &tl):
-		msg = fmt.Sprintf("contexts file %q is larger than %d bytes: not a contexts file", path, tl.Limit)
+		return fmt.Sprintf("contexts file %q is larger than %d bytes: not a contexts file", path, tl.Limit)
 	case errors.As(err, &ioe):
-		msg = fmt.Sprintf("contexts file %q: %s: %v", path, ioe.Op, ioe.Err)
+		return fmt.Sprintf("contexts file %q: %s: %v", path, ioe.Op, ioe.Err)
 	case errors.As(err, &se):
-		msg = fmt.Sprintf("contexts file %q: %v", path, se)
-	default:
-		msg = fmt.Sprintf("contexts file %q: %v", path, err)
+		return fmt.Sprintf("contexts file %q: %v", path, se)
 	}
-	return withCode(exitKey, &contextsError{msg, err})
+	return ""
 }
