@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cbx-wamp/cbx/internal/e2e"
@@ -82,22 +81,13 @@ func (d *dialer) watchKeystore(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := stampOf(realKeystorePath(d.path))
+		now := stampOf(keystore.RealPath(d.path))
 		if now == last {
 			continue
 		}
 		last = now
 		d.reload(now)
 	}
-}
-
-// realKeystorePath is the keystore file a path names, through symlinks, as
-// internal/keystore writes it.
-func realKeystorePath(path string) string {
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		return p
-	}
-	return path
 }
 
 // reload reads the keystore again after its file changed, and uses it if it is good.
