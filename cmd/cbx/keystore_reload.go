@@ -52,6 +52,17 @@ func (d *dialer) setReloadCheck(check func(*e2e.Codec) error) {
 	d.reloadCheck = check
 }
 
+// requireKeys checks that the keystore in use passes check (a subscriber's or callee's
+// keys can open what it receives), and makes every keystore reloaded later pass it too:
+// one check, from start to end of the run.
+func (c *conn) requireKeys(check func(*e2e.Codec) error) error {
+	if err := check(c.codec); err != nil {
+		return err
+	}
+	c.dialer.setReloadCheck(check)
+	return nil
+}
+
 // keystoreNow is the keystore in use, for the next connection.
 func (d *dialer) keystoreNow() *keystore.Keystore {
 	d.mu.Lock()
