@@ -318,9 +318,7 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 			return
 		}
 		if life.done() {
-			if err := out.flush(); err != nil {
-				life.fail(&stdoutError{err})
-			}
+			flush()
 			life.fail(nil)
 		}
 	}
