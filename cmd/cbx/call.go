@@ -166,7 +166,7 @@ func callRun(ctx context.Context, f *factory, o *callOptions) error {
 		return printErr
 	}
 	if err != nil {
-		return callError(f, c, o, err, ctx)
+		return callError(f, c, o, format, err, ctx)
 	}
 	return printResult(res)
 }
@@ -174,7 +174,8 @@ func callRun(ctx context.Context, f *factory, o *callOptions) error {
 // callError reports a failed call: a WAMP error with its payload (exit 7), a deadline
 // (exit 8), a payload that did not open (exit 3, 4 or 5), or a plaintext result holding a
 // value cbx cannot carry exactly (exit 1; an error with such a payload is still exit 7).
-func callError(f *factory, c *conn, o *callOptions, err error, ctx context.Context) error {
+// format is the --format the run parsed, which prints the error as it prints a result.
+func callError(f *factory, c *conn, o *callOptions, format outputFormat, err error, ctx context.Context) error {
 	proc := o.proc
 	var rpc *wamp.RPCError
 	if errors.As(err, &rpc) {
@@ -191,15 +192,18 @@ func callError(f *factory, c *conn, o *callOptions, err error, ctx context.Conte
 		// script reads it (jq), while the human message goes to stderr. The exit code
 		// (7) tells the two outcomes apart.
 		msg := fmt.Sprintf("calling %q: %s", proc, rpc.URI)
-		fields := []field{{"error", rpc.URI}, {"sealed", rpc.Sealed},
-			{"args", argsOrEmpty(rpc.Args)}, {"kwargs", kwargsOrEmpty(rpc.Kwargs)}}
-		if o.details {
-			fields = withKey(append(fields, field{"details", rpc.Details}), rpc.Opened)
-		}
-		line, merr := objectLine(fields...)
-		if format, _ := o.outputFormat(); format.tmpl != nil {
+		var line []byte
+		var merr error
+		if format.tmpl != nil {
 			line, merr = callTemplateLine(format, callData{Procedure: proc, Error: rpc.URI, Sealed: rpc.Sealed,
 				Args: rpc.Args, Kwargs: rpc.Kwargs, Details: rpc.Details, Key: rpc.Opened})
+		} else {
+			fields := []field{{"error", rpc.URI}, {"sealed", rpc.Sealed},
+				{"args", argsOrEmpty(rpc.Args)}, {"kwargs", kwargsOrEmpty(rpc.Kwargs)}}
+			if o.details {
+				fields = withKey(append(fields, field{"details", rpc.Details}), rpc.Opened)
+			}
+			line, merr = objectLine(fields...)
 		}
 		if merr != nil {
 			msg += "; its payload could not be printed: " + merr.Error()

@@ -75,7 +75,7 @@ func (f *factory) newDialer(o *connOptions) (*dialer, error) {
 	}
 	// The file's version before it is read: a change made while it is read is seen by
 	// the first check of the watcher, never missed.
-	stamp := stampOf(realKeystorePath(path))
+	stamp := stampOf(keystore.RealPath(path))
 	ks, err := keystore.Load(path, f.keystoreNotices())
 	var nf *keystore.NotFoundError
 	switch {

@@ -71,7 +71,7 @@ func (e *notYetError) Error() string { return e.msg }
 // with what the last attempt saw; when ctx ends first, a signal is exit 130 and the
 // --timeout deadline exit 8.
 func (d *dialer) dialUntil(ctx context.Context, deadline time.Time, limit string, target func() (string, error)) (*conn, error) {
-	wctx, cancel := context.WithCancel(ctx)
+	wctx, cancel := ctx, context.CancelFunc(func() {})
 	if !deadline.IsZero() {
 		wctx, cancel = context.WithDeadline(ctx, deadline)
 	}

@@ -116,11 +116,8 @@ func keygenRun(f *factory, o *keygenOptions) error {
 			"choose another -o/--output file, or remove the old one first if you are sure")
 	}
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is named once, below
-		}
-		return fmt.Errorf("creating the private key file %q: %w", o.output, err)
+		// the path is named once, here
+		return fmt.Errorf("creating the private key file %q: %w", o.output, unwrapPathError(err))
 	}
 	if _, err := file.Write(data); err != nil {
 		file.Close()

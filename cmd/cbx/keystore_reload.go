@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cbx-wamp/cbx/internal/e2e"
@@ -53,6 +52,17 @@ func (d *dialer) setReloadCheck(check func(*e2e.Codec) error) {
 	d.reloadCheck = check
 }
 
+// requireKeys checks that the keystore in use passes check (a subscriber's or callee's
+// keys can open what it receives), and makes every keystore reloaded later pass it too:
+// one check, from start to end of the run.
+func (c *conn) requireKeys(check func(*e2e.Codec) error) error {
+	if err := check(c.codec); err != nil {
+		return err
+	}
+	c.dialer.setReloadCheck(check)
+	return nil
+}
+
 // keystoreNow is the keystore in use, for the next connection.
 func (d *dialer) keystoreNow() *keystore.Keystore {
 	d.mu.Lock()
@@ -82,22 +92,13 @@ func (d *dialer) watchKeystore(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := stampOf(realKeystorePath(d.path))
+		now := stampOf(keystore.RealPath(d.path))
 		if now == last {
 			continue
 		}
 		last = now
 		d.reload(now)
 	}
-}
-
-// realKeystorePath is the keystore file a path names, through symlinks, as
-// internal/keystore writes it.
-func realKeystorePath(path string) string {
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		return p
-	}
-	return path
 }
 
 // reload reads the keystore again after its file changed, and uses it if it is good.

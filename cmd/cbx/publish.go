@@ -380,10 +380,7 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 			reading = false
 			if !errors.Is(ctx.Err(), context.Canceled) {
 				// The deadline (--timeout): what is in flight stays unconfirmed.
-				if len(p.inflight) > 0 {
-					first := p.inflight[0].line
-					p.lost += len(p.inflight)
-					p.inflight = nil
+				if first := p.abandon(); first > 0 {
 					p.failAt(first, withCode(exitTimeout, fmt.Errorf("stdin line %d: publishing to %q: no acknowledgement before the deadline", first, p.o.topic)))
 				} else {
 					p.failAt(n+1, ctx.Err())
@@ -394,23 +391,13 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 			interrupted = ctx.Err()
 			grace = time.After(stopGrace)
 		case <-grace:
-			p.lost += len(p.inflight)
-			p.inflight = nil
+			p.abandon()
 		}
 		if p.fail != nil {
 			reading = false
 		}
 	}
-	if interrupted != nil {
-		return interrupted // exit 130, nothing printed (run)
-	}
-	if p.fail == nil {
-		return nil
-	}
-	if p.sent == 0 {
-		return p.fail
-	}
-	return withHints(p.fail, p.summary(p.lastLine))
+	return p.outcome(interrupted, p.lastLine) // interrupted: exit 130, nothing printed (run)
 }
 
 // lineList names stdin lines: "line 7", "lines 7, 9", at most ten of them.

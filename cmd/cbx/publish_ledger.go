@@ -74,6 +74,32 @@ func (l *ackLedger) settle() {
 	}
 }
 
+// abandon gives up on the publications in flight: their acknowledgements will not be
+// waited for, so they count as unconfirmed. It returns the number of the oldest (0: none).
+func (l *ackLedger) abandon() (first int) {
+	if len(l.inflight) > 0 {
+		first = l.inflight[0].line
+	}
+	l.lost += len(l.inflight)
+	l.inflight = nil
+	return first
+}
+
+// outcome is what the run ends with: the signal that interrupted it (exit 130), else the
+// first failure, with the summary of what was sent when anything was; last is the number
+// of the last event sent.
+func (l *ackLedger) outcome(interrupted error, last int) error {
+	switch {
+	case interrupted != nil:
+		return interrupted
+	case l.fail == nil:
+		return nil
+	case l.sent == 0:
+		return l.fail
+	}
+	return withHints(l.fail, l.summary(last))
+}
+
 // publishError words the failure of event n.
 func (l *ackLedger) publishError(n int, err error) error {
 	return fmt.Errorf("%s: publishing to %q: %w", l.name(n), l.o.topic, l.c.failure(routerRefused(err)))

@@ -285,10 +285,7 @@ func (p *repeatPublisher) run(ctx context.Context) error {
 				break
 			}
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				if len(p.inflight) > 0 {
-					first := p.inflight[0].line
-					p.lost += len(p.inflight)
-					p.inflight = nil
+				if first := p.abandon(); first > 0 {
 					p.failAt(first, withCode(exitTimeout, fmt.Errorf("event %d of %d to %q: no acknowledgement before the deadline", first, total, p.o.topic)))
 				} else {
 					p.failAt(p.sent+1, withCode(exitTimeout, fmt.Errorf("deadline reached after %d of %d events to %q", p.sent, total, p.o.topic)))
@@ -299,24 +296,13 @@ func (p *repeatPublisher) run(ctx context.Context) error {
 			interrupted = ctx.Err()
 			grace = time.After(stopGrace)
 		case <-grace:
-			p.lost += len(p.inflight)
-			if planned && len(p.inflight) > 0 {
-				p.failAt(p.inflight[0].line, withCode(exitTimeout, fmt.Errorf("event %d to %q: no acknowledgement before the deadline", p.inflight[0].line, p.o.topic)))
+			if first := p.abandon(); planned && first > 0 {
+				p.failAt(first, withCode(exitTimeout, fmt.Errorf("event %d to %q: no acknowledgement before the deadline", first, p.o.topic)))
 			}
-			p.inflight = nil
 		}
 		if p.fail != nil {
 			sending = false
 		}
 	}
-	if interrupted != nil {
-		return interrupted // exit 130
-	}
-	if p.fail == nil {
-		return nil
-	}
-	if p.sent == 0 {
-		return p.fail
-	}
-	return withHints(p.fail, p.summary(p.sent))
+	return p.outcome(interrupted, p.sent)
 }

@@ -131,13 +131,12 @@ func registerRun(ctx context.Context, f *factory, o *registerOptions) error {
 		return err
 	}
 	defer done()
-	if err := c.codec.CheckCanReceive(o.proc, o.receive.match, "calls"); err != nil {
+	// The keys must open what arrives, and so must a keystore edited while it runs.
+	if err := c.requireKeys(func(codec *e2e.Codec) error {
+		return codec.CheckCanReceive(o.proc, o.receive.match, "calls")
+	}); err != nil {
 		return err
 	}
-	// A keystore edited while it runs is used only if it can still open what arrives.
-	c.dialer.setReloadCheck(func(codec *e2e.Codec) error {
-		return codec.CheckCanReceive(o.proc, o.receive.match, "calls")
-	})
 
 	life := newLifetime("calls", o.receive.count)
 	opts := o.receive.options()

@@ -80,13 +80,5 @@ func (s *signalFile) remove() error {
 // signalFileError words a signal file that could not be written: which flag, which
 // file, the system's reason.
 func signalFileError(flag, path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		err = le.Err
-	}
-	return fmt.Errorf("writing %s %q: %w", flag, path, err)
+	return fmt.Errorf("writing %s %q: %w", flag, path, unwrapPathError(err))
 }

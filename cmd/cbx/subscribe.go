@@ -239,21 +239,18 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 	}
 	defer done()
 	// Every subscription's keys are checked before the first is made: each would
-	// otherwise fail its sealed events one at a time while looking healthy.
-	for _, t := range o.topics {
-		if err := c.codec.CheckCanReceive(t.uri, t.match, "events"); err != nil {
-			return err
-		}
-	}
-	// A keystore edited while it runs is used only if it can still open what arrives.
-	c.dialer.setReloadCheck(func(codec *e2e.Codec) error {
+	// otherwise fail its sealed events one at a time while looking healthy. A keystore
+	// edited while it runs is used only if it passes the same check.
+	if err := c.requireKeys(func(codec *e2e.Codec) error {
 		for _, t := range o.topics {
 			if err := codec.CheckCanReceive(t.uri, t.match, "events"); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
 
 	life := newLifetime("events", o.receive.count)
 	var dropped atomic.Uint64 // events the router reported dropping, all subscriptions together
@@ -321,9 +318,7 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 			return
 		}
 		if life.done() {
-			if err := out.flush(); err != nil {
-				life.fail(&stdoutError{err})
-			}
+			flush()
 			life.fail(nil)
 		}
 	}

@@ -169,12 +169,16 @@ func readURLFile(path string) (string, error) {
 	return line, nil
 }
 
-// unwrapPathError drops Go's "open PATH:" from a file error: the message names the file
-// once, its own way.
+// unwrapPathError drops Go's "open PATH:" (or "rename OLD NEW:") from a file error: the
+// message names the file once, its own way.
 func unwrapPathError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
 	}
 	return err
 }

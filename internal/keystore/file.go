@@ -186,7 +186,7 @@ func (o options) tell(n Notice) {
 // lock file (the keystore may be read-only).
 func Load(path string, opts ...Option) (*Keystore, error) {
 	if o := collect(opts); o.notify != nil {
-		reclaimIfIdle(realPath(path), o.tell)
+		reclaimIfIdle(RealPath(path), o.tell)
 	}
 	return load(path)
 }
@@ -232,10 +232,12 @@ func LoadOrEmpty(path string, opts ...Option) (*Keystore, error) {
 	return ks, err
 }
 
-// realPath resolves symlinks, so that a keystore reached through one is locked and
+// RealPath resolves symlinks, so that a keystore reached through one is locked and
 // replaced where it lives: renaming over the link would replace it with a file and leave
-// the real keystore stale, and the lock must be the same whichever name is used.
-func realPath(path string) string {
+// the real keystore stale, and the lock must be the same whichever name is used. It is
+// the file [Update] replaces, so a caller that watches the keystore for changes watches
+// this one.
+func RealPath(path string) string {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		return real
 	}
@@ -387,7 +389,7 @@ func writeNamed(tmp string, data []byte) (err error) {
 // 0700, takes the lock file that serializes writers, and removes a copy left by a write
 // killed before its rename (reclaim). The caller holds the lock until it calls unlock.
 func lockForUpdate(path string, o options) (real string, unlock func(), err error) {
-	path = realPath(path)
+	path = RealPath(path)
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, ioError(path, fmt.Sprintf("cannot create its directory %q", dir), err)
