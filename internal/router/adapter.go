@@ -57,16 +57,21 @@ func violationf(format string, args ...any) *violation {
 //
 // Inbound (client → nexus): a legacy sealed message, i.e. a PUBLISH, CALL, YIELD or
 // ERROR with a bare binary payload and enc_algo/enc_serializer/enc_key in its Options or
-// Details (wire.md §1.1, §1.2), becomes a nexus PPT message: Arguments = [payload] and
+// Details (wire.md §1.1, §1.2), is rewritten so that nexus carries the payload untouched
+// and its metadata reaches the receiver. A PUBLISH keeps its Options, and its Arguments
+// become [legacyPayload], which holds the payload and the enc_* values (see
+// [legacyPayload]). A CALL, YIELD or ERROR becomes a nexus PPT message:
+// Arguments = [payload] and
 //
 //	ppt_scheme = "x_cbx_legacy", ppt_cipher = enc_algo, ppt_serializer = enc_serializer,
 //	ppt_keyid = enc_key            (each ppt_* present exactly when its enc_* was)
 //
-// so that nexus carries the payload untouched and copies the metadata into the
-// EVENT/INVOCATION/RESULT/ERROR Details. The HELLO gets payload_passthru_mode added to
-// every client role so nexus's PPT checks pass for every session.
+// which nexus copies into the INVOCATION/RESULT/ERROR Details. The HELLO gets
+// payload_passthru_mode added to every client role so nexus's PPT checks pass for every
+// session.
 //
-// Outbound (nexus → client): a message carrying ppt_scheme = "x_cbx_legacy" is turned
+// Outbound (nexus → client): an EVENT carrying a legacyPayload, or a message carrying
+// ppt_scheme = "x_cbx_legacy", is turned
 // back into exactly what Crossbar.io sends (wire.md §3 "Crossbar.io"): enc_algo,
 // enc_serializer (and enc_key if present) in Details, the bare binary payload, no ppt_*
 // keys. That is done for every receiver, whatever it announced: Crossbar forwards the
@@ -133,6 +138,15 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		a.mu.Unlock()
 		return toNexus(h)
 	case *wamp.Publish:
+		if m.Payload.IsBare() && m.Payload.Err == nil {
+			lp, err := newLegacyPayload(m.Options, m.Payload.Bare)
+			if err != nil {
+				return nil, err
+			}
+			// The Options go to nexus as they are, enc_* included: nexus reads only the
+			// keys it knows (acknowledge, exclude_me, disclose_me, exclude, eligible, …).
+			return &nx.Publish{Request: nx.ID(m.Request), Options: nxDict(m.Options), Topic: nx.URI(m.Topic), Arguments: nx.List{lp}}, nil
+		}
 		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RolePublisher, true)
 		if err != nil {
 			return nil, err
@@ -177,19 +191,8 @@ func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, check
 	}
 	scheme, hasScheme := meta[wamp.OptPPTScheme]
 	if p.IsBare() {
-		for _, k := range pptKeys {
-			if _, ok := meta[k]; ok {
-				return nil, nil, nil, violationf("bare payload together with %s", k)
-			}
-		}
-		// Autobahn requires these to be strings (wire.md §1.2); nexus would also panic on
-		// a non-string ppt_* value (router/helpers.go uses unchecked assertions).
-		for _, kk := range encToPPT {
-			if v, ok := meta[kk[0]]; ok {
-				if _, isStr := v.(string); !isStr {
-					return nil, nil, nil, violationf("%s must be a string, got %T", kk[0], v)
-				}
-			}
+		if err := checkBareMeta(meta); err != nil {
+			return nil, nil, nil, err
 		}
 		// A copy, in one pass, reusing the values as they are (no string is boxed again).
 		out := make(nx.Dict, len(meta)+1)
@@ -224,11 +227,98 @@ func (a *adapter) sealedToPPT(meta wamp.Dict, p wamp.Payload, role string, check
 	return nxDict(meta), nx.List(p.Args), nx.Dict(p.Kwargs), nil
 }
 
+// checkBareMeta checks the Options (Details for ERROR) of a message with a bare payload:
+// no ppt_* key beside it, and enc_* values that are strings, as Autobahn requires
+// (wire.md §1.2); nexus would also panic on a non-string ppt_* value (router/helpers.go
+// uses unchecked assertions).
+func checkBareMeta(meta wamp.Dict) error {
+	for _, k := range pptKeys {
+		if _, ok := meta[k]; ok {
+			return violationf("bare payload together with %s", k)
+		}
+	}
+	for _, kk := range encToPPT {
+		if v, ok := meta[kk[0]]; ok {
+			if _, isStr := v.(string); !isStr {
+				return violationf("%s must be a string, got %T", kk[0], v)
+			}
+		}
+	}
+	return nil
+}
+
+// legacyPayload is how the payload of a legacy sealed PUBLISH travels through nexus: as
+// the only element of the PUBLISH's Arguments, with the enc_* values of its Options
+// beside it. Nexus never looks inside Arguments; it gives every subscriber's EVENT the
+// same element (router/broker.go prepareEvent copies the list, not its values), and
+// outbound turns such an EVENT into what Crossbar.io sends: the bare payload, and the
+// enc_* values in Details next to those nexus adds (topic, publisher, …).
+//
+// A PUBLISH carried so needs no copy of its Options under PPT names, and nexus builds no
+// ppt_* Details for the adapter to copy back for every subscriber: the router's work for
+// a sealed event is then that of a plain one. (CALL, YIELD and ERROR still travel in the
+// PPT form, [adapter.sealedToPPT], whose Details nexus's dealer checks and forwards.)
+// No decoder produces this type, so no client can forge it, and no serializer writes it:
+// a message that still held one where outbound does not expect it could not be sent
+// (internal/wamp refuses a value outside its value model) rather than be altered.
+type legacyPayload struct {
+	bare []byte
+	enc  [3]any // the values of enc_algo, enc_serializer, enc_key (encToPPT's order); nil when absent
+}
+
+// newLegacyPayload checks a bare PUBLISH's Options and takes its enc_* values.
+func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, error) {
+	if err := checkBareMeta(meta); err != nil {
+		return nil, err
+	}
+	lp := &legacyPayload{bare: bare}
+	for i, kk := range encToPPT {
+		lp.enc[i] = meta[kk[0]]
+	}
+	return lp, nil
+}
+
+// legacyOf returns the legacy payload an EVENT carries, or nil.
+func legacyOf(args nx.List, kwargs nx.Dict) *legacyPayload {
+	if len(args) != 1 || kwargs != nil {
+		return nil
+	}
+	lp, _ := args[0].(*legacyPayload)
+	return lp
+}
+
+// legacyEvent is the EVENT a subscriber gets for a legacy sealed publication: nexus's
+// Details (copied, never written: see pptToSealed) with the enc_* values added, and the
+// bare payload.
+func legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
+	d := plainDict(ev.Details)
+	details := make(wamp.Dict, len(d)+len(lp.enc))
+	for k, v := range d {
+		details[k] = v
+	}
+	for i, v := range lp.enc {
+		if v != nil {
+			details[encToPPT[i][0]] = v
+		}
+	}
+	bare := lp.bare
+	if bare == nil {
+		bare = []byte{}
+	}
+	return &wamp.Event{Subscription: wamp.ID(ev.Subscription), Publication: wamp.ID(ev.Publication), Details: details,
+		Payload: wamp.Payload{Bare: bare}}
+}
+
 // outbound converts a message nexus wants delivered into what the client gets. deliver
 // is nil when nothing is to be sent to the client; reply, when non-nil, is to be handed
 // to nexus as if the client had sent it (a feature_not_supported ERROR for an
 // INVOCATION the client cannot take).
 func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message, err error) {
+	if ev, ok := m.(*nx.Event); ok {
+		if lp := legacyOf(ev.Arguments, ev.ArgumentsKw); lp != nil {
+			return legacyEvent(ev, lp), nil, nil
+		}
+	}
 	out, err := fromNexus(m)
 	if err != nil {
 		return nil, nil, err
@@ -239,8 +329,6 @@ func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message
 		if a.queueSize > 0 {
 			o.Details[wamp.OptCBXQueueSize] = int64(a.queueSize)
 		}
-	case *wamp.Event:
-		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
 	case *wamp.Invocation:
 		if isGenuinePPT(o.Details) && !a.announcedPPT(wamp.RoleCallee) {
 			return nil, &nx.Error{Type: nx.INVOCATION, Request: nx.ID(o.Request), Details: nx.Dict{},

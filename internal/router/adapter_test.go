@@ -163,6 +163,17 @@ func TestVectorsInbound(t *testing.T) {
 					t.Fatalf("type %v became %v", m.MessageType(), nm.MessageType())
 				}
 				opts, args, kw := nxMetaAndArgs(nm)
+				if _, ok := m.(*wamp.Publish); ok {
+					// A PUBLISH keeps its Options; its Arguments are the legacy payload.
+					lp := legacyOf(args, kw)
+					if lp == nil || !bytes.Equal(lp.bare, v.Payload) || lp.enc != [3]any{"cryptobox", "json", origMeta[wamp.OptEncKey]} {
+						t.Errorf("nexus Arguments = %#v, ArgumentsKw = %v; want [legacy payload]", args, kw)
+					}
+					if !reflect.DeepEqual(opts, nx.Dict(origMeta)) {
+						t.Errorf("nexus options = %v, want %v", opts, origMeta)
+					}
+					return
+				}
 				if len(args) != 1 || !bytes.Equal(args[0].([]byte), v.Payload) || len(kw) != 0 {
 					t.Errorf("nexus Arguments = %v, ArgumentsKw = %v; want [payload]", args, kw)
 				}
@@ -196,8 +207,9 @@ func TestVectorsForwardedIdentity(t *testing.T) {
 			t.Run(v.Name+"/"+s.Name(), func(t *testing.T) {
 				want := decodeVector(t, s, v.Forwarded)
 				meta, pl := metaAndPayload(want)
-				// The PPT form of the same message, as nexus delivers it: the inbound
-				// rewrite of its metadata, Arguments = [payload].
+				// The form of the same message nexus delivers: the inbound rewrite of its
+				// metadata, Arguments = [payload] (PPT), or, for an EVENT, Details without
+				// enc_* and Arguments = [legacy payload].
 				a := newAdapter()
 				pptMeta, args, kw, err := a.sealedToPPT(meta, pl, "callee", false)
 				if err != nil {
@@ -206,7 +218,17 @@ func TestVectorsForwardedIdentity(t *testing.T) {
 				var nm nx.Message
 				switch w := want.(type) {
 				case *wamp.Event:
-					nm = &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
+					lp, err := newLegacyPayload(meta, pl.Bare)
+					if err != nil {
+						t.Fatal(err)
+					}
+					details := nx.Dict{}
+					for k, v := range meta {
+						if !strings.HasPrefix(k, "enc_") {
+							details[k] = v
+						}
+					}
+					nm = &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: details, Arguments: nx.List{lp}}
 				case *wamp.Invocation:
 					nm = &nx.Invocation{Request: nx.ID(w.Request), Registration: nx.ID(w.Registration), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
 				case *wamp.Result:
@@ -382,8 +404,9 @@ func TestWelcomeRewriteDoesNotShareMaps(t *testing.T) {
 // TestOutboundDoesNotModifyShared: nexus hands one EVENT to every subscriber; the
 // adapter must leave it as it was for the next one.
 func TestOutboundDoesNotModifyShared(t *testing.T) {
-	details := nx.Dict{wamp.OptPPTScheme: legacyScheme, wamp.OptPPTCipher: "cryptobox", wamp.OptPPTSerializer: "json", "topic": nx.URI("a.b")}
-	ev := &nx.Event{Subscription: 1, Publication: 2, Details: details, Arguments: nx.List{[]byte{9}}}
+	details := nx.Dict{"topic": nx.URI("a.b")}
+	lp := &legacyPayload{bare: []byte{9}, enc: [3]any{"cryptobox", "json", nil}}
+	ev := &nx.Event{Subscription: 1, Publication: 2, Details: details, Arguments: nx.List{lp}}
 	for range 2 {
 		out, _, err := newAdapter().outbound(ev)
 		if err != nil {
@@ -394,8 +417,11 @@ func TestOutboundDoesNotModifyShared(t *testing.T) {
 			t.Errorf("EVENT = %s", summarize(got))
 		}
 	}
-	if len(details) != 4 || details[wamp.OptPPTScheme] != legacyScheme {
+	if len(details) != 1 || details["topic"] != nx.URI("a.b") {
 		t.Errorf("nexus's details were modified: %v", details)
+	}
+	if !bytes.Equal(lp.bare, []byte{9}) || lp.enc != [3]any{"cryptobox", "json", nil} {
+		t.Errorf("the legacy payload was modified: %#v", lp)
 	}
 }
 

@@ -136,13 +136,16 @@ func sameDict(a, b nx.Dict) bool {
 	return true
 }
 
-// sameValue reports whether a and b are the same value: equal scalars, or a binary, list
-// or dict at the same address with the same length.
+// sameValue reports whether a and b are the same value: equal scalars, a binary, list
+// or dict at the same address with the same length, or the same legacy payload.
 func sameValue(a, b any) bool {
 	switch x := a.(type) {
 	case []byte:
 		y, ok := b.([]byte)
 		return ok && len(x) == len(y) && (x == nil) == (y == nil) && unsafe.SliceData(x) == unsafe.SliceData(y)
+	case *legacyPayload:
+		y, ok := b.(*legacyPayload)
+		return ok && x == y
 	case []any, map[string]any, nx.List, nx.Dict:
 		if reflect.TypeOf(a) != reflect.TypeOf(b) {
 			return false

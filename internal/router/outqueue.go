@@ -383,6 +383,13 @@ func valueSize(v any, depth int) int64 {
 		return 16 + int64(len(x))
 	case []byte:
 		return 24 + int64(len(x))
+	case *legacyPayload:
+		n := int64(24+len(x.enc)*16) + int64(len(x.bare))
+		for _, v := range x.enc {
+			s, _ := v.(string)
+			n += int64(len(s))
+		}
+		return n
 	case map[string]any:
 		return mapSize(x, depth)
 	case nx.Dict:
