@@ -99,7 +99,8 @@ func (b *benchEnv) call(ctx context.Context, proc string, res *benchResult) erro
 		echo := func(_ context.Context, inv *wamp.InvocationInfo) (*wamp.YieldResult, error) {
 			return &wamp.YieldResult{Args: inv.Args}, nil
 		}
-		if _, err := callee[0].sess.Register(ctx, proc, nil, echo); err != nil {
+		// On the read loop, as cbx register --echo answers (RegisterInline).
+		if _, err := callee[0].sess.RegisterInline(ctx, proc, nil, echo); err != nil {
 			return callee[0].failed(ctx, routerRefused(err), fmt.Sprintf("registering %q", proc))
 		}
 	}

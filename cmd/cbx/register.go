@@ -142,7 +142,15 @@ func registerRun(ctx context.Context, f *factory, o *registerOptions) error {
 	opts := o.receive.options()
 	// The same registration on every session of the run (reconnect.go).
 	register := func(ctx context.Context, c *conn) error {
-		if _, err := c.sess.Register(ctx, o.proc, opts, f.callHandler(c, o, life)); err != nil {
+		// --echo answers at once and waits for nothing: its handler runs on the session's
+		// read loop (RegisterInline), which spares each call a goroutine and a hand-off
+		// between threads on the round trip. --exec waits for a command, on its own
+		// goroutine per call.
+		reg := c.sess.Register
+		if o.echo {
+			reg = c.sess.RegisterInline
+		}
+		if _, err := reg(ctx, o.proc, opts, f.callHandler(c, o, life)); err != nil {
 			return c.failed(ctx, routerRefused(err), fmt.Sprintf("registering %q", o.proc))
 		}
 		if o.conn.verbose {

@@ -136,11 +136,29 @@ type Registration struct {
 	Procedure string
 	Options   Dict
 	handler   Handler
+	inline    bool // the handler runs on the read loop (RegisterInline)
 }
 
 // Register registers a procedure (opts["match"] for patterns, opts["invoke"] for shared
 // registrations) with handler h.
 func (s *Session) Register(ctx context.Context, proc string, opts Dict, h Handler) (*Registration, error) {
+	return s.register(ctx, proc, opts, h, false)
+}
+
+// RegisterInline is Register for a handler that answers at once: it runs on the goroutine
+// that reads the connection, and its reply is written before the next message is read,
+// instead of on a goroutine of its own. That saves a goroutine and a hand-off between
+// threads per call (which costs more than an echo's whole work), at a price: while it
+// runs the session reads nothing, so it must not block (no sleeping, no command to wait
+// for) and must not wait for the session (Call, Register, Subscribe, Publish with an
+// acknowledgement, Close: they would wait for ever). Sending is fine, including
+// InvocationInfo.Progress. Its ctx is the session's: an INTERRUPT cannot arrive before
+// it returns, so it is never interrupted; it is cancelled when the session ends.
+func (s *Session) RegisterInline(ctx context.Context, proc string, opts Dict, h Handler) (*Registration, error) {
+	return s.register(ctx, proc, opts, h, true)
+}
+
+func (s *Session) register(ctx context.Context, proc string, opts Dict, h Handler, inline bool) (*Registration, error) {
 	if h == nil {
 		return nil, errors.New("registering a nil handler")
 	}
@@ -148,7 +166,7 @@ func (s *Session) Register(ctx context.Context, proc string, opts Dict, h Handle
 		opts = Dict{}
 	}
 	id := s.nextID()
-	reg := &Registration{Procedure: proc, Options: opts, handler: h}
+	reg := &Registration{Procedure: proc, Options: opts, handler: h, inline: inline}
 	if _, err := s.request(ctx, id, &Register{Request: id, Options: opts, Procedure: proc}, func(r Message) {
 		reg.ID = r.(*Registered).Registration
 		s.mu.Lock()
@@ -186,7 +204,8 @@ func (inv *invocation) interrupt() {
 	inv.cancel()
 }
 
-// onInvocation opens the payload and runs the handler on its own goroutine. An
+// onInvocation opens the payload and runs the handler on its own goroutine, or on this
+// one for a RegisterInline registration. An
 // INVOCATION that cannot be handed to a handler (no such registration, a procedure the
 // registration does not cover, a payload that cannot be opened or was refused on
 // receipt) is answered with an ERROR at once, and the handler never runs.
@@ -220,11 +239,18 @@ func (s *Session) onInvocation(m *Invocation) {
 		s.refuse(m.Request, proc, codecErrorURI(err), err)
 		return
 	}
-	ctx, cancel := context.WithCancel(s.ctx)
+	// An inline handler (RegisterInline) runs before the next message is read, so no
+	// INTERRUPT can reach it: it needs neither a context of its own nor an entry in
+	// invocations.
+	ctx, cancel := s.ctx, context.CancelFunc(func() {})
 	inv := &invocation{cancel: cancel}
-	s.mu.Lock()
-	s.invocations[m.Request] = inv
-	s.mu.Unlock()
+	if !reg.inline {
+		ctx, cancel = context.WithCancel(s.ctx)
+		inv.cancel = cancel
+		s.mu.Lock()
+		s.invocations[m.Request] = inv
+		s.mu.Unlock()
+	}
 
 	// yield seals a YIELD only if the INVOCATION was sealed, each one separately
 	// (Autobahn protocol.py; wire.md §1.5).
@@ -256,17 +282,16 @@ func (s *Session) onInvocation(m *Invocation) {
 		}
 	}
 
-	s.wg.Add(1)
-	s.beginReply()
-	go func() {
-		defer s.wg.Done()
+	answer := func() {
 		defer s.endReply()
 		defer cancel()
 		res, err := s.runHandler(ctx, reg.handler, info)
 		finished.Store(true)
-		s.mu.Lock()
-		delete(s.invocations, m.Request)
-		s.mu.Unlock()
+		if !reg.inline {
+			s.mu.Lock()
+			delete(s.invocations, m.Request)
+			s.mu.Unlock()
+		}
 		if s.Err() != nil {
 			return
 		}
@@ -294,6 +319,18 @@ func (s *Session) onInvocation(m *Invocation) {
 				s.sendReplyError(opened, INVOCATION, m.Request, ErrURIRuntime, List{fmt.Sprintf("cannot send result: %v", err)}, nil)
 			}
 		}
+	}
+	// Counted as a reply in progress either way, so that Close sends its GOODBYE only
+	// after this reply.
+	s.beginReply()
+	if reg.inline {
+		answer()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		answer()
 	}()
 }
 

@@ -13,7 +13,8 @@ import (
 // Session is an established WAMP client session. Its methods are safe for concurrent
 // use. Events are delivered one at a time, in order, on one goroutine; each invocation
 // runs its handler on its own goroutine; neither runs on the goroutine that reads the
-// connection, so handlers may call the session's methods.
+// connection, so handlers may call the session's methods. (The exception is
+// RegisterInline, for handlers that answer at once without waiting for the session.)
 type Session struct {
 	conn    *Conn
 	cfg     Config

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -789,5 +790,74 @@ func TestNexusCloseSendsPendingReplyFirst(t *testing.T) {
 	o := recvWithin(t, got, "the call's outcome")
 	if o.err != nil || !reflect.DeepEqual(o.res.Args, List{"last answer"}) {
 		t.Fatalf("the caller got %+v, %v; want the handler's result", o.res, o.err)
+	}
+}
+
+// TestNexusRegisterInline: a handler registered with RegisterInline runs on the read loop
+// and answers like any other: results, progressive results, errors, a panic, and, when
+// the handler's own return triggers Close (cbx register --echo --count), its YIELD still
+// goes before the GOODBYE.
+func TestNexusRegisterInline(t *testing.T) {
+	url := startNexus(t)
+	ctx := testCtx(t)
+	callee := joinWith(t, url, MsgPack, Config{})
+	caller := joinWith(t, url, JSON, Config{})
+	var ran atomic.Bool
+	last := make(chan struct{})
+	if _, err := callee.RegisterInline(ctx, "com.inline", nil, func(ctx context.Context, inv *InvocationInfo) (*YieldResult, error) {
+		ran.Store(true)
+		switch inv.Args[0] {
+		case "progress":
+			for i := range int64(2) {
+				if err := inv.Progress(List{i}, nil); err != nil {
+					return nil, err
+				}
+			}
+		case "error":
+			return nil, &RPCError{URI: "com.inline.error", Args: List{"no"}}
+		case "panic":
+			panic("inline")
+		case "last":
+			// As cbx register does after its last call: the command ends, whose Close
+			// must send this reply first.
+			defer close(last)
+		}
+		return &YieldResult{Args: inv.Args, Kwargs: inv.Kwargs}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := caller.Call(ctx, "com.inline", nil, List{"ping", int64(7)}, Dict{"k": "v"}, nil)
+	if err != nil || !reflect.DeepEqual(res.Args, List{"ping", int64(7)}) || !reflect.DeepEqual(res.Kwargs, Dict{"k": "v"}) {
+		t.Fatalf("echo: %+v, %v", res, err)
+	}
+	if !ran.Load() {
+		t.Fatal("the handler did not run")
+	}
+	var progress []List
+	res, err = caller.Call(ctx, "com.inline", nil, List{"progress"}, nil, func(r *ResultInfo) { progress = append(progress, r.Args) })
+	if err != nil || !reflect.DeepEqual(progress, []List{{int64(0)}, {int64(1)}}) || !reflect.DeepEqual(res.Args, List{"progress"}) {
+		t.Fatalf("progress: %v, %+v, %v", progress, res, err)
+	}
+	var rpc *RPCError
+	if _, err := caller.Call(ctx, "com.inline", nil, List{"error"}, nil, nil); !errors.As(err, &rpc) || rpc.URI != "com.inline.error" {
+		t.Fatalf("error: %v", err)
+	}
+	if _, err := caller.Call(ctx, "com.inline", nil, List{"panic"}, nil, nil); !errors.As(err, &rpc) || rpc.URI != ErrURIRuntime {
+		t.Fatalf("panic: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		res, err := caller.Call(ctx, "com.inline", nil, List{"last"}, nil, nil)
+		if err == nil && !reflect.DeepEqual(res.Args, List{"last"}) {
+			err = fmt.Errorf("result %+v", res)
+		}
+		got <- err
+	}()
+	recvWithin(t, last, "the last invocation")
+	if err := callee.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := recvWithin(t, got, "the last call's outcome"); err != nil {
+		t.Fatalf("last call: %v", err)
 	}
 }
