@@ -9,7 +9,7 @@
 # It also measures calls with caller and callee in separate processes: `cbx register
 # PROC --echo` and `cbx bench call --procedure PROC` (round trips, one call in flight).
 #
-# usage: scripts/bench-e2e.sh [-n EVENTS] [-a EVENTS] [-c CALLS] [-r ROUNDS] [-s SERIALIZER] [-v "VARIANTS"] [-- ROUTER-FLAGS...]
+# usage: scripts/bench-e2e.sh [-n EVENTS] [-a EVENTS] [-c CALLS] [-r ROUNDS] [-s SERIALIZER] [-v "VARIANTS"] [-b REV] [-- ROUTER-FLAGS...]
 #   -n  events per cbx run (default 100000), 100 bytes each: the JSON line ["xxx…",i]
 #   -a  events per Autobahn run (default: as -n)
 #   -c  calls per call run (default 20000), 100 bytes each way
@@ -18,6 +18,9 @@
 #   -s  serializer of every session (default msgpack)
 #   -v  variants (default "cbx-plain cbx-sealed autobahn-plain autobahn-sealed call-plain
 #       call-sealed")
+#   -b  git revision of baseline clients: each cbx-X variant also runs as base-X, right
+#       before it in every round, with `cbx publish` and `cbx subscribe` built from REV
+#       (the router stays the current one), and the medians end with base-X / cbx-X
 #   ROUTER-FLAGS go to `cbx router` (default --queue-size 1000000: no run drops)
 #
 # Each run: the subscriber is started and waited for (subscribed), then the publisher;
@@ -33,7 +36,8 @@ cd "$(dirname "$0")/.."
 
 events=100000 ab_events="" calls=20000 rounds=3 ser=msgpack
 variants="cbx-plain cbx-sealed autobahn-plain autobahn-sealed call-plain call-sealed"
-while getopts "n:a:c:r:s:v:" opt; do
+base=""
+while getopts "n:a:c:r:s:v:b:" opt; do
   case $opt in
     n) events=$OPTARG ;;
     a) ab_events=$OPTARG ;;
@@ -41,7 +45,8 @@ while getopts "n:a:c:r:s:v:" opt; do
     r) rounds=$OPTARG ;;
     s) ser=$OPTARG ;;
     v) variants=$OPTARG ;;
-    *) sed -n '2,31p' "$0" >&2; exit 2 ;;
+    b) base=$OPTARG ;;
+    *) sed -n '2,34p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -62,6 +67,15 @@ esac
 bench_setup
 cbx=$tmp/cbx
 tick=$(getconf CLK_TCK)
+if [ -n "$base" ]; then
+  build_base "$base"
+  expanded=""
+  for v in $variants; do
+    case $v in cbx-*) expanded="$expanded base-${v#cbx-}" ;; esac
+    expanded="$expanded $v"
+  done
+  variants=$expanded
+fi
 
 # Keys: the publisher's and the subscriber's keystores cover com.bench.sealed. only.
 export NO_COLOR=1
@@ -110,10 +124,12 @@ run() {
   : >"$tmp/sub.out"
   : >"$tmp/sub.err"
   local sub_cmd pub_cmd
+  local bin=$cbx
+  [ "${variant%%-*}" = base ] && bin=$tmp/cbx-base
   case $variant in
-    cbx-*)
-      sub_cmd=("$cbx" --keystore "$tmp/sub.ks" subscribe "$topic" --url "$url" --serializer "$ser" --count "$n" -v)
-      pub_cmd=("$cbx" --keystore "$tmp/pub.ks" publish "$topic" --url "$url" --serializer "$ser" --stdin)
+    cbx-* | base-*)
+      sub_cmd=("$bin" --keystore "$tmp/sub.ks" subscribe "$topic" --url "$url" --serializer "$ser" --count "$n" -v)
+      pub_cmd=("$bin" --keystore "$tmp/pub.ks" publish "$topic" --url "$url" --serializer "$ser" --stdin)
       ;;
     autobahn-*)
       n=$ab_events
@@ -136,7 +152,7 @@ run() {
   local r0 t0 rc=0
   r0=$(router_ticks)
   t0=$EPOCHREALTIME
-  if [ "${variant%%-*}" = cbx ]; then
+  if [ "${variant%%-*}" != autobahn ]; then
     head -n "$n" "$tmp/events" | env "${pub_env[@]}" bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/pub.m" "${pub_cmd[@]}" >/dev/null 2>"$tmp/pub.err" || rc=$?
   else
     env "${pub_env[@]}" bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/pub.m" "${pub_cmd[@]}" </dev/null >/dev/null 2>"$tmp/pub.err" || rc=$?
@@ -153,7 +169,7 @@ run() {
     sed 's/^/    sub: /' "$tmp/sub.err" >&2
     exit 1
   fi
-  if [ "${variant%%-*}" = cbx ] && [ "$(wc -l <"$tmp/sub.out")" != "$n" ]; then
+  if [ "${variant%%-*}" != autobahn ] && [ "$(wc -l <"$tmp/sub.out")" != "$n" ]; then
     echo "bench-e2e.sh: $variant round $round: the subscriber printed $(wc -l <"$tmp/sub.out") of $n events" >&2
     exit 1
   fi
@@ -205,7 +221,7 @@ print("%-16s round %s  %7d calls      %8.0f calls/s   p50 %7.1f µs  p99 %7.1f �
 }
 
 echo "bench-e2e.sh: $events events (Autobahn: $ab_events) of 100 bytes, $calls calls, $ser, separate processes, cbx router ${router_flags[*]}, $rounds rounds"
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), $(go version | cut -d' ' -f3), cbx $(git describe --always --dirty 2>/dev/null || echo '?')"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), $(go version | cut -d' ' -f3), cbx $(git describe --always --dirty 2>/dev/null || echo '?')${base:+, base clients $(git rev-parse --short "$base")}"
 for ((r = 1; r <= rounds; r++)); do
   for v in $variants; do
     case $v in
@@ -224,6 +240,8 @@ awk '
     print "medians:"
     for (i = 1; i <= k; i++) { v = order[i]; med[v] = median(rate, v, n[v]); printf "  %-16s %8.0f events/s  publisher %6.1f µs  router %6.1f µs  subscriber %6.1f µs\n", v, med[v], median(pub, v, n[v]), median(rt, v, n[v]), median(sub_, v, n[v]) }
     if (med["cbx-plain"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / cbx plain: %.2f\n", med["cbx-sealed"] / med["cbx-plain"]
+    for (i = 1; i <= k; i++) { v = order[i]; if (v !~ /^base-/) continue; w = "cbx-" substr(v, 6); if (!(w in med)) continue
+      printf "  %s / %s: events/s %.2f  publisher %.2f  subscriber %.2f\n", v, w, med[v] / med[w], median(pub, v, n[v]) / median(pub, w, n[w]), median(sub_, v, n[v]) / median(sub_, w, n[w]) }
     if (med["autobahn-sealed"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / Autobahn sealed: %.1f×\n", med["cbx-sealed"] / med["autobahn-sealed"]
     for (i = 1; i <= ck; i++) { v = corder[i]; printf "  %-16s %8.0f calls/s   p50 %7.1f µs  p99 %7.1f µs  caller %6.1f µs  router %6.1f µs  callee %6.1f µs\n", v, median(crate, v, c[v]), median(p50, v, c[v]), median(p99, v, c[v]), median(cc, v, c[v]), median(cr, v, c[v]), median(ce, v, c[v]) }
   }' "$tmp/results"

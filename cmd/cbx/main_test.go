@@ -26,10 +26,11 @@ import (
 // the person running the tests never leaks into them.
 func TestMain(m *testing.M) {
 	testscript.Main(isolatedM{m}, map[string]func(){
-		"cbx": func() { os.Exit(run(os.Args[1:], systemStreams())) },
+		"cbx": func() { ownsProcess = true; os.Exit(run(os.Args[1:], systemStreams())) },
 		// cbx-exits CODE ARGS... runs cbx ARGS and succeeds only if cbx exited with CODE,
 		// because testscript's "! exec" checks only for a non-zero status.
 		"cbx-exits": func() {
+			ownsProcess = true
 			want, err := strconv.Atoi(os.Args[1])
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "cbx-exits: first argument must be the expected exit code")

@@ -36,7 +36,11 @@ func run(args []string, streams *ioStreams) int {
 	// Commands that hold a session catch SIGINT/SIGTERM to end it politely (GOODBYE, exit
 	// 130); a second signal, and any signal to the offline commands, acts as usual.
 	ctx := context.Background()
-	if c, _, err := root.Find(args); err == nil && c.Annotations[annotationGraceful] != "" {
+	c, _, findErr := root.Find(args)
+	if findErr == nil {
+		chooseProcs(c)
+	}
+	if findErr == nil && c.Annotations[annotationGraceful] != "" {
 		var stop context.CancelFunc
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -120,8 +124,8 @@ then the defaults.`,
 		usesKeystore(newCmdKeys(f)),
 		usesKeystore(newCmdSeal(f, nil)),
 		usesKeystore(newCmdOpen(f, nil)),
-		usesKeystore(graceful(newCmdPublish(f, nil))),
-		usesKeystore(graceful(newCmdSubscribe(f, nil))),
+		usesKeystore(graceful(oneProc(newCmdPublish(f, nil)))),
+		usesKeystore(graceful(oneProc(newCmdSubscribe(f, nil)))),
 		usesKeystore(graceful(newCmdCall(f, nil))),
 		usesKeystore(graceful(newCmdRegister(f, nil))),
 		graceful(newCmdRouter(f, nil)),

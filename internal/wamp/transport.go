@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -63,6 +64,13 @@ type Conn struct {
 	w writer
 
 	readTimeout time.Duration // 0: no read deadline; else extended by every pong and message
+
+	// rbuf holds the frame Recv read last, for the next one: the serializers copy what
+	// they keep of a frame (strings, binary values), so a frame's bytes are not needed
+	// once it is decoded, and reading every frame into a fresh buffer (gorilla's
+	// ReadMessage: io.ReadAll, 512 bytes and up per message) was one of the larger
+	// allocations per event. Only Recv's goroutine uses it.
+	rbuf []byte
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -187,7 +195,14 @@ func (c *Conn) Flush() error {
 // A frame over the size limit, a closed connection or a keepalive timeout end the
 // connection and are returned as errors.
 func (c *Conn) Recv() (Message, error) {
-	typ, b, err := c.ws.ReadMessage()
+	typ, r, err := c.ws.NextReader()
+	var b []byte
+	if err == nil {
+		b, err = readFrame(c.rbuf[:0], r)
+		if cap(b) <= maxKeptReadBuffer {
+			c.rbuf = b
+		}
+	}
 	if err != nil {
 		var ne net.Error
 		var ce *websocket.CloseError
@@ -205,6 +220,31 @@ func (c *Conn) Recv() (Message, error) {
 		return nil, protoErrf("%s expects %s frames, got %s", c.ser.Subprotocol(), frameName(c.frame), frameName(typ))
 	}
 	return c.ser.Unmarshal(b)
+}
+
+// maxKeptReadBuffer bounds the buffer Recv keeps between frames, so that one large
+// message does not hold its memory for the rest of the connection.
+const maxKeptReadBuffer = 64 << 10
+
+// readFrame appends what r holds, up to its end, to b: io.ReadAll into a buffer of the
+// caller's.
+func readFrame(b []byte, r io.Reader) ([]byte, error) {
+	if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
 }
 
 func frameName(t int) string {

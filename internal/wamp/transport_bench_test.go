@@ -159,3 +159,55 @@ func BenchmarkConnQueueFlush(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConnRecv: Conn.Recv on the dialling side of a loopback connection, for a
+// sealed EVENT (what a subscriber reads per event) and a PUBLISHED (what a publisher reads
+// per acknowledged event), written ahead by the accepting side in batches.
+func BenchmarkConnRecv(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		m    Message
+	}{{"event-sealed", benchEvent()}, {"published", &Published{Request: 5512315355, Publication: 4429313566}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := make(chan *Conn, 1)
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := Accept(w, r, AcceptOptions{Serializers: []Serializer{MsgPack}})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				srv <- c
+			}))
+			b.Cleanup(hs.Close)
+			c, err := Dial(context.Background(), "ws"+strings.TrimPrefix(hs.URL, "http"), DialOptions{Serializers: []Serializer{MsgPack}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := <-srv
+			b.Cleanup(func() { c.Close(); s.Close() })
+			f, err := s.Encode(tc.m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			go func() {
+				for i := 0; i < b.N; {
+					for j := 0; j < 64 && i < b.N; j, i = j+1, i+1 {
+						if s.QueueEncoded(f) != nil {
+							return
+						}
+					}
+					if s.Flush() != nil {
+						return
+					}
+				}
+			}()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := c.Recv(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
