@@ -1,6 +1,7 @@
 package box
 
 import (
+	"encoding/hex"
 	"errors"
 	"testing"
 )
@@ -34,5 +35,20 @@ func FuzzOpen(f *testing.F) {
 		if err != nil && !errors.Is(err, ErrDecrypt) && !errors.Is(err, ErrTooShort) {
 			t.Fatalf("untyped error %v", err)
 		}
+	})
+}
+
+// FuzzCheckPublicKey holds CheckPublicKey's comparison to what X25519 says of the key.
+func FuzzCheckPublicKey(f *testing.F) {
+	for _, h := range lowOrderX25519 {
+		b, _ := hex.DecodeString(h)
+		f.Add(b)
+	}
+	f.Add(make([]byte, KeySize))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) != KeySize {
+			return
+		}
+		checkAgreesWithX25519(t, PublicKey(b))
 	})
 }

@@ -122,12 +122,19 @@ type Generation struct {
 	originatorBox, respBox *box.SharedKey
 	originatorErr, respErr error
 
-	// The public keys of both sides and their fingerprints, derived once (a scalar
+	// The public key of each side and its fingerprint, derived once (a scalar
 	// multiplication for a private key, two hashes for a fingerprint): a receiver reads
-	// them for every payload it opens.
-	pubOnce                     sync.Once
-	originatorPub, responderPub *box.PublicKey
-	originatorFP, responderFP   string
+	// them for every payload it opens. Each side on its own, when first asked for: a
+	// one-shot publish needs only the responder's (its key id), which the keystore
+	// gives, and not the originator's, which would cost a scalar multiplication.
+	originatorSide, responderSide sidePublic
+}
+
+// sidePublic is one side's public key and fingerprint, derived once.
+type sidePublic struct {
+	once sync.Once
+	pub  *box.PublicKey
+	fp   string
 }
 
 // Entry is the key material for one URI prefix. Its key fields are the newest
@@ -306,39 +313,29 @@ func (g *Generation) precompute() {
 
 // OriginatorKey is the originator's public key, derived from its private key when the
 // generation holds that (or the single key); nil when it has neither. It is derived once.
-func (g *Generation) OriginatorKey() *box.PublicKey {
-	g.derivePublic()
-	return g.originatorPub
-}
+func (g *Generation) OriginatorKey() *box.PublicKey { return g.side(true).pub }
 
 // ResponderKey is the responder's public key, as [Generation.OriginatorKey] is the
 // originator's.
-func (g *Generation) ResponderKey() *box.PublicKey {
-	g.derivePublic()
-	return g.responderPub
-}
+func (g *Generation) ResponderKey() *box.PublicKey { return g.side(false).pub }
 
 // Fingerprint is keygen.Fingerprint of one side's public key ([Generation.SideKey]), ""
 // when the generation has none for that side. It is computed once.
-func (g *Generation) Fingerprint(originating bool) string {
-	g.derivePublic()
-	if originating {
-		return g.originatorFP
-	}
-	return g.responderFP
-}
+func (g *Generation) Fingerprint(originating bool) string { return g.side(originating).fp }
 
-func (g *Generation) derivePublic() {
-	g.pubOnce.Do(func() {
-		g.originatorPub = publicKey(g.Single, g.OriginatorPublic, g.OriginatorPrivate)
-		g.responderPub = publicKey(g.Single, g.ResponderPublic, g.ResponderPrivate)
-		if g.originatorPub != nil {
-			g.originatorFP = keygen.Fingerprint(*g.originatorPub)
-		}
-		if g.responderPub != nil {
-			g.responderFP = keygen.Fingerprint(*g.responderPub)
+// side derives the public key and fingerprint of one side, once.
+func (g *Generation) side(originating bool) *sidePublic {
+	s, pub, priv := &g.responderSide, g.ResponderPublic, g.ResponderPrivate
+	if originating {
+		s, pub, priv = &g.originatorSide, g.OriginatorPublic, g.OriginatorPrivate
+	}
+	s.once.Do(func() {
+		s.pub = publicKey(g.Single, pub, priv)
+		if s.pub != nil {
+			s.fp = keygen.Fingerprint(*s.pub)
 		}
 	})
+	return s
 }
 
 // SideKey returns the public key of one side: the originator's (originating=true) or the
