@@ -39,6 +39,7 @@ func run(args []string, streams *ioStreams) int {
 	c, _, findErr := root.Find(args)
 	if findErr == nil {
 		chooseProcs(c)
+		chooseGC(c)
 	}
 	if findErr == nil && c.Annotations[annotationGraceful] != "" {
 		var stop context.CancelFunc
@@ -128,7 +129,7 @@ then the defaults.`,
 		usesKeystore(graceful(oneProc(newCmdSubscribe(f, nil)))),
 		usesKeystore(graceful(newCmdCall(f, nil))),
 		usesKeystore(graceful(newCmdRegister(f, nil))),
-		graceful(newCmdRouter(f, nil)),
+		graceful(gcFloor(newCmdRouter(f, nil))),
 		usesKeystore(newCmdBench(f)), // bench call --procedure uses the keystore; the rest refuses --keystore
 		graceful(newCmdWait(f, nil)),
 		newCmdContext(f),
