@@ -129,7 +129,7 @@ then the defaults.`,
 		usesKeystore(graceful(oneProc(newCmdSubscribe(f, nil)))),
 		usesKeystore(graceful(newCmdCall(f, nil))),
 		usesKeystore(graceful(newCmdRegister(f, nil))),
-		graceful(gcFloor(newCmdRouter(f, nil))),
+		graceful(halfProcs(gcFloor(newCmdRouter(f, nil)))),
 		usesKeystore(newCmdBench(f)), // bench call --procedure uses the keystore; the rest refuses --keystore
 		graceful(newCmdWait(f, nil)),
 		newCmdContext(f),

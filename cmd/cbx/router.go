@@ -93,7 +93,9 @@ the drops above.
 
 Memory: besides the queues, the router lets about 32 MiB of garbage accumulate between
 garbage collections, so that the collector does not run dozens of times a second under
-load; with GOGC or GOMEMLIMIT set in the environment, Go's own settings apply instead.`,
+load; with GOGC or GOMEMLIMIT set in the environment, Go's own settings apply instead.
+CPU: the router runs on half the CPUs Go would use (at least one), which costs less per
+event than waking idle ones; GOMAXPROCS in the environment overrides that.`,
 		Example: `  $ cbx router --trace
   $ cbx router --listen 127.0.0.1:0 --url-file router.url
   $ cbx router --listen 127.0.0.1:9000 --realm realm1 --realm other --ticket alice=alice.ticket`,
