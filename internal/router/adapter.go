@@ -139,13 +139,13 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		return toNexus(h)
 	case *wamp.Publish:
 		if m.Payload.IsBare() && m.Payload.Err == nil {
-			lp, err := newLegacyPayload(m.Options, m.Payload.Bare)
+			_, args, err := newLegacyPayload(m.Options, m.Payload.Bare)
 			if err != nil {
 				return nil, err
 			}
 			// The Options go to nexus as they are, enc_* included: nexus reads only the
 			// keys it knows (acknowledge, exclude_me, disclose_me, exclude, eligible, …).
-			return &nx.Publish{Request: nx.ID(m.Request), Options: nxDict(m.Options), Topic: nx.URI(m.Topic), Arguments: nx.List{lp}}, nil
+			return &nx.Publish{Request: nx.ID(m.Request), Options: nxDict(m.Options), Topic: nx.URI(m.Topic), Arguments: args}, nil
 		}
 		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RolePublisher, true)
 		if err != nil {
@@ -264,18 +264,21 @@ func checkBareMeta(meta wamp.Dict) error {
 type legacyPayload struct {
 	bare []byte
 	enc  [3]any // the values of enc_algo, enc_serializer, enc_key (encToPPT's order); nil when absent
+	args [1]any // the PUBLISH's Arguments: this legacyPayload (see newLegacyPayload)
 }
 
-// newLegacyPayload checks a bare PUBLISH's Options and takes its enc_* values.
-func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, error) {
+// newLegacyPayload checks a bare PUBLISH's Options and takes its enc_* values. The
+// Arguments for nexus are args: one allocation for both.
+func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, nx.List, error) {
 	if err := checkBareMeta(meta); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lp := &legacyPayload{bare: bare}
 	for i, kk := range encToPPT {
 		lp.enc[i] = meta[kk[0]]
 	}
-	return lp, nil
+	lp.args[0] = lp
+	return lp, lp.args[:], nil
 }
 
 // legacyOf returns the legacy payload an EVENT carries, or nil.
@@ -291,14 +294,17 @@ func legacyOf(args nx.List, kwargs nx.Dict) *legacyPayload {
 // Details (copied, never written: see pptToSealed) with the enc_* values added, and the
 // bare payload.
 func legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
-	d := plainDict(ev.Details)
-	details := make(wamp.Dict, len(d)+len(lp.enc))
-	for k, v := range d {
-		details[k] = v
-	}
-	for i, v := range lp.enc {
-		if v != nil {
-			details[encToPPT[i][0]] = v
+	details := commonSealedDetails(ev.Details, lp)
+	if details == nil {
+		d := plainDict(ev.Details)
+		details = make(wamp.Dict, len(d)+len(lp.enc))
+		for k, v := range d {
+			details[k] = v
+		}
+		for i, v := range lp.enc {
+			if v != nil {
+				details[encToPPT[i][0]] = v
+			}
 		}
 	}
 	bare := lp.bare
@@ -307,6 +313,33 @@ func legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
 	}
 	return &wamp.Event{Subscription: wamp.ID(ev.Subscription), Publication: wamp.ID(ev.Publication), Details: details,
 		Payload: wamp.Payload{Bare: bare}}
+}
+
+// sealedDetails are the EVENT Details of the legacy sealed publications cbx and Autobahn
+// make, by enc_serializer, when nexus adds nothing to them (an exact subscription, no
+// publisher disclosed): enc_algo "cryptobox" and that enc_serializer. legacyEvent hands
+// one of them out rather than build the same dict for every event. They are shared and
+// must never be written: nothing writes to the Details of a message outbound returns (a
+// drop mark goes into a copy, withDropMark).
+var sealedDetails = func() map[string]wamp.Dict {
+	m := map[string]wamp.Dict{}
+	for _, ser := range []string{wamp.SerializerJSON, wamp.SerializerMsgPack, wamp.SerializerCBOR} {
+		m[ser] = wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: ser}
+	}
+	return m
+}()
+
+// commonSealedDetails returns the shared Details for an EVENT of lp whose nexus Details
+// are nexusDetails, when sealedDetails has them; else nil.
+func commonSealedDetails(nexusDetails nx.Dict, lp *legacyPayload) wamp.Dict {
+	if len(nexusDetails) != 0 || lp.enc[2] != nil {
+		return nil
+	}
+	if algo, _ := lp.enc[0].(string); algo != wamp.EncAlgoCryptobox {
+		return nil
+	}
+	ser, _ := lp.enc[1].(string)
+	return sealedDetails[ser]
 }
 
 // outbound converts a message nexus wants delivered into what the client gets. deliver

@@ -218,7 +218,7 @@ func TestVectorsForwardedIdentity(t *testing.T) {
 				var nm nx.Message
 				switch w := want.(type) {
 				case *wamp.Event:
-					lp, err := newLegacyPayload(meta, pl.Bare)
+					_, lpArgs, err := newLegacyPayload(meta, pl.Bare)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -228,7 +228,7 @@ func TestVectorsForwardedIdentity(t *testing.T) {
 							details[k] = v
 						}
 					}
-					nm = &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: details, Arguments: nx.List{lp}}
+					nm = &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: details, Arguments: lpArgs}
 				case *wamp.Invocation:
 					nm = &nx.Invocation{Request: nx.ID(w.Request), Registration: nx.ID(w.Registration), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
 				case *wamp.Result:
@@ -443,5 +443,26 @@ func TestFromNexusNormalizesValues(t *testing.T) {
 	}
 	if _, err := wamp.ToList(out); err != nil {
 		t.Errorf("normalized message does not encode: %v", err)
+	}
+}
+
+// TestSharedSealedDetails: the EVENT Details shared by the common sealed publications are
+// what the subscriber must get, for every serializer, and stay so when a drop mark is
+// added to an EVENT that has them.
+func TestSharedSealedDetails(t *testing.T) {
+	for _, ser := range []string{wamp.SerializerJSON, wamp.SerializerMsgPack, wamp.SerializerCBOR} {
+		lp := &legacyPayload{bare: []byte{1}, enc: [3]any{wamp.EncAlgoCryptobox, ser, nil}}
+		out, _, err := newAdapter().outbound(&nx.Event{Subscription: 1, Publication: 2, Details: nx.Dict{}, Arguments: nx.List{lp}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := out.(*wamp.Event)
+		want := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: ser}
+		if !reflect.DeepEqual(ev.Details, want) {
+			t.Errorf("%s: Details %v, want %v", ser, ev.Details, want)
+		}
+		if marked := withDropMark(ev.Details, 3); marked[wamp.OptCBXDropped] != int64(3) || !reflect.DeepEqual(sealedDetails[ser], want) {
+			t.Errorf("%s: drop mark %v; shared Details now %v", ser, marked, sealedDetails[ser])
+		}
 	}
 }
