@@ -98,6 +98,9 @@ type adapter struct {
 	// feature_not_supported or payload_size_exceeded) while the callee may still answer:
 	// what nexus delivers later for them is not passed on.
 	refused map[wamp.ID]bool
+	// lastEnc and lastDetails: the writer's last shared EVENT Details (sealedDetails).
+	lastEnc     [3]any
+	lastDetails wamp.Dict
 	// queueSize is announced in WELCOME (wamp.OptCBXQueueSize): the messages the router
 	// queues for this client; 0 announces nothing.
 	queueSize int
@@ -293,9 +296,11 @@ func legacyOf(args nx.List, kwargs nx.Dict) *legacyPayload {
 // legacyEvent is the EVENT a subscriber gets for a legacy sealed publication: nexus's
 // Details (copied, never written: see pptToSealed) with the enc_* values added, and the
 // bare payload.
-func legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
-	details := commonSealedDetails(ev.Details, lp)
-	if details == nil {
+func (a *adapter) legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
+	var details wamp.Dict
+	if len(ev.Details) == 0 {
+		details = a.sealedDetails(lp)
+	} else {
 		d := plainDict(ev.Details)
 		details = make(wamp.Dict, len(d)+len(lp.enc))
 		for k, v := range d {
@@ -315,31 +320,45 @@ func legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
 		Payload: wamp.Payload{Bare: bare}}
 }
 
-// sealedDetails are the EVENT Details of the legacy sealed publications cbx and Autobahn
-// make, by enc_serializer, when nexus adds nothing to them (an exact subscription, no
-// publisher disclosed): enc_algo "cryptobox" and that enc_serializer. legacyEvent hands
-// one of them out rather than build the same dict for every event. They are shared and
-// must never be written: nothing writes to the Details of a message outbound returns (a
-// drop mark goes into a copy, withDropMark).
-var sealedDetails = func() map[string]wamp.Dict {
-	m := map[string]wamp.Dict{}
-	for _, ser := range []string{wamp.SerializerJSON, wamp.SerializerMsgPack, wamp.SerializerCBOR} {
-		m[ser] = wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: ser}
+// sealedDetails returns the Details of an EVENT of lp whose nexus Details are empty (an
+// exact subscription, no publisher disclosed; the common case): the enc_* values alone.
+// A session's events usually carry the same ones (one publisher's key), so the adapter
+// keeps the last dict it built and hands it out again for the same values rather than
+// build the same dict for every event. Such a dict is shared and never written: nothing
+// writes to the Details of a message outbound returns (a drop mark goes into a copy,
+// withDropMark). Only the writer, which alone calls outbound for EVENTs, uses lastEnc
+// and lastDetails.
+func (a *adapter) sealedDetails(lp *legacyPayload) wamp.Dict {
+	if a.lastDetails != nil && sameEnc(a.lastEnc, lp.enc) {
+		return a.lastDetails
 	}
-	return m
-}()
+	d := make(wamp.Dict, len(lp.enc))
+	for i, v := range lp.enc {
+		if v != nil {
+			d[encToPPT[i][0]] = v
+		}
+	}
+	a.lastEnc, a.lastDetails = lp.enc, d
+	return d
+}
 
-// commonSealedDetails returns the shared Details for an EVENT of lp whose nexus Details
-// are nexusDetails, when sealedDetails has them; else nil.
-func commonSealedDetails(nexusDetails nx.Dict, lp *legacyPayload) wamp.Dict {
-	if len(nexusDetails) != 0 || lp.enc[2] != nil {
-		return nil
+// sameEnc reports whether two sets of enc_* values are the same: each absent in both, or
+// the same string in both (checkBareMeta let only strings through).
+func sameEnc(a, b [3]any) bool {
+	for i := range a {
+		if a[i] == nil || b[i] == nil {
+			if a[i] != nil || b[i] != nil {
+				return false
+			}
+			continue
+		}
+		sa, aok := a[i].(string)
+		sb, bok := b[i].(string)
+		if !aok || !bok || sa != sb {
+			return false
+		}
 	}
-	if algo, _ := lp.enc[0].(string); algo != wamp.EncAlgoCryptobox {
-		return nil
-	}
-	ser, _ := lp.enc[1].(string)
-	return sealedDetails[ser]
+	return true
 }
 
 // outbound converts a message nexus wants delivered into what the client gets. deliver
@@ -349,7 +368,7 @@ func commonSealedDetails(nexusDetails nx.Dict, lp *legacyPayload) wamp.Dict {
 func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message, err error) {
 	if ev, ok := m.(*nx.Event); ok {
 		if lp := legacyOf(ev.Arguments, ev.ArgumentsKw); lp != nil {
-			return legacyEvent(ev, lp), nil, nil
+			return a.legacyEvent(ev, lp), nil, nil
 		}
 	}
 	out, err := fromNexus(m)

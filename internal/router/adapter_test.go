@@ -446,23 +446,50 @@ func TestFromNexusNormalizesValues(t *testing.T) {
 	}
 }
 
-// TestSharedSealedDetails: the EVENT Details shared by the common sealed publications are
-// what the subscriber must get, for every serializer, and stay so when a drop mark is
-// added to an EVENT that has them.
+// TestSharedSealedDetails: a session's EVENTs with the same enc_* values and nothing
+// from nexus in their Details share one dict, which is what the subscriber must get and
+// stays so when a drop mark is added; other values get their own.
 func TestSharedSealedDetails(t *testing.T) {
-	for _, ser := range []string{wamp.SerializerJSON, wamp.SerializerMsgPack, wamp.SerializerCBOR} {
-		lp := &legacyPayload{bare: []byte{1}, enc: [3]any{wamp.EncAlgoCryptobox, ser, nil}}
-		out, _, err := newAdapter().outbound(&nx.Event{Subscription: 1, Publication: 2, Details: nx.Dict{}, Arguments: nx.List{lp}})
+	a := newAdapter()
+	event := func(enc [3]any) wamp.Dict {
+		t.Helper()
+		lp := &legacyPayload{bare: []byte{1}, enc: enc}
+		out, _, err := a.outbound(&nx.Event{Subscription: 1, Publication: 2, Details: nx.Dict{}, Arguments: nx.List{lp}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev := out.(*wamp.Event)
-		want := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: ser}
-		if !reflect.DeepEqual(ev.Details, want) {
-			t.Errorf("%s: Details %v, want %v", ser, ev.Details, want)
+		return out.(*wamp.Event).Details
+	}
+	same := func(x, y wamp.Dict) bool {
+		return reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	}
+	withKey := [3]any{wamp.EncAlgoCryptobox, wamp.SerializerJSON, "fp-1"}
+	d1, d2 := event(withKey), event([3]any{wamp.EncAlgoCryptobox, wamp.SerializerJSON, "fp-1"})
+	want := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON, wamp.OptEncKey: "fp-1"}
+	if !reflect.DeepEqual(d1, want) || !same(d1, d2) {
+		t.Errorf("Details %v and %v (shared: %v), want %v shared", d1, d2, same(d1, d2), want)
+	}
+	if marked := withDropMark(d2, 3); marked[wamp.OptCBXDropped] != int64(3) || !reflect.DeepEqual(d1, want) {
+		t.Errorf("drop mark %v; shared Details now %v", marked, d1)
+	}
+	for _, enc := range [][3]any{
+		{wamp.EncAlgoCryptobox, wamp.SerializerJSON, "fp-2"},
+		{wamp.EncAlgoCryptobox, wamp.SerializerJSON, nil},
+		{wamp.EncAlgoCryptobox, nil, nil},
+		{"other", wamp.SerializerMsgPack, nil},
+	} {
+		d := event(enc)
+		want := wamp.Dict{}
+		for i, v := range enc {
+			if v != nil {
+				want[encToPPT[i][0]] = v
+			}
 		}
-		if marked := withDropMark(ev.Details, 3); marked[wamp.OptCBXDropped] != int64(3) || !reflect.DeepEqual(sealedDetails[ser], want) {
-			t.Errorf("%s: drop mark %v; shared Details now %v", ser, marked, sealedDetails[ser])
+		if !reflect.DeepEqual(d, want) || same(d, d1) {
+			t.Errorf("enc %v: Details %v, want %v of its own", enc, d, want)
 		}
+	}
+	if !reflect.DeepEqual(d1, want) {
+		t.Errorf("the first shared Details are now %v", d1)
 	}
 }
