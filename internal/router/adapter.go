@@ -272,13 +272,38 @@ type legacyPayload struct {
 
 // newLegacyPayload checks a bare PUBLISH's Options and takes its enc_* values. The
 // Arguments for nexus are args: one allocation for both.
+//
+// It reads the Options in one pass (a PUBLISH has a handful of them) instead of looking
+// up every ppt_* and enc_* name; anything checkBareMeta refuses is left to it, so that
+// the violation is worded as ever.
 func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, nx.List, error) {
-	if err := checkBareMeta(meta); err != nil {
-		return nil, nil, err
-	}
 	lp := &legacyPayload{bare: bare}
-	for i, kk := range encToPPT {
-		lp.enc[i] = meta[kk[0]]
+	refused := false
+	for k, v := range meta {
+		i := -1
+		switch k {
+		case wamp.OptEncAlgo:
+			i = 0
+		case wamp.OptEncSerializer:
+			i = 1
+		case wamp.OptEncKey:
+			i = 2
+		case wamp.OptPPTScheme, wamp.OptPPTSerializer, wamp.OptPPTCipher, wamp.OptPPTKeyID:
+			refused = true
+			continue
+		default:
+			continue
+		}
+		if _, isStr := v.(string); !isStr {
+			refused = true
+		}
+		lp.enc[i] = v
+	}
+	if refused {
+		if err := checkBareMeta(meta); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, violationf("bare payload with options the router cannot carry") // not reached
 	}
 	lp.args[0] = lp
 	return lp, lp.args[:], nil
