@@ -29,6 +29,9 @@ build_base() {
 start_router() {
   local log=$1 bin=$2
   shift 2
+  # Emptied here, not by the redirection below: that happens in the child, possibly after
+  # the loop has read the previous router's line from a reused log.
+  : >"$log"
   "$bin" router --listen 127.0.0.1:0 "$@" >/dev/null 2>"$log" &
   router=$!
   pids+=("$router")

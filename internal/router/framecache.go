@@ -74,7 +74,9 @@ func (c *frameCache) get(ser string, ev *nx.Event) []byte {
 	return s.frame
 }
 
-// put keeps frame, the encoding of ev for serializer ser. frame is copied.
+// put keeps frame, the encoding of ev for serializer ser. frame is kept as it is, not
+// copied: the caller hands it over (wamp.Conn.Encode returns a fresh slice, which
+// QueueEncoded only copies from) and must not modify it afterwards.
 func (c *frameCache) put(ser string, ev *nx.Event, frame []byte) {
 	if len(frame) > maxSharedFrame {
 		return
@@ -84,7 +86,7 @@ func (c *frameCache) put(ser string, ev *nx.Event, frame []byte) {
 	defer s.mu.Unlock()
 	s.ser, s.pub, s.sub = ser, ev.Publication, ev.Subscription
 	s.details, s.args, s.kwargs = ev.Details, ev.Arguments, ev.ArgumentsKw
-	s.frame = append(s.frame[:0:0], frame...)
+	s.frame = frame
 }
 
 // equalDetails reports whether two Details dicts hold the same keys with equal scalar

@@ -34,7 +34,8 @@ type endpoint interface {
 
 // frameEndpoint is an endpoint that can encode a message once and write the encoding on
 // any of its kind with the same serializer (wamp.Conn.Encode, QueueEncoded): the
-// subscribers of one publication share their EVENT's encoding (framecache.go).
+// subscribers of one publication share their EVENT's encoding (framecache.go). Encode
+// returns a slice of the caller's (the serializers' Marshal), which the frame cache keeps.
 type frameEndpoint interface {
 	Encode(wamp.Message) ([]byte, error)
 	QueueEncoded([]byte) error
