@@ -329,6 +329,12 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		select {
 		case <-oldest:
 			p.settle()
+			// Every acknowledgement already in is settled now, before the next line is
+			// published: a window that several freed at once is refilled with the PUBLISHes
+			// queued and written together (below), not one write per acknowledgement.
+			for p.fail == nil && len(p.inflight) > 0 && settled(p.inflight[0].ack) {
+				p.settle()
+			}
 		case batch, ok := <-in:
 			if !ok {
 				reading = false
@@ -398,6 +404,16 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		}
 	}
 	return p.outcome(interrupted, p.lastLine) // interrupted: exit 130, nothing printed (run)
+}
+
+// settled reports whether an acknowledgement has settled, without waiting.
+func settled(a *wamp.PublishAck) bool {
+	select {
+	case <-a.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // lineList names stdin lines: "line 7", "lines 7, 9", at most ten of them.
