@@ -211,7 +211,7 @@ func portFree(addr string) bool {
 
 // buildFlags are how cbx is built (README, "Building cbx"): the README's Quickstart, the
 // demo and the benchmark scripts build it so, and the test script tests it so.
-var buildFlags = []string{"CGO_ENABLED=0"}
+var buildFlags = []string{"CGO_ENABLED=0", "codec.notfastpath"}
 
 func TestEveryBuildIsTheREADMEs(t *testing.T) {
 	quick := readmeBlock(t, readReadme(t), "## Quickstart", "sh")
