@@ -4,9 +4,11 @@
 # (large events) and the message limit (small events), with the router's own count of
 # what it dropped. It should stay near the limit (--queue-bytes, or --queue-size times
 # the small events' size) plus the router's base, however much is published. RSS also
-# holds the Go collector's headroom (GOGC=100: up to twice the live heap) and memory not
-# yet returned to the system, so the live heap after the last collection (from
-# GODEBUG=gctrace=1) is shown too: that is what the limits bound.
+# holds the Go collector's headroom (GOGC=100: up to twice the live heap, plus the
+# router's 32 MiB floor, cmd/cbx/procs.go) and memory not yet returned to the system, so
+# the live heap after the last collection (from GODEBUG=gctrace=1) is shown too: that is
+# what the limits bound (it counts the floor's 32 MiB, which are never touched and hold
+# no resident memory).
 #
 #   scripts/router-memory.sh [ROUTER FLAGS...]     e.g. --queue-bytes 16777216
 #

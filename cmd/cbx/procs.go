@@ -32,9 +32,72 @@ func oneProc(c *cobra.Command) *cobra.Command {
 // false for the Go tests that call run in-process.
 var ownsProcess = false
 
-// chooseProcs applies annotationOneProc to the command c that is about to run.
+// annotationHalfProcs marks the commands that run on half the Ps Go would give them (at
+// least one) unless the GOMAXPROCS environment variable says otherwise: cbx router.
+//
+// A routed event is a chain of hand-offs too (the connection's reader, nexus's session
+// and broker goroutines, the subscriber's and the publisher's writers), and with a P per
+// core each hand-off may wake an idle P on another thread. On a 2-core machine, with the
+// clients in other processes, one P cut the router's CPU per event by about a fifth at
+// the same throughput, also with four publishers and four subscribers (the commit that
+// added this has the figures). The router's parallel work is per connection (reading,
+// decoding, encoding, writing), so on larger machines it keeps half the Ps rather than
+// one: enough for many connections, fewer idle ones to wake.
+const annotationHalfProcs = "cbx/half-procs"
+
+func halfProcs(c *cobra.Command) *cobra.Command {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[annotationHalfProcs] = "yes"
+	return c
+}
+
+// chooseProcs applies annotationOneProc or annotationHalfProcs to the command c that is
+// about to run.
 func chooseProcs(c *cobra.Command) {
-	if ownsProcess && c.Annotations[annotationOneProc] != "" && os.Getenv("GOMAXPROCS") == "" {
+	if !ownsProcess || os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	switch {
+	case c.Annotations[annotationOneProc] != "":
 		runtime.GOMAXPROCS(1)
+	case c.Annotations[annotationHalfProcs] != "":
+		runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)/2))
+	}
+}
+
+// annotationGCFloor marks the commands that keep a floor under the garbage collector's
+// heap goal unless GOGC or GOMEMLIMIT is set: cbx router.
+//
+// The router's live heap is small (sessions, subscriptions, the frame cache) while every
+// routed event allocates a few kilobytes of short-lived values (decoded messages, nexus's
+// copies, encodings). With the default GOGC=100 the collector's goal is twice that small
+// live heap (at least 4 MiB), so it runs dozens of times a second under load, and each
+// cycle's fixed work (stack scans, mark workers, sweeping) was a large share of the
+// router's CPU per event. gcBallast, a never-touched allocation without pointers, counts
+// as live heap: the goal becomes twice (ballast + live heap), so about gcBallastSize more
+// garbage is let accumulate between collections. Its pages are never written, so they
+// cost no resident memory; what the router gains in CPU it pays in up to that much more
+// garbage in memory, a fixed amount that does not grow with load or time. With a large
+// live heap (full queues) the goal is GOGC=100's plus gcBallastSize.
+const annotationGCFloor = "cbx/gc-floor"
+
+const gcBallastSize = 32 << 20
+
+var gcBallast []byte
+
+func gcFloor(c *cobra.Command) *cobra.Command {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[annotationGCFloor] = "yes"
+	return c
+}
+
+// chooseGC applies annotationGCFloor to the command c that is about to run.
+func chooseGC(c *cobra.Command) {
+	if ownsProcess && c.Annotations[annotationGCFloor] != "" && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		gcBallast = make([]byte, gcBallastSize)
 	}
 }

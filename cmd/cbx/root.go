@@ -39,6 +39,7 @@ func run(args []string, streams *ioStreams) int {
 	c, _, findErr := root.Find(args)
 	if findErr == nil {
 		chooseProcs(c)
+		chooseGC(c)
 	}
 	if findErr == nil && c.Annotations[annotationGraceful] != "" {
 		var stop context.CancelFunc
@@ -114,7 +115,7 @@ var topCommands = []struct {
 	{"subscribe", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdSubscribe(f, nil)))) }},
 	{"call", func(f *factory) *cobra.Command { return usesKeystore(graceful(newCmdCall(f, nil))) }},
 	{"register", func(f *factory) *cobra.Command { return usesKeystore(graceful(newCmdRegister(f, nil))) }},
-	{"router", func(f *factory) *cobra.Command { return graceful(newCmdRouter(f, nil)) }},
+	{"router", func(f *factory) *cobra.Command { return graceful(halfProcs(gcFloor(newCmdRouter(f, nil)))) }},
 	// bench call --procedure uses the keystore; the rest refuses --keystore
 	{"bench", func(f *factory) *cobra.Command { return usesKeystore(newCmdBench(f)) }},
 	{"wait", func(f *factory) *cobra.Command { return graceful(newCmdWait(f, nil)) }},

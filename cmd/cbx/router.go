@@ -89,7 +89,13 @@ The same size limit holds for what the router sends, and a message may grow past
 once encoded for its receiver (JSON's base64 of binary): a call that cannot be
 delivered, or whose result cannot, ends for the caller with ERROR
 wamp.error.payload_size_exceeded, and such an event is dropped for that subscriber like
-the drops above.`,
+the drops above.
+
+Memory: besides the queues, the router lets about 32 MiB of garbage accumulate between
+garbage collections, so that the collector does not run dozens of times a second under
+load; with GOGC or GOMEMLIMIT set in the environment, Go's own settings apply instead.
+CPU: the router runs on half the CPUs Go would use (at least one), which costs less per
+event than waking idle ones; GOMAXPROCS in the environment overrides that.`,
 		Example: `  $ cbx router --trace
   $ cbx router --listen 127.0.0.1:0 --url-file router.url
   $ cbx router --listen 127.0.0.1:9000 --realm realm1 --realm other --ticket alice=alice.ticket`,
