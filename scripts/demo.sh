@@ -23,7 +23,7 @@ else
   say() { printf '\n%s\n' "$*" >&2; }
 fi
 
-go build -o "$work/cbx" ./cmd/cbx
+CGO_ENABLED=0 go build -tags codec.notfastpath -o "$work/cbx" ./cmd/cbx # as the README builds it
 # Background jobs run "$work/cbx" itself, not this function, so that their PIDs are cbx's.
 cbx() { "$work/cbx" "$@"; }
 

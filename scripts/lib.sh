@@ -2,6 +2,12 @@
 # on exit with every process listed in pids, cbx built into it, a baseline cbx built from
 # another revision, and a `cbx router` on a free port. Run from the repository's root.
 
+# cbx is built as the README's Quickstart builds it: statically (CGO_ENABLED=0) and
+# without ugorji/go's fast paths (codec.notfastpath), both of which shorten every start
+# (README, "Building cbx").
+export CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=codec.notfastpath"
+
 # bench_setup: $tmp (scratch), pids (killed on exit), $tmp/cbx built from the work tree.
 bench_setup() {
   tmp=$(mktemp -d)

@@ -7,8 +7,9 @@
 # order alternating within pairs), against the same router (the current one), so that
 # a busy machine slows both alike: compare the medians' ratio.
 #
-# usage: scripts/oneshot.sh [-n RUNS] [-b REV] [-s json|msgpack|cbor] [-- PUBLISH-FLAGS...]
+# usage: scripts/oneshot.sh [-n RUNS] [-b REV | -B FILE] [-s json|msgpack|cbor] [-- PUBLISH-FLAGS...]
 #   -n  runs of each binary (default 200)    -b  git revision of a baseline cbx
+#   -B  a baseline cbx binary already built (e.g. built another way)
 #   -s  serializer (default: cbx's own default)
 #
 # Prints, for each binary, the median, p90, mean and min in milliseconds; with -b also the
@@ -16,13 +17,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=200 base="" ser=""
-while getopts "n:b:s:" opt; do
+runs=200 base="" basebin="" ser=""
+while getopts "n:b:B:s:" opt; do
   case $opt in
     n) runs=$OPTARG ;;
     b) base=$OPTARG ;;
+    B) basebin=$(realpath "$OPTARG") ;;
     s) ser=$OPTARG ;;
-    *) sed -n '2,15p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,16p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -33,7 +35,10 @@ bins=("$tmp/cbx")
 names=(current)
 if [ -n "$base" ]; then
   build_base "$base"
-  bins=("$tmp/cbx-base" "$tmp/cbx")
+  basebin=$tmp/cbx-base
+fi
+if [ -n "$basebin" ]; then
+  bins=("$basebin" "$tmp/cbx")
   names=(base current)
 fi
 

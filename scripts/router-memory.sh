@@ -12,10 +12,11 @@
 #
 #   scripts/router-memory.sh [ROUTER FLAGS...]     e.g. --queue-bytes 16777216
 #
-# With --steady N it measures instead whether the router's memory stays flat under a
-# long steady stream: N events of 100 bytes (msgpack) from `cbx publish --stdin` to a
-# `cbx subscribe` that keeps up, with the router's RSS and live heap sampled every 10
-# seconds (e.g. --steady 10000000: about ten minutes).
+# With --steady N it measures instead whether the router's memory and the subscriber's
+# stay flat under a long steady stream: N sealed events of 100 bytes (msgpack) from
+# `cbx publish --stdin` to a `cbx subscribe` that keeps up (its output to /dev/null),
+# with the RSS and live heap of the router and of the subscriber sampled every 10
+# seconds (e.g. --steady 10000000: about five minutes).
 #
 #   scripts/router-memory.sh --steady N [ROUTER FLAGS...]
 #
@@ -75,29 +76,43 @@ for i in range($count):
 	printf '%-8s after it left: router RSS %s (%s)\n' "$name" "$(rss "$router")" "$(live)"
 }
 
-# soak COUNT: COUNT events of 100 bytes to a subscriber that keeps up; the router's memory
-# every 10 seconds.
+# subinfo: the subscriber's resident size, peak resident size, and the heap left after its
+# last collection.
+subinfo() {
+	local l
+	l=$(grep -oE '[0-9]+->[0-9]+->[0-9]+ MB' "$tmp/sub-steady.log" | tail -1 || true)
+	awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {printf "%.1f MiB (peak %.1f MiB", r/1024, h/1024}' "/proc/$1/status"
+	if [ -n "$l" ]; then echo ", ${l##*->} live)"; else echo ", no collection yet)"; fi
+}
+
+# soak COUNT: COUNT sealed events of 100 bytes to a subscriber that keeps up; the memory
+# of the router and of the subscriber every 10 seconds.
 soak() {
-	local count=$1 topic=com.example.memory.steady
-	CBX_SERIALIZER=msgpack "$cbx" subscribe "$topic" --count "$count" -v >/dev/null 2>"$tmp/sub-steady.log" &
+	local count=$1 topic=com.example.memory.steady pubkey subkey
+	pubkey=$("$cbx" keygen -o "$tmp/pub.key" 2>/dev/null)
+	subkey=$("$cbx" keygen -o "$tmp/sub.key" 2>/dev/null)
+	"$cbx" --keystore "$tmp/pub.ks" keys add com.example.memory. --originator-priv "$tmp/pub.key" --responder-pub "$subkey" >/dev/null
+	"$cbx" --keystore "$tmp/sub.ks" keys add com.example.memory. --responder-priv "$tmp/sub.key" --originator-pub "$pubkey" >/dev/null
+	GODEBUG=gctrace=1 CBX_SERIALIZER=msgpack "$cbx" --keystore "$tmp/sub.ks" subscribe "$topic" --count "$count" \
+		--require-encrypted -v >/dev/null 2>"$tmp/sub-steady.log" &
 	local sub=$!
 	pids+=("$sub")
 	until grep -q 'subscribed to' "$tmp/sub-steady.log"; do sleep 0.1; done
-	printf 'steady   %d events of 100 B; router RSS before: %s (%s)\n' "$count" "$(rss "$router")" "$(live)"
+	printf 'steady   %d sealed events of 100 B; router RSS before: %s (%s); subscriber %s\n' "$count" "$(rss "$router")" "$(live)" "$(subinfo "$sub")"
 	python3 -c "
 import sys
 pad = 'x' * 80
 w = sys.stdout.write
 for i in range($count):
     w('[%d,\"%s\"]\n' % (i, pad))
-" | CBX_SERIALIZER=msgpack "$cbx" publish "$topic" --stdin &
+" | CBX_SERIALIZER=msgpack "$cbx" --keystore "$tmp/pub.ks" publish "$topic" --stdin &
 	local pub=$!
 	pids+=("$pub")
 	local t0=$SECONDS
 	while kill -0 "$sub" 2>/dev/null; do
 		sleep 10
 		kill -0 "$sub" 2>/dev/null || break
-		printf 'steady   after %4ds: router RSS %s (%s)\n' $((SECONDS - t0)) "$(rss "$router")" "$(live)"
+		printf 'steady   after %4ds: router RSS %s (%s); subscriber %s\n' $((SECONDS - t0)) "$(rss "$router")" "$(live)" "$(subinfo "$sub")"
 	done
 	wait "$pub"
 	wait "$sub"

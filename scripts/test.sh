@@ -40,4 +40,9 @@ if [ ! -d "$js/node_modules/autobahn" ]; then
   (cd "$js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# cbx is tested as the README builds it: statically (CGO_ENABLED=0) and without
+# ugorji/go's fast paths (README "Building cbx"). CGO_ENABLED=1 in the environment
+# overrides the first (the race detector needs cgo).
+export CGO_ENABLED=${CGO_ENABLED:-0}
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=codec.notfastpath"
 exec go test -count=1 "$@" ./...

@@ -37,12 +37,10 @@ func annotate(c *cobra.Command, key string) *cobra.Command {
 // addSharedFlags gives the commands under root that use the keystore --keystore, and
 // those that use the keystore or connect to a router (they have --url) --context. The
 // root has both too, hidden, so that in `cbx --keystore F pubish` the mistyped command
-// is what is reported, not a flag that the command meant would have taken.
+// is what is reported, not a flag that the command meant would have taken: those are
+// added first, by addRootFlags, since cobra's Find reads them to tell which command the
+// arguments name.
 func addSharedFlags(root *cobra.Command, f *factory) {
-	root.Flags().Var(&keystoreFlag{f}, "keystore", "")
-	root.Flags().Var(contextFlag{&f.ctx}, "context", "")
-	root.Flags().MarkHidden("keystore")
-	root.Flags().MarkHidden("context")
 	for _, c := range allCommands(root) {
 		keystoreUser := c.Annotations[annotationKeystore] != ""
 		if keystoreUser && c.Flags().Lookup("keystore") == nil {
@@ -53,6 +51,14 @@ func addSharedFlags(root *cobra.Command, f *factory) {
 			c.Flags().Var(contextFlag{&f.ctx}, "context", "use the connection settings of context `NAME` (env CBX_CONTEXT; default the one `cbx context use` chose)")
 		}
 	}
+}
+
+// addRootFlags gives the root its hidden --keystore and --context (addSharedFlags).
+func addRootFlags(root *cobra.Command, f *factory) {
+	root.Flags().Var(&keystoreFlag{f}, "keystore", "")
+	root.Flags().Var(contextFlag{&f.ctx}, "context", "")
+	root.Flags().MarkHidden("keystore")
+	root.Flags().MarkHidden("context")
 }
 
 // keystoreFlag is --keystore: it remembers being given, so that --keystore "" is refused

@@ -223,12 +223,19 @@ func publishRun(ctx context.Context, f *factory, o *publishOptions) error {
 }
 
 // publishOne publishes the event given as arguments: acknowledged only with --ack, since
-// the GOODBYE round trip that follows confirms that the router handled it.
+// the GOODBYE round trip that follows confirms that the router handled it. Without --ack
+// the PUBLISH waits in the write queue for that GOODBYE, and both go in one write
+// (Session.QueueEvent); a failed write is then reported by the close, as the router not
+// having handled the event.
 func publishOne(ctx context.Context, f *factory, c *conn, o *publishOptions, opts wamp.Dict, ev eventPayload) error {
+	var id wamp.ID
+	var err error
 	if o.ack {
 		opts[wamp.OptAcknowledge] = true
+		id, err = c.sess.Publish(ctx, o.topic, opts, ev.args, ev.kwargs)
+	} else {
+		err = c.sess.QueueEvent(o.topic, opts, ev.args, ev.kwargs)
 	}
-	id, err := c.sess.Publish(ctx, o.topic, opts, ev.args, ev.kwargs)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return withCode(exitTimeout, fmt.Errorf("event 1 to %q: no acknowledgement before the deadline", o.topic))
@@ -329,6 +336,12 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		select {
 		case <-oldest:
 			p.settle()
+			// Every acknowledgement already in is settled now, before the next line is
+			// published: a window that several freed at once is refilled with the PUBLISHes
+			// queued and written together (below), not one write per acknowledgement.
+			for p.fail == nil && len(p.inflight) > 0 && settled(p.inflight[0].ack) {
+				p.settle()
+			}
 		case batch, ok := <-in:
 			if !ok {
 				reading = false
@@ -398,6 +411,16 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 		}
 	}
 	return p.outcome(interrupted, p.lastLine) // interrupted: exit 130, nothing printed (run)
+}
+
+// settled reports whether an acknowledgement has settled, without waiting.
+func settled(a *wamp.PublishAck) bool {
+	select {
+	case <-a.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // lineList names stdin lines: "line 7", "lines 7, 9", at most ten of them.

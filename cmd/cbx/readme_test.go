@@ -155,13 +155,13 @@ func TestReadmeSessions(t *testing.T) {
 	sessions := readmeBlock(t, readme, "## Sessions: publish, subscribe, call, register", "sh")
 	var kept []string
 	for _, l := range strings.Split(quick, "\n") {
-		if strings.HasPrefix(l, "go build ") {
+		if strings.HasPrefix(l, "CGO_ENABLED=0 go build ") {
 			continue
 		}
 		kept = append(kept, l)
 	}
 	if len(kept) == len(strings.Split(quick, "\n")) {
-		t.Fatalf("the Quickstart no longer starts with `go build`; this test replaces that line")
+		t.Fatalf("the Quickstart no longer starts with `CGO_ENABLED=0 go build`; this test replaces that line")
 	}
 	if strings.Contains(sessions, "sleep") {
 		t.Errorf("the Sessions example sleeps")
@@ -207,4 +207,33 @@ func portFree(addr string) bool {
 	}
 	l.Close()
 	return true
+}
+
+// buildFlags are how cbx is built (README, "Building cbx"): the README's Quickstart, the
+// demo and the benchmark scripts build it so, and the test script tests it so.
+var buildFlags = []string{"CGO_ENABLED=0", "codec.notfastpath"}
+
+func TestEveryBuildIsTheREADMEs(t *testing.T) {
+	quick := readmeBlock(t, readReadme(t), "## Quickstart", "sh")
+	for _, src := range []struct{ name, text string }{
+		{"README's Quickstart", quick},
+		{"scripts/demo.sh", readRepoFile(t, "scripts/demo.sh")},
+		{"scripts/lib.sh", readRepoFile(t, "scripts/lib.sh")},
+		{"scripts/test.sh", readRepoFile(t, "scripts/test.sh")},
+	} {
+		for _, f := range buildFlags {
+			if !strings.Contains(src.text, f) {
+				t.Errorf("%s does not build cbx with %s", src.name, f)
+			}
+		}
+	}
+}
+
+func readRepoFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

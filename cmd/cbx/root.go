@@ -30,7 +30,7 @@ func run(args []string, streams *ioStreams) int {
 	s.Out = out
 	streams = &s
 	f := &factory{io: streams, ui: newUI(streams), getenv: os.Getenv}
-	root := newRootCmd(f)
+	root := newRootCmdFor(f, args)
 	root.SetArgs(args)
 
 	// Commands that hold a session catch SIGINT/SIGTERM to end it politely (GOODBYE, exit
@@ -100,7 +100,72 @@ func commandPath(root *cobra.Command, args []string) string {
 	return c.CommandPath()
 }
 
-func newRootCmd(f *factory) *cobra.Command {
+// topCommands are the commands under the root, each made with the wrappers that mark it.
+// A run builds in full only the one its arguments name (newRootCmdFor).
+var topCommands = []struct {
+	name  string
+	build func(f *factory) *cobra.Command
+}{
+	{"version", func(f *factory) *cobra.Command { return newCmdVersion(f) }},
+	{"keygen", func(f *factory) *cobra.Command { return newCmdKeygen(f, nil) }},
+	{"keys", func(f *factory) *cobra.Command { return usesKeystore(newCmdKeys(f)) }},
+	{"seal", func(f *factory) *cobra.Command { return usesKeystore(newCmdSeal(f, nil)) }},
+	{"open", func(f *factory) *cobra.Command { return usesKeystore(newCmdOpen(f, nil)) }},
+	{"publish", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdPublish(f, nil)))) }},
+	{"subscribe", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdSubscribe(f, nil)))) }},
+	{"call", func(f *factory) *cobra.Command { return usesKeystore(graceful(newCmdCall(f, nil))) }},
+	{"register", func(f *factory) *cobra.Command { return usesKeystore(graceful(newCmdRegister(f, nil))) }},
+	{"router", func(f *factory) *cobra.Command { return graceful(halfProcs(gcFloor(newCmdRouter(f, nil)))) }},
+	// bench call --procedure uses the keystore; the rest refuses --keystore
+	{"bench", func(f *factory) *cobra.Command { return usesKeystore(newCmdBench(f)) }},
+	{"wait", func(f *factory) *cobra.Command { return graceful(newCmdWait(f, nil)) }},
+	{"context", func(f *factory) *cobra.Command { return newCmdContext(f) }},
+	{"exit-codes", func(f *factory) *cobra.Command { return newHelpTopicExitCodes() }},
+	{"keystore", func(f *factory) *cobra.Command { return newHelpTopicKeystore() }},
+	{"environment", func(f *factory) *cobra.Command { return newHelpTopicEnvironment() }},
+}
+
+// newRootCmd is the whole command tree.
+func newRootCmd(f *factory) *cobra.Command { return newRootCmdFor(f, nil) }
+
+// newRootCmdFor is the command tree for a run with args. When args name a command under
+// the root (cbx publish …), the tree holds only that one, with everything under it: the
+// others' flags, help texts and completions cost a one-shot command about half a
+// millisecond at every start, for nothing. Which command args name is decided as in the
+// whole tree: by cobra's Find, among placeholders with the same names, with the root's
+// flags, which are the same in both. Anything else (no command, an unknown one, help,
+// completion, --version) gets the whole tree, as before.
+func newRootCmdFor(f *factory, args []string) *cobra.Command {
+	if args != nil {
+		root := newRootOnly(f)
+		placeholders := make(map[*cobra.Command]int, len(topCommands))
+		for i, t := range topCommands {
+			p := &cobra.Command{Use: t.name, Run: func(*cobra.Command, []string) {}}
+			placeholders[p] = i
+			root.AddCommand(p)
+		}
+		addRootFlags(root, f)
+		if c, _, err := root.Find(args); err == nil {
+			if i, ok := placeholders[c]; ok {
+				root.ResetCommands()
+				root.AddCommand(topCommands[i].build(f))
+				// The completion command is never the one that runs here.
+				root.CompletionOptions.DisableDefaultCmd = true
+				return finishTree(root, f)
+			}
+		}
+	}
+	root := newRootOnly(f)
+	root.Version = versionString()
+	for _, t := range topCommands {
+		root.AddCommand(t.build(f))
+	}
+	addRootFlags(root, f)
+	return finishTree(root, f)
+}
+
+// newRootOnly is the root command without the commands under it.
+func newRootOnly(f *factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "cbx",
 		Short: "End-to-end encrypted WAMP payloads from the shell",
@@ -113,30 +178,16 @@ Settings come from flags, then environment variables (CBX_URL, CBX_KEYSTORE, …
 then the defaults.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Version:       versionString(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	// --version without -v: -v is --verbose on the session commands.
 	root.Flags().Bool("version", false, "print cbx's version")
+	return root
+}
 
-	root.AddCommand(
-		newCmdVersion(f),
-		newCmdKeygen(f, nil),
-		usesKeystore(newCmdKeys(f)),
-		usesKeystore(newCmdSeal(f, nil)),
-		usesKeystore(newCmdOpen(f, nil)),
-		usesKeystore(graceful(oneProc(newCmdPublish(f, nil)))),
-		usesKeystore(graceful(oneProc(newCmdSubscribe(f, nil)))),
-		usesKeystore(graceful(newCmdCall(f, nil))),
-		usesKeystore(graceful(newCmdRegister(f, nil))),
-		graceful(halfProcs(gcFloor(newCmdRouter(f, nil)))),
-		usesKeystore(newCmdBench(f)), // bench call --procedure uses the keystore; the rest refuses --keystore
-		graceful(newCmdWait(f, nil)),
-		newCmdContext(f),
-		newHelpTopicExitCodes(),
-		newHelpTopicKeystore(),
-		newHelpTopicEnvironment(),
-	)
+// finishTree gives the commands under root their shared flags and completions, and the
+// tree cbx's handling of unknown words and usage errors.
+func finishTree(root *cobra.Command, f *factory) *cobra.Command {
 	addSharedFlags(root, f)
 	registerCompletions(root, f)
 	root.SetIn(f.io.In)

@@ -24,8 +24,15 @@ func FuzzPlaintext(f *testing.F) {
 	}
 	f.Add([]byte(`{"uri":"u","args":[1,"\u0000AA==",{"a":[null,true]}],"kwargs":{"x":-0.5}}`))
 	f.Add([]byte(`{"uri":"u","args":[1180591620717411303424,1e400,-0,-0.0]}`))
+	f.Add([]byte(` { "args" : [] , "u\u0072i" : "a" , "x" : {"args": 1} , "uri" : "b" } `))
+	f.Add([]byte(`{"uri":"a","uri":7}`))
+	f.Add([]byte(`{"kwargs":{"k":[]},"args":null}x`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodePlaintext(b)
+		// The fields read straight from the text give what the whole object gives.
+		if mo, erro := decodePlaintextObject(b); !reflect.DeepEqual(m, mo) || !reflect.DeepEqual(err, erro) {
+			t.Fatalf("%q: DecodePlaintext gives %#v, %v; through the object %#v, %v", b, m, err, mo, erro)
+		}
 		if err != nil {
 			var pe *PlaintextError
 			if !errors.As(err, &pe) {

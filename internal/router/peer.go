@@ -83,13 +83,22 @@ type peer struct {
 	moveMu sync.Mutex
 	sweep  chan chan struct{} // asks the waiting writer to move what tx holds now (sweepTx)
 	// While the writer writes, guard moves what tx holds every few milliseconds (see
-	// guardFire), so that the queue's decisions are not held up by a slow write.
+	// guardFire), so that the queue's decisions are not held up by a slow write. It is
+	// armed only when a message may wait in tx during a write (armGuard).
 	guard      *time.Timer
 	guardArmed atomic.Bool   // guard is pending
 	writing    atomic.Uint64 // the number of the batch being written; 0 between batches
 	batches    uint64        // batches written so far; writer only
-	guardLast  uint64        // the batch guardFire last saw; guardFire only
-	guardDelay time.Duration // guardFire only
+	// guardMu is held by guardFire: a Send may re-arm the guard while guardFire runs, so
+	// that two of them can overlap.
+	guardMu    sync.Mutex
+	guardLast  uint64        // the batch guardFire last saw; under guardMu
+	guardDelay time.Duration // under guardMu
+	// handed counts Send calls, each of which nexus follows with one send on tx; moved
+	// counts the messages taken from tx. handed > moved + len(tx) means that a message
+	// is on its way into tx (armGuard).
+	handed atomic.Uint64
+	moved  atomic.Uint64
 
 	// carry counts, per subscription, events the writer dropped as too large since the
 	// last one it wrote, to be added to the next one's drop mark. Writer only.
@@ -165,6 +174,11 @@ func (p *peer) Recv() <-chan nx.Message { return p.rx }
 // closed, so that a late non-blocking send from nexus cannot panic; once the connection is
 // over the queue takes nothing more and what nexus hands over is discarded.
 func (p *peer) Send() chan<- nx.Message {
+	p.handed.Add(1)
+	if p.writing.Load() != 0 {
+		// The message may wait in tx while the writer writes.
+		p.armGuard()
+	}
 	if len(p.tx) < handoffHigh {
 		return p.tx
 	}
@@ -208,6 +222,7 @@ func (p *peer) moveLocked(fromNexus bool) {
 	for {
 		select {
 		case m := <-p.tx:
+			p.moved.Add(1)
 			p.enqueue(m, fromNexus)
 		default:
 			return
@@ -222,15 +237,34 @@ const (
 	guardMax   = 16 * time.Millisecond
 )
 
-// armGuard makes sure guardFire is pending while the writer writes. The writer calls it
-// at the start of each batch, but resets the timer only if none is pending (resetting a
-// timer can wake a sleeping thread of the runtime, which would cost more than the write
-// of a small batch): a pending guardFire either finds this batch being written or has
-// already cleared guardArmed, and this call re-arms.
+// armGuard makes sure guardFire is pending while the writer writes and a message may be
+// waiting in tx: Send calls it when nexus hands over a message during a write, and the
+// writer at the start of a batch when a message is on its way into tx (handOffPending),
+// which covers a Send that found no write in progress but sends after the batch began.
+// Only then: a timer per batch would fire about every guardFirst on a connection that is
+// never slow (one call at a time, say), each time waking a sleeping thread of the
+// runtime, which costs more than the write of a small batch. It resets the timer only if
+// none is pending, for the same reason: a pending guardFire either finds this batch being
+// written or has already cleared guardArmed, and this call re-arms.
 func (p *peer) armGuard() {
 	if !p.guardArmed.Load() && p.guardArmed.CompareAndSwap(false, true) {
 		p.guard.Reset(guardFirst)
 	}
+}
+
+// handOffPending reports whether a message nexus announced with Send may not have reached
+// tx yet: one whose Send found no write in progress, so that only the writer, which has
+// just set writing, can see that it will wait in tx during the batch. The reads are in
+// this order so that a message is never counted twice (a message goes from nexus into
+// tx and from tx into moved, never back): moved, then len(tx), then handed, which
+// counts every message counted before. A message in transit between the reads is
+// counted in neither moved nor tx, which only arms the guard for nothing. Should nexus
+// ever call Send without sending (it does not in v3.3.0), handed stays ahead and the
+// guard is armed for every batch, as it was before handed existed.
+func (p *peer) handOffPending() bool {
+	moved := p.moved.Load()
+	inTx := uint64(len(p.tx))
+	return p.handed.Load() > moved+inTx
 }
 
 // guardFire runs while the writer is writing, at growing intervals: it moves what tx holds
@@ -240,6 +274,8 @@ func (p *peer) armGuard() {
 // decisions for that client (an INVOCATION failed at the limit, a drop counted and
 // marked) would wait too.
 func (p *peer) guardFire() {
+	p.guardMu.Lock()
+	defer p.guardMu.Unlock()
 	p.guardArmed.Store(false)
 	batch := p.writing.Load()
 	if batch == 0 {
@@ -540,6 +576,7 @@ func (p *peer) waitWork() bool {
 		}
 		select {
 		case m := <-p.tx:
+			p.moved.Add(1)
 			p.enqueue(m, false)
 		case done := <-p.sweep:
 			p.moveLocked(false)
@@ -600,7 +637,9 @@ const writeBatchBytes = 64 << 10
 func (p *peer) deliverBatch(batch []outItem) bool {
 	p.batches++
 	p.writing.Store(p.batches)
-	p.armGuard()
+	if p.handOffPending() {
+		p.armGuard()
+	}
 	defer func() {
 		p.writing.Store(0)
 		p.q.release()

@@ -15,7 +15,9 @@ import (
 type PayloadCodec interface {
 	// Seal returns the payload and the options to merge into Options for an outgoing
 	// message, or ok=false to send args/kwargs in plaintext. An error means the message
-	// must not go out at all, not even in plaintext.
+	// must not go out at all, not even in plaintext. opts must be a Dict of its own for
+	// this message: the session adds the message's other options to it and sends it
+	// (as ReplySealer's SealReply).
 	Seal(originating bool, uri string, args List, kwargs Dict) (p Payload, opts Dict, ok bool, err error)
 	// Sealed reports whether an incoming message (its payload and Details/Options) is sealed.
 	Sealed(p Payload, details Dict) bool
@@ -81,10 +83,6 @@ func (s *Session) seal(originating bool, uri string, args List, kwargs Dict, opt
 // opened it) names, through the codec's [ReplySealer] when it has one; with replyTo nil
 // it is seal.
 func (s *Session) sealReply(originating bool, replyTo Dict, uri string, args List, kwargs Dict, opts Dict) (Payload, Dict, error) {
-	out := maps.Clone(opts)
-	if out == nil {
-		out = Dict{}
-	}
 	if s.cfg.Codec != nil {
 		var p Payload
 		var extra Dict
@@ -99,9 +97,24 @@ func (s *Session) sealReply(originating bool, replyTo Dict, uri string, args Lis
 			return Payload{}, nil, err
 		}
 		if ok {
-			maps.Copy(out, extra)
-			return p, out, nil
+			// The codec's options are the message's own (PayloadCodec.Seal): opts is
+			// added to them rather than the other way round, one Dict built per message
+			// instead of two. The codec's options win over the caller's, as they always
+			// did.
+			if extra == nil {
+				extra = make(Dict, len(opts))
+			}
+			for k, v := range opts {
+				if _, set := extra[k]; !set {
+					extra[k] = v
+				}
+			}
+			return p, extra, nil
 		}
+	}
+	out := maps.Clone(opts)
+	if out == nil {
+		out = Dict{}
 	}
 	return Payload{Args: args, Kwargs: kwargs}, out, nil
 }

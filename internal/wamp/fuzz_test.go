@@ -92,6 +92,11 @@ func fuzzDecode(t *testing.T, s Serializer, b []byte) {
 	if err != nil {
 		t.Fatalf("accepted %x but cannot re-encode %#v: %v", b, m, err)
 	}
+	if s == MsgPack {
+		if viaList, err := msgpackMarshalList(m); err != nil || !bytes.Equal(b1, viaList) {
+			t.Fatalf("the direct encoding differs from the list's:\n%x\n%x (%v)", b1, viaList, err)
+		}
+	}
 	m2, err := s.Unmarshal(b1)
 	if err != nil {
 		t.Fatalf("cannot decode own encoding %x: %v", b1, err)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // ProtocolError reports a message that breaks the WAMP wire rules: wrong arity, a field of
@@ -46,6 +48,19 @@ func ToList(m Message) (List, error) {
 		return nil, errors.New("encoding a nil message")
 	}
 	var e encoder
+	if err := e.message(m); err != nil {
+		return nil, err
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	return e.l, nil
+}
+
+// message lays out m, field by field, as a list (e.l) or, for msgpackMarshal, straight
+// in MessagePack (e.mp). It fails only for a message type it does not know; the fields'
+// errors stick in e.err.
+func (e *encoder) message(m Message) error {
 	switch m := m.(type) {
 	case *Hello:
 		e.start(HELLO).uri("Realm", m.Realm).dict(m.Details)
@@ -96,19 +111,43 @@ func ToList(m Message) (List, error) {
 	case *Yield:
 		e.start(YIELD).id("Request", m.Request).dict(m.Options).payload(m.Payload)
 	default:
-		return nil, fmt.Errorf("encoding an unsupported message %T", m)
+		return fmt.Errorf("encoding an unsupported message %T", m)
 	}
-	if e.err != nil {
-		return nil, e.err
-	}
-	return e.l, nil
+	return nil
 }
 
 // encoder builds a list; the first error sticks and later calls do nothing.
+//
+// With direct set it writes the MessagePack bytes of that list to mp instead, exactly
+// as msgpackAppend would write the list (at most 15 elements, so a fixarray whose
+// length is filled in as elements are added): the PUBLISH, EVENT or PUBLISHED of every
+// event is encoded without the list, the boxed IDs and strings, and the copies in
+// between. Any error, the fields' or a value's, leaves mp unspecified: msgpackMarshal
+// then encodes through the list, which says why in its words.
 type encoder struct {
 	t   MessageType
 	l   List
 	err error
+
+	direct bool
+	mp     []byte
+	head   int // where the fixarray header is in mp
+}
+
+// add counts one more element in the direct form's header.
+func (e *encoder) add() { e.mp[e.head]++ }
+
+// value writes one element in the direct form.
+func (e *encoder) value(v any) {
+	if e.err != nil {
+		return
+	}
+	var err error
+	if e.mp, err = msgpackAppend(e.mp, v, 1, NestMessage.limit()); err != nil {
+		e.err = err
+		return
+	}
+	e.add()
 }
 
 func (e *encoder) fail(format string, args ...any) {
@@ -119,6 +158,12 @@ func (e *encoder) fail(format string, args ...any) {
 
 func (e *encoder) start(t MessageType) *encoder {
 	e.t = t
+	if e.direct {
+		e.head = len(e.mp)
+		e.mp = append(e.mp, msgpcode.FixedArrayLow|1)
+		e.mp = msgpackInt(e.mp, int64(t))
+		return e
+	}
 	e.l = append(make(List, 0, 7), int64(t)) // the longest messages have 7 elements
 	return e
 }
@@ -126,6 +171,11 @@ func (e *encoder) start(t MessageType) *encoder {
 func (e *encoder) id(name string, v ID) *encoder {
 	if v > MaxID {
 		e.fail("%s %d exceeds 2^53", name, uint64(v))
+	}
+	if e.direct {
+		e.mp = msgpackInt(e.mp, int64(v))
+		e.add()
+		return e
 	}
 	e.l = append(e.l, int64(v))
 	return e
@@ -135,6 +185,11 @@ func (e *encoder) reqType(t MessageType) *encoder {
 	if _, ok := typeNames[t]; !ok {
 		e.fail("unknown request type %d", int(t))
 	}
+	if e.direct {
+		e.mp = msgpackInt(e.mp, int64(t))
+		e.add()
+		return e
+	}
 	e.l = append(e.l, int64(t))
 	return e
 }
@@ -143,11 +198,14 @@ func (e *encoder) uri(name, s string) *encoder {
 	if s == "" {
 		e.fail("empty %s", name)
 	}
-	e.l = append(e.l, s)
-	return e
+	return e.str(s)
 }
 
 func (e *encoder) str(s string) *encoder {
+	if e.direct {
+		e.value(s)
+		return e
+	}
 	e.l = append(e.l, s)
 	return e
 }
@@ -156,8 +214,21 @@ func (e *encoder) dict(d Dict) *encoder {
 	if d == nil {
 		d = Dict{}
 	}
+	if e.direct {
+		e.value(d)
+		return e
+	}
 	e.l = append(e.l, d)
 	return e
+}
+
+// elem appends a payload element.
+func (e *encoder) elem(v any) {
+	if e.direct {
+		e.value(v)
+		return
+	}
+	e.l = append(e.l, v)
 }
 
 func (e *encoder) payload(p Payload) *encoder {
@@ -169,15 +240,16 @@ func (e *encoder) payload(p Payload) *encoder {
 		if len(p.Args) > 0 || len(p.Kwargs) > 0 {
 			e.fail("payload has both a bare binary and Arguments/ArgumentsKw")
 		}
-		e.l = append(e.l, p.Bare)
+		e.elem(p.Bare)
 	case len(p.Kwargs) > 0:
 		args := p.Args
 		if args == nil {
 			args = List{}
 		}
-		e.l = append(e.l, args, p.Kwargs)
+		e.elem(args)
+		e.elem(p.Kwargs)
 	case len(p.Args) > 0:
-		e.l = append(e.l, p.Args)
+		e.elem(p.Args)
 	}
 	return e
 }

@@ -29,6 +29,30 @@ func (s *Session) Publish(ctx context.Context, topic string, opts Dict, args Lis
 	return r.(*Published).Publication, nil
 }
 
+// QueueEvent publishes an event to topic without acknowledgement, as [Session.Publish]
+// does when opts does not ask for one, but leaves the PUBLISH in the connection's write
+// queue instead of writing it: the next message the session writes takes it along in
+// the same system call, or [Session.Flush] writes it. A one-shot publisher then writes
+// its event and the GOODBYE of [Session.Close] at once: one write, and one read for the
+// router, instead of two each. The order on the wire is the same, and so are the bytes.
+// A write that fails is the error of the message that wrote it (Close's, "saying
+// GOODBYE"), which for such a publisher means the same: the router may not have the
+// event. opts asking for an acknowledgement is an error: use [Session.QueuePublish].
+func (s *Session) QueueEvent(topic string, opts Dict, args List, kwargs Dict) error {
+	if ack, _ := opts[OptAcknowledge].(bool); ack {
+		return errors.New("QueueEvent: an acknowledged publication (use QueuePublish)")
+	}
+	p, o, err := s.seal(true, topic, args, kwargs, opts)
+	if err != nil {
+		return err
+	}
+	b, err := s.encode(&Publish{Request: s.nextID(), Options: o, Topic: topic, Payload: p})
+	if err != nil {
+		return err
+	}
+	return s.write(b, false)
+}
+
 // PublishAck is the acknowledgement of one publication sent by [Session.PublishAsync]:
 // the router's PUBLISHED (the publication ID) or ERROR, or, if the session ends first,
 // the session's error. It settles exactly once.

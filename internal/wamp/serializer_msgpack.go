@@ -30,6 +30,25 @@ func (msgpackSerializer) Subprotocol() string { return SubprotocolMsgPack }
 func (msgpackSerializer) Binary() bool        { return true }
 
 func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
+	if m != nil {
+		buf := getBuf()
+		e := encoder{direct: true, mp: (*buf)[:0]}
+		err := e.message(m)
+		*buf = e.mp
+		if err == nil && e.err == nil {
+			b := bytes.Clone(e.mp)
+			putBuf(buf)
+			return b, nil
+		}
+		putBuf(buf)
+	}
+	return msgpackMarshalList(m)
+}
+
+// msgpackMarshalList is Marshal through the message's list form (ToList): how every
+// message was encoded before the direct form (encoder), and what says why a message
+// cannot be.
+func msgpackMarshalList(m Message) ([]byte, error) {
 	l, err := ToList(m)
 	if err != nil {
 		return nil, err

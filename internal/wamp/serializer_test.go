@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -635,5 +636,29 @@ func TestSerializerLookup(t *testing.T) {
 	}
 	if _, ok := SerializerBySubprotocol("wamp.2.json.batched"); ok {
 		t.Error("batched accepted")
+	}
+}
+
+// The direct MessagePack encoding (encoder.direct) writes the bytes of the list form, and
+// leaves every refusal to it: same bytes, same error, for every sample message and for
+// messages that cannot be encoded.
+func TestMsgpackDirectIsListForm(t *testing.T) {
+	big := &Publish{Request: MaxID + 1, Options: Dict{}, Topic: "t"}
+	msgs := append(sampleMessages(),
+		big,
+		&Publish{Request: 1, Topic: ""},
+		&Publish{Request: 1, Topic: "t", Payload: Payload{Args: List{"\xff"}}},
+		&Publish{Request: 1, Topic: "t", Payload: Payload{Bare: []byte{1}, Args: List{1}}},
+		&Event{Subscription: 1, Publication: 2, Details: Dict{"k": make(chan int)}},
+		&Error{Type: MessageType(99), Request: 1, Error: "e"},
+		&Publish{Request: 1, Options: nil, Topic: "t", Payload: Payload{Kwargs: Dict{"a": int64(1)}}},
+		&Event{Subscription: 1, Publication: 2, Payload: Payload{Err: &PayloadError{}}},
+	)
+	for _, m := range msgs {
+		got, gerr := MsgPack.Marshal(m)
+		want, werr := msgpackMarshalList(m)
+		if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Errorf("%#v:\n direct %x %v\n list   %x %v", m, got, gerr, want, werr)
+		}
 	}
 }

@@ -395,3 +395,50 @@ func TestFakeQueuePublishWriteFails(t *testing.T) {
 		t.Fatalf("queued ack: %v", err)
 	}
 }
+
+// QueueEvent leaves an unacknowledged PUBLISH in the write queue: nothing is written
+// until the GOODBYE of Close, and then both go in one write, the PUBLISH first, sealed
+// as Publish seals it. An acknowledged publication is refused.
+func TestFakeQueueEventGoesWithGoodbye(t *testing.T) {
+	codec := newFakeCodec()
+	s, r := fakeSession(t, MsgPack, Config{Codec: codec})
+	wc := &writeCounter{Conn: s.conn.nc}
+	s.conn.nc = wc
+	if err := s.QueueEvent("sec.t", Dict{}, List{int64(1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.QueueEvent("plain.t", Dict{"acknowledge": true}, List{int64(2)}, nil); err == nil {
+		t.Fatal("QueueEvent took an acknowledged publication")
+	}
+	if got := wc.count(); got != 0 {
+		t.Fatalf("%d writes before the GOODBYE, want none", got)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close(testCtx(t)) }()
+	p := expectType[*Publish](r)
+	if got := codec.payloadOf(t, p.Payload); got.uri != "sec.t" || p.Options["acknowledge"] != nil {
+		t.Fatalf("PUBLISH %+v, payload %+v", p, got)
+	}
+	expectType[*Goodbye](r)
+	if got := wc.count(); got != 1 {
+		t.Fatalf("%d writes for the PUBLISH and the GOODBYE, want 1", got)
+	}
+	r.send(&Goodbye{Details: Dict{}, Reason: "wamp.close.goodbye_and_out"})
+	if err := recvWithin(t, closed, "Close"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A queued event whose write fails makes Close fail: its caller learns that the router
+// may not have the event.
+func TestFakeQueueEventWriteFails(t *testing.T) {
+	s, _ := fakeSession(t, JSON, Config{})
+	broken := errors.New("injected write failure")
+	s.conn.nc = &writeCounter{Conn: s.conn.nc, fail: broken}
+	if err := s.QueueEvent("plain.t", nil, List{"x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(testCtx(t)); !errors.Is(err, broken) {
+		t.Fatalf("Close = %v, want the write's error", err)
+	}
+}

@@ -60,6 +60,82 @@ func UnmarshalJSON(b []byte, nest Nest) (any, error) {
 	return v, nil
 }
 
+// UnmarshalJSONFields reads b, one JSON object, as UnmarshalJSON(b, nest) does, but
+// keeps only the values of the keys in names: vals[i] is the value of names[i] (of its
+// last occurrence, as UnmarshalJSON's map keeps it), nil when the key is absent. Every
+// other value is read and checked the same way, then dropped. It reports false, with
+// vals unspecified, for anything UnmarshalJSON would not return as an object without
+// error; UnmarshalJSON then says why.
+//
+// It is UnmarshalJSON for a reader that wants a few fields of an object it reads for
+// every message (the sealed plaintext, internal/e2e), without the map and the key
+// strings UnmarshalJSON builds only to be looked up once.
+func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any) bool {
+	clear(vals)
+	r := jsonReader{b: b, limit: nest.limit()}
+	r.space()
+	if r.i >= len(b) || b[r.i] != '{' {
+		return false
+	}
+	r.i++
+	if r.space(); r.i < len(b) && b[r.i] == '}' {
+		r.i++
+	} else {
+		for {
+			r.space()
+			if r.i >= len(b) || b[r.i] != '"' {
+				return false
+			}
+			field := -1
+			if j, ascii := plainRun(b, r.i+1); j < len(b) && b[j] == '"' {
+				k := b[r.i+1 : j]
+				if !ascii && !utf8.Valid(k) {
+					return false
+				}
+				r.i = j + 1
+				for n, name := range names {
+					if string(k) == name {
+						field = n
+					}
+				}
+			} else {
+				k, err := r.text() // escapes: the key as UnmarshalJSON's map would have it
+				if err != nil {
+					return false
+				}
+				for n, name := range names {
+					if k == name {
+						field = n
+					}
+				}
+			}
+			if r.space(); r.i >= len(b) || b[r.i] != ':' {
+				return false
+			}
+			r.i++
+			v, err := r.value(1)
+			if err != nil {
+				return false
+			}
+			if field >= 0 {
+				vals[field] = v
+			}
+			r.space()
+			if r.i >= len(b) {
+				return false
+			}
+			r.i++
+			if c := b[r.i-1]; c == '}' {
+				break
+			} else if c != ',' {
+				return false
+			}
+		}
+	}
+	r.space()
+	return r.i == len(b)
+}
+
 // MarshalJSON writes v in the dialect; see [AppendJSON].
 func MarshalJSON(v any, nest Nest) ([]byte, error) {
 	return AppendJSON(nil, v, nest)
