@@ -98,6 +98,9 @@ type adapter struct {
 	// feature_not_supported or payload_size_exceeded) while the callee may still answer:
 	// what nexus delivers later for them is not passed on.
 	refused map[wamp.ID]bool
+	// lastEnc and lastDetails: the writer's last shared EVENT Details (sealedDetails).
+	lastEnc     [3]any
+	lastDetails wamp.Dict
 	// queueSize is announced in WELCOME (wamp.OptCBXQueueSize): the messages the router
 	// queues for this client; 0 announces nothing.
 	queueSize int
@@ -139,13 +142,13 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		return toNexus(h)
 	case *wamp.Publish:
 		if m.Payload.IsBare() && m.Payload.Err == nil {
-			lp, err := newLegacyPayload(m.Options, m.Payload.Bare)
+			_, args, err := newLegacyPayload(m.Options, m.Payload.Bare)
 			if err != nil {
 				return nil, err
 			}
 			// The Options go to nexus as they are, enc_* included: nexus reads only the
 			// keys it knows (acknowledge, exclude_me, disclose_me, exclude, eligible, …).
-			return &nx.Publish{Request: nx.ID(m.Request), Options: nxDict(m.Options), Topic: nx.URI(m.Topic), Arguments: nx.List{lp}}, nil
+			return &nx.Publish{Request: nx.ID(m.Request), Options: nxDict(m.Options), Topic: nx.URI(m.Topic), Arguments: args}, nil
 		}
 		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RolePublisher, true)
 		if err != nil {
@@ -264,18 +267,46 @@ func checkBareMeta(meta wamp.Dict) error {
 type legacyPayload struct {
 	bare []byte
 	enc  [3]any // the values of enc_algo, enc_serializer, enc_key (encToPPT's order); nil when absent
+	args [1]any // the PUBLISH's Arguments: this legacyPayload (see newLegacyPayload)
 }
 
-// newLegacyPayload checks a bare PUBLISH's Options and takes its enc_* values.
-func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, error) {
-	if err := checkBareMeta(meta); err != nil {
-		return nil, err
-	}
+// newLegacyPayload checks a bare PUBLISH's Options and takes its enc_* values. The
+// Arguments for nexus are args: one allocation for both.
+//
+// It reads the Options in one pass (a PUBLISH has a handful of them) instead of looking
+// up every ppt_* and enc_* name; anything checkBareMeta refuses is left to it, so that
+// the violation is worded as ever.
+func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, nx.List, error) {
 	lp := &legacyPayload{bare: bare}
-	for i, kk := range encToPPT {
-		lp.enc[i] = meta[kk[0]]
+	refused := false
+	for k, v := range meta {
+		i := -1
+		switch k {
+		case wamp.OptEncAlgo:
+			i = 0
+		case wamp.OptEncSerializer:
+			i = 1
+		case wamp.OptEncKey:
+			i = 2
+		case wamp.OptPPTScheme, wamp.OptPPTSerializer, wamp.OptPPTCipher, wamp.OptPPTKeyID:
+			refused = true
+			continue
+		default:
+			continue
+		}
+		if _, isStr := v.(string); !isStr {
+			refused = true
+		}
+		lp.enc[i] = v
 	}
-	return lp, nil
+	if refused {
+		if err := checkBareMeta(meta); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, violationf("bare payload with options the router cannot carry") // not reached
+	}
+	lp.args[0] = lp
+	return lp, lp.args[:], nil
 }
 
 // legacyOf returns the legacy payload an EVENT carries, or nil.
@@ -290,15 +321,20 @@ func legacyOf(args nx.List, kwargs nx.Dict) *legacyPayload {
 // legacyEvent is the EVENT a subscriber gets for a legacy sealed publication: nexus's
 // Details (copied, never written: see pptToSealed) with the enc_* values added, and the
 // bare payload.
-func legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
-	d := plainDict(ev.Details)
-	details := make(wamp.Dict, len(d)+len(lp.enc))
-	for k, v := range d {
-		details[k] = v
-	}
-	for i, v := range lp.enc {
-		if v != nil {
-			details[encToPPT[i][0]] = v
+func (a *adapter) legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
+	var details wamp.Dict
+	if len(ev.Details) == 0 {
+		details = a.sealedDetails(lp)
+	} else {
+		d := plainDict(ev.Details)
+		details = make(wamp.Dict, len(d)+len(lp.enc))
+		for k, v := range d {
+			details[k] = v
+		}
+		for i, v := range lp.enc {
+			if v != nil {
+				details[encToPPT[i][0]] = v
+			}
 		}
 	}
 	bare := lp.bare
@@ -309,6 +345,47 @@ func legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
 		Payload: wamp.Payload{Bare: bare}}
 }
 
+// sealedDetails returns the Details of an EVENT of lp whose nexus Details are empty (an
+// exact subscription, no publisher disclosed; the common case): the enc_* values alone.
+// A session's events usually carry the same ones (one publisher's key), so the adapter
+// keeps the last dict it built and hands it out again for the same values rather than
+// build the same dict for every event. Such a dict is shared and never written: nothing
+// writes to the Details of a message outbound returns (a drop mark goes into a copy,
+// withDropMark). Only the writer, which alone calls outbound for EVENTs, uses lastEnc
+// and lastDetails.
+func (a *adapter) sealedDetails(lp *legacyPayload) wamp.Dict {
+	if a.lastDetails != nil && sameEnc(a.lastEnc, lp.enc) {
+		return a.lastDetails
+	}
+	d := make(wamp.Dict, len(lp.enc))
+	for i, v := range lp.enc {
+		if v != nil {
+			d[encToPPT[i][0]] = v
+		}
+	}
+	a.lastEnc, a.lastDetails = lp.enc, d
+	return d
+}
+
+// sameEnc reports whether two sets of enc_* values are the same: each absent in both, or
+// the same string in both (checkBareMeta let only strings through).
+func sameEnc(a, b [3]any) bool {
+	for i := range a {
+		if a[i] == nil || b[i] == nil {
+			if a[i] != nil || b[i] != nil {
+				return false
+			}
+			continue
+		}
+		sa, aok := a[i].(string)
+		sb, bok := b[i].(string)
+		if !aok || !bok || sa != sb {
+			return false
+		}
+	}
+	return true
+}
+
 // outbound converts a message nexus wants delivered into what the client gets. deliver
 // is nil when nothing is to be sent to the client; reply, when non-nil, is to be handed
 // to nexus as if the client had sent it (a feature_not_supported ERROR for an
@@ -316,7 +393,7 @@ func legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
 func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message, err error) {
 	if ev, ok := m.(*nx.Event); ok {
 		if lp := legacyOf(ev.Arguments, ev.ArgumentsKw); lp != nil {
-			return legacyEvent(ev, lp), nil, nil
+			return a.legacyEvent(ev, lp), nil, nil
 		}
 	}
 	out, err := fromNexus(m)

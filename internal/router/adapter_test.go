@@ -218,7 +218,7 @@ func TestVectorsForwardedIdentity(t *testing.T) {
 				var nm nx.Message
 				switch w := want.(type) {
 				case *wamp.Event:
-					lp, err := newLegacyPayload(meta, pl.Bare)
+					_, lpArgs, err := newLegacyPayload(meta, pl.Bare)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -228,7 +228,7 @@ func TestVectorsForwardedIdentity(t *testing.T) {
 							details[k] = v
 						}
 					}
-					nm = &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: details, Arguments: nx.List{lp}}
+					nm = &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: details, Arguments: lpArgs}
 				case *wamp.Invocation:
 					nm = &nx.Invocation{Request: nx.ID(w.Request), Registration: nx.ID(w.Registration), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
 				case *wamp.Result:
@@ -443,5 +443,53 @@ func TestFromNexusNormalizesValues(t *testing.T) {
 	}
 	if _, err := wamp.ToList(out); err != nil {
 		t.Errorf("normalized message does not encode: %v", err)
+	}
+}
+
+// TestSharedSealedDetails: a session's EVENTs with the same enc_* values and nothing
+// from nexus in their Details share one dict, which is what the subscriber must get and
+// stays so when a drop mark is added; other values get their own.
+func TestSharedSealedDetails(t *testing.T) {
+	a := newAdapter()
+	event := func(enc [3]any) wamp.Dict {
+		t.Helper()
+		lp := &legacyPayload{bare: []byte{1}, enc: enc}
+		out, _, err := a.outbound(&nx.Event{Subscription: 1, Publication: 2, Details: nx.Dict{}, Arguments: nx.List{lp}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*wamp.Event).Details
+	}
+	same := func(x, y wamp.Dict) bool {
+		return reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	}
+	withKey := [3]any{wamp.EncAlgoCryptobox, wamp.SerializerJSON, "fp-1"}
+	d1, d2 := event(withKey), event([3]any{wamp.EncAlgoCryptobox, wamp.SerializerJSON, "fp-1"})
+	want := wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON, wamp.OptEncKey: "fp-1"}
+	if !reflect.DeepEqual(d1, want) || !same(d1, d2) {
+		t.Errorf("Details %v and %v (shared: %v), want %v shared", d1, d2, same(d1, d2), want)
+	}
+	if marked := withDropMark(d2, 3); marked[wamp.OptCBXDropped] != int64(3) || !reflect.DeepEqual(d1, want) {
+		t.Errorf("drop mark %v; shared Details now %v", marked, d1)
+	}
+	for _, enc := range [][3]any{
+		{wamp.EncAlgoCryptobox, wamp.SerializerJSON, "fp-2"},
+		{wamp.EncAlgoCryptobox, wamp.SerializerJSON, nil},
+		{wamp.EncAlgoCryptobox, nil, nil},
+		{"other", wamp.SerializerMsgPack, nil},
+	} {
+		d := event(enc)
+		want := wamp.Dict{}
+		for i, v := range enc {
+			if v != nil {
+				want[encToPPT[i][0]] = v
+			}
+		}
+		if !reflect.DeepEqual(d, want) || same(d, d1) {
+			t.Errorf("enc %v: Details %v, want %v of its own", enc, d, want)
+		}
+	}
+	if !reflect.DeepEqual(d1, want) {
+		t.Errorf("the first shared Details are now %v", d1)
 	}
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkRoutePublish measures the router's path for one sealed event, as `cbx publish
-// --stdin` drives it: a publisher over a real WebSocket (msgpack) sends PUBLISH with
+// --stdin` drives it (enc_algo, enc_serializer and enc_key): a publisher over a real WebSocket (msgpack) sends PUBLISH with
 // acknowledge, at most 64 unacknowledged (publish's default window; window=1 measures one
 // at a time, the latency), and S subscribers of the topic read the EVENTs. The clients are bare gorilla connections that write
 // pre-encoded frames and only count what they read, so that most of the process's CPU
@@ -50,7 +50,9 @@ func BenchmarkRoutePublish(b *testing.B) {
 				}()
 			}
 			pub := rawJoin(b, url)
-			frame, err := wamp.MsgPack.Marshal(&wamp.Publish{Request: 1, Options: encOpts(wamp.Dict{wamp.OptAcknowledge: true}),
+			// As cbx publish seals: enc_key is the recipient key's fingerprint.
+			opts := encOpts(wamp.Dict{wamp.OptAcknowledge: true, wamp.OptEncKey: "0xBf9240114804dB4Fd373012c0Ca47432D63425AE"})
+			frame, err := wamp.MsgPack.Marshal(&wamp.Publish{Request: 1, Options: opts,
 				Topic: topic, Payload: wamp.Payload{Bare: sealedBytes(b, 116)}})
 			if err != nil {
 				b.Fatal(err)
