@@ -85,6 +85,7 @@ unknown field) is refused at start (exit 2); one that fails on the reply's paylo
 			if runF != nil {
 				return runF(o)
 			}
+			oneProcessor()
 			return callRun(cmd.Context(), f, o)
 		},
 	}

@@ -8,5 +8,6 @@ package main
 import "os"
 
 func main() {
+	ownProcess = true
 	os.Exit(run(os.Args[1:], systemStreams()))
 }

@@ -92,6 +92,7 @@ error (nexus and Crossbar.io: wamp.error.canceled), and the call does not count 
 			if runF != nil {
 				return runF(o)
 			}
+			oneProcessor()
 			return registerRun(cmd.Context(), f, o)
 		},
 	}
