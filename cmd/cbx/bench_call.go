@@ -55,6 +55,11 @@ as for cbx call: the calls are sealed when it covers URI, and --mode does not ap
 			if runF != nil {
 				return runF(o)
 			}
+			if o.procedure != "" && o.concurrency == 1 {
+				// One caller of another process's callee, through another process's
+				// router: a client like cbx call, measured as cbx call runs.
+				oneProcessor()
+			}
 			return benchRun(cmd.Context(), f, o)
 		},
 	}

@@ -8,10 +8,14 @@ import (
 )
 
 // annotationOneProc marks the commands that run on one P (runtime.GOMAXPROCS(1)) unless
-// the GOMAXPROCS environment variable says otherwise: cbx publish and cbx subscribe.
+// the GOMAXPROCS environment variable says otherwise: cbx publish, subscribe, call and
+// register (and cbx bench call as the one caller of another process's procedure, which
+// calls oneProcessor itself).
 //
 // Their per-event work is a chain (read, seal or open, write) handed between two or three
-// goroutines, never parallel work. With a P per core, each hand-off wakes an idle P on
+// goroutines, never parallel work; a caller or a callee spends its time waiting for the
+// router, and each message wakes the process only for the read loop and the handler or
+// the waiting caller to hand it to one another. With a P per core, each hand-off wakes an idle P on
 // another thread (futex wake, a spinning M looking for work, the thread parked again),
 // which on a 2-core machine shared with the router costs more CPU per event than the work
 // itself saves by running beside it: measured with scripts/bench-e2e.sh (the commit that
@@ -61,7 +65,7 @@ func chooseProcs(c *cobra.Command) {
 	}
 	switch {
 	case c.Annotations[annotationOneProc] != "":
-		runtime.GOMAXPROCS(1)
+		oneProcessor()
 	case c.Annotations[annotationHalfProcs] != "":
 		runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)/2))
 	}
@@ -99,5 +103,13 @@ func gcFloor(c *cobra.Command) *cobra.Command {
 func chooseGC(c *cobra.Command) {
 	if ownsProcess && c.Annotations[annotationGCFloor] != "" && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		gcBallast = make([]byte, gcBallastSize)
+	}
+}
+
+// oneProcessor runs the Go scheduler on one P, unless the GOMAXPROCS environment variable
+// is set (always honoured) or run is not the whole process (see ownsProcess).
+func oneProcessor() {
+	if ownsProcess && os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 }

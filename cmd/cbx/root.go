@@ -113,8 +113,8 @@ var topCommands = []struct {
 	{"open", func(f *factory) *cobra.Command { return usesKeystore(newCmdOpen(f, nil)) }},
 	{"publish", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdPublish(f, nil)))) }},
 	{"subscribe", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdSubscribe(f, nil)))) }},
-	{"call", func(f *factory) *cobra.Command { return usesKeystore(graceful(newCmdCall(f, nil))) }},
-	{"register", func(f *factory) *cobra.Command { return usesKeystore(graceful(newCmdRegister(f, nil))) }},
+	{"call", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdCall(f, nil)))) }},
+	{"register", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdRegister(f, nil)))) }},
 	{"router", func(f *factory) *cobra.Command { return graceful(halfProcs(gcFloor(newCmdRouter(f, nil)))) }},
 	// bench call --procedure uses the keystore; the rest refuses --keystore
 	{"bench", func(f *factory) *cobra.Command { return usesKeystore(newCmdBench(f)) }},

@@ -386,6 +386,16 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Conn, error) {
 		HandshakeTimeout: 30 * time.Second,
 		Subprotocols:     offered,
 		TLSClientConfig:  o.TLS,
+		// gorilla's own default dial, with reads and writes that do not wake the
+		// runtime's monitor thread (rawConn).
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var nd net.Dialer
+			nc, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return rawConn(nc), nil
+		},
 	}
 	ws, resp, err := d.DialContext(ctx, url, o.Header)
 	if err != nil {

@@ -1,0 +1,117 @@
+package wamp
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// rawTCPConn is a TCP connection whose reads and writes are raw system calls on the
+// non-blocking socket, made inside the runtime poller's RawConn, which still waits for
+// readiness and applies the deadlines.
+//
+// Why: Go's own read and write enter the scheduler's system-call state
+// (runtime.entersyscall), and when the process was idle that wakes the runtime's
+// monitor thread (sysmon), which then polls every 20 µs until the process is idle
+// again. A client that waits for each reply goes idle between any two messages, so
+// every message cost a wake-up of that thread and a few of its naps: on the 2-core
+// machines this project is measured on, about two of a caller's or a callee's three to
+// four context switches per call, and CPU taken from the router and the other end. A
+// read or a write on a non-blocking socket returns at once (EAGAIN when it would
+// block, and then the poller waits, as for net.Conn), so it need not be accounted as a
+// system call that may block: syscall.RawSyscall does not.
+//
+// What it returns is what net.TCPConn's Read and Write return: the same *net.OpError
+// ("read tcp LOCAL->REMOTE: …" with an *os.SyscallError, or the poller's deadline or
+// closed-connection error), io.EOF at the end of the stream, and a Write that writes
+// everything or fails.
+type rawTCPConn struct {
+	*net.TCPConn
+	rc syscall.RawConn
+}
+
+// rawConn wraps a TCP connection as rawTCPConn; any other connection is returned as it is.
+func rawConn(nc net.Conn) net.Conn {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nc
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nc
+	}
+	return &rawTCPConn{TCPConn: tc, rc: rc}
+}
+
+func (c *rawTCPConn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	var n int
+	var errno syscall.Errno
+	err := c.rc.Read(func(fd uintptr) bool {
+		for {
+			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+			switch e {
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false
+			}
+			n, errno = int(r), e
+			return true
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, c.opError("read", err)
+	case errno != 0:
+		return 0, c.opError("read", os.NewSyscallError("read", errno))
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (c *rawTCPConn) Write(b []byte) (int, error) {
+	written := 0
+	var errno syscall.Errno
+	err := c.rc.Write(func(fd uintptr) bool {
+		for written < len(b) {
+			rest := b[written:]
+			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
+			switch e {
+			case 0:
+				written += int(r)
+			case syscall.EINTR:
+			case syscall.EAGAIN:
+				return false
+			default:
+				errno = e
+				return true
+			}
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return written, c.opError("write", err)
+	case errno != 0:
+		return written, c.opError("write", os.NewSyscallError("write", errno))
+	}
+	return written, nil
+}
+
+// opError is the error net.TCPConn would return: the RawConn's own errors (the poller's
+// deadline and closed-connection errors) come as a *net.OpError of operation "raw-read"
+// or "raw-write", which it gets op in place of.
+func (c *rawTCPConn) opError(op string, err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		e := *oe
+		e.Op = op
+		return &e
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
