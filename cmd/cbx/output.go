@@ -90,7 +90,7 @@ func kwargsOrEmpty(k map[string]any) map[string]any {
 func appendEventLine(b []byte, ev *wamp.EventInfo, details bool) ([]byte, error) {
 	start := len(b)
 	b = append(b, `{"topic":`...)
-	b, err := wamp.AppendJSON(b, ev.Topic, wamp.NestPayload)
+	b, err := wamp.AppendJSONText(b, ev.Topic)
 	if err != nil {
 		return b[:start], fmt.Errorf("cannot print the payload: %w", err)
 	}
@@ -98,12 +98,18 @@ func appendEventLine(b []byte, ev *wamp.EventInfo, details bool) ([]byte, error)
 	b = strconv.AppendUint(b, uint64(ev.Publication), 10)
 	b = append(b, `,"sealed":`...)
 	b = strconv.AppendBool(b, ev.Sealed)
+	// The typed writers, and [] and {} for absent arguments (argsOrEmpty, kwargsOrEmpty):
+	// no value boxed or made per event.
 	b = append(b, `,"args":`...)
-	if b, err = wamp.AppendJSON(b, argsOrEmpty(ev.Args), wamp.NestPayload); err != nil {
+	if ev.Args == nil {
+		b = append(b, "[]"...)
+	} else if b, err = wamp.AppendJSONList(b, ev.Args, wamp.NestPayload); err != nil {
 		return b[:start], fmt.Errorf("cannot print the payload: %w", err)
 	}
 	b = append(b, `,"kwargs":`...)
-	if b, err = wamp.AppendJSON(b, kwargsOrEmpty(ev.Kwargs), wamp.NestPayload); err != nil {
+	if ev.Kwargs == nil {
+		b = append(b, "{}"...)
+	} else if b, err = wamp.AppendJSONDict(b, ev.Kwargs, wamp.NestPayload); err != nil {
 		return b[:start], fmt.Errorf("cannot print the payload: %w", err)
 	}
 	if details {

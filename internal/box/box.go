@@ -158,14 +158,21 @@ func (s *SharedKey) SealWithRand(plaintext []byte, r io.Reader) ([]byte, error) 
 
 // Open authenticates and decrypts a payload made by Seal (or by Autobahn).
 func (s *SharedKey) Open(payload []byte) ([]byte, error) {
+	return s.OpenAppend(nil, payload)
+}
+
+// OpenAppend is Open that appends the plaintext to dst and returns the extended slice,
+// for a receiver that opens into a buffer it reuses (dst must not overlap payload). On
+// error dst is returned unchanged in length; what lies past it is unspecified.
+func (s *SharedKey) OpenAppend(dst, payload []byte) ([]byte, error) {
 	if len(payload) < Overhead {
-		return nil, ErrTooShort
+		return dst, ErrTooShort
 	}
 	var nonce [NonceSize]byte
 	copy(nonce[:], payload[:NonceSize])
-	out, ok := box.OpenAfterPrecomputation(nil, payload[NonceSize:], &nonce, &s.k)
+	out, ok := box.OpenAfterPrecomputation(dst, payload[NonceSize:], &nonce, &s.k)
 	if !ok {
-		return nil, ErrDecrypt
+		return dst, ErrDecrypt
 	}
 	return out, nil
 }

@@ -112,8 +112,12 @@ const maxPooledPlaintext = 64 << 10
 // was sealed for that URI, as Autobahn's KeyRing.decode callers do. It is the one way
 // this package opens a payload.
 func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []byte) (Message, error) {
-	pt, err := k.Open(payload)
+	// The plaintext is opened into a pooled buffer, as sealing writes it to one: the
+	// decoders copy what they keep (strings, binary values), and it is wiped after.
+	buf := plaintextBufs.Get().(*[]byte)
+	pt, err := k.OpenAppend((*buf)[:0], payload)
 	if err != nil {
+		plaintextBufs.Put(buf)
 		return Message{}, err
 	}
 	decode := DecodePlaintext
@@ -121,6 +125,11 @@ func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []b
 		decode = DecodePPTPlaintext
 	}
 	m, err := decode(pt)
+	clear(pt)
+	if cap(pt) <= maxPooledPlaintext {
+		*buf = pt[:0]
+		plaintextBufs.Put(buf)
+	}
 	if err != nil {
 		return Message{}, err
 	}

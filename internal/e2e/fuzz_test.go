@@ -29,6 +29,7 @@ func FuzzPlaintext(f *testing.F) {
 	f.Add([]byte(`{"kwargs":{"k":[]},"args":null}x`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodePlaintext(b)
+		keepsNothing(t, b, m, err, DecodePlaintext)
 		// The fields read straight from the text give what the whole object gives.
 		if mo, erro := decodePlaintextObject(b); !reflect.DeepEqual(m, mo) || !reflect.DeepEqual(err, erro) {
 			t.Fatalf("%q: DecodePlaintext gives %#v, %v; through the object %#v, %v", b, m, err, mo, erro)
@@ -72,6 +73,7 @@ func FuzzPPTPlaintext(f *testing.F) {
 	f.Add([]byte{0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodePPTPlaintext(b)
+		keepsNothing(t, b, m, err, DecodePPTPlaintext)
 		if err != nil {
 			var pe *PlaintextError
 			if !errors.As(err, &pe) {
@@ -226,4 +228,19 @@ func FuzzOpenGenerations(f *testing.F) {
 			t.Fatalf("key id %q: %s", id, got)
 		}
 	})
+}
+
+// keepsNothing checks that decode keeps nothing of its input (openWithKey opens into a
+// buffer it wipes and reuses): what it decodes from a copy of b is still m, err once the
+// copy is overwritten.
+func keepsNothing(t *testing.T, b []byte, m Message, err error, decode func([]byte) (Message, error)) {
+	t.Helper()
+	scratch := bytes.Clone(b)
+	ms, errs := decode(scratch)
+	for i := range scratch {
+		scratch[i] = ^scratch[i]
+	}
+	if !reflect.DeepEqual(ms, m) || !reflect.DeepEqual(errs, err) {
+		t.Fatalf("what was decoded changed with its input: %#v, %v; now %#v, %v", m, err, ms, errs)
+	}
 }

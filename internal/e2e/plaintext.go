@@ -67,20 +67,20 @@ func EncodePlaintext(m Message) ([]byte, error) {
 // appendPlaintext appends EncodePlaintext(m) to b; on error the result is nil.
 func appendPlaintext(b []byte, m Message) ([]byte, error) {
 	b = append(b, `{"uri":`...)
-	b, err := wamp.AppendJSON(b, m.URI, wamp.NestValue)
+	b, err := wamp.AppendJSONText(b, m.URI)
 	if err != nil {
 		return nil, err
 	}
 	b = append(b, `,"args":`...)
 	if m.Args == nil {
 		b = append(b, "null"...)
-	} else if b, err = wamp.AppendJSON(b, m.Args, wamp.NestPayload); err != nil {
+	} else if b, err = wamp.AppendJSONList(b, m.Args, wamp.NestPayload); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"kwargs":`...)
 	if m.Kwargs == nil {
 		b = append(b, "null"...)
-	} else if b, err = wamp.AppendJSON(b, m.Kwargs, wamp.NestPayload); err != nil {
+	} else if b, err = wamp.AppendJSONDict(b, m.Kwargs, wamp.NestPayload); err != nil {
 		return nil, err
 	}
 	return append(b, '}'), nil

@@ -126,8 +126,12 @@ func (s *Session) publishAsync(topic string, opts Dict, args List, kwargs Dict, 
 	}
 	o[OptAcknowledge] = true
 	id := s.nextID()
-	a := &PublishAck{Request: id, done: make(chan struct{})}
-	req := &pendingRequest{typ: PUBLISH, ack: a}
+	// The acknowledgement, its pending request and the PUBLISH are allocated together,
+	// once per event; the message is let go once encoded.
+	ap := &asyncPublish{ack: PublishAck{Request: id, done: make(chan struct{})}}
+	a, req := &ap.ack, &ap.req
+	*req = pendingRequest{typ: PUBLISH, ack: a}
+	ap.msg = Publish{Request: id, Options: o, Topic: topic, Payload: p}
 	s.mu.Lock()
 	if s.err != nil {
 		// end has run: nothing would settle this request.
@@ -137,7 +141,8 @@ func (s *Session) publishAsync(topic string, opts Dict, args List, kwargs Dict, 
 	}
 	s.pending[id] = req
 	s.mu.Unlock()
-	b, err := s.encode(&Publish{Request: id, Options: o, Topic: topic, Payload: p})
+	b, err := s.encode(&ap.msg)
+	ap.msg = Publish{}
 	written := false // whether err is the write's
 	if err == nil {
 		err, written = s.write(b, !queue), !queue
@@ -161,6 +166,13 @@ func (s *Session) publishAsync(topic string, opts Dict, args List, kwargs Dict, 
 		s.flushed(nil)
 	}
 	return a, nil
+}
+
+// asyncPublish is what publishAsync allocates per publication.
+type asyncPublish struct {
+	ack PublishAck
+	req pendingRequest
+	msg Publish
 }
 
 // Flush writes the messages queued by [Session.QueuePublish] and returns once they are

@@ -136,7 +136,7 @@ func (f *fakeCodec) payloadOf(t *testing.T, p Payload) fakeSealed {
 
 // fakeRouter is the router end of one connection.
 type fakeRouter struct {
-	t *testing.T
+	t testing.TB
 	c *Conn
 }
 
@@ -183,7 +183,7 @@ var routerWelcome = Dict{"roles": Dict{
 }}
 
 // fakeServer starts a loopback server handing accepted connections to the test.
-func fakeServer(t *testing.T) (string, <-chan *Conn) {
+func fakeServer(t testing.TB) (string, <-chan *Conn) {
 	conns := make(chan *Conn, 4)
 	url := serveWS(t, func(w http.ResponseWriter, r *http.Request) {
 		c, err := Accept(w, r, AcceptOptions{})
@@ -197,7 +197,7 @@ func fakeServer(t *testing.T) (string, <-chan *Conn) {
 }
 
 // fakeSession joins a session through the scripted router and returns both ends.
-func fakeSession(t *testing.T, ser Serializer, cfg Config) (*Session, *fakeRouter) {
+func fakeSession(t testing.TB, ser Serializer, cfg Config) (*Session, *fakeRouter) {
 	t.Helper()
 	url, conns := fakeServer(t)
 	cfg.Realm = "fake"

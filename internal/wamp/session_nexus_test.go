@@ -74,7 +74,7 @@ func dialJoin(ctx context.Context, url string, ser Serializer, cfg Config) (*Ses
 }
 
 // recvWithin waits for a value, failing the test if the test context ends first.
-func recvWithin[T any](t *testing.T, ch <-chan T, what string) T {
+func recvWithin[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:

@@ -442,3 +442,42 @@ func TestFakeQueueEventWriteFails(t *testing.T) {
 		t.Fatalf("Close = %v, want the write's error", err)
 	}
 }
+
+// BenchmarkPublishAsync: a publisher's session per event, sealed by the stand-in codec:
+// PublishAsync (queued, a Flush every 64 as cbx publish --stdin writes them), the
+// scripted router's PUBLISHED for each, the acknowledgement settled.
+func BenchmarkPublishAsync(b *testing.B) {
+	s, r := fakeSession(b, MsgPack, Config{Codec: benchSealer{sealed: make([]byte, 173)}})
+	args := List{"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", int64(12345)}
+	opts := Dict{}
+	acks := make([]*PublishAck, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		a, err := s.QueuePublish("com.example.bench", opts, args, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		acks = append(acks, a)
+		if len(acks) < cap(acks) {
+			continue
+		}
+		if err := s.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		for range acks {
+			p := expectType[*Publish](r)
+			if err := r.c.Queue(&Published{Request: p.Request, Publication: p.Request}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := r.c.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		for _, a := range acks {
+			if _, err := a.Result(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		acks = acks[:0]
+	}
+}

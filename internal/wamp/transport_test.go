@@ -21,14 +21,14 @@ import (
 )
 
 // testCtx bounds a whole test; nothing in these tests should come near it.
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // serveWS starts a loopback HTTP server and returns its ws:// URL.
-func serveWS(t *testing.T, h http.HandlerFunc) string {
+func serveWS(t testing.TB, h http.HandlerFunc) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http")

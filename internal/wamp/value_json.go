@@ -154,6 +154,37 @@ func AppendJSON(dst []byte, v any, nest Nest) ([]byte, error) {
 	return w.buf, nil
 }
 
+// AppendJSONList, AppendJSONDict and AppendJSONText are AppendJSON for a value of that
+// type, byte for byte: for the writers that run once per event (a sealed plaintext, an
+// output line), which would otherwise box the value in an interface, an allocation each
+// time, since AppendJSON's value may reach the reflection-based normalize.
+func AppendJSONList(dst []byte, l List, nest Nest) ([]byte, error) {
+	w := jsonWriter{buf: dst, limit: nest.limit()}
+	if err := w.list(l, 0); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+// AppendJSONDict is AppendJSON for a Dict; see AppendJSONList.
+func AppendJSONDict(dst []byte, d Dict, nest Nest) ([]byte, error) {
+	w := jsonWriter{buf: dst, limit: nest.limit()}
+	if err := w.dict(d, 0); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+// AppendJSONText is AppendJSON for a string; see AppendJSONList.
+func AppendJSONText(dst []byte, s string) ([]byte, error) {
+	if err := checkText(s); err != nil {
+		return dst, err
+	}
+	w := jsonWriter{buf: dst}
+	w.string(s)
+	return w.buf, nil
+}
+
 // ---- reading -------------------------------------------------------------------------
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -707,39 +738,9 @@ func (w *jsonWriter) value(v any, depth int) error {
 		w.buf = base64.StdEncoding.AppendEncode(w.buf, x)
 		w.buf = append(w.buf, '"')
 	case []any:
-		if depth >= w.limit {
-			return valueErr(ErrTooDeep)
-		}
-		w.buf = append(w.buf, '[')
-		for i, e := range x {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			if err := w.value(e, depth+1); err != nil {
-				return err
-			}
-		}
-		w.buf = append(w.buf, ']')
+		return w.list(x, depth)
 	case map[string]any:
-		if depth >= w.limit {
-			return valueErr(ErrTooDeep)
-		}
-		var small [8]string // the keys of most dicts, sorted without an allocation
-		w.buf = append(w.buf, '{')
-		for i, k := range appendSortedKeys(small[:0], x) {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			if err := checkKey(k); err != nil {
-				return err
-			}
-			w.string(k)
-			w.buf = append(w.buf, ':')
-			if err := w.value(x[k], depth+1); err != nil {
-				return err
-			}
-		}
-		w.buf = append(w.buf, '}')
+		return w.dict(x, depth)
 	default:
 		n, err := normalize(v, depth, w.limit)
 		if err != nil {
@@ -747,6 +748,48 @@ func (w *jsonWriter) value(v any, depth int) error {
 		}
 		return w.value(n, depth)
 	}
+	return nil
+}
+
+// list writes a list that sits inside depth containers.
+func (w *jsonWriter) list(x []any, depth int) error {
+	if depth >= w.limit {
+		return valueErr(ErrTooDeep)
+	}
+	w.buf = append(w.buf, '[')
+	for i, e := range x {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		if err := w.value(e, depth+1); err != nil {
+			return err
+		}
+	}
+	w.buf = append(w.buf, ']')
+	return nil
+}
+
+// dict writes a dict that sits inside depth containers, its keys sorted.
+func (w *jsonWriter) dict(x map[string]any, depth int) error {
+	if depth >= w.limit {
+		return valueErr(ErrTooDeep)
+	}
+	var small [8]string // the keys of most dicts, sorted without an allocation
+	w.buf = append(w.buf, '{')
+	for i, k := range appendSortedKeys(small[:0], x) {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		if err := checkKey(k); err != nil {
+			return err
+		}
+		w.string(k)
+		w.buf = append(w.buf, ':')
+		if err := w.value(x[k], depth+1); err != nil {
+			return err
+		}
+	}
+	w.buf = append(w.buf, '}')
 	return nil
 }
 

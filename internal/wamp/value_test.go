@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os/exec"
 	"reflect"
@@ -190,4 +191,38 @@ func FuzzUnmarshalCBOR(f *testing.F) {
 			t.Fatalf("JSON form %s of %#v reads back as %#v (%v)", j, v, v3, err)
 		}
 	})
+}
+
+// The typed writers write what AppendJSON writes, and refuse what it refuses.
+func TestAppendJSONTyped(t *testing.T) {
+	deep := List{}
+	for range MaxDepth + 2 {
+		deep = List{deep}
+	}
+	lists := []List{{}, {"a", int64(1), 2.5, nil, true, []byte{1}, Dict{"k": List{}}}, {"\xff"}, {math.Inf(1)}, deep}
+	dicts := []Dict{{}, {"b": int64(1), "a": List{"x"}}, {"\xff": int64(1)}, {"k": deep}}
+	texts := []string{"", "com.example", "\x00binary?", "\xff", "tab\there \"q\" \u2028"}
+	for _, nest := range []Nest{NestValue, NestPayload} {
+		for _, l := range lists {
+			got, gerr := AppendJSONList([]byte("p"), l, nest)
+			want, werr := AppendJSON([]byte("p"), l, nest)
+			if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Errorf("list %#v: %s %v, want %s %v", l, got, gerr, want, werr)
+			}
+		}
+		for _, d := range dicts {
+			got, gerr := AppendJSONDict([]byte("p"), d, nest)
+			want, werr := AppendJSON([]byte("p"), d, nest)
+			if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Errorf("dict %#v: %s %v, want %s %v", d, got, gerr, want, werr)
+			}
+		}
+	}
+	for _, s := range texts {
+		got, gerr := AppendJSONText([]byte("p"), s)
+		want, werr := AppendJSON([]byte("p"), s, NestValue)
+		if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Errorf("text %q: %s %v, want %s %v", s, got, gerr, want, werr)
+		}
+	}
 }
