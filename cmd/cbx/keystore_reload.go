@@ -83,21 +83,24 @@ func (d *dialer) watchKeystore(ctx context.Context) {
 	if !d.follow {
 		return
 	}
+	// Started one interval after the keystore was read (session): it looks at once, then
+	// every interval.
 	t := time.NewTicker(keystoreCheckInterval)
 	defer t.Stop()
 	last := d.stamp
 	for {
+		if ctx.Err() != nil {
+			return
+		}
+		if now := stampOf(keystore.RealPath(d.path)); now != last {
+			last = now
+			d.reload(now)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		now := stampOf(keystore.RealPath(d.path))
-		if now == last {
-			continue
-		}
-		last = now
-		d.reload(now)
 	}
 }
 

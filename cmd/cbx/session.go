@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -21,10 +22,12 @@ func (f *factory) session(ctx context.Context, o *connOptions) (context.Context,
 		cancel()
 		return nil, nil, nil, err
 	}
-	// Follow the keystore file for as long as the command runs (keystore_reload.go).
+	// Follow the keystore file for as long as the command runs (keystore_reload.go). The
+	// first look is one interval away: a timer starts the watcher then, so that a command
+	// done sooner (a one-shot publish) starts no goroutine for it.
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	go c.dialer.watchKeystore(watchCtx)
-	return ctx, c, func() { stopWatch(); c.close(); cancel() }, nil
+	watch := time.AfterFunc(keystoreCheckInterval, func() { c.dialer.watchKeystore(watchCtx) })
+	return ctx, c, func() { watch.Stop(); stopWatch(); c.close(); cancel() }, nil
 }
 
 // failed is how a command reports a session call (SUBSCRIBE, REGISTER, PUBLISH, CALL)

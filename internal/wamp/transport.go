@@ -74,6 +74,7 @@ type Conn struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+	pingStart *time.Timer // starts the keepalive pings (startKeepalive)
 	pingDone  sync.WaitGroup
 	closeErr  error
 }
@@ -322,6 +323,9 @@ func (c *Conn) CloseWithCode(code int, text string) error {
 		if err := c.ws.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			c.closeErr = fmt.Errorf("closing: %w", err)
 		}
+		if c.pingStart != nil && c.pingStart.Stop() {
+			c.pingDone.Done() // the pinging goroutine never started
+		}
 		c.pingDone.Wait()
 	})
 	return c.closeErr
@@ -342,8 +346,10 @@ func (c *Conn) startKeepalive(interval time.Duration) {
 		c.ws.SetReadDeadline(time.Now().Add(c.readTimeout))
 		return nil
 	})
+	// The first ping is one interval away: a timer starts the pinging goroutine then, so
+	// that a connection closed sooner (a one-shot command's) never starts one.
 	c.pingDone.Add(1)
-	go func() {
+	c.pingStart = time.AfterFunc(interval, func() {
 		defer c.pingDone.Done()
 		t := time.NewTicker(interval)
 		defer t.Stop()
@@ -351,13 +357,18 @@ func (c *Conn) startKeepalive(interval time.Duration) {
 			select {
 			case <-c.closed:
 				return
+			default:
+			}
+			if !c.ping() {
+				return
+			}
+			select {
+			case <-c.closed:
+				return
 			case <-t.C:
-				if !c.ping() {
-					return
-				}
 			}
 		}
-	}()
+	})
 }
 
 // DialOptions configures [Dial].
