@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -16,17 +17,27 @@ import (
 )
 
 // BenchmarkRoutePublish measures the router's path for one sealed event, as `cbx publish
-// --stdin` drives it (enc_algo, enc_serializer and enc_key): a publisher over a real WebSocket (msgpack) sends PUBLISH with
-// acknowledge, at most 64 unacknowledged (publish's default window; window=1 measures one
-// at a time, the latency), and S subscribers of the topic read the EVENTs. The clients are bare gorilla connections that write
-// pre-encoded frames and only count what they read, so that most of the process's CPU
-// time is the router's. It reports the process's CPU time per event (cpu-µs/event, from
-// getrusage: user+system, all goroutines) and the allocations of the whole process per
-// event.
+// --stdin` drives it (enc_algo, enc_serializer and enc_key): a publisher over a real
+// WebSocket (msgpack) sends PUBLISH with acknowledge, at most 64 unacknowledged
+// (publish's default window; window=1 measures one at a time, the latency), and S
+// subscribers of the topic read the EVENTs. The plain/ cases publish the same event in
+// plaintext (scripts/router-cpu.sh's line: a string of 88 bytes and a number), so that
+// the two forms' costs compare in one run. The clients are bare gorilla connections that
+// write pre-encoded frames and only count what they read, so that most of the process's
+// CPU time is the router's. It reports the process's CPU time per event (cpu-µs/event,
+// from getrusage: user+system, all goroutines) and the allocations of the whole process
+// per event.
 func BenchmarkRoutePublish(b *testing.B) {
-	for _, c := range []struct{ subs, window int }{{1, 64}, {4, 64}, {1, 1}} {
+	for _, c := range []struct {
+		subs, window int
+		plain        bool
+	}{{1, 64, false}, {4, 64, false}, {1, 1, false}, {1, 64, true}, {4, 64, true}} {
 		subs, window := c.subs, c.window
-		b.Run(fmt.Sprintf("subscribers=%d/window=%d", subs, window), func(b *testing.B) {
+		name := fmt.Sprintf("subscribers=%d/window=%d", subs, window)
+		if c.plain {
+			name = "plain/" + name
+		}
+		b.Run(name, func(b *testing.B) {
 			srv, _, _ := testServer(b, Config{Logger: discardLogger()})
 			noTrace(srv) // as cbx router runs by default
 			ts := httptest.NewServer(srv.Handler())
@@ -52,8 +63,12 @@ func BenchmarkRoutePublish(b *testing.B) {
 			pub := rawJoin(b, url)
 			// As cbx publish seals: enc_key is the recipient key's fingerprint.
 			opts := encOpts(wamp.Dict{wamp.OptAcknowledge: true, wamp.OptEncKey: "0xBf9240114804dB4Fd373012c0Ca47432D63425AE"})
-			frame, err := wamp.MsgPack.Marshal(&wamp.Publish{Request: 1, Options: opts,
-				Topic: topic, Payload: wamp.Payload{Bare: sealedBytes(b, 116)}})
+			m := &wamp.Publish{Request: 1, Options: opts, Topic: topic, Payload: wamp.Payload{Bare: sealedBytes(b, 116)}}
+			if c.plain {
+				m.Options = wamp.Dict{wamp.OptAcknowledge: true}
+				m.Payload = wamp.Payload{Args: wamp.List{strings.Repeat("x", 88), int64(12345)}}
+			}
+			frame, err := wamp.MsgPack.Marshal(m)
 			if err != nil {
 				b.Fatal(err)
 			}
