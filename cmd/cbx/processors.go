@@ -24,8 +24,11 @@ var ownProcess bool
 // through cbx router, caller and callee each in its own process (the commit that added
 // this has the figures): fewer context switches and less CPU per call, a higher call
 // rate, and no worse a tail. A command that would use more than one core (cbx publish
-// and cbx subscribe pipelines, cbx router, benches that run several sessions or the
-// router in one process) keeps Go's default, one processor per core.
+// and cbx subscribe pipelines, benches that run several sessions or the router in one
+// process) keeps Go's default, one processor per core, and so does cbx router, which
+// serves many clients at once, although one processor roughly halves its CPU per call
+// when calls come one at a time (docs/bench.md has the figures): that is the operator's
+// choice, with GOMAXPROCS.
 func oneProcessor() {
 	if !ownProcess || os.Getenv("GOMAXPROCS") != "" {
 		return
