@@ -87,56 +87,76 @@ func msgpackAppend(b []byte, v any, depth, limit int) ([]byte, error) {
 		}
 		return binary.BigEndian.AppendUint64(append(b, msgpcode.Double), math.Float64bits(x)), nil
 	case string:
-		if err := checkText(x); err != nil {
-			return b, err
-		}
-		return append(msgpackStrLen(b, len(x)), x...), nil
+		return msgpackText(b, x)
 	case []byte:
 		// Never nil (msgpack's nil): an empty binary is an empty bin.
-		return append(msgpackHeader(b, len(x), msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32), x...), nil
+		return msgpackBin(b, x), nil
 	case []any:
-		if depth >= limit {
-			return b, valueErr(ErrTooDeep)
-		}
-		if len(x) < 16 {
-			b = append(b, msgpcode.FixedArrayLow|byte(len(x)))
-		} else {
-			b = msgpackHeader(b, len(x), 0, msgpcode.Array16, msgpcode.Array32)
-		}
-		var err error
-		for _, el := range x {
-			if b, err = msgpackAppend(b, el, depth+1, limit); err != nil {
-				return b, err
-			}
-		}
-		return b, nil
+		return msgpackList(b, x, depth, limit)
 	case map[string]any:
-		if depth >= limit {
-			return b, valueErr(ErrTooDeep)
-		}
-		if len(x) < 16 {
-			b = append(b, msgpcode.FixedMapLow|byte(len(x)))
-		} else {
-			b = msgpackHeader(b, len(x), 0, msgpcode.Map16, msgpcode.Map32)
-		}
-		var small [8]string
-		var err error
-		for _, k := range appendSortedKeys(small[:0], x) {
-			if err := checkKey(k); err != nil {
-				return b, err
-			}
-			b = append(msgpackStrLen(b, len(k)), k...)
-			if b, err = msgpackAppend(b, x[k], depth+1, limit); err != nil {
-				return b, err
-			}
-		}
-		return b, nil
+		return msgpackDict(b, x, depth, limit)
 	}
 	n, err := normalize(v, depth, limit)
 	if err != nil {
 		return b, err
 	}
 	return msgpackAppend(b, n, depth, limit)
+}
+
+// msgpackList is msgpackAppend for a list, and msgpackDict for a dict: typed, so that a
+// caller holding one (the direct encoder) need not box it to call msgpackAppend, whose
+// value may reach the reflection-based normalize and so always goes to the heap.
+func msgpackList(b []byte, x []any, depth, limit int) ([]byte, error) {
+	if depth >= limit {
+		return b, valueErr(ErrTooDeep)
+	}
+	if len(x) < 16 {
+		b = append(b, msgpcode.FixedArrayLow|byte(len(x)))
+	} else {
+		b = msgpackHeader(b, len(x), 0, msgpcode.Array16, msgpcode.Array32)
+	}
+	var err error
+	for _, el := range x {
+		if b, err = msgpackAppend(b, el, depth+1, limit); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
+	if depth >= limit {
+		return b, valueErr(ErrTooDeep)
+	}
+	if len(x) < 16 {
+		b = append(b, msgpcode.FixedMapLow|byte(len(x)))
+	} else {
+		b = msgpackHeader(b, len(x), 0, msgpcode.Map16, msgpcode.Map32)
+	}
+	var small [8]string
+	var err error
+	for _, k := range appendSortedKeys(small[:0], x) {
+		if err := checkKey(k); err != nil {
+			return b, err
+		}
+		b = append(msgpackStrLen(b, len(k)), k...)
+		if b, err = msgpackAppend(b, x[k], depth+1, limit); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// msgpackText is msgpackAppend for a string, msgpackBin for a binary value.
+func msgpackText(b []byte, x string) ([]byte, error) {
+	if err := checkText(x); err != nil {
+		return b, err
+	}
+	return append(msgpackStrLen(b, len(x)), x...), nil
+}
+
+func msgpackBin(b []byte, x []byte) []byte {
+	return append(msgpackHeader(b, len(x), msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32), x...)
 }
 
 // msgpackInt writes n as the library's EncodeInt: non-negative as msgpackUint, else the
