@@ -336,7 +336,7 @@ func (d *msgpackFast) text(n uint64, ok bool) (any, bool) {
 	if !ok || len(r) > 0 && r[0] == 0 || !utf8.Valid(r) {
 		return nil, false
 	}
-	return text(r), true
+	return textValue(r), true
 }
 
 func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
