@@ -5,8 +5,12 @@ package wamp
 // them out as these shared strings instead of allocating a copy per message: a sealed
 // EVENT's Details alone would otherwise cost four strings. Any other text is copied as
 // usual; the values are the same either way.
-var interned, maxInterned = func() (map[string]string, int) {
-	m, longest := map[string]string{}, 0
+//
+// Each name is also kept boxed as an any, for the readers that return a value as one
+// (textValue): converting a string to an interface otherwise allocates its header on
+// every conversion, even for a shared string.
+var interned, maxInterned = func() (map[string]internedName, int) {
+	m, longest := map[string]internedName{}, 0
 	for _, s := range []string{
 		OptAcknowledge, OptExcludeMe, OptDiscloseMe, OptMatch, OptTopic, OptProcedure,
 		OptReceiveProgress, OptProgress, OptMode, OptTimeout, OptMessage,
@@ -16,7 +20,7 @@ var interned, maxInterned = func() (map[string]string, int) {
 		EncAlgoCryptobox, PPTSchemeWAMP, PPTCipherXSalsa20Poly1305,
 		SerializerJSON, SerializerMsgPack, SerializerCBOR,
 	} {
-		m[s] = s
+		m[s] = internedName{s, s}
 		longest = max(longest, len(s))
 	}
 	return m, longest // longer text is not looked up
@@ -25,8 +29,24 @@ var interned, maxInterned = func() (map[string]string, int) {
 // text returns b as a string: an interned name when b spells one, else a copy.
 func text(b []byte) string {
 	if len(b) <= maxInterned {
-		if s, ok := interned[string(b)]; ok { // the conversion does not allocate
-			return s
+		if n, ok := interned[string(b)]; ok { // the conversion does not allocate
+			return n.s
+		}
+	}
+	return string(b)
+}
+
+// internedName is an interned name, as a string and boxed.
+type internedName struct {
+	s string
+	v any
+}
+
+// textValue is text(b) as an any: for an interned name, its shared box.
+func textValue(b []byte) any {
+	if len(b) <= maxInterned {
+		if n, ok := interned[string(b)]; ok {
+			return n.v
 		}
 	}
 	return string(b)

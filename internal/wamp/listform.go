@@ -137,13 +137,42 @@ type encoder struct {
 // add counts one more element in the direct form's header.
 func (e *encoder) add() { e.mp[e.head]++ }
 
-// value writes one element in the direct form.
-func (e *encoder) value(v any) {
-	if e.err != nil {
-		return
+// The direct form's element writers: a string, a binary value, a list, a dict, through
+// the typed MessagePack writers, so that nothing is boxed to be written.
+func (e *encoder) directText(x string) {
+	if e.err == nil {
+		var err error
+		e.mp, err = msgpackText(e.mp, x)
+		e.added(err)
 	}
-	var err error
-	if e.mp, err = msgpackAppend(e.mp, v, 1, NestMessage.limit()); err != nil {
+}
+
+func (e *encoder) directBin(x []byte) {
+	if e.err == nil {
+		e.mp = msgpackBin(e.mp, x)
+		e.added(nil)
+	}
+}
+
+func (e *encoder) directList(x List) {
+	if e.err == nil {
+		var err error
+		e.mp, err = msgpackList(e.mp, x, 1, NestMessage.limit())
+		e.added(err)
+	}
+}
+
+func (e *encoder) directDict(x Dict) {
+	if e.err == nil {
+		var err error
+		e.mp, err = msgpackDict(e.mp, x, 1, NestMessage.limit())
+		e.added(err)
+	}
+}
+
+// added counts an element written, or records why it could not be.
+func (e *encoder) added(err error) {
+	if err != nil {
 		e.err = err
 		return
 	}
@@ -203,7 +232,7 @@ func (e *encoder) uri(name, s string) *encoder {
 
 func (e *encoder) str(s string) *encoder {
 	if e.direct {
-		e.value(s)
+		e.directText(s)
 		return e
 	}
 	e.l = append(e.l, s)
@@ -215,20 +244,11 @@ func (e *encoder) dict(d Dict) *encoder {
 		d = Dict{}
 	}
 	if e.direct {
-		e.value(d)
+		e.directDict(d)
 		return e
 	}
 	e.l = append(e.l, d)
 	return e
-}
-
-// elem appends a payload element.
-func (e *encoder) elem(v any) {
-	if e.direct {
-		e.value(v)
-		return
-	}
-	e.l = append(e.l, v)
 }
 
 func (e *encoder) payload(p Payload) *encoder {
@@ -240,16 +260,28 @@ func (e *encoder) payload(p Payload) *encoder {
 		if len(p.Args) > 0 || len(p.Kwargs) > 0 {
 			e.fail("payload has both a bare binary and Arguments/ArgumentsKw")
 		}
-		e.elem(p.Bare)
+		if e.direct {
+			e.directBin(p.Bare)
+		} else {
+			e.l = append(e.l, p.Bare)
+		}
 	case len(p.Kwargs) > 0:
 		args := p.Args
 		if args == nil {
 			args = List{}
 		}
-		e.elem(args)
-		e.elem(p.Kwargs)
+		if e.direct {
+			e.directList(args)
+			e.directDict(p.Kwargs)
+		} else {
+			e.l = append(e.l, args, p.Kwargs)
+		}
 	case len(p.Args) > 0:
-		e.elem(p.Args)
+		if e.direct {
+			e.directList(p.Args)
+		} else {
+			e.l = append(e.l, p.Args)
+		}
 	}
 	return e
 }

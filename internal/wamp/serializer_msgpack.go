@@ -87,56 +87,76 @@ func msgpackAppend(b []byte, v any, depth, limit int) ([]byte, error) {
 		}
 		return binary.BigEndian.AppendUint64(append(b, msgpcode.Double), math.Float64bits(x)), nil
 	case string:
-		if err := checkText(x); err != nil {
-			return b, err
-		}
-		return append(msgpackStrLen(b, len(x)), x...), nil
+		return msgpackText(b, x)
 	case []byte:
 		// Never nil (msgpack's nil): an empty binary is an empty bin.
-		return append(msgpackHeader(b, len(x), msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32), x...), nil
+		return msgpackBin(b, x), nil
 	case []any:
-		if depth >= limit {
-			return b, valueErr(ErrTooDeep)
-		}
-		if len(x) < 16 {
-			b = append(b, msgpcode.FixedArrayLow|byte(len(x)))
-		} else {
-			b = msgpackHeader(b, len(x), 0, msgpcode.Array16, msgpcode.Array32)
-		}
-		var err error
-		for _, el := range x {
-			if b, err = msgpackAppend(b, el, depth+1, limit); err != nil {
-				return b, err
-			}
-		}
-		return b, nil
+		return msgpackList(b, x, depth, limit)
 	case map[string]any:
-		if depth >= limit {
-			return b, valueErr(ErrTooDeep)
-		}
-		if len(x) < 16 {
-			b = append(b, msgpcode.FixedMapLow|byte(len(x)))
-		} else {
-			b = msgpackHeader(b, len(x), 0, msgpcode.Map16, msgpcode.Map32)
-		}
-		var small [8]string
-		var err error
-		for _, k := range appendSortedKeys(small[:0], x) {
-			if err := checkKey(k); err != nil {
-				return b, err
-			}
-			b = append(msgpackStrLen(b, len(k)), k...)
-			if b, err = msgpackAppend(b, x[k], depth+1, limit); err != nil {
-				return b, err
-			}
-		}
-		return b, nil
+		return msgpackDict(b, x, depth, limit)
 	}
 	n, err := normalize(v, depth, limit)
 	if err != nil {
 		return b, err
 	}
 	return msgpackAppend(b, n, depth, limit)
+}
+
+// msgpackList is msgpackAppend for a list, and msgpackDict for a dict: typed, so that a
+// caller holding one (the direct encoder) need not box it to call msgpackAppend, whose
+// value may reach the reflection-based normalize and so always goes to the heap.
+func msgpackList(b []byte, x []any, depth, limit int) ([]byte, error) {
+	if depth >= limit {
+		return b, valueErr(ErrTooDeep)
+	}
+	if len(x) < 16 {
+		b = append(b, msgpcode.FixedArrayLow|byte(len(x)))
+	} else {
+		b = msgpackHeader(b, len(x), 0, msgpcode.Array16, msgpcode.Array32)
+	}
+	var err error
+	for _, el := range x {
+		if b, err = msgpackAppend(b, el, depth+1, limit); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
+	if depth >= limit {
+		return b, valueErr(ErrTooDeep)
+	}
+	if len(x) < 16 {
+		b = append(b, msgpcode.FixedMapLow|byte(len(x)))
+	} else {
+		b = msgpackHeader(b, len(x), 0, msgpcode.Map16, msgpcode.Map32)
+	}
+	var small [8]string
+	var err error
+	for _, k := range appendSortedKeys(small[:0], x) {
+		if err := checkKey(k); err != nil {
+			return b, err
+		}
+		b = append(msgpackStrLen(b, len(k)), k...)
+		if b, err = msgpackAppend(b, x[k], depth+1, limit); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// msgpackText is msgpackAppend for a string, msgpackBin for a binary value.
+func msgpackText(b []byte, x string) ([]byte, error) {
+	if err := checkText(x); err != nil {
+		return b, err
+	}
+	return append(msgpackStrLen(b, len(x)), x...), nil
+}
+
+func msgpackBin(b []byte, x []byte) []byte {
+	return append(msgpackHeader(b, len(x), msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32), x...)
 }
 
 // msgpackInt writes n as the library's EncodeInt: non-negative as msgpackUint, else the
@@ -194,6 +214,15 @@ func msgpackHeader(b []byte, n int, c8, c16, c32 byte) []byte {
 }
 
 func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
+	if m, ok := msgpackDecodeEvent(b); ok {
+		return m, nil
+	}
+	return msgpackUnmarshalList(b)
+}
+
+// msgpackUnmarshalList is Unmarshal through the list form: every message but the two
+// msgpackDecodeEvent reads, and every frame it gives up on.
+func msgpackUnmarshalList(b []byte) (Message, error) {
 	if v, ok := msgpackDecode(b, NestMessage.limit()); ok {
 		return unmarshalList(SerializerMsgPack, v)
 	}
@@ -310,13 +339,113 @@ func (d *msgpackFast) value(depth int) (any, bool) {
 	return nil, false // extension types and the unused code
 }
 
+// msgpackDecodeEvent reads the two messages every event brings, an EVENT and a
+// PUBLISHED, straight into the message, without the list form (msgpackDecode, then
+// FromList): its IDs are read as integers, not boxed into the list and unboxed again.
+// It takes only what the general path would accept (FromList's checks: the arity, IDs
+// in [0, 2^53], Details a dict, the payload a bare binary alone or Arguments and an
+// optional ArgumentsKw, every value in the dialect), and gives up (ok=false) at
+// anything else, which the general path then reads or refuses in its words; the
+// msgpack fuzz target holds the two to the same messages.
+func msgpackDecodeEvent(b []byte) (Message, bool) {
+	if len(b) < 2 || b[0] < msgpcode.FixedArrayLow|3 || b[0] > msgpcode.FixedArrayLow|6 {
+		return nil, false
+	}
+	n := int(b[0] & 0x0f)
+	d := msgpackFast{b: b, i: 1, limit: NestMessage.limit()}
+	switch t, ok := d.id(); {
+	case !ok:
+		return nil, false
+	case t == ID(PUBLISHED) && n == 3:
+		req, ok1 := d.id()
+		pub, ok2 := d.id()
+		if !ok1 || !ok2 || d.i != len(b) {
+			return nil, false
+		}
+		return &Published{Request: req, Publication: pub}, true
+	case t == ID(EVENT) && n >= 4:
+		sub, ok1 := d.id()
+		pub, ok2 := d.id()
+		if !ok1 || !ok2 || d.i >= len(b) || b[d.i] < msgpcode.FixedMapLow || b[d.i] > msgpcode.FixedMapHigh && b[d.i] != msgpcode.Map16 && b[d.i] != msgpcode.Map32 {
+			return nil, false
+		}
+		details, ok := d.value(1)
+		if !ok {
+			return nil, false
+		}
+		m := &Event{Subscription: sub, Publication: pub, Details: details.(map[string]any)}
+		if n > 4 {
+			args, ok := d.value(1)
+			if !ok {
+				return nil, false
+			}
+			switch a := args.(type) {
+			case []byte:
+				if n != 5 {
+					return nil, false
+				}
+				m.Payload.Bare = a
+			case []any:
+				m.Payload.Args = a
+			default:
+				return nil, false
+			}
+		}
+		if n > 5 {
+			kwargs, ok := d.value(1)
+			if !ok {
+				return nil, false
+			}
+			if m.Payload.Kwargs, ok = kwargs.(map[string]any); !ok {
+				return nil, false
+			}
+		}
+		return m, d.i == len(b)
+	}
+	return nil, false
+}
+
+// id reads an integer in [0, 2^53] (an ID, or a message type), in any of MessagePack's
+// integer forms, without boxing it.
+func (d *msgpackFast) id() (ID, bool) {
+	if d.i >= len(d.b) {
+		return 0, false
+	}
+	c := d.b[d.i]
+	d.i++
+	var n int64
+	switch {
+	case c <= msgpcode.PosFixedNumHigh:
+		n = int64(c)
+	case c == msgpcode.Uint8 || c == msgpcode.Uint16 || c == msgpcode.Uint32 || c == msgpcode.Uint64:
+		u, ok := d.n(1 << (c - msgpcode.Uint8))
+		if !ok || u > uint64(MaxID) {
+			return 0, false
+		}
+		n = int64(u)
+	case c == msgpcode.Int8 || c == msgpcode.Int16 || c == msgpcode.Int32 || c == msgpcode.Int64:
+		k := 1 << (c - msgpcode.Int8)
+		u, ok := d.n(k)
+		if !ok {
+			return 0, false
+		}
+		n = int64(u<<(64-8*k)) >> (64 - 8*k) // sign-extended
+	default:
+		return 0, false
+	}
+	if n < 0 || n > int64(MaxID) {
+		return 0, false
+	}
+	return ID(n), true
+}
+
 // text reads a str body of n bytes: UTF-8, not starting with U+0000.
 func (d *msgpackFast) text(n uint64, ok bool) (any, bool) {
 	r, ok := d.raw(n, ok)
 	if !ok || len(r) > 0 && r[0] == 0 || !utf8.Valid(r) {
 		return nil, false
 	}
-	return text(r), true
+	return textValue(r), true
 }
 
 func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
