@@ -7,8 +7,8 @@ import (
 )
 
 // The writer arms its guard for a batch only when a message nexus announced with Send
-// may wait in tx during the write: one on its way into tx (Send called, not yet sent),
-// or one handed over while a batch is being written. A batch with nothing on its way
+// may wait in tx during the write: one in tx, one on its way into tx (Send called, not
+// yet sent), or one handed over while a batch is being written. A batch with nothing on its way
 // leaves the timer alone.
 func TestGuardArmedOnlyForPendingHandOff(t *testing.T) {
 	srv, _, _ := testServer(t, Config{})
@@ -31,10 +31,10 @@ func TestGuardArmedOnlyForPendingHandOff(t *testing.T) {
 	p.guard.Stop()
 	p.guardArmed.Store(false)
 
-	// Sent: in tx, then moved; neither is pending.
+	// Sent: in tx it still waits there during a batch; moved, it does not.
 	ch <- &nx.Published{Request: 1, Publication: 2}
-	if p.handOffPending() {
-		t.Fatal("a message in tx counted as on its way")
+	if !p.handOffPending() {
+		t.Fatal("a message in tx is not pending")
 	}
 	p.moveMu.Lock()
 	p.moveLocked(false)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -30,6 +31,21 @@ import (
 type rawTCPConn struct {
 	*net.TCPConn
 	rc syscall.RawConn
+
+	// The state of the read and the write in progress, for readFn and writeFn, made once
+	// so that a Read or Write allocates nothing (a closure handed to RawConn would
+	// escape); rmu and wmu make concurrent Reads, or Writes, take turns, as the poller
+	// would.
+	rmu     sync.Mutex
+	rbuf    []byte
+	rn      int
+	rerrno  syscall.Errno
+	readFn  func(fd uintptr) bool
+	wmu     sync.Mutex
+	wbuf    []byte
+	wn      int
+	werrno  syscall.Errno
+	writeFn func(fd uintptr) bool
 }
 
 // rawConn wraps a TCP connection as rawTCPConn; any other connection is returned as it is.
@@ -42,28 +58,21 @@ func rawConn(nc net.Conn) net.Conn {
 	if err != nil {
 		return nc
 	}
-	return &rawTCPConn{TCPConn: tc, rc: rc}
+	c := &rawTCPConn{TCPConn: tc, rc: rc}
+	c.readFn, c.writeFn = c.read, c.write
+	return c
 }
 
 func (c *rawTCPConn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			n, errno = int(r), e
-			return true
-		}
-	})
+	c.rmu.Lock()
+	c.rbuf, c.rn, c.rerrno = b, 0, 0
+	err := c.rc.Read(c.readFn)
+	n, errno := c.rn, c.rerrno
+	c.rbuf = nil
+	c.rmu.Unlock()
 	switch {
 	case err != nil:
 		return 0, c.opError("read", err)
@@ -75,26 +84,29 @@ func (c *rawTCPConn) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-func (c *rawTCPConn) Write(b []byte) (int, error) {
-	written := 0
-	var errno syscall.Errno
-	err := c.rc.Write(func(fd uintptr) bool {
-		for written < len(b) {
-			rest := b[written:]
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
-			switch e {
-			case 0:
-				written += int(r)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
+// read is RawConn's function for Read: false to wait until the socket is readable.
+func (c *rawTCPConn) read(fd uintptr) bool {
+	b := c.rbuf
+	for {
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
 		}
+		c.rn, c.rerrno = int(r), e
 		return true
-	})
+	}
+}
+
+func (c *rawTCPConn) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	c.wbuf, c.wn, c.werrno = b, 0, 0
+	err := c.rc.Write(c.writeFn)
+	written, errno := c.wn, c.werrno
+	c.wbuf = nil
+	c.wmu.Unlock()
 	switch {
 	case err != nil:
 		return written, c.opError("write", err)
@@ -102,6 +114,26 @@ func (c *rawTCPConn) Write(b []byte) (int, error) {
 		return written, c.opError("write", os.NewSyscallError("write", errno))
 	}
 	return written, nil
+}
+
+// write is RawConn's function for Write: it writes until everything is written or the
+// socket is full (false: wait until it is writable, then go on).
+func (c *rawTCPConn) write(fd uintptr) bool {
+	for c.wn < len(c.wbuf) {
+		rest := c.wbuf[c.wn:]
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
+		switch e {
+		case 0:
+			c.wn += int(r)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			c.werrno = e
+			return true
+		}
+	}
+	return true
 }
 
 // opError is the error net.TCPConn would return: the RawConn's own errors (the poller's

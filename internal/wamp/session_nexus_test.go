@@ -34,7 +34,7 @@ const testRealm = "cbx.test"
 
 // startNexus starts a nexus router with the given realms (default: one anonymous realm)
 // and returns its ws:// URL.
-func startNexus(t *testing.T, realms ...*router.RealmConfig) string {
+func startNexus(t testing.TB, realms ...*router.RealmConfig) string {
 	t.Helper()
 	if len(realms) == 0 {
 		realms = []*router.RealmConfig{{URI: testRealm, AnonymousAuth: true}}
@@ -859,5 +859,48 @@ func TestNexusRegisterInline(t *testing.T) {
 	}
 	if err := recvWithin(t, got, "the last call's outcome"); err != nil {
 		t.Fatalf("last call: %v", err)
+	}
+}
+
+// BenchmarkCallEcho: one call at a time to an echo through nexus, in one process, its
+// handler on a goroutine per invocation (Register) or on the read loop (RegisterInline).
+func BenchmarkCallEcho(b *testing.B) {
+	for _, inline := range []bool{false, true} {
+		name := "goroutine"
+		if inline {
+			name = "inline"
+		}
+		b.Run(name, func(b *testing.B) {
+			url := startNexus(b)
+			ctx := context.Background()
+			callee, err := dialJoin(ctx, url, MsgPack, Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer callee.Close(ctx)
+			caller, err := dialJoin(ctx, url, MsgPack, Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer caller.Close(ctx)
+			echo := func(_ context.Context, inv *InvocationInfo) (*YieldResult, error) {
+				return &YieldResult{Args: inv.Args}, nil
+			}
+			register := callee.Register
+			if inline {
+				register = callee.RegisterInline
+			}
+			if _, err := register(ctx, "com.echo", nil, echo); err != nil {
+				b.Fatal(err)
+			}
+			args := List{strings.Repeat("x", 100)}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := caller.Call(ctx, "com.echo", nil, args, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
