@@ -40,6 +40,8 @@ func run(args []string, streams *ioStreams) int {
 	if findErr == nil {
 		chooseProcs(c)
 		chooseGC(c)
+	} else {
+		chooseProcs(nil)
 	}
 	if findErr == nil && c.Annotations[annotationGraceful] != "" {
 		var stop context.CancelFunc
