@@ -9,6 +9,7 @@ import (
 
 	"fmt"
 	"github.com/cbx-wamp/cbx/internal/router"
+	"github.com/cbx-wamp/cbx/internal/startprocs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -123,6 +124,8 @@ func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
 type isolatedM struct{ m *testing.M }
 
 func (i isolatedM) Run() int {
+	// The tests run on Go's default Ps, not the one P the process starts on.
+	startprocs.Restore()
 	dir, err := os.MkdirTemp("", "cbx-test-config-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -5,6 +5,8 @@ import (
 	"runtime"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cbx-wamp/cbx/internal/startprocs"
 )
 
 // annotationOneProc marks the commands that run on one P (runtime.GOMAXPROCS(1)) unless
@@ -58,16 +60,22 @@ func halfProcs(c *cobra.Command) *cobra.Command {
 }
 
 // chooseProcs applies annotationOneProc or annotationHalfProcs to the command c that is
-// about to run.
+// about to run (nil if the arguments name none). The process has run on one P since
+// package startprocs was initialised: a one-P command keeps it (no stop-the-world now),
+// the others get Go's default back, or half of it (annotationHalfProcs), as do callers
+// that do not own the process.
 func chooseProcs(c *cobra.Command) {
 	if !ownsProcess || os.Getenv("GOMAXPROCS") != "" {
+		startprocs.Restore()
 		return
 	}
 	switch {
-	case c.Annotations[annotationOneProc] != "":
+	case c != nil && c.Annotations[annotationOneProc] != "":
 		oneProcessor()
-	case c.Annotations[annotationHalfProcs] != "":
-		runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)/2))
+	case c != nil && c.Annotations[annotationHalfProcs] != "":
+		runtime.GOMAXPROCS(max(1, startprocs.Default/2))
+	default:
+		startprocs.Restore()
 	}
 }
 

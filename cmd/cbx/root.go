@@ -40,11 +40,20 @@ func run(args []string, streams *ioStreams) int {
 	if findErr == nil {
 		chooseProcs(c)
 		chooseGC(c)
+	} else {
+		chooseProcs(nil)
 	}
 	if findErr == nil && c.Annotations[annotationGraceful] != "" {
 		var stop context.CancelFunc
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		defer stop()
+		// Giving the signals back to the runtime is a hand-off to its signal thread
+		// (os/signal), which at this point started another thread for the rest of the
+		// run: some 0.1 ms of a one-shot command's 7. A process that exits as soon as run
+		// returns (ownsProcess) skips it; in-process callers (tests) get their handling
+		// back as before.
+		if !ownsProcess {
+			defer stop()
+		}
 		go func() {
 			<-ctx.Done()
 			stop()

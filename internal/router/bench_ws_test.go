@@ -158,3 +158,70 @@ func rawExpect(b *testing.B, ws *websocket.Conn, t wamp.MessageType) {
 		b.Fatalf("got %v (%v), want %v", m, err, t)
 	}
 }
+
+// BenchmarkShortSession measures a one-shot client's whole session, as `cbx publish TOPIC
+// ARG` makes it: a WebSocket connection (msgpack), HELLO, a sealed PUBLISH sent with the
+// GOODBYE, the router's GOODBYE read, the connection closed; one subscriber of the topic
+// reads the events. The clients are bare gorilla connections, so that most of the
+// process's CPU time is the router's: cpu-µs/session is the process's CPU time (user and
+// system, all goroutines) per session.
+func BenchmarkShortSession(b *testing.B) {
+	srv, _, _ := testServer(b, Config{Logger: discardLogger()})
+	noTrace(srv) // as cbx router runs by default
+	ts := httptest.NewServer(srv.Handler())
+	b.Cleanup(ts.Close)
+	url := wsURL(ts)
+	const topic = "com.example.bench.short"
+	var got atomic.Int64
+	sub := rawJoin(b, url)
+	rawSend(b, sub, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: topic})
+	rawExpect(b, sub, wamp.SUBSCRIBED)
+	go func() {
+		for {
+			_, r, err := sub.NextReader()
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, r)
+			got.Add(1)
+		}
+	}()
+	opts := encOpts(wamp.Dict{wamp.OptEncKey: "0xBf9240114804dB4Fd373012c0Ca47432D63425AE"})
+	publish, err := wamp.MsgPack.Marshal(&wamp.Publish{Request: 1, Options: opts,
+		Topic: topic, Payload: wamp.Payload{Bare: sealedBytes(b, 116)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	goodbye, err := wamp.MsgPack.Marshal(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseURINormal})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := websocket.Dialer{Subprotocols: []string{wamp.MsgPack.Subprotocol()}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for range b.N {
+		ws, _, err := d.DialContext(context.Background(), url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rawSend(b, ws, &wamp.Hello{Realm: DefaultRealm, Details: wamp.Dict{"roles": autobahnRoles()}})
+		rawExpect(b, ws, wamp.WELCOME)
+		for _, f := range [][]byte{publish, goodbye} {
+			if err := ws.WriteMessage(websocket.BinaryMessage, f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawExpect(b, ws, wamp.GOODBYE)
+		ws.Close()
+	}
+	deadline := time.Now().Add(time.Minute)
+	for got.Load() < int64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d events delivered", got.Load(), b.N)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/session")
+}
