@@ -95,8 +95,8 @@ type peer struct {
 	guardLast  uint64        // the batch guardFire last saw; under guardMu
 	guardDelay time.Duration // under guardMu
 	// handed counts Send calls, each of which nexus follows with one send on tx; moved
-	// counts the messages taken from tx. handed > moved + len(tx) means that a message
-	// is on its way into tx (armGuard).
+	// counts the messages taken from tx. handed > moved means that a message is on its
+	// way into tx or in it (handOffPending).
 	handed atomic.Uint64
 	moved  atomic.Uint64
 
@@ -239,8 +239,8 @@ const (
 
 // armGuard makes sure guardFire is pending while the writer writes and a message may be
 // waiting in tx: Send calls it when nexus hands over a message during a write, and the
-// writer at the start of a batch when a message is on its way into tx (handOffPending),
-// which covers a Send that found no write in progress but sends after the batch began.
+// writer at the start of a batch when a message is on its way into tx or already in it
+// (handOffPending), which covers a Send that found no write in progress.
 // Only then: a timer per batch would fire about every guardFirst on a connection that is
 // never slow (one call at a time, say), each time waking a sleeping thread of the
 // runtime, which costs more than the write of a small batch. It resets the timer only if
@@ -252,19 +252,18 @@ func (p *peer) armGuard() {
 	}
 }
 
-// handOffPending reports whether a message nexus announced with Send may not have reached
-// tx yet: one whose Send found no write in progress, so that only the writer, which has
-// just set writing, can see that it will wait in tx during the batch. The reads are in
-// this order so that a message is never counted twice (a message goes from nexus into
-// tx and from tx into moved, never back): moved, then len(tx), then handed, which
-// counts every message counted before. A message in transit between the reads is
-// counted in neither moved nor tx, which only arms the guard for nothing. Should nexus
+// handOffPending reports whether a message nexus announced with Send has not reached the
+// queue yet, and so will wait in tx during the batch the writer has just begun: one
+// still on its way into tx (its Send found no write in progress, so only the writer,
+// which has just set writing, can see it), or one that reached tx after the writer last
+// emptied it (waitWork) and before the batch began. moved is read before handed, which
+// counts every message moved before, so that a message is never counted as moved and
+// not handed; one moved between the reads only arms the guard for nothing. Should nexus
 // ever call Send without sending (it does not in v3.3.0), handed stays ahead and the
 // guard is armed for every batch, as it was before handed existed.
 func (p *peer) handOffPending() bool {
 	moved := p.moved.Load()
-	inTx := uint64(len(p.tx))
-	return p.handed.Load() > moved+inTx
+	return p.handed.Load() > moved
 }
 
 // guardFire runs while the writer is writing, at growing intervals: it moves what tx holds
