@@ -25,13 +25,7 @@ import (
 // give them more.
 const annotationOneProc = "cbx/one-proc"
 
-func oneProc(c *cobra.Command) *cobra.Command {
-	if c.Annotations == nil {
-		c.Annotations = map[string]string{}
-	}
-	c.Annotations[annotationOneProc] = "yes"
-	return c
-}
+func oneProc(c *cobra.Command) *cobra.Command { return annotate(c, annotationOneProc) }
 
 // ownsProcess is true when run is the whole process (main, and the test binary run as
 // the cbx command), so that a command may set process-wide settings such as GOMAXPROCS;
@@ -51,13 +45,7 @@ var ownsProcess = false
 // one: enough for many connections, fewer idle ones to wake.
 const annotationHalfProcs = "cbx/half-procs"
 
-func halfProcs(c *cobra.Command) *cobra.Command {
-	if c.Annotations == nil {
-		c.Annotations = map[string]string{}
-	}
-	c.Annotations[annotationHalfProcs] = "yes"
-	return c
-}
+func halfProcs(c *cobra.Command) *cobra.Command { return annotate(c, annotationHalfProcs) }
 
 // chooseProcs applies annotationOneProc or annotationHalfProcs to the command c that is
 // about to run (nil if the arguments name none). The process has run on one P since
@@ -99,13 +87,7 @@ const gcBallastSize = 32 << 20
 
 var gcBallast []byte
 
-func gcFloor(c *cobra.Command) *cobra.Command {
-	if c.Annotations == nil {
-		c.Annotations = map[string]string{}
-	}
-	c.Annotations[annotationGCFloor] = "yes"
-	return c
-}
+func gcFloor(c *cobra.Command) *cobra.Command { return annotate(c, annotationGCFloor) }
 
 // chooseGC applies annotationGCFloor to the command c that is about to run.
 func chooseGC(c *cobra.Command) {

@@ -15,13 +15,7 @@ import (
 // annotationGraceful marks commands that end on SIGINT/SIGTERM by closing their session.
 const annotationGraceful = "cbx/graceful-signals"
 
-func graceful(c *cobra.Command) *cobra.Command {
-	if c.Annotations == nil {
-		c.Annotations = map[string]string{}
-	}
-	c.Annotations[annotationGraceful] = "yes"
-	return c
-}
+func graceful(c *cobra.Command) *cobra.Command { return annotate(c, annotationGraceful) }
 
 // run is cbx: it parses args, runs the command and returns the exit code.
 func run(args []string, streams *ioStreams) int {

@@ -319,7 +319,7 @@ func legacyOf(args nx.List, kwargs nx.Dict) *legacyPayload {
 }
 
 // legacyEvent is the EVENT a subscriber gets for a legacy sealed publication: nexus's
-// Details (copied, never written: see pptToSealed) with the enc_* values added, and the
+// Details (copied, never written: they are nexus's) with the enc_* values added, and the
 // bare payload.
 func (a *adapter) legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
 	var details wamp.Dict
@@ -451,10 +451,10 @@ func isGenuinePPT(d wamp.Dict) bool {
 	return s != "" && s != legacyScheme
 }
 
-// pptToSealed undoes the inbound rewrite for a message nexus built from a legacy sealed
-// one; anything else is returned unchanged. details is never modified in place: it is
-// nexus's, and only peer.IsLocal makes nexus give each subscriber its own copy of an
-// EVENT's Details.
+// pptToSealed undoes the inbound rewrite for an INVOCATION, RESULT or ERROR nexus built
+// from a legacy sealed CALL, YIELD or ERROR; anything else is returned unchanged. (An
+// EVENT of a legacy sealed PUBLISH carries a legacyPayload instead: legacyEvent.) details
+// is never modified in place: it is nexus's.
 func pptToSealed(details wamp.Dict, p wamp.Payload) (wamp.Dict, wamp.Payload) {
 	if s, _ := details[wamp.OptPPTScheme].(string); s != legacyScheme {
 		return details, p

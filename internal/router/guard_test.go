@@ -7,8 +7,9 @@ import (
 )
 
 // The writer arms its guard for a batch only when a message nexus announced with Send
-// may wait in tx during the write: one in tx, one on its way into tx (Send called, not
-// yet sent), or one handed over while a batch is being written. A batch with nothing on its way
+// may wait in tx during the write: one on its way into tx (Send called, not yet sent),
+// one already in tx when the batch begins, or one handed over while a batch is being
+// written. A batch with nothing on its way
 // leaves the timer alone.
 func TestGuardArmedOnlyForPendingHandOff(t *testing.T) {
 	srv, _, _ := testServer(t, Config{})
@@ -31,11 +32,18 @@ func TestGuardArmedOnlyForPendingHandOff(t *testing.T) {
 	p.guard.Stop()
 	p.guardArmed.Store(false)
 
-	// Sent: in tx it still waits there during a batch; moved, it does not.
+	// Sent: in tx, where it waits during a batch begun now (it reached tx after the
+	// writer last emptied it); once moved, nothing is pending.
 	ch <- &nx.Published{Request: 1, Publication: 2}
 	if !p.handOffPending() {
-		t.Fatal("a message in tx is not pending")
+		t.Fatal("a message waiting in tx is not pending")
 	}
+	p.deliverBatch(nil)
+	if !p.guardArmed.Load() {
+		t.Fatal("guard not armed for a batch begun with a message waiting in tx")
+	}
+	p.guard.Stop()
+	p.guardArmed.Store(false)
 	p.moveMu.Lock()
 	p.moveLocked(false)
 	p.moveMu.Unlock()

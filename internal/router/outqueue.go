@@ -325,7 +325,8 @@ func (p *peer) overflow(fromNexus bool) {
 }
 
 // withDropMark returns the EVENT's Details with the drop mark set to n. The Details are
-// copied, not written: they are nexus's (see pptToSealed).
+// copied, not written: they are nexus's, or shared by the session's sealed EVENTs
+// (adapter.sealedDetails).
 func withDropMark(d wamp.Dict, n uint64) wamp.Dict {
 	out := make(wamp.Dict, len(d)+1)
 	for k, v := range d {

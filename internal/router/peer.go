@@ -95,8 +95,8 @@ type peer struct {
 	guardLast  uint64        // the batch guardFire last saw; under guardMu
 	guardDelay time.Duration // under guardMu
 	// handed counts Send calls, each of which nexus follows with one send on tx; moved
-	// counts the messages taken from tx. handed > moved means that a message is in tx or
-	// on its way into it (handOffPending).
+	// counts the messages taken from tx. handed > moved means that a message is on its
+	// way into tx or in it (handOffPending).
 	handed atomic.Uint64
 	moved  atomic.Uint64
 
@@ -239,10 +239,8 @@ const (
 
 // armGuard makes sure guardFire is pending while the writer writes and a message may be
 // waiting in tx: Send calls it when nexus hands over a message during a write, and the
-// writer at the start of a batch when a message is in tx or on its way into it
-// (handOffPending), which covers a message handed over after the writer last moved tx
-// but before the batch began, and a Send that found no write in progress but sends
-// after the batch began.
+// writer at the start of a batch when a message is on its way into tx or already in it
+// (handOffPending), which covers a Send that found no write in progress.
 // Only then: a timer per batch would fire about every guardFirst on a connection that is
 // never slow (one call at a time, say), each time waking a sleeping thread of the
 // runtime, which costs more than the write of a small batch. It resets the timer only if
@@ -254,14 +252,15 @@ func (p *peer) armGuard() {
 	}
 }
 
-// handOffPending reports whether a message nexus announced with Send has not been moved
-// from tx yet: one in tx, or one whose Send found no write in progress and that is
-// still on its way into tx. Either would wait in tx during the batch the writer has
-// just begun (it moved tx before taking the batch), and only the writer, which has just
-// set writing, can see it. moved is read first: a message moved between the two reads
-// counts as not moved, which only arms the guard for nothing. Should nexus ever call
-// Send without sending (it does not in v3.3.0), handed stays ahead and the guard is
-// armed for every batch, as it was before handed existed.
+// handOffPending reports whether a message nexus announced with Send has not reached the
+// queue yet, and so will wait in tx during the batch the writer has just begun: one
+// still on its way into tx (its Send found no write in progress, so only the writer,
+// which has just set writing, can see it), or one that reached tx after the writer last
+// emptied it (waitWork) and before the batch began. moved is read before handed, which
+// counts every message moved before, so that a message is never counted as moved and
+// not handed; one moved between the reads only arms the guard for nothing. Should nexus
+// ever call Send without sending (it does not in v3.3.0), handed stays ahead and the
+// guard is armed for every batch, as it was before handed existed.
 func (p *peer) handOffPending() bool {
 	moved := p.moved.Load()
 	return p.handed.Load() > moved
