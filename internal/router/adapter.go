@@ -309,6 +309,15 @@ func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, nx.List, err
 	return lp, lp.args[:], nil
 }
 
+// addEnc sets the enc_* values lp carries in d, each under its name.
+func (lp *legacyPayload) addEnc(d wamp.Dict) {
+	for i, v := range lp.enc {
+		if v != nil {
+			d[encToPPT[i][0]] = v
+		}
+	}
+}
+
 // legacyOf returns the legacy payload an EVENT carries, or nil.
 func legacyOf(args nx.List, kwargs nx.Dict) *legacyPayload {
 	if len(args) != 1 || kwargs != nil {
@@ -331,11 +340,7 @@ func (a *adapter) legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
 		for k, v := range d {
 			details[k] = v
 		}
-		for i, v := range lp.enc {
-			if v != nil {
-				details[encToPPT[i][0]] = v
-			}
-		}
+		lp.addEnc(details)
 	}
 	bare := lp.bare
 	if bare == nil {
@@ -358,11 +363,7 @@ func (a *adapter) sealedDetails(lp *legacyPayload) wamp.Dict {
 		return a.lastDetails
 	}
 	d := make(wamp.Dict, len(lp.enc))
-	for i, v := range lp.enc {
-		if v != nil {
-			d[encToPPT[i][0]] = v
-		}
-	}
+	lp.addEnc(d)
 	a.lastEnc, a.lastDetails = lp.enc, d
 	return d
 }

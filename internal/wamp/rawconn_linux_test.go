@@ -104,6 +104,12 @@ func TestRawTCPConn(t *testing.T) {
 	if n, err := rc.Read(buf); n != 0 || err != io.EOF {
 		t.Fatalf("Read after the peer closed = %d, %v; want io.EOF", n, err)
 	}
+	// c2 too has the peer's FIN before it writes, so that both are in the same TCP state
+	// (the error of a write answered by a reset depends on it: EPIPE once the FIN is in,
+	// ECONNRESET before).
+	if n, err := c2.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("net.TCPConn Read after the peer closed = %d, %v; want io.EOF", n, err)
+	}
 	// The first write after the peer's close may still succeed (its RST comes back in
 	// answer): write until both fail, for at most 10 s.
 	var rw, pw error

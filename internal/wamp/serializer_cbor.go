@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -130,8 +132,9 @@ func AppendCBOR(dst []byte, v any, nest Nest) ([]byte, error) {
 // fromCBOR maps the decoder's output onto the value model: uint64 at most MaxInt64
 // becomes int64, a bignum that fits in 64 bits becomes int64 or uint64; anything else
 // outside the dialect is a *ValueError, types CBOR has and WAMP has not (tags, simple
-// values) included, so that which one is reported first (Go's map order) never changes
-// how a frame is judged. Nesting was already bounded by the decoder.
+// values) included, so that which one is reported first never changes how a frame is
+// judged; which one that is does not depend on Go's map order either (firstDictError).
+// Nesting was already bounded by the decoder.
 func fromCBOR(v any) (any, error) {
 	switch x := v.(type) {
 	case nil, bool, int64:
@@ -167,11 +170,11 @@ func fromCBOR(v any) (any, error) {
 	case map[string]any:
 		for k, e := range x {
 			if err := checkKey(k); err != nil {
-				return nil, err
+				return nil, firstDictError(x, err)
 			}
 			n, err := fromCBOR(e)
 			if err != nil {
-				return nil, err
+				return nil, firstDictError(x, err)
 			}
 			x[k] = n
 		}
@@ -180,6 +183,23 @@ func fromCBOR(v any) (any, error) {
 		return nil, valueErrf(ErrUnsupported, "CBOR tag %d is not a WAMP value", x.Number)
 	}
 	return nil, valueErrf(ErrUnsupported, "unsupported CBOR value %T", v)
+}
+
+// firstDictError is the error of a dict that fromCBOR refuses: that of its first key, in
+// sorted order, that is refused or whose value is, so that the same bytes are refused in
+// the same words every time rather than for whichever entry Go's map order met first
+// (err, the one it met, is returned should none be found). fromCBOR may have converted
+// some values already; it gives the same for a value it converted.
+func firstDictError(x map[string]any, err error) error {
+	for _, k := range slices.Sorted(maps.Keys(x)) {
+		if e := checkKey(k); e != nil {
+			return e
+		}
+		if _, e := fromCBOR(x[k]); e != nil {
+			return e
+		}
+	}
+	return err
 }
 
 type cborWriter struct {
