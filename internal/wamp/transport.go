@@ -224,8 +224,13 @@ func (c *Conn) Recv() (Message, error) {
 }
 
 // maxKeptReadBuffer bounds the buffer Recv keeps between frames, so that one large
-// message does not hold its memory for the rest of the connection.
-const maxKeptReadBuffer = 64 << 10
+// message does not hold its memory for the rest of the connection. It is as small as
+// gorilla's own read buffer (4 KiB) because cbx router keeps one per connection: with
+// 64 KiB, ten thousand idle clients that each once sent a large message would hold
+// 640 MiB; with 4 KiB at most 40 MiB. Typical events (a sealed 100-byte event is about
+// 200 bytes) still reuse it; a larger frame is read into a buffer of its own, as before
+// the buffer was kept.
+const maxKeptReadBuffer = 4 << 10
 
 // readFrame appends what r holds, up to its end, to b: io.ReadAll into a buffer of the
 // caller's.
