@@ -142,6 +142,8 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 		}
 		return nil, withCode(exitConnection, fmt.Errorf("connecting to %q: %w", o.url, err), "is a router listening there? `cbx router` starts one on "+defaultURL)
 	}
+	// The session starts with HELLO: from then on a signal must end it politely.
+	f.signalsCaught()
 	sess, err := wamp.Join(ctx, c, cfg)
 	if err != nil {
 		if ctx.Err() != nil {

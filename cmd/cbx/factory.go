@@ -21,6 +21,9 @@ type factory struct {
 
 	// refused is a usage error found while cobra printed help instead (command_tree.go).
 	refused error
+	// caught is closed once the signal handlers of catchSignals are installed (nil when
+	// it was not called).
+	caught chan struct{}
 }
 
 // keystoreLocation resolves the keystore location: --keystore, else CBX_KEYSTORE, else

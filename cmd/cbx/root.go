@@ -37,17 +37,17 @@ func run(args []string, streams *ioStreams) int {
 	} else {
 		chooseProcs(nil)
 	}
-	if findErr == nil && c.Annotations[annotationGraceful] != "" {
+	switch {
+	case findErr == nil && c.Annotations[annotationGraceful] != "" && ownsProcess:
+		// A process that exits as soon as run returns: no stop either, since giving the
+		// signals back is another hand-off to the runtime's signal thread (see
+		// catchSignals), which at this point started one more thread.
+		ctx = f.catchSignals(ctx)
+	case findErr == nil && c.Annotations[annotationGraceful] != "":
+		// In-process callers (tests) get their handling back when run returns.
 		var stop context.CancelFunc
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		// Giving the signals back to the runtime is a hand-off to its signal thread
-		// (os/signal), which at this point started another thread for the rest of the
-		// run: some 0.1 ms of a one-shot command's 7. A process that exits as soon as run
-		// returns (ownsProcess) skips it; in-process callers (tests) get their handling
-		// back as before.
-		if !ownsProcess {
-			defer stop()
-		}
+		defer stop()
 		go func() {
 			<-ctx.Done()
 			stop()
@@ -243,4 +243,35 @@ func argCountText(msg string) string {
 		}
 		return n + " arguments"
 	})
+}
+
+// catchSignals is signal.NotifyContext for a process that exits when run returns
+// (ownsProcess), with the handlers installed in a goroutine of their own: os/signal
+// installs each one by a round trip to a thread of the runtime's that it starts for the
+// purpose, about 0.2 ms of thread wake-ups at the start of a one-shot command on a busy
+// machine, which this way overlap with the command's connection to the router. Before a
+// session is joined, or the router listens, the command waits for them
+// (factory.signalsCaught): a signal that comes earlier finds no session to end, and acts
+// as it does while the process starts. After the first signal, as with NotifyContext's
+// stop, the next one acts as usual.
+func (f *factory) catchSignals(parent context.Context) context.Context {
+	ctx, cancel := context.WithCancelCause(parent)
+	caught := make(chan struct{})
+	f.caught = caught
+	go func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		close(caught)
+		s := <-ch
+		cancel(errors.New(s.String() + " signal received"))
+		signal.Stop(ch)
+	}()
+	return ctx
+}
+
+// signalsCaught waits until catchSignals has installed its handlers, if it was called.
+func (f *factory) signalsCaught() {
+	if f.caught != nil {
+		<-f.caught
+	}
 }

@@ -166,6 +166,7 @@ func routerRun(ctx context.Context, f *factory, o *routerOptions) error {
 	if err != nil {
 		return err
 	}
+	f.signalsCaught() // before any session can start (catchSignals)
 	l, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return listenError(o.listen, err)
