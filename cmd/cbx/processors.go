@@ -26,9 +26,9 @@ var ownProcess bool
 // rate, and no worse a tail. A command that would use more than one core (cbx publish
 // and cbx subscribe pipelines, benches that run several sessions or the router in one
 // process) keeps Go's default, one processor per core, and so does cbx router, which
-// serves many clients at once, although one processor roughly halves its CPU per call
-// when calls come one at a time (docs/bench.md has the figures): that is the operator's
-// choice, with GOMAXPROCS.
+// serves many clients at once; one processor spares it thread wake-ups but did not
+// shorten the round trip of calls one at a time (docs/bench.md has the figures): that is
+// the operator's choice, with GOMAXPROCS.
 func oneProcessor() {
 	if !ownProcess || os.Getenv("GOMAXPROCS") != "" {
 		return
