@@ -49,7 +49,7 @@ while getopts "n:a:c:r:s:v:b:" opt; do
     s) ser=$OPTARG ;;
     v) variants=$OPTARG ;;
     b) base=$OPTARG ;;
-    *) sed -n '2,37p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,36p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
