@@ -27,10 +27,13 @@
 # events/s = EVENTS / (publisher start → subscriber exit), wall clock. CPU per event is
 # read from /proc (utime+stime, in clock ticks): the publisher's and the subscriber's
 # whole process (start-up included) from their parent's cutime/cstime once it has reaped
-# them, the router's as the difference over the run. Every run must deliver every event,
-# or the script says so and exits 1. For calls: calls/s, p50 and p99 of the round trip
-# as cbx bench reports them (after its warm-up), and CPU per call of caller, router and
-# callee (the callee's start-up and the warm-up's calls included).
+# them, the router's as the difference over the run; then "cores": these three processes'
+# CPU over the run's wall time, and the machine's busy CPUs over the run (/proc/stat),
+# so that a run starved by other work tells from one that left a core idle. Every run
+# must deliver every event, or the script says so and exits 1. For calls: calls/s, p50
+# and p99 of the round trip as cbx bench reports them (after its warm-up), and CPU per
+# call of caller, router and callee (the callee's start-up and the warm-up's calls
+# included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +49,7 @@ while getopts "n:a:c:r:s:v:b:" opt; do
     s) ser=$OPTARG ;;
     v) variants=$OPTARG ;;
     b) base=$OPTARG ;;
-    *) sed -n '2,34p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,36p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -109,6 +112,14 @@ measured() {
   echo "$rc $((st[15] + st[16])) $EPOCHREALTIME" >"$out"
 }
 
+# machine_ticks: the whole machine's busy and total clock ticks so far, from /proc/stat
+# (busy = total less idle and iowait), summed over its CPUs.
+machine_ticks() {
+  local cpu user nice sys idle iowait irq softirq steal _
+  read -r cpu user nice sys idle iowait irq softirq steal _ </proc/stat
+  echo "$((user + nice + sys + irq + softirq + steal)) $((user + nice + sys + idle + iowait + irq + softirq + steal))"
+}
+
 router_ticks() {
   local st
   read -r -a st </proc/"$router"/stat
@@ -149,8 +160,9 @@ run() {
     kill -0 "$sub" 2>/dev/null || { cat "$tmp/sub.err" >&2; exit 1; }
     sleep 0.05
   done
-  local r0 t0 rc=0
+  local r0 t0 m0 rc=0
   r0=$(router_ticks)
+  m0=$(machine_ticks)
   t0=$EPOCHREALTIME
   if [ "${variant%%-*}" != autobahn ]; then
     head -n "$n" "$tmp/events" | env "${pub_env[@]}" bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/pub.m" "${pub_cmd[@]}" >/dev/null 2>"$tmp/pub.err" || rc=$?
@@ -158,8 +170,9 @@ run() {
     env "${pub_env[@]}" bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/pub.m" "${pub_cmd[@]}" </dev/null >/dev/null 2>"$tmp/pub.err" || rc=$?
   fi
   wait "$sub" || true
-  local r1
+  local r1 m1
   r1=$(router_ticks)
+  m1=$(machine_ticks)
   local pub_rc pub_ticks sub_rc sub_ticks t1 _
   read -r pub_rc pub_ticks _ <"$tmp/pub.m"
   read -r sub_rc sub_ticks t1 <"$tmp/sub.m"
@@ -174,8 +187,9 @@ run() {
     exit 1
   fi
   awk -v v="$variant" -v r="$round" -v n="$n" -v a="$t0" -v b="$t1" -v tk="$tick" \
-    -v p="$pub_ticks" -v s="$sub_ticks" -v rt="$((r1 - r0))" \
-    'BEGIN { us = 1e6 / tk / n; printf "%-16s round %d  %7d events  %8.0f events/s  CPU per event: publisher %6.1f µs  router %6.1f µs  subscriber %6.1f µs\n", v, r, n, n / (b - a), p * us, rt * us, s * us }'
+    -v p="$pub_ticks" -v s="$sub_ticks" -v rt="$((r1 - r0))" -v m0="$m0" -v m1="$m1" -v cpus="$(nproc)" \
+    'BEGIN { us = 1e6 / tk / n; split(m0, x, " "); split(m1, y, " ")
+      printf "%-16s round %d  %7d events  %8.0f events/s  CPU per event: publisher %6.1f µs  router %6.1f µs  subscriber %6.1f µs  cores: these %4.2f  machine %4.2f of %d\n", v, r, n, n / (b - a), p * us, rt * us, s * us, (p + s + rt) / tk / (b - a), (y[2] > x[2] ? (y[1] - x[1]) / (y[2] - x[2]) * cpus : 0), cpus }'
 }
 
 # run_call VARIANT ROUND: `cbx register PROC --echo` and `cbx bench call --procedure
