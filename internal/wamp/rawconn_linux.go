@@ -45,6 +45,7 @@ type rawTCPConn struct {
 	wbuf    []byte
 	wn      int
 	werrno  syscall.Errno
+	wzero   bool // write(2) returned 0 for a non-empty buffer (see write)
 	writeFn func(fd uintptr) bool
 }
 
@@ -102,9 +103,9 @@ func (c *rawTCPConn) read(fd uintptr) bool {
 
 func (c *rawTCPConn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
-	c.wbuf, c.wn, c.werrno = b, 0, 0
+	c.wbuf, c.wn, c.werrno, c.wzero = b, 0, 0, false
 	err := c.rc.Write(c.writeFn)
-	written, errno := c.wn, c.werrno
+	written, errno, zero := c.wn, c.werrno, c.wzero
 	c.wbuf = nil
 	c.wmu.Unlock()
 	switch {
@@ -112,6 +113,8 @@ func (c *rawTCPConn) Write(b []byte) (int, error) {
 		return written, c.opError("write", err)
 	case errno != 0:
 		return written, c.opError("write", os.NewSyscallError("write", errno))
+	case zero:
+		return written, c.opError("write", io.ErrUnexpectedEOF)
 	}
 	return written, nil
 }
@@ -122,11 +125,16 @@ func (c *rawTCPConn) write(fd uintptr) bool {
 	for c.wn < len(c.wbuf) {
 		rest := c.wbuf[c.wn:]
 		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
-		switch e {
-		case 0:
+		switch {
+		case e == 0 && r == 0:
+			// write(2) on a stream socket never returns 0 for a non-empty buffer; were it
+			// to, looping would spin for ever. Go's own poller reports it so too.
+			c.wzero = true
+			return true
+		case e == 0:
 			c.wn += int(r)
-		case syscall.EINTR:
-		case syscall.EAGAIN:
+		case e == syscall.EINTR:
+		case e == syscall.EAGAIN:
 			return false
 		default:
 			c.werrno = e
