@@ -77,5 +77,8 @@ func ParseFingerprint(s string) ([FingerprintSize]byte, error) {
 }
 
 // SameFingerprint reports whether two texts name the same fingerprint, whatever the case
-// of their letters: a peer may send the spec's key id in lower case.
-func SameFingerprint(a, b string) bool { return strings.EqualFold(a, b) }
+// of their letters: a peer may send the spec's key id in lower case. The exact comparison
+// first is only a shortcut (equal texts are equal whatever the case rule): a receiver
+// compares every payload's key id with its generations' fingerprints, and a peer running
+// cbx sends the fingerprint exactly as this side computes it.
+func SameFingerprint(a, b string) bool { return a == b || strings.EqualFold(a, b) }

@@ -75,6 +75,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -485,7 +486,12 @@ func plural(n int, noun string) string {
 // Keystore is the parsed content of a keystore file.
 type Keystore struct {
 	entries map[string]*Entry
-	version int // the format version it was read in; FormatVersion for a new one
+	// byLength holds the entries of entries but the default (""), longest prefix first,
+	// the order in which [Keystore.Lookup] tries them: a receiver looks up the URI of
+	// every payload, and a slice walk is cheaper than ranging over the map. Only set and
+	// remove change entries, and they keep it in step.
+	byLength []*Entry
+	version  int // the format version it was read in; FormatVersion for a new one
 }
 
 // New returns an empty keystore.
@@ -520,15 +526,35 @@ func (ks *Keystore) Put(e *Entry) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	ks.entries[e.Prefix] = e
+	ks.set(e)
 	return nil
 }
 
 // Remove deletes the entry with exactly this prefix and reports whether there was one.
 func (ks *Keystore) Remove(prefix string) bool {
 	_, ok := ks.entries[prefix]
-	delete(ks.entries, prefix)
+	ks.remove(prefix)
 	return ok
+}
+
+// set adds or replaces e under its prefix, in entries and byLength.
+func (ks *Keystore) set(e *Entry) {
+	ks.remove(e.Prefix)
+	ks.entries[e.Prefix] = e
+	if e.Prefix == "" {
+		return
+	}
+	i := sort.Search(len(ks.byLength), func(i int) bool { return len(ks.byLength[i].Prefix) < len(e.Prefix) })
+	ks.byLength = slices.Insert(ks.byLength, i, e)
+}
+
+// remove deletes the entry with exactly this prefix, if any, from entries and byLength.
+func (ks *Keystore) remove(prefix string) {
+	if _, ok := ks.entries[prefix]; !ok {
+		return
+	}
+	delete(ks.entries, prefix)
+	ks.byLength = slices.DeleteFunc(ks.byLength, func(e *Entry) bool { return e.Prefix == prefix })
 }
 
 // SyntaxError is a parse error with the line it happened on.
@@ -586,7 +612,7 @@ func Parse(data []byte) (*Keystore, error) {
 		if err := e.Validate(); err != nil {
 			return &SyntaxError{Line: entryLine, Msg: err.Error()}
 		}
-		ks.entries[prefix] = e
+		ks.set(e)
 		gens = nil
 		return nil
 	}

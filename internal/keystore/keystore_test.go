@@ -497,3 +497,45 @@ func TestPrefixName(t *testing.T) {
 		}
 	}
 }
+
+// Lookup keeps choosing the longest prefix whatever the order entries were put in, and
+// after entries are replaced and removed (Keystore.byLength follows every change).
+func TestLookupLongestAfterPutAndRemove(t *testing.T) {
+	ks := New()
+	put := func(p string) *Entry {
+		t.Helper()
+		e := &Entry{Prefix: p, Single: priv(t, singlePriv)}
+		if err := ks.Put(e); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	want := func(uri string, w *Entry) {
+		t.Helper()
+		if e, ok := ks.Lookup(uri); (w == nil) != !ok || (ok && e != w) {
+			t.Errorf("Lookup(%q) = %v, %v; want %v", uri, e, ok, w)
+		}
+	}
+	mid := put("com.app.")
+	long := put("com.app.secure.")
+	short := put("com.")
+	def := put("")
+	want("com.app.secure.x", long)
+	want("com.app.x", mid)
+	want("com.x", short)
+	want("org.x", def)
+	long2 := put("com.app.secure.") // replaces the entry, keeps one copy
+	want("com.app.secure.x", long2)
+	if !ks.Remove("com.app.secure.") {
+		t.Fatal("Remove found no entry")
+	}
+	want("com.app.secure.x", mid)
+	ks.Remove("com.app.")
+	want("com.app.secure.x", short)
+	ks.Remove("com.")
+	ks.Remove("")
+	want("com.x", nil)
+	if ks.Remove("com.") {
+		t.Error("Remove of a removed entry reported one")
+	}
+}

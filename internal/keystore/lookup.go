@@ -46,15 +46,15 @@ func PrefixName(prefix string) string {
 	return strconv.Quote(prefix)
 }
 
-// longest is the entry with the longest non-empty prefix of uri that allow accepts.
+// longest is the entry with the longest non-empty prefix of uri that allow accepts: the
+// first in byLength, longest first (two prefixes of uri of one length are the same one).
 func (ks *Keystore) longest(uri string, allow func(string) bool) *Entry {
-	var best *Entry
-	for p, e := range ks.entries {
-		if p != "" && strings.HasPrefix(uri, p) && allow(p) && (best == nil || len(p) > len(best.Prefix)) {
-			best = e
+	for _, e := range ks.byLength {
+		if strings.HasPrefix(uri, e.Prefix) && allow(e.Prefix) {
+			return e
 		}
 	}
-	return best
+	return nil
 }
 
 // Resolution says which entry covers a URI and why; `cbx keys explain` prints it.
