@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -133,18 +135,36 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 	} else {
 		b = msgpackHeader(b, len(x), 0, msgpcode.Map16, msgpcode.Map32)
 	}
-	var small [8]string
+	var small [8]dictEntry
 	var err error
-	for _, k := range appendSortedKeys(small[:0], x) {
-		if err := checkKey(k); err != nil {
+	for _, kv := range appendSortedEntries(small[:0], x) {
+		if err := checkKey(kv.k); err != nil {
 			return b, err
 		}
-		b = append(msgpackStrLen(b, len(k)), k...)
-		if b, err = msgpackAppend(b, x[k], depth+1, limit); err != nil {
+		b = append(msgpackStrLen(b, len(kv.k)), kv.k...)
+		if b, err = msgpackAppend(b, kv.v, depth+1, limit); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
+}
+
+// dictEntry is one key and value of a Dict.
+type dictEntry struct {
+	k string
+	v any
+}
+
+// appendSortedEntries appends m's entries to es, sorted by key: the order
+// appendSortedKeys gives, with each value taken in the same pass over the map rather
+// than looked up again by key afterwards (which was a tenth of encoding a sealed
+// PUBLISH's options in msgpack).
+func appendSortedEntries(es []dictEntry, m map[string]any) []dictEntry {
+	for k, v := range m {
+		es = append(es, dictEntry{k, v})
+	}
+	slices.SortFunc(es, func(a, b dictEntry) int { return strings.Compare(a.k, b.k) })
+	return es
 }
 
 // msgpackText is msgpackAppend for a string, msgpackBin for a binary value.

@@ -1,0 +1,16 @@
+package wamp
+
+import "testing"
+
+// BenchmarkMsgpackOptionsDict: a sealed PUBLISH's options (acknowledge and the three
+// enc_* options) in msgpack, the dict every sealed event carries.
+func BenchmarkMsgpackOptionsDict(b *testing.B) {
+	d := Dict{OptAcknowledge: true, OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"}
+	var buf []byte
+	for b.Loop() {
+		var err error
+		if buf, err = msgpackDict(buf[:0], d, 0, 64); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
