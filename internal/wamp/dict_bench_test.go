@@ -14,3 +14,15 @@ func BenchmarkMsgpackOptionsDict(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJSONOptionsDict: the same dict in JSON.
+func BenchmarkJSONOptionsDict(b *testing.B) {
+	d := Dict{OptAcknowledge: true, OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"}
+	w := jsonWriter{limit: 64}
+	for b.Loop() {
+		w.buf = w.buf[:0]
+		if err := w.dict(d, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -112,11 +112,7 @@ func msgpackList(b []byte, x []any, depth, limit int) ([]byte, error) {
 	if depth >= limit {
 		return b, valueErr(ErrTooDeep)
 	}
-	if len(x) < 16 {
-		b = append(b, msgpcode.FixedArrayLow|byte(len(x)))
-	} else {
-		b = msgpackHeader(b, len(x), 0, msgpcode.Array16, msgpcode.Array32)
-	}
+	b = msgpackContainer(b, len(x), msgpcode.FixedArrayLow, msgpcode.Array16, msgpcode.Array32)
 	var err error
 	for _, el := range x {
 		if b, err = msgpackAppend(b, el, depth+1, limit); err != nil {
@@ -130,11 +126,7 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 	if depth >= limit {
 		return b, valueErr(ErrTooDeep)
 	}
-	if len(x) < 16 {
-		b = append(b, msgpcode.FixedMapLow|byte(len(x)))
-	} else {
-		b = msgpackHeader(b, len(x), 0, msgpcode.Map16, msgpcode.Map32)
-	}
+	b = msgpackContainer(b, len(x), msgpcode.FixedMapLow, msgpcode.Map16, msgpcode.Map32)
 	var small [8]dictEntry
 	var err error
 	for _, kv := range appendSortedEntries(small[:0], x) {
@@ -223,6 +215,15 @@ func msgpackStrLen(b []byte, n int) []byte {
 
 // msgpackHeader writes a header with a 1-, 2- or 4-byte length, the smallest that holds n
 // (c8 = 0: no 1-byte form, as for arrays and maps).
+// msgpackContainer writes the header of a list or dict of n items: the fixed form
+// (fixLow|n) below 16, else msgpackHeader's 16- or 32-bit form.
+func msgpackContainer(b []byte, n int, fixLow, c16, c32 byte) []byte {
+	if n < 16 {
+		return append(b, fixLow|byte(n))
+	}
+	return msgpackHeader(b, n, 0, c16, c32)
+}
+
 func msgpackHeader(b []byte, n int, c8, c16, c32 byte) []byte {
 	switch {
 	case c8 != 0 && n <= math.MaxUint8:

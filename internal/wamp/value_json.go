@@ -774,18 +774,18 @@ func (w *jsonWriter) dict(x map[string]any, depth int) error {
 	if depth >= w.limit {
 		return valueErr(ErrTooDeep)
 	}
-	var small [8]string // the keys of most dicts, sorted without an allocation
+	var small [8]dictEntry // the entries of most dicts, sorted without an allocation
 	w.buf = append(w.buf, '{')
-	for i, k := range appendSortedKeys(small[:0], x) {
+	for i, kv := range appendSortedEntries(small[:0], x) {
 		if i > 0 {
 			w.buf = append(w.buf, ',')
 		}
-		if err := checkKey(k); err != nil {
+		if err := checkKey(kv.k); err != nil {
 			return err
 		}
-		w.string(k)
+		w.string(kv.k)
 		w.buf = append(w.buf, ':')
-		if err := w.value(x[k], depth+1); err != nil {
+		if err := w.value(kv.v, depth+1); err != nil {
 			return err
 		}
 	}
