@@ -153,3 +153,36 @@ func TestSignalDuringJoinExits130(t *testing.T) {
 		t.Fatalf("an interrupt printed an error:\n%s", p.stderr)
 	}
 }
+
+// A one-shot publish (no --ack) whose session ends before the router confirms its
+// GOODBYE (the router here ABORTs on the PUBLISH) is not reported as published: exit 6
+// (exitConnection) with the hint that --ack confirms each event.
+func TestPublishOneEndedBeforeGoodbyeExits6(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := wamp.Accept(w, r, wamp.AcceptOptions{})
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			m, err := c.Recv()
+			if err != nil {
+				return
+			}
+			switch m.(type) {
+			case *wamp.Hello:
+				c.Send(&wamp.Welcome{Session: 1, Details: wamp.Dict{"roles": wamp.Dict{"broker": wamp.Dict{}}}})
+			case *wamp.Publish:
+				c.Send(&wamp.Abort{Details: wamp.Dict{}, Reason: "wamp.close.system_shutdown"})
+				return
+			}
+		}
+	}))
+	defer hs.Close()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	p := startCbx(t, "publish", "com.example.t", "[1]", "--url", url, "--keystore", emptyKeystore(t))
+	p.waitExit(t, exitConnection)
+	if !strings.Contains(p.stderr.String(), "cbx: hint: the router may not have handled the event(s)") {
+		t.Fatalf("no hint that the event may be lost:\n%s", p.stderr)
+	}
+}
