@@ -202,10 +202,7 @@ run_call() {
   (bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/reg.m" "$cbx" --keystore "$tmp/sub.ks" register "$proc" --echo \
     --url "$url" --serializer "$ser" --count $((calls + warm)) -v >/dev/null 2>"$tmp/reg.err") &
   local reg=$!
-  until grep -q 'registered' "$tmp/reg.err"; do
-    kill -0 "$reg" 2>/dev/null || { cat "$tmp/reg.err" >&2; exit 1; }
-    sleep 0.05
-  done
+  await_line "$tmp/reg.err" registered "$reg"
   local r0 r1
   r0=$(router_ticks)
   bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/call.m" "$cbx" --keystore "$tmp/pub.ks" bench call --url "$url" \

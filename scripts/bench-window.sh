@@ -68,10 +68,7 @@ run() {
       && date +%s.%N >"$tmp/sub.end" ) &
   local sub=$!
   pids+=($sub)
-  until grep -q subscribed "$tmp/sub.err"; do
-    kill -0 "$sub" 2>/dev/null || { cat "$tmp/sub.err" >&2; exit 1; }
-    sleep 0.05
-  done
+  await_line "$tmp/sub.err" subscribed "$sub"
   local t0 t1 rc=0
   t0=$(date +%s.%N)
   local ks=$CBX_KEYSTORE

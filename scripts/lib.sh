@@ -41,9 +41,15 @@ start_router() {
   "$bin" router --listen 127.0.0.1:0 "$@" >/dev/null 2>"$log" &
   router=$!
   pids+=("$router")
-  until grep -q 'listening on' "$log"; do
-    kill -0 "$router" 2>/dev/null || { cat "$log" >&2; exit 1; }
+  await_line "$log" 'listening on' "$router"
+  url=$(sed -n 's/.*listening on \(ws:[^ ]*\) .*/\1/p' "$log")
+}
+
+# await_line FILE PATTERN PID: waits until FILE has a line matching PATTERN (grep), written
+# by process PID; if PID ends first, prints FILE on stderr and exits the script with 1.
+await_line() {
+  until grep -q -e "$2" "$1"; do
+    kill -0 "$3" 2>/dev/null || { cat "$1" >&2; exit 1; }
     sleep 0.05
   done
-  url=$(sed -n 's/.*listening on \(ws:[^ ]*\) .*/\1/p' "$log")
 }

@@ -59,10 +59,7 @@ total=$((runs * ${#bins[@]}))
 cbx --keystore "$tmp/sub.ks" subscribe "$topic" --count "$total" --timeout 600s -v >"$tmp/sub.out" 2>"$tmp/sub.err" &
 sub=$!
 pids+=("$sub")
-until grep -q 'subscribed to' "$tmp/sub.err"; do
-  kill -0 "$sub" 2>/dev/null || { cat "$tmp/sub.err" >&2; exit 1; }
-  sleep 0.05
-done
+await_line "$tmp/sub.err" 'subscribed to' "$sub"
 
 echo "one-shot sealed publish, $runs runs each, router $url${ser:+, $ser}, flags: ${*:-(none)}"
 python3 - "$runs" "$tmp/pub.ks" "$topic" "${#bins[@]}" "${bins[@]}" "${names[@]}" "$@" <<'EOF'

@@ -70,10 +70,7 @@ run() {
     pids+=($!)
   done
   for ((i = 0; i < subs; i++)); do
-    until grep -q 'subscribed to' "$tmp/sub$i.err"; do
-      kill -0 "${subpids[$i]}" 2>/dev/null || { cat "$tmp/sub$i.err" >&2; exit 1; }
-      sleep 0.05
-    done
+    await_line "$tmp/sub$i.err" 'subscribed to' "${subpids[$i]}"
   done
   local c0 c1 t0 t1
   c0=$(cpu "$router")

@@ -3,9 +3,11 @@ package main
 import (
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 
 	"github.com/cbx-wamp/cbx/internal/router"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,4 +112,77 @@ func TestRouterGoneIsExit6(t *testing.T) {
 	hs.CloseClientConnections()
 	sub.waitExit(t, exitConnection)
 	reg.waitExit(t, exitConnection)
+}
+
+// SIGINT while the session is being joined (HELLO sent, no WELCOME yet) ends a one-shot
+// publish as it ends a joined session: exit 130, no error message. The handlers are
+// installed while cbx connects (catchSignals), and waited for before HELLO goes out.
+func TestSignalDuringJoinExits130(t *testing.T) {
+	hello := make(chan struct{}, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := wamp.Accept(w, r, wamp.AcceptOptions{})
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			m, err := c.Recv()
+			if err != nil {
+				return
+			}
+			if _, ok := m.(*wamp.Hello); ok {
+				select {
+				case hello <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}))
+	defer hs.Close()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	p := startCbx(t, "publish", "com.example.t", "[1]", "--url", url, "--keystore", emptyKeystore(t))
+	select {
+	case <-hello:
+	case <-p.exited:
+		t.Fatalf("cbx ended before HELLO; stderr:\n%s", p.stderr)
+	case <-time.After(interopWait):
+		t.Fatal("no HELLO from cbx")
+	}
+	p.interrupt(t)
+	if strings.Contains(p.stderr.String(), "error") {
+		t.Fatalf("an interrupt printed an error:\n%s", p.stderr)
+	}
+}
+
+// A one-shot publish (no --ack) whose session ends before the router confirms its
+// GOODBYE (the router here ABORTs on the PUBLISH) is not reported as published: exit 6
+// (exitConnection) with the hint that --ack confirms each event.
+func TestPublishOneEndedBeforeGoodbyeExits6(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := wamp.Accept(w, r, wamp.AcceptOptions{})
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			m, err := c.Recv()
+			if err != nil {
+				return
+			}
+			switch m.(type) {
+			case *wamp.Hello:
+				c.Send(&wamp.Welcome{Session: 1, Details: wamp.Dict{"roles": wamp.Dict{"broker": wamp.Dict{}}}})
+			case *wamp.Publish:
+				c.Send(&wamp.Abort{Details: wamp.Dict{}, Reason: "wamp.close.system_shutdown"})
+				return
+			}
+		}
+	}))
+	defer hs.Close()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	p := startCbx(t, "publish", "com.example.t", "[1]", "--url", url, "--keystore", emptyKeystore(t))
+	p.waitExit(t, exitConnection)
+	if !strings.Contains(p.stderr.String(), "cbx: hint: the router may not have handled the event(s)") {
+		t.Fatalf("no hint that the event may be lost:\n%s", p.stderr)
+	}
 }
