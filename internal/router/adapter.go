@@ -359,32 +359,15 @@ func (a *adapter) legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
 // withDropMark). Only the writer, which alone calls outbound for EVENTs, uses lastEnc
 // and lastDetails.
 func (a *adapter) sealedDetails(lp *legacyPayload) wamp.Dict {
-	if a.lastDetails != nil && sameEnc(a.lastEnc, lp.enc) {
+	// Comparing the arrays compares each value's type and string (newLegacyPayload let
+	// only strings and absent values through, so no comparison can panic).
+	if a.lastDetails != nil && a.lastEnc == lp.enc {
 		return a.lastDetails
 	}
 	d := make(wamp.Dict, len(lp.enc))
 	lp.addEnc(d)
 	a.lastEnc, a.lastDetails = lp.enc, d
 	return d
-}
-
-// sameEnc reports whether two sets of enc_* values are the same: each absent in both, or
-// the same string in both (checkBareMeta let only strings through).
-func sameEnc(a, b [3]any) bool {
-	for i := range a {
-		if a[i] == nil || b[i] == nil {
-			if a[i] != nil || b[i] != nil {
-				return false
-			}
-			continue
-		}
-		sa, aok := a[i].(string)
-		sb, bok := b[i].(string)
-		if !aok || !bok || sa != sb {
-			return false
-		}
-	}
-	return true
 }
 
 // outbound converts a message nexus wants delivered into what the client gets. deliver

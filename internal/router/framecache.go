@@ -91,18 +91,7 @@ func (c *frameCache) put(ser string, ev *nx.Event, frame []byte) {
 
 // equalDetails reports whether two Details dicts hold the same keys with equal scalar
 // values; any other value makes them unequal.
-func equalDetails(a, b nx.Dict) bool {
-	if len(a) != len(b) || (a == nil) != (b == nil) {
-		return false
-	}
-	for k, va := range a {
-		vb, ok := b[k]
-		if !ok || !equalScalar(va, vb) {
-			return false
-		}
-	}
-	return true
-}
+func equalDetails(a, b nx.Dict) bool { return dictsMatch(a, b, equalScalar) }
 
 func equalScalar(a, b any) bool {
 	switch a.(type) {
@@ -125,13 +114,18 @@ func sameList(a, b nx.List) bool {
 	return true
 }
 
-func sameDict(a, b nx.Dict) bool {
+// sameDict reports whether two dicts hold the same keys with the same values ([sameValue]).
+func sameDict(a, b nx.Dict) bool { return dictsMatch(a, b, sameValue) }
+
+// dictsMatch reports whether two dicts hold the same keys, each pair of values matching
+// by eq: equalDetails and sameDict differ only in eq.
+func dictsMatch(a, b nx.Dict, eq func(a, b any) bool) bool {
 	if len(a) != len(b) || (a == nil) != (b == nil) {
 		return false
 	}
 	for k, va := range a {
 		vb, ok := b[k]
-		if !ok || !sameValue(va, vb) {
+		if !ok || !eq(va, vb) {
 			return false
 		}
 	}

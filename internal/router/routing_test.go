@@ -436,7 +436,8 @@ func TestProtocolViolationsAbort(t *testing.T) {
 		{"non-string ppt_serializer", &wamp.Publish{Request: 1, Options: wamp.Dict{wamp.OptPPTScheme: "wamp", wamp.OptPPTSerializer: int64(5)}, Topic: "a.b", Payload: wamp.Payload{Args: wamp.List{[]byte{1}}}}},
 		{"non-string ppt_scheme", &wamp.Call{Request: 1, Options: wamp.Dict{wamp.OptPPTScheme: true}, Procedure: "a.b"}},
 		{"non-string enc_algo", &wamp.Publish{Request: 1, Options: wamp.Dict{wamp.OptEncAlgo: int64(1)}, Topic: "a.b", Payload: wamp.Payload{Bare: []byte{1}}}},
-		{"bare publish with ppt", &wamp.Publish{Request: 1, Options: wamp.Dict{wamp.OptPPTCipher: "xsalsa20poly1305"}, Topic: "a.b", Payload: wamp.Payload{Bare: []byte{1}}}},
+		{"bare publish with ppt", &wamp.Publish{Request: 1, Options: wamp.Dict{wamp.OptPPTKeyID: "k"}, Topic: "a.b", Payload: wamp.Payload{Bare: []byte{1}}}},
+		{"bare publish with non-string enc_key", &wamp.Publish{Request: 1, Options: wamp.Dict{wamp.OptEncAlgo: "cryptobox", wamp.OptEncKey: []byte{1}}, Topic: "a.b", Payload: wamp.Payload{Bare: []byte{1}}}},
 		{"bare with ppt", &wamp.Yield{Request: 1, Options: wamp.Dict{wamp.OptPPTScheme: "wamp"}, Payload: wamp.Payload{Bare: []byte{1}}}},
 		{"router message from client", &wamp.Event{Subscription: 1, Publication: 2, Details: wamp.Dict{}, Payload: wamp.Payload{Bare: []byte{1}}}},
 		{"second HELLO", &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": roles()}}},
@@ -453,8 +454,8 @@ func TestProtocolViolationsAbort(t *testing.T) {
 			}
 		})
 	}
-	if srv.Stats().Aborted < 8 {
-		t.Errorf("Stats.Aborted = %d, want ≥ 8", srv.Stats().Aborted)
+	if srv.Stats().Aborted < 9 {
+		t.Errorf("Stats.Aborted = %d, want ≥ 9", srv.Stats().Aborted)
 	}
 	if !strings.Contains(logs.String(), "aborting: wamp.error.protocol_violation") {
 		t.Errorf("aborts not logged:\n%s", logs)
