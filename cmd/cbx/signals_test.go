@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 
@@ -184,5 +185,65 @@ func TestPublishOneEndedBeforeGoodbyeExits6(t *testing.T) {
 	p.waitExit(t, exitConnection)
 	if !strings.Contains(p.stderr.String(), "cbx: hint: the router may not have handled the event(s)") {
 		t.Fatalf("no hint that the event may be lost:\n%s", p.stderr)
+	}
+}
+
+// goodbyeRouter is a fake router for a one-shot publish: it welcomes, takes the PUBLISH
+// and the GOODBYE, and then ends the connection the way end says, without answering
+// the GOODBYE.
+func goodbyeRouter(t *testing.T, end func(c *wamp.Conn, raw net.Conn)) string {
+	t.Helper()
+	raws := make(chan net.Conn, 1)
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := wamp.Accept(w, r, wamp.AcceptOptions{})
+		if err != nil {
+			return
+		}
+		raw := <-raws
+		for {
+			m, err := c.Recv()
+			if err != nil {
+				c.Close()
+				return
+			}
+			switch m.(type) {
+			case *wamp.Hello:
+				c.Send(&wamp.Welcome{Session: 1, Details: wamp.Dict{"roles": wamp.Dict{"broker": wamp.Dict{}}}})
+			case *wamp.Goodbye:
+				end(c, raw)
+				return
+			}
+		}
+	}))
+	hs.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			raws <- c
+		}
+	}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+}
+
+// A router whose connection just ends after it read the PUBLISH and the GOODBYE (it
+// crashed, or a proxy dropped the connection) has not said that it handled the event:
+// the one-shot publish exits 6 with the hint, not 0.
+func TestPublishOneConnectionEndsAfterGoodbyeExits6(t *testing.T) {
+	url := goodbyeRouter(t, func(_ *wamp.Conn, raw net.Conn) { raw.Close() })
+	p := startCbx(t, "publish", "com.example.t", "[1]", "--url", url, "--keystore", emptyKeystore(t))
+	p.waitExit(t, exitConnection)
+	if !strings.Contains(p.stderr.String(), "cbx: hint: the router may not have handled the event(s)") {
+		t.Fatalf("no hint that the event may be lost:\n%s", p.stderr)
+	}
+}
+
+// A router that answers the GOODBYE with only an ordinary close frame (nexus sometimes
+// drops its GOODBYE reply so) has closed the session as asked: exit 0.
+func TestPublishOneCloseFrameAfterGoodbyeExits0(t *testing.T) {
+	url := goodbyeRouter(t, func(c *wamp.Conn, _ net.Conn) { c.Close() })
+	p := startCbx(t, "publish", "com.example.t", "[1]", "--url", url, "--keystore", emptyKeystore(t))
+	p.waitExit(t, 0)
+	if p.stderr.String() != "" {
+		t.Fatalf("stderr not empty:\n%s", p.stderr)
 	}
 }

@@ -174,21 +174,25 @@ func (s *Session) abort(err error) {
 	s.end(err)
 }
 
-// closedForCause reports whether a connection error is a WebSocket close the peer sent
-// for a reason of its own (RFC 6455 §7.4.1: 1002 protocol error, 1008 policy, 1009 message
-// too big, 1011 internal error, …), as opposed to an ordinary close (1000, 1001) or a
-// connection that just ended. A router that refused a message (1009 for one over its size
-// limit) must not look like one that answered GOODBYE by closing.
-func closedForCause(err error) bool {
+// closedAsAsked reports whether a connection error is a WebSocket close frame that ends
+// the connection in the ordinary way (RFC 6455 §7.4.1: 1000 normal, 1001 going away, or
+// a close frame without a code, 1005). After our GOODBYE that is the router closing the
+// session as asked: nexus, for one, sometimes drops its GOODBYE reply and sends only its
+// close frame, and a router only closes so after handling what came before the GOODBYE.
+// Neither a close for a reason of the router's own (1002 protocol error, 1008 policy,
+// 1009 message too big, 1011 internal error, …: it refused something) nor a connection
+// that just ended without a close frame (gorilla's 1006: a router that crashed, a proxy
+// that dropped it) says that, so neither may pass for an answer.
+func closedAsAsked(err error) bool {
 	var ce *websocket.CloseError
 	if !errors.As(err, &ce) {
 		return false
 	}
 	switch ce.Code {
-	case websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure:
-		return false
+	case websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived:
+		return true
 	}
-	return true
+	return false
 }
 
 func (s *Session) readLoop() {
@@ -205,10 +209,10 @@ func (s *Session) readLoop() {
 			closing := s.goodbyeSent
 			s.mu.Unlock()
 			switch {
-			case closing && !closedForCause(err):
-				// We said GOODBYE; a router that closes the connection instead of
-				// answering (nexus sometimes loses its reply) has still closed the
-				// session as asked.
+			case closing && closedAsAsked(err):
+				// We said GOODBYE; a router that closes the connection with an ordinary
+				// close frame instead of answering (nexus sometimes loses its reply) has
+				// still closed the session as asked.
 				s.end(ErrSessionClosed)
 			case IsProtocolError(err):
 				s.abort(err)
