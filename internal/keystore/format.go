@@ -548,6 +548,12 @@ func (ks *Keystore) set(e *Entry) {
 	ks.byLength = slices.Insert(ks.byLength, i, e)
 }
 
+// sortByLength puts byLength in [Keystore.Lookup]'s order, longest prefix first, after
+// Parse appended the entries in file order.
+func (ks *Keystore) sortByLength() {
+	slices.SortStableFunc(ks.byLength, func(a, b *Entry) int { return len(b.Prefix) - len(a.Prefix) })
+}
+
 // remove deletes the entry with exactly this prefix, if any, from entries and byLength.
 func (ks *Keystore) remove(prefix string) {
 	if _, ok := ks.entries[prefix]; !ok {
@@ -612,7 +618,13 @@ func Parse(data []byte) (*Keystore, error) {
 		if err := e.Validate(); err != nil {
 			return &SyntaxError{Line: entryLine, Msg: err.Error()}
 		}
-		ks.set(e)
+		// Parse refuses a prefix given twice, so e is new: it joins byLength in file
+		// order, which is sorted once at the end (an ordered insert per entry would be
+		// O(n²) for a keystore of tens of thousands of entries).
+		ks.entries[e.Prefix] = e
+		if e.Prefix != "" {
+			ks.byLength = append(ks.byLength, e)
+		}
 		gens = nil
 		return nil
 	}
@@ -696,6 +708,7 @@ func Parse(data []byte) (*Keystore, error) {
 	if err := sc.Err(); err != nil {
 		return nil, &SyntaxError{Line: lineNo, Msg: err.Error()}
 	}
+	ks.sortByLength()
 	if version == 0 {
 		return nil, &SyntaxError{Line: 0, Msg: "empty file: not a cbx keystore"}
 	}

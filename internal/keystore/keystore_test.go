@@ -539,3 +539,29 @@ func TestLookupLongestAfterPutAndRemove(t *testing.T) {
 		t.Error("Remove of a removed entry reported one")
 	}
 }
+
+// A parsed keystore chooses the longest prefix too: the file lists entries by prefix, so
+// a shorter prefix comes before the longer ones it contains, and Parse must not keep
+// that order for Lookup.
+func TestLookupLongestAfterParse(t *testing.T) {
+	ks := New()
+	for _, p := range []string{"", "com.", "com.app.", "com.app.secure.", "com.b."} {
+		if err := ks.Put(&Entry{Prefix: p, Single: priv(t, singlePriv)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parsed, err := Parse(ks.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for uri, want := range map[string]string{
+		"com.app.secure.x": "com.app.secure.",
+		"com.app.x":        "com.app.",
+		"com.b.x":          "com.b.",
+		"com.c":            "com.",
+	} {
+		if e, ok := parsed.Lookup(uri); !ok || e.Prefix != want {
+			t.Errorf("Lookup(%q) = %v, %v; want prefix %q", uri, e, ok, want)
+		}
+	}
+}
