@@ -51,7 +51,7 @@ flood() {
 	"$cbx" subscribe "$topic" -v >/dev/null 2>"$tmp/sub-$name.log" &
 	local sub=$!
 	pids+=("$sub")
-	until grep -q 'subscribed to' "$tmp/sub-$name.log"; do sleep 0.1; done
+	await_line "$tmp/sub-$name.log" 'subscribed to' "$sub"
 	kill -STOP "$sub"
 	local before
 	before="$(rss "$router") ($(live))"
@@ -97,7 +97,7 @@ soak() {
 		--require-encrypted -v >/dev/null 2>"$tmp/sub-steady.log" &
 	local sub=$!
 	pids+=("$sub")
-	until grep -q 'subscribed to' "$tmp/sub-steady.log"; do sleep 0.1; done
+	await_line "$tmp/sub-steady.log" 'subscribed to' "$sub"
 	printf 'steady   %d sealed events of 100 B; router RSS before: %s (%s); subscriber %s\n' "$count" "$(rss "$router")" "$(live)" "$(subinfo "$sub")"
 	python3 -c "
 import sys
