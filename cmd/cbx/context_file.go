@@ -294,8 +294,10 @@ func parseContexts(data []byte) (*contextFile, error) {
 			if !ok {
 				return nil, &contextSyntaxError{lineNo, fmt.Sprintf("not a cbx contexts file (the first line must be %q)", contextsHeader+"1")}
 			}
+			// Only the canonical spelling (as the keystore reads it): "v01" or "v+1"
+			// is a file this cbx did not write.
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
+			if err != nil || n < 1 || strconv.Itoa(n) != v {
 				return nil, &contextSyntaxError{lineNo, fmt.Sprintf("bad format version %q", v)}
 			}
 			if n != contextsVersion {

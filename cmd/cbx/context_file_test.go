@@ -61,6 +61,8 @@ func TestParseContextsRefuses(t *testing.T) {
 		{"cbx-keystore v1\nend\n", `line 1: not a cbx contexts file`},
 		{"cbx-contexts v2\nend\n", "line 1: format version 2 is not known to this cbx (it reads version 1)"},
 		{"cbx-contexts vx\nend\n", `line 1: bad format version "x"`},
+		{"cbx-contexts v01\nend\n", `line 1: bad format version "01"`},
+		{"cbx-contexts v+1\nend\n", `line 1: bad format version "+1"`},
 		{h + `context "a"` + "\n", `no "end" line`},
 		{h + "end\nend\n", `line 3: content after the "end" line`},
 		{h + `url "ws://h:1/ws"` + "\nend\n", "line 2: url before the first context line"},
