@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -77,17 +74,7 @@ func TestGroupDigits(t *testing.T) {
 // startBenchTestRouter starts cbx's router in-process with the given queue limit and its trace.
 func startBenchTestRouter(t *testing.T, queue int) (string, *watchedBuffer) {
 	t.Helper()
-	trace := newWatchedBuffer()
-	srv, err := router.New(router.Config{Logger: log.New(io.Discard, "", 0), Trace: trace, OutQueueSize: queue})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
-	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws", trace
+	return startTestRouter(t, router.Config{OutQueueSize: queue})
 }
 
 // The bench measures what it says: every publisher and subscriber is its own session on

@@ -274,8 +274,16 @@ func oneLine(t *testing.T, stdout string) map[string]any {
 // the returned buffer.
 func startInteropRouter(t *testing.T) (string, *watchedBuffer) {
 	t.Helper()
+	return startTestRouter(t, router.Config{})
+}
+
+// startTestRouter starts a router with cfg, its Logger discarding and its Trace the
+// returned buffer, and returns its URL.
+func startTestRouter(t *testing.T, cfg router.Config) (string, *watchedBuffer) {
+	t.Helper()
 	trace := newWatchedBuffer()
-	srv, err := router.New(router.Config{Logger: log.New(io.Discard, "", 0), Trace: trace})
+	cfg.Logger, cfg.Trace = log.New(io.Discard, "", 0), trace
+	srv, err := router.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

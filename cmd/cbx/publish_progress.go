@@ -112,12 +112,7 @@ func (p *publishProgress) end() {
 }
 
 // events writes a count of events: "1 event", "12,345 events".
-func events(n uint64) string {
-	if n == 1 {
-		return "1 event"
-	}
-	return groupDigits(n) + " events"
-}
+func events(n uint64) string { return countOf(n, "event", "events") }
 
 // progressDefault is whether publish shows progress when neither --progress nor
 // --progress=false was given: for a --stdin or --repeat run whose stderr is a terminal,
