@@ -87,7 +87,10 @@
 // unacknowledged PUBLISH is dropped, since nobody waits for an answer; a callee's YIELD or
 // ERROR is replaced by that ERROR, which the caller gets, ending the call. Each refusal is
 // counted in Stats.Refused, logged and traced ("refuse" lines). The texts sent name the
-// reason but quote nothing of the value.
+// reason but quote nothing of the value. The log takes at most five refusal warnings per
+// session per second, so that a client sending bad payloads in a stream cannot flood it;
+// the next warning, or a line when the session ends, says how many were not logged (the
+// trace and Stats still have each one).
 //
 // Each session has an outbound queue between nexus and the connection's writer, bounded by
 // Config.OutQueueSize messages and Config.OutQueueBytes bytes (defaults 65,536 and

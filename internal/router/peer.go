@@ -127,7 +127,18 @@ type peer struct {
 	lastWarn     time.Time                  // when the last drop warning was logged; zero before the first
 	warnTimer    *time.Timer                // pending report at the end of the current window, if any
 	dropsClosed  bool                       // the session is over: no drop is counted any more
+
+	// Refusal warnings (refuse), under dropMu: at most refuseWarnBurst lines per
+	// srv.dropWarnEvery, so that a client sending refused messages in a stream cannot
+	// flood the log. The rest are counted, and the next line or the session's end says
+	// how many.
+	refuseWindow   time.Time // start of the current window; zero before the first
+	refuseLogged   int       // lines logged in the current window
+	refuseUnlogged uint64    // refusals not logged since the last line
 }
+
+// refuseWarnBurst is how many refusal warnings a session may log per srv.dropWarnEvery.
+const refuseWarnBurst = 5
 
 var _ nx.Peer = (*peer)(nil)
 
@@ -495,8 +506,14 @@ func (p *peer) refuse(m wamp.Message, pe *wamp.PayloadError) bool {
 			Arguments: nx.List{fmt.Sprintf("the callee's error %s could not be delivered: %s", m.Error, reason)}}
 		action = "the caller gets ERROR " + uri + " in its place"
 	}
-	p.srv.cfg.Logger.Printf("warning: conn %d (session %s): %s refused: %v; %s",
-		p.conn, traceSession(p.sess.Load()), what, pe, action)
+	if ok, unlogged := p.refuseWarnAllowed(time.Now()); ok {
+		var more string
+		if unlogged > 0 {
+			more = fmt.Sprintf(" (%d more refusal(s) not logged before this one)", unlogged)
+		}
+		p.srv.cfg.Logger.Printf("warning: conn %d (session %s): %s refused: %v; %s%s",
+			p.conn, traceSession(p.sess.Load()), what, pe, action, more)
+	}
 	if p.srv.tracer.w != nil {
 		p.srv.tracer.line(fmt.Sprintf("refuse conn=%d session=%s %s not routed: %s; %s",
 			p.conn, traceSession(p.sess.Load()), what, reason, action))
@@ -947,9 +964,27 @@ func (p *peer) dropWindowEnded() {
 	p.warnDropsLocked(now, false)
 }
 
+// refuseWarnAllowed reports whether a refusal at now may be logged, and how many were
+// not logged before it; a refusal that may not is counted instead.
+func (p *peer) refuseWarnAllowed(now time.Time) (bool, uint64) {
+	p.dropMu.Lock()
+	defer p.dropMu.Unlock()
+	if p.refuseWindow.IsZero() || now.Sub(p.refuseWindow) >= p.srv.dropWarnEvery {
+		p.refuseWindow, p.refuseLogged = now, 0
+	}
+	if p.refuseLogged >= refuseWarnBurst {
+		p.refuseUnlogged++
+		return false, 0
+	}
+	p.refuseLogged++
+	n := p.refuseUnlogged
+	p.refuseUnlogged = 0
+	return true, n
+}
+
 // closeDrops ends the drop accounting when the session ends: drops not yet reported are
-// logged now instead of at the end of the window, and later ones are not counted. It may
-// be called more than once.
+// logged now instead of at the end of the window, and later ones are not counted; so are
+// refusals that were not logged. It may be called more than once.
 func (p *peer) closeDrops() {
 	p.dropMu.Lock()
 	defer p.dropMu.Unlock()
@@ -957,6 +992,11 @@ func (p *peer) closeDrops() {
 		return
 	}
 	p.dropsClosed = true
+	if p.refuseUnlogged > 0 {
+		p.srv.cfg.Logger.Printf("warning: conn %d (session %s) closed: %d more refusal(s) not logged (at most %d per session per %v)",
+			p.conn, traceSession(p.sess.Load()), p.refuseUnlogged, refuseWarnBurst, p.srv.dropWarnEvery)
+		p.refuseUnlogged = 0
+	}
 	if p.warnTimer != nil {
 		p.warnTimer.Stop()
 		p.warnTimer = nil

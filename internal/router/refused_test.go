@@ -2,6 +2,7 @@ package router
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -166,5 +167,41 @@ func TestRefusedPublishOverWebSocket(t *testing.T) {
 	}
 	if ev := wsExpect[*wamp.Event](sub); !reflect.DeepEqual(ev.Args, wamp.List{"next"}) {
 		t.Fatalf("subscriber got %s", summarize(ev))
+	}
+}
+
+// A client that sends refused messages in a stream does not flood the router's log: a
+// few warnings per session per interval, and one line that says how many were not
+// logged, at the next warning or when the session ends. Stats and the trace still count
+// each one.
+func TestRefusedWarningsAreRateLimited(t *testing.T) {
+	srv, trace, logs := testServer(t, Config{})
+	srv.dropWarnEvery = time.Hour // one window for the whole test
+	pub := join(t, srv, autobahnRoles())
+	const n = 50
+	for range n {
+		pub.send(&wamp.Publish{Request: pub.nextReq(), Options: wamp.Dict{}, Topic: "com.example.t", Payload: badPayload()})
+	}
+	req := pub.nextReq()
+	pub.send(&wamp.Publish{Request: req, Options: wamp.Dict{"acknowledge": true}, Topic: "com.example.t"})
+	expect[*wamp.Published](pub)
+	if st := srv.Stats(); st.Refused != n {
+		t.Fatalf("Stats.Refused = %d, want %d", st.Refused, n)
+	}
+	if got := strings.Count(trace.String(), "refuse conn="); got != n {
+		t.Errorf("%d refuse lines in the trace, want %d", got, n)
+	}
+	if got := strings.Count(logs.String(), " refused: "); got != refuseWarnBurst {
+		t.Fatalf("%d refusal warnings logged for %d refusals in one interval, want %d:\n%s", got, n, refuseWarnBurst, logs)
+	}
+	pub.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseURINormal})
+	expect[*wamp.Goodbye](pub)
+	want := fmt.Sprintf("%d more refusal(s) not logged", n-refuseWarnBurst)
+	deadline := time.Now().Add(testWait)
+	for !strings.Contains(logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q when the session ended:\n%s", want, logs)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
