@@ -26,3 +26,20 @@ func BenchmarkJSONOptionsDict(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUnmarshalSealedEvent: the EVENT a subscriber of issue 10's sealed benchmark
+// reads (cbx router's Details: the three enc_* values; 160 sealed bytes), in msgpack.
+func BenchmarkUnmarshalSealedEvent(b *testing.B) {
+	f, err := MsgPack.Marshal(&Event{Subscription: 1, Publication: 4431809937765355,
+		Details: Dict{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"},
+		Payload: Payload{Bare: make([]byte, 160)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MsgPack.Unmarshal(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

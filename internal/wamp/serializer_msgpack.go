@@ -506,11 +506,42 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 		if !ok || !utf8.Valid(r) {
 			return nil, false
 		}
-		if m[text(r)], ok = d.value(depth + 1); !ok {
+		k := text(r)
+		if k == OptEncKey || k == OptPPTKeyID {
+			m[k], ok = d.keyID(depth + 1)
+		} else {
+			m[k], ok = d.value(depth + 1)
+		}
+		if !ok {
 			return nil, false
 		}
 	}
 	return m, true
+}
+
+// keyID is value for the value of enc_key or ppt_keyid: a str (fixstr or str8, as a key
+// id is) is read as text is, and given out through keyIDValue; anything else as value
+// reads it.
+func (d *msgpackFast) keyID(depth int) (any, bool) {
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	var r []byte
+	ok := true
+	switch c := d.b[d.i]; {
+	case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
+		d.i++
+		r, ok = d.raw(uint64(c&0x1f), true)
+	case c == msgpcode.Str8:
+		d.i++
+		r, ok = d.raw(d.n(1))
+	default:
+		return d.value(depth)
+	}
+	if !ok || len(r) > 0 && r[0] == 0 || !utf8.Valid(r) {
+		return nil, false
+	}
+	return keyIDValue(r), true
 }
 
 // msgpackUnmarshalStrict is the library-based reader, which words every refusal.
