@@ -58,3 +58,15 @@ func BenchmarkSealEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpenEvent: opening what BenchmarkSealEvent seals.
+func BenchmarkOpenEvent(b *testing.B) {
+	k := benchKey()
+	payload, _ := k.Seal(bytes.Repeat([]byte("x"), 125))
+	buf := make([]byte, 0, 256)
+	for b.Loop() {
+		if _, err := k.OpenAppend(buf[:0], payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

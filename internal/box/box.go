@@ -194,6 +194,9 @@ func (s *SharedKey) SealWithRand(plaintext []byte, r io.Reader) ([]byte, error) 
 func (s *SharedKey) sealWithNonce(plaintext []byte, nonce *[NonceSize]byte) []byte {
 	out := make([]byte, NonceSize, NonceSize+box.Overhead+len(plaintext))
 	copy(out, nonce[:])
+	if useSmall(len(plaintext)) {
+		return sealSmall(out, plaintext, nonce, &s.k) // secretbox.go
+	}
 	return box.SealAfterPrecomputation(out, plaintext, nonce, &s.k)
 }
 
@@ -211,7 +214,13 @@ func (s *SharedKey) OpenAppend(dst, payload []byte) ([]byte, error) {
 	}
 	var nonce [NonceSize]byte
 	copy(nonce[:], payload[:NonceSize])
-	out, ok := box.OpenAfterPrecomputation(dst, payload[NonceSize:], &nonce, &s.k)
+	var out []byte
+	var ok bool
+	if useSmall(len(payload) - Overhead) {
+		out, ok = openSmall(dst, payload[NonceSize:], &nonce, &s.k) // secretbox.go
+	} else {
+		out, ok = box.OpenAfterPrecomputation(dst, payload[NonceSize:], &nonce, &s.k)
+	}
 	if !ok {
 		return dst, ErrDecrypt
 	}
