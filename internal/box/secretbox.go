@@ -20,6 +20,11 @@ import (
 // event needs one by one (250 against 355 ns here). So a message of at most smallMax
 // bytes is sealed and opened with 256 bytes of keystream made at once; a longer one by
 // x/crypto as before. TestSecretboxSameBytes holds the two to the same output.
+//
+// golang.org/x/crypto/poly1305 is marked deprecated as a building block unsafe for
+// general use: a Poly1305 key must authenticate one message only. Here, as in secretbox,
+// each key is the first 32 bytes of the keystream of one nonce, used for that nonce's
+// message alone (Seal's nonces are never repeated: readNonce).
 
 // smallMax is the longest message sealSmall and openSmall take: with the Poly1305 key's
 // 32 bytes in front, its keystream fits in one call of 256 bytes.
