@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
@@ -140,9 +141,44 @@ var (
 	ErrDecrypt = errors.New("payload could not be decrypted (tampered, or sealed with another key)")
 )
 
-// Seal seals plaintext with a fresh random nonce.
+// Seal seals plaintext with a fresh random nonce (readNonce).
 func (s *SharedKey) Seal(plaintext []byte) ([]byte, error) {
-	return s.SealWithRand(plaintext, rand.Reader)
+	var nonce [NonceSize]byte
+	readNonce(&nonce)
+	return s.sealWithNonce(plaintext, &nonce), nil
+}
+
+// nonceBatch is how many nonces readNonce reads from crypto/rand at once.
+const nonceBatch = 64
+
+// nonces holds random bytes read from crypto/rand ahead of use, handed out NonceSize at a
+// time by readNonce. One read per nonce was a tenth of sealing a 100-byte event (Go's
+// crypto/rand has a fixed cost per call, vDSO getrandom included); one read per
+// nonceBatch nonces gives the same bytes from the same generator, as unpredictable and
+// never given out twice. Bytes given out are wiped at once, so the buffer never holds a
+// nonce already used, only ones still to come (which are public once sent anyway).
+var nonces struct {
+	mu  sync.Mutex
+	buf [nonceBatch * NonceSize]byte
+	off int // the next unused byte of buf; len(buf) when none is left
+}
+
+func init() { nonces.off = len(nonces.buf) }
+
+// readNonce fills n with NonceSize bytes from crypto/rand, through nonces. crypto/rand's
+// Read never fails (Go 1.24 and later: it crashes the program rather than return an
+// error or weak bytes).
+func readNonce(n *[NonceSize]byte) {
+	nonces.mu.Lock()
+	if nonces.off == len(nonces.buf) {
+		rand.Read(nonces.buf[:]) //nolint:errcheck // never fails (see above)
+		nonces.off = 0
+	}
+	next := nonces.buf[nonces.off : nonces.off+NonceSize]
+	copy(n[:], next)
+	clear(next)
+	nonces.off += NonceSize
+	nonces.mu.Unlock()
 }
 
 // SealWithRand seals plaintext with a nonce read from r; tests use it for fixed nonces.
@@ -151,9 +187,17 @@ func (s *SharedKey) SealWithRand(plaintext []byte, r io.Reader) ([]byte, error) 
 	if _, err := io.ReadFull(r, nonce[:]); err != nil {
 		return nil, fmt.Errorf("reading nonce: %w", err)
 	}
+	return s.sealWithNonce(plaintext, &nonce), nil
+}
+
+// sealWithNonce is nonce ‖ crypto_box_afternm(plaintext, nonce).
+func (s *SharedKey) sealWithNonce(plaintext []byte, nonce *[NonceSize]byte) []byte {
 	out := make([]byte, NonceSize, NonceSize+box.Overhead+len(plaintext))
 	copy(out, nonce[:])
-	return box.SealAfterPrecomputation(out, plaintext, &nonce, &s.k), nil
+	if useSmall(len(plaintext)) {
+		return sealSmall(out, plaintext, nonce, &s.k) // secretbox.go
+	}
+	return box.SealAfterPrecomputation(out, plaintext, nonce, &s.k)
 }
 
 // Open authenticates and decrypts a payload made by Seal (or by Autobahn).
@@ -170,7 +214,13 @@ func (s *SharedKey) OpenAppend(dst, payload []byte) ([]byte, error) {
 	}
 	var nonce [NonceSize]byte
 	copy(nonce[:], payload[:NonceSize])
-	out, ok := box.OpenAfterPrecomputation(dst, payload[NonceSize:], &nonce, &s.k)
+	var out []byte
+	var ok bool
+	if useSmall(len(payload) - Overhead) {
+		out, ok = openSmall(dst, payload[NonceSize:], &nonce, &s.k) // secretbox.go
+	} else {
+		out, ok = box.OpenAfterPrecomputation(dst, payload[NonceSize:], &nonce, &s.k)
+	}
 	if !ok {
 		return dst, ErrDecrypt
 	}

@@ -199,3 +199,38 @@ func TestFreshNonces(t *testing.T) {
 		t.Fatal("two seals used the same nonce")
 	}
 }
+
+// Seal's nonces come from a buffer of crypto/rand's bytes (readNonce): across several
+// refills every nonce is new, every payload opens, and the buffer keeps no byte of a
+// nonce once it is given out.
+func TestBufferedNonces(t *testing.T) {
+	var priv PrivateKey
+	priv[0] = 9
+	pub := priv.Public()
+	k := mustPrecompute(t, &pub, &priv)
+	seen := map[[NonceSize]byte]bool{}
+	for i := range 3*nonceBatch + 5 {
+		p, err := k.Seal([]byte("same"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := [NonceSize]byte(p[:NonceSize])
+		if seen[n] {
+			t.Fatalf("seal %d reused a nonce", i)
+		}
+		seen[n] = true
+		if pt, err := k.Open(p); err != nil || string(pt) != "same" {
+			t.Fatalf("seal %d: Open = %q, %v", i, pt, err)
+		}
+		nonces.mu.Lock()
+		used := nonces.buf[:nonces.off]
+		left := nonces.buf[nonces.off:]
+		nonces.mu.Unlock()
+		if !bytes.Equal(used, make([]byte, len(used))) {
+			t.Fatalf("seal %d: the nonces given out are still in the buffer", i)
+		}
+		if bytes.Contains(left, n[:]) {
+			t.Fatalf("seal %d: its nonce is still among those to come", i)
+		}
+	}
+}

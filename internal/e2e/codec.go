@@ -217,7 +217,7 @@ func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed 
 	if !ok {
 		return Message{}, nil, &NoKeyError{URI: uri, Keystore: c.path}
 	}
-	m, g, err := openGenerations(e, originating, form, uri, keyID, sealed, c.now())
+	m, g, err := openGenerations(e, originating, form, uri, keyID, sealed, c.now)
 	if err != nil {
 		return Message{}, nil, err
 	}

@@ -26,3 +26,44 @@ func BenchmarkJSONOptionsDict(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUnmarshalSealedEvent: the EVENT a subscriber of issue 10's sealed benchmark
+// reads (cbx router's Details: the three enc_* values; 160 sealed bytes), in msgpack.
+func BenchmarkUnmarshalSealedEvent(b *testing.B) {
+	f, err := MsgPack.Marshal(&Event{Subscription: 1, Publication: 4431809937765355,
+		Details: Dict{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"},
+		Payload: Payload{Bare: make([]byte, 160)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MsgPack.Unmarshal(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// appendSortedEntries orders every dict as slices.Sort orders its keys, whichever way it
+// sorts (insertion up to maxInsertionSort entries, SortFunc above), appending after what
+// the slice already holds.
+func TestAppendSortedEntries(t *testing.T) {
+	keys := []string{"topic", "enc_key", "acknowledge", "enc_algo", "", "é", "enc_serializer", "a", "ab", "b", "\x00", "zz", "Z", "_x", "9"}
+	for n := 0; n <= len(keys); n++ {
+		m := map[string]any{}
+		for i, k := range keys[:n] {
+			m[k] = i
+		}
+		pre := dictEntry{"pre", nil}
+		got := appendSortedEntries([]dictEntry{pre}, m)
+		want := sortedKeys(m)
+		if len(got) != n+1 || got[0] != pre {
+			t.Fatalf("%d keys: %v", n, got)
+		}
+		for i, k := range want {
+			if got[i+1].k != k || got[i+1].v != m[k] {
+				t.Fatalf("%d keys: entry %d is %q=%v, want %q=%v", n, i, got[i+1].k, got[i+1].v, k, m[k])
+			}
+		}
+	}
+}

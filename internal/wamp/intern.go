@@ -1,5 +1,7 @@
 package wamp
 
+import "sync/atomic"
+
 // interned holds the names that arrive in nearly every routing message (Options and
 // Details keys, and the values of the sealed forms' metadata), so that the readers give
 // them out as these shared strings instead of allocating a copy per message: a sealed
@@ -50,4 +52,21 @@ func textValue(b []byte) any {
 		}
 	}
 	return string(b)
+}
+
+// lastKeyID is the key id (enc_key, ppt_keyid) keyIDValue gave out last, with its box.
+var lastKeyID atomic.Pointer[internedName]
+
+// keyIDValue is textValue for the value of a sealed message's key id: one publisher's
+// events all carry the same one (a 42-character fingerprint, too long to intern), so the
+// last one read is kept and given out again while it repeats, instead of a new string and
+// box per message (two allocations of every sealed EVENT a subscriber reads and of every
+// sealed PUBLISH the router reads). Another key id replaces it.
+func keyIDValue(b []byte) any {
+	if n := lastKeyID.Load(); n != nil && n.s == string(b) {
+		return n.v
+	}
+	s := string(b)
+	lastKeyID.Store(&internedName{s, s})
+	return s
 }
