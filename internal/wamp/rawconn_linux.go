@@ -5,7 +5,9 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -47,6 +49,9 @@ type rawTCPConn struct {
 	werrno  syscall.Errno
 	wzero   bool // write(2) returned 0 for a non-empty buffer (see write)
 	writeFn func(fd uintptr) bool
+
+	// wakeMonitor is set on the router's connections (Accept): see monitoredRawConn.
+	wakeMonitor bool
 }
 
 // rawConn wraps a TCP connection as rawTCPConn; any other connection is returned as it is.
@@ -62,6 +67,62 @@ func rawConn(nc net.Conn) net.Conn {
 	c := &rawTCPConn{TCPConn: tc, rc: rc}
 	c.readFn, c.writeFn = c.read, c.write
 	return c
+}
+
+// monitoredRawConn is rawConn for a server's connections (Accept, cbx router's): raw
+// reads and writes, except that at most every monitorWakeEvery one of them, in the whole
+// process, is an ordinary system call (syscall.Syscall, which enters the scheduler's
+// system-call state and so wakes sysmon if it sleeps).
+//
+// Why: sysmon sleeps deeply once every processor is idle, and only a system call
+// entered that way, a stop-the-world or a timer wakes it. A router that made nothing but
+// raw calls could therefore run a burst of load with sysmon asleep: no preemption of a
+// goroutine that runs long, no network poll while every processor is busy; under the
+// race detector TestFanOutManySessions missed its bound that way (the revert of 49faae4
+// has the figures). With one ordinary call per monitorWakeEvery, sysmon is awake within
+// that long of any burst, and stays awake while a processor is busy; a router answering
+// calls one at a time (an idle spell between any two messages) wakes it once per
+// monitorWakeEvery rather than at every message it reads.
+func monitoredRawConn(nc net.Conn) net.Conn {
+	c := rawConn(nc)
+	if rc, ok := c.(*rawTCPConn); ok {
+		rc.wakeMonitor = true
+	}
+	return c
+}
+
+// monitorWakeEvery bounds how long sysmon may sleep through a burst of a server's raw
+// reads and writes (monitoredRawConn): well under its 10 ms preemption slice.
+const monitorWakeEvery = time.Millisecond
+
+// monitorEpoch and monitorLast (nanoseconds since monitorEpoch, monotonic) time the last
+// ordinary system call of monitoredRawConn's connections; monitorCalls counts them (for
+// tests).
+var (
+	monitorEpoch = time.Now()
+	monitorLast  atomic.Int64
+	monitorCalls atomic.Uint64
+)
+
+// monitorDue reports whether the system call about to be made on a monitoredRawConn
+// connection is to be an ordinary one: none was for monitorWakeEvery, in the whole
+// process. Of concurrent callers, one gets true.
+func monitorDue() bool {
+	now := int64(time.Since(monitorEpoch))
+	last := monitorLast.Load()
+	return now-last >= int64(monitorWakeEvery) && monitorLast.CompareAndSwap(last, now)
+}
+
+// syscall3 makes a read or write system call: raw, unless this connection is to wake
+// sysmon and an ordinary call is due (monitoredRawConn).
+func (c *rawTCPConn) syscall3(trap, a1, a2, a3 uintptr) (uintptr, syscall.Errno) {
+	if c.wakeMonitor && monitorDue() {
+		monitorCalls.Add(1)
+		r, _, e := syscall.Syscall(trap, a1, a2, a3)
+		return r, e
+	}
+	r, _, e := syscall.RawSyscall(trap, a1, a2, a3)
+	return r, e
 }
 
 func (c *rawTCPConn) Read(b []byte) (int, error) {
@@ -89,7 +150,7 @@ func (c *rawTCPConn) Read(b []byte) (int, error) {
 func (c *rawTCPConn) read(fd uintptr) bool {
 	b := c.rbuf
 	for {
-		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		r, e := c.syscall3(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 		switch e {
 		case syscall.EINTR:
 			continue
@@ -124,7 +185,7 @@ func (c *rawTCPConn) Write(b []byte) (int, error) {
 func (c *rawTCPConn) write(fd uintptr) bool {
 	for c.wn < len(c.wbuf) {
 		rest := c.wbuf[c.wn:]
-		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
+		r, e := c.syscall3(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
 		switch {
 		case e == 0 && r == 0:
 			// write(2) on a stream socket never returns 0 for a non-empty buffer; were it

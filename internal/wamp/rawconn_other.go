@@ -6,3 +6,6 @@ import "net"
 
 // rawConn returns nc: raw reads and writes (rawconn_linux.go) are for Linux only.
 func rawConn(nc net.Conn) net.Conn { return nc }
+
+// monitoredRawConn returns nc (see rawConn).
+func monitoredRawConn(nc net.Conn) net.Conn { return nc }

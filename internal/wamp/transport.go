@@ -1,6 +1,7 @@
 package wamp
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -503,11 +504,32 @@ pick:
 	u := websocket.Upgrader{CheckOrigin: o.CheckOrigin}
 	h := http.Header{}
 	h.Set("Sec-WebSocket-Protocol", ser.Subprotocol())
+	if hj, ok := w.(http.Hijacker); ok {
+		w = rawHijacker{w, hj}
+	}
 	ws, err := u.Upgrade(w, r, h)
 	if err != nil {
 		return nil, err
 	}
 	return NewConn(ws, ser, o.MaxMessageSize), nil
+}
+
+// rawHijacker hands gorilla the hijacked connection as monitoredRawConn makes it, so that
+// the WebSocket's reads and writes seldom wake the runtime's monitor thread (see
+// rawTCPConn and monitoredRawConn). gorilla reads through the hijacked bufio.Reader reset
+// onto that connection (bufioReaderSize), so every read after the handshake goes
+// through it.
+type rawHijacker struct {
+	http.ResponseWriter
+	hj http.Hijacker
+}
+
+func (h rawHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := h.hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return monitoredRawConn(nc), brw, nil
 }
 
 // unwrapPathError drops the operation and path of an *fs.PathError, which the caller
