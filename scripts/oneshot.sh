@@ -14,6 +14,12 @@
 #
 # Prints, for each binary, the median, p90, mean and min in milliseconds; with -b also the
 # ratio of the medians (current / base). Needs python3 (it spawns and times the runs).
+#
+# Each binary starts from the same page-cache state: written back, dropped from the cache,
+# then read again by one untimed run, as after a reboot. How a binary's pages came into
+# the cache changes its start and exit by up to 0.7 ms (docs/bench.md, "One-shot
+# publish"): without this, a baseline copied with cp beat the same bytes fresh from
+# go build by 9 %.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,16 +51,19 @@ fi
 export NO_COLOR=1
 unset CBX_KEYSTORE CBX_CONTEXT
 [ -n "$ser" ] && export CBX_SERIALIZER=$ser
-cbx() { "$tmp/cbx" "$@"; }
+# The router, the subscriber and the key set-up run a copy of the current binary, so that
+# no other process maps the file under test while its pages are dropped (below).
+cp "$tmp/cbx" "$tmp/cbx-aux"
+cbx() { "$tmp/cbx-aux" "$@"; }
 pubkey=$(cbx keygen -o "$tmp/pub.key" 2>/dev/null)
 subkey=$(cbx keygen -o "$tmp/sub.key" 2>/dev/null)
 cbx --keystore "$tmp/pub.ks" keys add bench. --originator-priv "$tmp/pub.key" --responder-pub "$subkey" >/dev/null
 cbx --keystore "$tmp/sub.ks" keys add bench. --responder-priv "$tmp/sub.key" --originator-pub "$pubkey" >/dev/null
 
-start_router "$tmp/router.log" "$tmp/cbx"
+start_router "$tmp/router.log" "$tmp/cbx-aux"
 export CBX_URL=$url
 topic=bench.oneshot
-total=$((runs * ${#bins[@]}))
+total=$(((runs + 1) * ${#bins[@]})) # one untimed run each
 : >"$tmp/sub.err"
 cbx --keystore "$tmp/sub.ks" subscribe "$topic" --count "$total" --timeout 600s -v >"$tmp/sub.out" 2>"$tmp/sub.err" &
 sub=$!
@@ -80,12 +89,21 @@ def once(k, i):
     t1 = time.perf_counter_ns()
     if status != 0:
         sys.exit("%s: run %d failed (status %d)" % (names[k], i, status))
-    times[k].append((t1 - t0) / 1e6)
+    return (t1 - t0) / 1e6
+
+# The same page-cache state for every binary (see the top of the script): fsync so that
+# no page is dirty, then drop the file's pages; the untimed run reads them back.
+for k in range(nb):
+    fd = os.open(bins[k], os.O_RDONLY)
+    os.fsync(fd)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)
+    once(k, -1)
 
 for i in range(runs):
     order = range(nb) if i % 2 == 0 else reversed(range(nb))
     for k in order:
-        once(k, i)
+        times[k].append(once(k, i))
 
 def pct(xs, p):
     xs = sorted(xs)
