@@ -20,7 +20,9 @@
 #       call-sealed")
 #   -b  git revision of baseline clients: each cbx-X variant also runs as base-X, right
 #       before it in every round, with `cbx publish` and `cbx subscribe` built from REV
-#       (the router stays the current one), and the medians end with base-X / cbx-X
+#       (the router stays the current one), and the medians end with base-X / cbx-X; so
+#       does each call-X variant, as base-call-X, with `cbx register` and `cbx bench
+#       call` built from REV
 #   ROUTER-FLAGS go to `cbx router` (default --queue-size 1000000: no run drops)
 #
 # Each run: the subscriber is started and waited for (subscribed), then the publisher;
@@ -49,7 +51,7 @@ while getopts "n:a:c:r:s:v:b:" opt; do
     s) ser=$OPTARG ;;
     v) variants=$OPTARG ;;
     b) base=$OPTARG ;;
-    *) sed -n '2,36p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,38p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -74,7 +76,10 @@ if [ -n "$base" ]; then
   build_base "$base"
   expanded=""
   for v in $variants; do
-    case $v in cbx-*) expanded="$expanded base-${v#cbx-}" ;; esac
+    case $v in
+      cbx-*) expanded="$expanded base-${v#cbx-}" ;;
+      call-*) expanded="$expanded base-$v" ;;
+    esac
     expanded="$expanded $v"
   done
   variants=$expanded
@@ -196,14 +201,17 @@ run() {
 # PROC`, each its own process, measured.
 run_call() {
   local variant=$1 round=$2 warm=1000
+  local kind=${variant#base-}
   local proc="com.bench.plain.$round.echo"
-  [ "$variant" = call-sealed ] && proc="com.bench.sealed.$round.echo"
+  [ "$kind" = call-sealed ] && proc="com.bench.sealed.$round.echo"
+  local bin=$cbx
+  [ "${variant%%-*}" = base ] && bin=$tmp/cbx-base
   : >"$tmp/reg.err"
   rm -f "$tmp/reg.ready"
   # Readiness from --ready-file, not -v: -v writes a notice line to stderr at every call,
   # which is no part of the round trip, and cost 20 µs of its median (a write(2) that
   # wakes the callee's runtime monitor thread at each call).
-  (bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/reg.m" "$cbx" --keystore "$tmp/sub.ks" register "$proc" --echo \
+  (bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/reg.m" "$bin" --keystore "$tmp/sub.ks" register "$proc" --echo \
     --url "$url" --serializer "$ser" --count $((calls + warm)) --ready-file "$tmp/reg.ready" >/dev/null 2>"$tmp/reg.err") &
   local reg=$!
   until [ -e "$tmp/reg.ready" ]; do
@@ -212,7 +220,7 @@ run_call() {
   done
   local r0 r1
   r0=$(router_ticks)
-  bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/call.m" "$cbx" --keystore "$tmp/pub.ks" bench call --url "$url" \
+  bash -c "$(declare -f measured); measured \"\$@\"" _ "$tmp/call.m" "$bin" --keystore "$tmp/pub.ks" bench call --url "$url" \
     --serializer "$ser" --procedure "$proc" --msgs "$calls" --warmup "$warm" --json >"$tmp/call.out" 2>"$tmp/call.err" || true
   wait "$reg" || true
   r1=$(router_ticks)
@@ -228,7 +236,7 @@ run_call() {
   python3 -c '
 import json, sys
 r = json.loads(open(sys.argv[1]).readline())
-want = "sealed" if sys.argv[2] == "call-sealed" else "plain"
+want = "sealed" if sys.argv[2].endswith("call-sealed") else "plain"
 if r["mode"] != want or r["lost"] or r["errors"]:
     sys.exit("bench-e2e.sh: %s: %r" % (sys.argv[2], r))
 n, us = r["msgs"] + int(sys.argv[7]), 1e6 / int(sys.argv[6])
@@ -243,7 +251,7 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 for ((r = 1; r <= rounds; r++)); do
   for v in $variants; do
     case $v in
-      call-*) run_call "$v" "$r" ;;
+      call-* | base-call-*) run_call "$v" "$r" ;;
       *) run "$v" "$r" ;;
     esac
   done
@@ -251,7 +259,7 @@ done | tee "$tmp/results"
 
 # Medians per variant, and the ratios the issue asks for.
 awk '
-  $1 ~ /^call-/ { v = $1; c[v]++; crate[v, c[v]] = $6; p50[v, c[v]] = $9; p99[v, c[v]] = $12; cc[v, c[v]] = $18; cr[v, c[v]] = $21; ce[v, c[v]] = $24; if (!(v in cseen)) { cseen[v] = 1; corder[++ck] = v }; next }
+  $1 ~ /^(base-)?call-/ { v = $1; c[v]++; crate[v, c[v]] = $6; p50[v, c[v]] = $9; p99[v, c[v]] = $12; cc[v, c[v]] = $18; cr[v, c[v]] = $21; ce[v, c[v]] = $24; if (!(v in cseen)) { cseen[v] = 1; corder[++ck] = v }; next }
   { v = $1; n[v]++; rate[v, n[v]] = $6; pub[v, n[v]] = $12; rt[v, n[v]] = $15; sub_[v, n[v]] = $18; if (!(v in seen)) { seen[v] = 1; order[++k] = v } }
   function median(a, v, m,   i, j, t, x) { for (i = 1; i <= m; i++) x[i] = a[v, i]; for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t } return (m % 2) ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2 }
   END {
@@ -262,6 +270,8 @@ awk '
       printf "  %s / %s: events/s %.2f  publisher %.2f  subscriber %.2f\n", v, w, med[v] / med[w], median(pub, v, n[v]) / median(pub, w, n[w]), median(sub_, v, n[v]) / median(sub_, w, n[w]) }
     if (med["autobahn-sealed"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / Autobahn sealed: %.1f×\n", med["cbx-sealed"] / med["autobahn-sealed"]
     for (i = 1; i <= ck; i++) { v = corder[i]; printf "  %-16s %8.0f calls/s   p50 %7.1f µs  p99 %7.1f µs  caller %6.1f µs  router %6.1f µs  callee %6.1f µs\n", v, median(crate, v, c[v]), median(p50, v, c[v]), median(p99, v, c[v]), median(cc, v, c[v]), median(cr, v, c[v]), median(ce, v, c[v]) }
+    for (i = 1; i <= ck; i++) { v = corder[i]; if (v !~ /^base-/) continue; w = substr(v, 6); if (!(w in cseen)) continue
+      printf "  %s / %s: p50 %.2f  p99 %.2f  caller %.2f  router %.2f  callee %.2f\n", v, w, median(p50, v, c[v]) / median(p50, w, c[w]), median(p99, v, c[v]) / median(p99, w, c[w]), median(cc, v, c[v]) / median(cc, w, c[w]), median(cr, v, c[v]) / median(cr, w, c[w]), median(ce, v, c[v]) / median(ce, w, c[w]) }
   }' "$tmp/results"
 
 kill -INT "$router"

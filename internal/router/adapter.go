@@ -58,10 +58,10 @@ func violationf(format string, args ...any) *violation {
 // Inbound (client → nexus): a legacy sealed message, i.e. a PUBLISH, CALL, YIELD or
 // ERROR with a bare binary payload and enc_algo/enc_serializer/enc_key in its Options or
 // Details (wire.md §1.1, §1.2), is rewritten so that nexus carries the payload untouched
-// and its metadata reaches the receiver. A PUBLISH keeps its Options, and its Arguments
-// become [legacyPayload], which holds the payload and the enc_* values (see
-// [legacyPayload]). A CALL, YIELD or ERROR becomes a nexus PPT message:
-// Arguments = [payload] and
+// and its metadata reaches the receiver. A PUBLISH, CALL or YIELD keeps its Options, and
+// its Arguments become [legacyPayload], which holds the payload and the enc_* values (see
+// [legacyPayload]). An ERROR becomes a nexus PPT message (nexus forwards an ERROR's
+// Details as they are, so this costs it nothing): Arguments = [payload] and
 //
 //	ppt_scheme = "x_cbx_legacy", ppt_cipher = enc_algo, ppt_serializer = enc_serializer,
 //	ppt_keyid = enc_key            (each ppt_* present exactly when its enc_* was)
@@ -70,8 +70,8 @@ func violationf(format string, args ...any) *violation {
 // payload_passthru_mode added to every client role so nexus's PPT checks pass for every
 // session.
 //
-// Outbound (nexus → client): an EVENT carrying a legacyPayload, or a message carrying
-// ppt_scheme = "x_cbx_legacy", is turned
+// Outbound (nexus → client): an EVENT, INVOCATION or RESULT carrying a legacyPayload, or
+// a message carrying ppt_scheme = "x_cbx_legacy", is turned
 // back into exactly what Crossbar.io sends (wire.md §3 "Crossbar.io"): enc_algo,
 // enc_serializer (and enc_key if present) in Details, the bare binary payload, no ppt_*
 // keys. That is done for every receiver, whatever it announced: Crossbar forwards the
@@ -156,12 +156,26 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		}
 		return &nx.Publish{Request: nx.ID(m.Request), Options: opts, Topic: nx.URI(m.Topic), Arguments: args, ArgumentsKw: kw}, nil
 	case *wamp.Call:
+		if m.Payload.IsBare() && m.Payload.Err == nil {
+			_, args, err := newLegacyPayload(m.Options, m.Payload.Bare)
+			if err != nil {
+				return nil, err
+			}
+			return &nx.Call{Request: nx.ID(m.Request), Options: nxDict(m.Options), Procedure: nx.URI(m.Procedure), Arguments: args}, nil
+		}
 		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RoleCaller, true)
 		if err != nil {
 			return nil, err
 		}
 		return &nx.Call{Request: nx.ID(m.Request), Options: opts, Procedure: nx.URI(m.Procedure), Arguments: args, ArgumentsKw: kw}, nil
 	case *wamp.Yield:
+		if m.Payload.IsBare() && m.Payload.Err == nil {
+			_, args, err := newLegacyPayload(m.Options, m.Payload.Bare)
+			if err != nil {
+				return nil, err
+			}
+			return &nx.Yield{Request: nx.ID(m.Request), Options: nxDict(m.Options), Arguments: args}, nil
+		}
 		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RoleCallee, true)
 		if err != nil {
 			return nil, err
@@ -259,8 +273,14 @@ func checkBareMeta(meta wamp.Dict) error {
 //
 // A PUBLISH carried so needs no copy of its Options under PPT names, and nexus builds no
 // ppt_* Details for the adapter to copy back for every subscriber: the router's work for
-// a sealed event is then that of a plain one. (CALL, YIELD and ERROR still travel in the
-// PPT form, [adapter.sealedToPPT], whose Details nexus's dealer checks and forwards.)
+// a sealed event is then that of a plain one. A CALL and a YIELD travel so too: nexus's
+// dealer hands a CALL's Arguments to the INVOCATION, and a YIELD's to the RESULT, as they
+// are (router/dealer.go), and reads only the Options it knows, so the enc_* values reach
+// the callee and the caller only through the legacyPayload. In the PPT form each sealed
+// call cost the router two dicts of the adapter's, nexus's ppt_* Details and the adapter's
+// copy of them back: about 5 µs of router CPU per round trip (the commit that made it so
+// has the figures). (A callee's ERROR still travels in the PPT form,
+// [adapter.sealedToPPT]: nexus forwards its Details verbatim.)
 // No decoder produces this type, so no client can forge it, and no serializer writes it:
 // a message that still held one where outbound does not expect it could not be sent
 // (internal/wamp refuses a value outside its value model) rather than be altered.
@@ -318,7 +338,7 @@ func (lp *legacyPayload) addEnc(d wamp.Dict) {
 	}
 }
 
-// legacyOf returns the legacy payload an EVENT carries, or nil.
+// legacyOf returns the legacy payload an EVENT, INVOCATION or RESULT carries, or nil.
 func legacyOf(args nx.List, kwargs nx.Dict) *legacyPayload {
 	if len(args) != 1 || kwargs != nil {
 		return nil
@@ -331,33 +351,44 @@ func legacyOf(args nx.List, kwargs nx.Dict) *legacyPayload {
 // Details (copied, never written: they are nexus's) with the enc_* values added, and the
 // bare payload.
 func (a *adapter) legacyEvent(ev *nx.Event, lp *legacyPayload) *wamp.Event {
-	var details wamp.Dict
-	if len(ev.Details) == 0 {
-		details = a.sealedDetails(lp)
-	} else {
-		d := plainDict(ev.Details)
-		details = make(wamp.Dict, len(d)+len(lp.enc))
-		for k, v := range d {
-			details[k] = v
-		}
-		lp.addEnc(details)
+	return &wamp.Event{Subscription: wamp.ID(ev.Subscription), Publication: wamp.ID(ev.Publication),
+		Details: a.legacyDetails(ev.Details, lp), Payload: lp.payload()}
+}
+
+// legacyDetails are the Details of a message that delivers lp: nexus's (copied, never
+// written: they are nexus's) with the enc_* values added, or when nexus's are empty
+// sealedDetails.
+func (a *adapter) legacyDetails(nd nx.Dict, lp *legacyPayload) wamp.Dict {
+	if len(nd) == 0 {
+		return a.sealedDetails(lp)
 	}
+	d := plainDict(nd)
+	details := make(wamp.Dict, len(d)+len(lp.enc))
+	for k, v := range d {
+		details[k] = v
+	}
+	lp.addEnc(details)
+	return details
+}
+
+// payload is the bare payload lp carries, as the client gets it.
+func (lp *legacyPayload) payload() wamp.Payload {
 	bare := lp.bare
 	if bare == nil {
 		bare = []byte{}
 	}
-	return &wamp.Event{Subscription: wamp.ID(ev.Subscription), Publication: wamp.ID(ev.Publication), Details: details,
-		Payload: wamp.Payload{Bare: bare}}
+	return wamp.Payload{Bare: bare}
 }
 
-// sealedDetails returns the Details of an EVENT of lp whose nexus Details are empty (an
-// exact subscription, no publisher disclosed; the common case): the enc_* values alone.
-// A session's events usually carry the same ones (one publisher's key), so the adapter
-// keeps the last dict it built and hands it out again for the same values rather than
-// build the same dict for every event. Such a dict is shared and never written: nothing
-// writes to the Details of a message outbound returns (a drop mark goes into a copy,
-// withDropMark). Only the writer, which alone calls outbound for EVENTs, uses lastEnc
-// and lastDetails.
+// sealedDetails returns the Details of an EVENT, INVOCATION or RESULT of lp whose nexus
+// Details are empty (an exact subscription or registration, no publisher or caller
+// disclosed, no progress; the common case): the enc_* values alone. A session's messages
+// usually carry the same ones (one peer's key), so the adapter keeps the last dict it
+// built and hands it out again for the same values rather than build the same dict for
+// every message. Such a dict is shared and never written: nothing writes to the Details
+// of a message outbound returns (a drop mark goes into a copy, withDropMark). Only the
+// connection's writer, which alone calls outbound (peer.deliver), uses lastEnc and
+// lastDetails.
 func (a *adapter) sealedDetails(lp *legacyPayload) wamp.Dict {
 	// Comparing the arrays compares each value's type and string (newLegacyPayload let
 	// only strings and absent values through, so no comparison can panic).
@@ -375,9 +406,27 @@ func (a *adapter) sealedDetails(lp *legacyPayload) wamp.Dict {
 // to nexus as if the client had sent it (a feature_not_supported ERROR for an
 // INVOCATION the client cannot take).
 func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message, err error) {
-	if ev, ok := m.(*nx.Event); ok {
-		if lp := legacyOf(ev.Arguments, ev.ArgumentsKw); lp != nil {
-			return a.legacyEvent(ev, lp), nil, nil
+	switch x := m.(type) {
+	case *nx.Event:
+		if lp := legacyOf(x.Arguments, x.ArgumentsKw); lp != nil {
+			return a.legacyEvent(x, lp), nil, nil
+		}
+	case *nx.Invocation:
+		if lp := legacyOf(x.Arguments, x.ArgumentsKw); lp != nil {
+			return &wamp.Invocation{Request: wamp.ID(x.Request), Registration: wamp.ID(x.Registration),
+				Details: a.legacyDetails(x.Details, lp), Payload: lp.payload()}, nil, nil
+		}
+	case *nx.Result:
+		if lp := legacyOf(x.Arguments, x.ArgumentsKw); lp != nil {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if a.refused[wamp.ID(x.Request)] {
+				if progress, _ := x.Details[wamp.OptProgress].(bool); !progress {
+					delete(a.refused, wamp.ID(x.Request))
+				}
+				return nil, nil, nil
+			}
+			return &wamp.Result{Request: wamp.ID(x.Request), Details: a.legacyDetails(x.Details, lp), Payload: lp.payload()}, nil, nil
 		}
 	}
 	out, err := fromNexus(m)

@@ -137,8 +137,10 @@ func nxMetaAndArgs(m nx.Message) (nx.Dict, nx.List, nx.Dict) {
 	return nil, nil, nil
 }
 
-// TestVectorsInbound: every message Autobahn sends sealed becomes nexus PPT form carrying
-// the enc_* values, with the payload bytes untouched, whatever the serializer.
+// TestVectorsInbound: every message Autobahn sends sealed reaches nexus carrying the
+// enc_* values, with the payload bytes untouched, whatever the serializer: a PUBLISH, CALL
+// or YIELD with its Options as they are and a legacy payload as its Arguments, an ERROR
+// in the PPT form.
 func TestVectorsInbound(t *testing.T) {
 	vs, _ := loadVectorFile(t)
 	for _, v := range vs {
@@ -163,8 +165,9 @@ func TestVectorsInbound(t *testing.T) {
 					t.Fatalf("type %v became %v", m.MessageType(), nm.MessageType())
 				}
 				opts, args, kw := nxMetaAndArgs(nm)
-				if _, ok := m.(*wamp.Publish); ok {
-					// A PUBLISH keeps its Options; its Arguments are the legacy payload.
+				switch m.(type) {
+				case *wamp.Publish, *wamp.Call, *wamp.Yield:
+					// It keeps its Options; its Arguments are the legacy payload.
 					lp := legacyOf(args, kw)
 					if lp == nil || !bytes.Equal(lp.bare, v.Payload) || lp.enc != [3]any{"cryptobox", "json", origMeta[wamp.OptEncKey]} {
 						t.Errorf("nexus Arguments = %#v, ArgumentsKw = %v; want [legacy payload]", args, kw)
@@ -195,8 +198,10 @@ func TestVectorsInbound(t *testing.T) {
 }
 
 // TestVectorsForwardedIdentity: a forwarded message as Crossbar sends it (the vector),
-// once in the PPT form nexus delivers, comes out of the adapter exactly as the vector
-// (legacy → PPT → legacy is the identity).
+// once in the form nexus delivers, comes out of the adapter exactly as the vector
+// (legacy → nexus → legacy is the identity): an EVENT, INVOCATION or RESULT carrying a
+// legacy payload, and an INVOCATION, RESULT or ERROR in the PPT form (the form of an
+// ERROR; outbound takes it for all three).
 func TestVectorsForwardedIdentity(t *testing.T) {
 	vs, _ := loadVectorFile(t)
 	for _, v := range vs {
@@ -215,48 +220,61 @@ func TestVectorsForwardedIdentity(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var nm nx.Message
-				switch w := want.(type) {
-				case *wamp.Event:
-					_, lpArgs, err := newLegacyPayload(meta, pl.Bare)
-					if err != nil {
-						t.Fatal(err)
-					}
-					details := nx.Dict{}
-					for k, v := range meta {
-						if !strings.HasPrefix(k, "enc_") {
-							details[k] = v
-						}
-					}
-					nm = &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: details, Arguments: lpArgs}
-				case *wamp.Invocation:
-					nm = &nx.Invocation{Request: nx.ID(w.Request), Registration: nx.ID(w.Registration), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
-				case *wamp.Result:
-					nm = &nx.Result{Request: nx.ID(w.Request), Details: pptMeta, Arguments: args, ArgumentsKw: kw}
-				case *wamp.Error:
-					nm = &nx.Error{Type: nx.MessageType(w.Type), Request: nx.ID(w.Request), Details: pptMeta, Error: nx.URI(w.Error), Arguments: args, ArgumentsKw: kw}
-				default:
-					t.Fatalf("unexpected forwarded %T", want)
-				}
-				got, reply, err := a.outbound(nm)
-				if err != nil || reply != nil {
-					t.Fatalf("outbound: %v, reply %v", err, reply)
-				}
-				if !reflect.DeepEqual(got, want) {
-					t.Errorf("outbound\n got %s\nwant %s", summarize(got), summarize(want))
-				}
-				// And the client gets the same bytes' worth: re-encoding gives back a
-				// message equal to the vector.
-				b, err := s.Marshal(got)
+				_, lpArgs, err := newLegacyPayload(meta, pl.Bare)
 				if err != nil {
 					t.Fatal(err)
 				}
-				again, err := s.Unmarshal(b)
-				if err != nil || !reflect.DeepEqual(again, want) {
-					t.Errorf("re-encoded %s: %v %s", s.Name(), err, summarize(again))
+				details := nx.Dict{} // nexus's own Details: the vector's without enc_*
+				for k, v := range meta {
+					if !strings.HasPrefix(k, "enc_") {
+						details[k] = v
+					}
+				}
+				var forms []nx.Message
+				switch w := want.(type) {
+				case *wamp.Event:
+					forms = append(forms, &nx.Event{Subscription: nx.ID(w.Subscription), Publication: nx.ID(w.Publication), Details: details, Arguments: lpArgs})
+				case *wamp.Invocation:
+					forms = append(forms,
+						&nx.Invocation{Request: nx.ID(w.Request), Registration: nx.ID(w.Registration), Details: details, Arguments: lpArgs},
+						&nx.Invocation{Request: nx.ID(w.Request), Registration: nx.ID(w.Registration), Details: pptMeta, Arguments: args, ArgumentsKw: kw})
+				case *wamp.Result:
+					forms = append(forms,
+						&nx.Result{Request: nx.ID(w.Request), Details: details, Arguments: lpArgs},
+						&nx.Result{Request: nx.ID(w.Request), Details: pptMeta, Arguments: args, ArgumentsKw: kw})
+				case *wamp.Error:
+					forms = append(forms, &nx.Error{Type: nx.MessageType(w.Type), Request: nx.ID(w.Request), Details: pptMeta, Error: nx.URI(w.Error), Arguments: args, ArgumentsKw: kw})
+				default:
+					t.Fatalf("unexpected forwarded %T", want)
+				}
+				for _, nm := range forms {
+					checkForwarded(t, a, s, nm, want)
 				}
 			})
 		}
+	}
+}
+
+// checkForwarded checks that outbound turns nm into want, and that want's encoding by s
+// decodes back to it.
+func checkForwarded(t *testing.T, a *adapter, s wamp.Serializer, nm nx.Message, want wamp.Message) {
+	t.Helper()
+	got, reply, err := a.outbound(nm)
+	if err != nil || reply != nil {
+		t.Fatalf("outbound %T: %v, reply %v", nm, err, reply)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("outbound %T\n got %s\nwant %s", nm, summarize(got), summarize(want))
+	}
+	// And the client gets the same bytes' worth: re-encoding gives back a message equal
+	// to the vector.
+	b, err := s.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Unmarshal(b)
+	if err != nil || !reflect.DeepEqual(again, want) {
+		t.Errorf("re-encoded %s: %v %s", s.Name(), err, summarize(again))
 	}
 }
 
@@ -491,5 +509,37 @@ func TestSharedSealedDetails(t *testing.T) {
 	}
 	if !reflect.DeepEqual(d1, want) {
 		t.Errorf("the first shared Details are now %v", d1)
+	}
+}
+
+// TestLegacyResultsOfFailedCall: once the router has failed a call itself (failCall, a
+// progressive RESULT too large for the caller), the sealed RESULTs nexus still delivers
+// for it, carried as legacy payloads, are not passed on, the final one included; a
+// sealed RESULT of another call is.
+func TestLegacyResultsOfFailedCall(t *testing.T) {
+	a := newAdapter()
+	a.failCall(7)
+	lp := func(b byte) nx.List {
+		_, args, err := newLegacyPayload(wamp.Dict{wamp.OptEncAlgo: "cryptobox", wamp.OptEncSerializer: "json"}, []byte{b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return args
+	}
+	for i, r := range []*nx.Result{
+		{Request: 7, Details: nx.Dict{wamp.OptProgress: true}, Arguments: lp(1)},
+		{Request: 7, Details: nx.Dict{}, Arguments: lp(2)},
+	} {
+		if out, reply, err := a.outbound(r); out != nil || reply != nil || err != nil {
+			t.Fatalf("RESULT %d of the failed call: delivered %s, reply %v, err %v", i, summarize(out), reply, err)
+		}
+	}
+	if a.refused[7] {
+		t.Error("the failed call is still recorded after its final RESULT")
+	}
+	out, _, err := a.outbound(&nx.Result{Request: 8, Details: nx.Dict{}, Arguments: lp(3)})
+	want := &wamp.Result{Request: 8, Details: wamp.Dict{wamp.OptEncAlgo: "cryptobox", wamp.OptEncSerializer: "json"}, Payload: wamp.Payload{Bare: []byte{3}}}
+	if err != nil || !reflect.DeepEqual(out, want) {
+		t.Errorf("RESULT of another call: %s, %v; want %s", summarize(out), err, summarize(want))
 	}
 }

@@ -33,6 +33,42 @@ func BenchmarkSealedEvent(b *testing.B) {
 	}
 }
 
+// BenchmarkSealedCall measures one sealed call through the adapter and nexus: CALL →
+// INVOCATION, YIELD → RESULT, as an Autobahn caller and callee seal them (in-memory
+// connections, no serialization); with -bench SealedCall/plain, the same call in
+// plaintext.
+func BenchmarkSealedCall(b *testing.B) {
+	for _, sealed := range []bool{true, false} {
+		name := "plain"
+		if sealed {
+			name = "sealed"
+		}
+		b.Run(name, func(b *testing.B) {
+			srv, _, _ := testServer(b, Config{Logger: discardLogger()})
+			noTrace(srv)
+			callee := join(b, srv, autobahnRoles())
+			caller := join(b, srv, autobahnRoles())
+			callee.register("com.example.secure.bench", nil)
+			callP, yieldP := wamp.Payload{Bare: sealedBytes(b, 180)}, wamp.Payload{Bare: sealedBytes(b, 180)}
+			callOpts, yieldOpts := encOpts(nil), encOpts(nil)
+			if !sealed {
+				callP, yieldP = wamp.Payload{Args: wamp.List{strings.Repeat("x", 100)}}, wamp.Payload{Args: wamp.List{strings.Repeat("x", 100)}}
+				callOpts, yieldOpts = wamp.Dict{}, wamp.Dict{}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				caller.send(&wamp.Call{Request: wamp.ID(i + 1), Options: callOpts, Procedure: "com.example.secure.bench", Payload: callP})
+				inv := expect[*wamp.Invocation](callee)
+				callee.send(&wamp.Yield{Request: inv.Request, Options: yieldOpts, Payload: yieldP})
+				if res := expect[*wamp.Result](caller); res.Request != wamp.ID(i+1) || res.IsBare() != sealed {
+					b.Fatalf("RESULT %s", summarize(res))
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkFanOut measures publications through the router to many subscribers over real
 // WebSockets (json), 20 publishers at once, unacknowledged, 100-byte payloads: b.N
 // publications in all, each delivered to every subscriber. It reports publications and

@@ -278,9 +278,9 @@ func plain(v any, depth int) (out any, changed bool) {
 		}
 		return l, true
 	case *legacyPayload:
-		// Only an EVENT carries one, and the adapter converts that itself. Anywhere else
-		// it stays as it is, which no serializer writes: the message is not delivered
-		// rather than delivered altered (see legacyPayload).
+		// Only an EVENT, INVOCATION or RESULT carries one, and the adapter converts those
+		// itself. Anywhere else it stays as it is, which no serializer writes: the message
+		// is not delivered rather than delivered altered (see legacyPayload).
 		return v, false
 	}
 	// Anything else nexus might produce (other named kinds, slices of them) goes through

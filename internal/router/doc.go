@@ -27,13 +27,15 @@
 //     of the router's own that holds the payload and the enc_* values (legacyPayload):
 //     nexus never looks inside Arguments and hands it to every subscriber's EVENT as it
 //     is, so a sealed event costs the router what a plain one does.
-//   - A CALL, YIELD or ERROR with a bare payload becomes nexus's Payload PassThru Mode
+//   - A CALL or YIELD with a bare payload travels the same way: nexus's dealer hands its
+//     Arguments to the INVOCATION or RESULT as they are.
+//   - An ERROR with a bare payload becomes nexus's Payload PassThru Mode
 //     form (wire.md §2): Arguments = [payload], ppt_scheme "x_cbx_legacy", and
 //     enc_algo/enc_serializer/enc_key carried as ppt_cipher/ppt_serializer/ppt_keyid.
 //     Every session's HELLO gets payload_passthru_mode added to its client roles so that
 //     nexus's PPT checks let these through.
-//   - An EVENT carrying a legacyPayload, and an INVOCATION, RESULT or ERROR in the PPT
-//     form above, is turned back into exactly what Crossbar sends (wire.md §3
+//   - An EVENT, INVOCATION or RESULT carrying a legacyPayload, and an INVOCATION, RESULT
+//     or ERROR in the PPT form above, is turned back into exactly what Crossbar sends (wire.md §3
 //     "Crossbar.io"): enc_algo and enc_serializer (and enc_key if the sender gave one) in
 //     Details, the bare binary payload, no ppt_* keys. Details nexus adds, such as topic
 //     and procedure on pattern matches, are kept.

@@ -429,6 +429,16 @@ func (p *peer) readLoop() {
 		if !p.toRouter(nm) {
 			return
 		}
+		switch m.(type) {
+		case *wamp.Call, *wamp.Yield, *wamp.Error:
+			// A call's message goes on through nexus to the callee's or the caller's
+			// writer before this loop reads again. The next read is most often a system
+			// call that finds nothing (EAGAIN) and parks the goroutine; with one P (cbx
+			// router's default on two cores) it would otherwise run first, and the
+			// round trip would wait for it. Not for a PUBLISH: publishers stream them,
+			// and reading on lets the subscribers' writers batch them.
+			runtime.Gosched()
+		}
 	}
 }
 

@@ -44,6 +44,33 @@ func BenchmarkUnmarshalSealedEvent(b *testing.B) {
 	}
 }
 
+// BenchmarkUnmarshalSealedCall: the sealed CALL and YIELD of one round trip of issue 10's
+// call benchmark, as cbx router reads them in turn (each with its sender's key id; 180
+// sealed bytes), in msgpack: two messages per op.
+func BenchmarkUnmarshalSealedCall(b *testing.B) {
+	var frames [][]byte
+	for _, m := range []Message{
+		&Call{Request: 7, Options: Dict{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"},
+			Procedure: "com.bench.sealed.1.echo", Payload: Payload{Bare: make([]byte, 180)}},
+		&Yield{Request: 9, Options: Dict{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x908Ba8137B43f1140a533322A5aCc6cE2328A312"},
+			Payload: Payload{Bare: make([]byte, 180)}},
+	} {
+		f, err := MsgPack.Marshal(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		frames = append(frames, f)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range frames {
+			if _, err := MsgPack.Unmarshal(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 // appendSortedEntries orders every dict as slices.Sort orders its keys, whichever way it
 // sorts (insertion up to maxInsertionSort entries, SortFunc above), appending after what
 // the slice already holds.

@@ -54,19 +54,33 @@ func textValue(b []byte) any {
 	return string(b)
 }
 
-// lastKeyID is the key id (enc_key, ppt_keyid) keyIDValue gave out last, with its box.
-var lastKeyID atomic.Pointer[internedName]
+// keyIDs are the key ids (enc_key, ppt_keyid) keyIDValue gave out last, each with its
+// box; keyIDNext counts the ones it added, the next one replacing the oldest.
+var (
+	keyIDs    [keyIDSlots]atomic.Pointer[internedName]
+	keyIDNext atomic.Uint32
+)
+
+// keyIDSlots is how many key ids keyIDValue keeps: a few, since it looks at each of them
+// for every key id it reads.
+const keyIDSlots = 4
 
 // keyIDValue is textValue for the value of a sealed message's key id: one publisher's
 // events all carry the same one (a 42-character fingerprint, too long to intern), so the
-// last one read is kept and given out again while it repeats, instead of a new string and
-// box per message (two allocations of every sealed EVENT a subscriber reads and of every
-// sealed PUBLISH the router reads). Another key id replaces it.
+// last few read are kept and given out again while they repeat, instead of a new string
+// and box per message (two allocations of every sealed EVENT a subscriber reads and of
+// every sealed PUBLISH the router reads). A few, not one: cbx router reads a sealed
+// call's CALL, which carries the caller's key id, and its YIELD, which carries the
+// callee's, in turn (with only the last one kept, each replaced the other: four
+// allocations per message, about a microsecond of the router's CPU per round trip), and
+// a subscriber may follow a few publishers. A key id not among them replaces the oldest.
 func keyIDValue(b []byte) any {
-	if n := lastKeyID.Load(); n != nil && n.s == string(b) {
-		return n.v
+	for i := range keyIDs {
+		if n := keyIDs[i].Load(); n != nil && n.s == string(b) {
+			return n.v
+		}
 	}
 	s := string(b)
-	lastKeyID.Store(&internedName{s, s})
+	keyIDs[(keyIDNext.Add(1)-1)%keyIDSlots].Store(&internedName{s, s})
 	return s
 }

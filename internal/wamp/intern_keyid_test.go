@@ -40,3 +40,32 @@ func TestKeyIDRefusedAsText(t *testing.T) {
 		}
 	}
 }
+
+// Two key ids read alternately cost no more than one read again and again: cbx router
+// reads a sealed call's CALL, with the caller's key id, and its YIELD, with the callee's,
+// turn about, and a subscriber may follow two publishers.
+func TestKeyIDsAlternatingKept(t *testing.T) {
+	ids := []string{"0x51D1751dDfc8c817Bb8f72968071C30189cd4B62", "0x908Ba8137B43f1140a533322A5aCc6cE2328A312"}
+	frames := make([][]byte, len(ids))
+	for i, id := range ids {
+		f, err := MsgPack.Marshal(&Call{Request: 1, Options: Dict{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: id},
+			Procedure: "com.example.echo", Payload: Payload{Bare: []byte{1, 2, 3}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames[i] = f
+	}
+	read := func(f []byte) {
+		if _, err := MsgPack.Unmarshal(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read(frames[0])
+	read(frames[1])
+	same := testing.AllocsPerRun(100, func() { read(frames[0]) })
+	n := 0
+	alternating := testing.AllocsPerRun(100, func() { read(frames[n%2]); n++ })
+	if alternating > same {
+		t.Errorf("%.1f allocations per CALL with two key ids in turn, %.1f with one", alternating, same)
+	}
+}

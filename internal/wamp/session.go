@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -271,6 +272,7 @@ func (s *Session) dispatch(m Message) error {
 		s.mu.Unlock()
 		if c != nil {
 			c.q.push(m)
+			s.yieldToCaller()
 		}
 	case *Error:
 		if m.Type == CALL {
@@ -279,6 +281,7 @@ func (s *Session) dispatch(m Message) error {
 			s.mu.Unlock()
 			if c != nil {
 				c.q.push(m)
+				s.yieldToCaller()
 			}
 			return nil
 		}
@@ -315,6 +318,13 @@ func (s *Session) dispatch(m Message) error {
 	}
 	return nil
 }
+
+// yieldToCaller lets the Call just handed its RESULT or ERROR run before the read loop
+// reads again. That next read is most often a system call that finds nothing (EAGAIN)
+// and parks the read loop; with one P (cbx call and cbx bench call --procedure run so,
+// cmd/cbx procs.go) the caller would otherwise wait for it before it could take its
+// result.
+func (s *Session) yieldToCaller() { runtime.Gosched() }
 
 // pendingRequest waits for the reply to PUBLISH (acknowledged), SUBSCRIBE, UNSUBSCRIBE,
 // REGISTER or UNREGISTER.
