@@ -1,6 +1,10 @@
 package wamp
 
-import "testing"
+import (
+	"bytes"
+	"math"
+	"testing"
+)
 
 // BenchmarkMsgpackOptionsDict: a sealed PUBLISH's options (acknowledge and the three
 // enc_* options) in msgpack, the dict every sealed event carries.
@@ -66,4 +70,57 @@ func TestAppendSortedEntries(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A dict msgpackDict encodes while it keeps another that names a key id (keyedDict)
+// comes out exactly as it does with nothing kept: only a dict with the same entries, of
+// the same types, reuses the kept bytes.
+func TestKeyedDictMemo(t *testing.T) {
+	kept := Dict{OptAcknowledge: true, OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"}
+	with := func(k string, v any) Dict {
+		d := Dict{}
+		for kk, vv := range kept {
+			d[kk] = vv
+		}
+		if v == nil {
+			delete(d, k)
+		} else {
+			d[k] = v
+		}
+		return d
+	}
+	for _, d := range []Dict{
+		with(OptEncKey, "0x51D1751dDfc8c817Bb8f72968071C30189cd4B63"),
+		with(OptEncKey, []byte("0x51D1751dDfc8c817Bb8f72968071C30189cd4B62")),
+		with(OptEncKey, List{"0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"}),
+		with(OptEncKey, Dict{"k": "v"}),
+		with(OptAcknowledge, false),
+		with(OptAcknowledge, int64(1)),
+		with(OptAcknowledge, nil),
+		with("x", int64(0)),
+		with("x", uint64(0)),
+		with("x", 0.0),
+		with("x", math.Copysign(0, -1)),
+		with("x", nil),
+		{OptEncKey: int64(1)},
+		{OptEncKey: uint64(1)},
+		{OptEncKey: 1.0},
+		{OptPPTKeyID: "0xA", OptPPTScheme: PPTSchemeWAMP},
+		{OptPPTKeyID: "0xA", OptPPTScheme: PPTSchemeWAMP, "y": "\xff"},
+		kept,
+	} {
+		for _, first := range []Dict{kept, d} {
+			lastKeyedDict.Store(nil)
+			want, wantErr := msgpackDict(nil, d, 0, 64)
+			lastKeyedDict.Store(nil)
+			msgpackDict(nil, first, 0, 64) // kept, unless refused
+			for range 2 {                  // the second time, d may have been kept itself
+				got, err := msgpackDict(nil, d, 0, 64)
+				if !bytes.Equal(got, want) || (err == nil) != (wantErr == nil) {
+					t.Fatalf("%v after %v: %x, %v; with nothing kept %x, %v", d, first, got, err, want, wantErr)
+				}
+			}
+		}
+	}
+	lastKeyedDict.Store(nil)
 }
