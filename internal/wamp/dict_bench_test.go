@@ -3,6 +3,7 @@ package wamp
 import (
 	"bytes"
 	"math"
+	"reflect"
 	"testing"
 )
 
@@ -123,4 +124,48 @@ func TestKeyedDictMemo(t *testing.T) {
 		}
 	}
 	lastKeyedDict.Store(nil)
+}
+
+// A dict read while another that names a key id is kept (keyedRead) is what it is with
+// nothing kept, and each one read is a map of its own.
+func TestKeyedReadMemo(t *testing.T) {
+	kept := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"}
+	dicts := []Dict{
+		kept,
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B63"},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62", "x": int64(1)},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: []byte("0x51")},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: List{int64(1)}, OptEncKey: "0x51"},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: Dict{OptEncKey: "0x51"}, OptEncKey: "0x51"},
+		{OptPPTKeyID: "0xA", OptPPTScheme: PPTSchemeWAMP, "n": 1.5},
+		{OptPPTKeyID: "0xA", OptPPTScheme: PPTSchemeWAMP, "n": int64(-3), "b": false},
+	}
+	frames := make([][]byte, len(dicts))
+	for i, d := range dicts {
+		f, err := MsgPack.Marshal(&Event{Subscription: 1, Publication: 2, Details: d, Payload: Payload{Bare: []byte{1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames[i] = f
+	}
+	for i, f := range frames {
+		lastKeyedRead.Store(nil)
+		want, err := MsgPack.Unmarshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range frames {
+			lastKeyedRead.Store(nil)
+			MsgPack.Unmarshal(frames[j]) // kept, if it may be
+			for range 2 {                // the second time, f's own dict may be kept
+				got, err := MsgPack.Unmarshal(f)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Fatalf("dict %d after %d: %#v, %v; with nothing kept %#v", i, j, got, err, want)
+				}
+				got.(*Event).Details["changed"] = true // the next one read must not see it
+			}
+		}
+	}
+	lastKeyedRead.Store(nil)
 }

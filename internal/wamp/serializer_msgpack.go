@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -342,6 +343,7 @@ type msgpackFast struct {
 	b     []byte
 	i     int
 	limit int
+	keyID bool // a dict named a key id (see fixDict)
 }
 
 // n reads a k-byte big-endian unsigned integer.
@@ -383,7 +385,7 @@ func (d *msgpackFast) value(depth int) (any, bool) {
 	case c >= msgpcode.FixedArrayLow && c <= msgpcode.FixedArrayHigh:
 		return d.list(depth, uint64(c&0x0f), true)
 	case c >= msgpcode.FixedMapLow && c <= msgpcode.FixedMapHigh:
-		return d.dict(depth, uint64(c&0x0f), true)
+		return d.fixDict(depth, c)
 	}
 	switch c {
 	case msgpcode.Nil:
@@ -570,6 +572,44 @@ func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
 	return l, true
 }
 
+// fixDict reads a fixmap whose header byte c it has just read. A dict that names a key
+// id (enc_key or ppt_keyid) and holds only strings, booleans and int64s, the Options of
+// a sealed PUBLISH or the Details of a sealed EVENT, is kept with its bytes
+// (lastKeyedRead), and the same bytes read again give a clone of it rather than a map
+// built entry by entry: a sender's sealed messages carry the same one every time.
+// Bytes equal to a kept dict's encoding are that dict (MessagePack is self-delimiting),
+// read with the same checks; the clone is the caller's to keep or change.
+func (d *msgpackFast) fixDict(depth int, c byte) (any, bool) {
+	start := d.i - 1
+	if r := lastKeyedRead.Load(); r != nil && depth < d.limit && bytes.HasPrefix(d.b[start:], r.raw) {
+		d.i = start + len(r.raw)
+		return maps.Clone(r.d), true
+	}
+	d.keyID = false
+	v, ok := d.dict(depth, uint64(c&0x0f), true)
+	if ok && d.keyID {
+		m := v.(map[string]any)
+		for _, x := range m {
+			switch x.(type) {
+			case string, bool, int64:
+			default:
+				return v, true
+			}
+		}
+		lastKeyedRead.Store(&keyedRead{raw: bytes.Clone(d.b[start:d.i]), d: maps.Clone(m)})
+	}
+	return v, ok
+}
+
+// keyedRead is a dict fixDict read, kept with its bytes; d is never handed out.
+type keyedRead struct {
+	raw []byte
+	d   map[string]any
+}
+
+// lastKeyedRead is the last keyedRead, by any goroutine (replaced, never modified).
+var lastKeyedRead atomic.Pointer[keyedRead]
+
 func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 	if !ok || depth >= d.limit || n > uint64(len(d.b)-d.i)/2 {
 		return nil, false
@@ -596,7 +636,8 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 		}
 		k := text(r)
 		if k == OptEncKey || k == OptPPTKeyID {
-			m[k], ok = d.keyID(depth + 1)
+			d.keyID = true // for fixDict; a nested dict's sets it too, but its parent holds a map
+			m[k], ok = d.keyIDValue(depth + 1)
 		} else {
 			m[k], ok = d.value(depth + 1)
 		}
@@ -610,7 +651,7 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 // keyID is value for the value of enc_key or ppt_keyid: a str (fixstr or str8, as a key
 // id is) is read as text is, and given out through keyIDValue; anything else as value
 // reads it.
-func (d *msgpackFast) keyID(depth int) (any, bool) {
+func (d *msgpackFast) keyIDValue(depth int) (any, bool) {
 	if d.i >= len(d.b) {
 		return nil, false
 	}
