@@ -169,3 +169,49 @@ func TestKeyedReadMemo(t *testing.T) {
 	}
 	lastKeyedRead.Store(nil)
 }
+
+// Where keyed dicts of several senders interleave, the kept one is not replaced at every
+// other dict (which would copy each and match none) but at every keptReplaceEvery-th,
+// when encoding and when reading.
+func TestKeptReplacedSeldom(t *testing.T) {
+	a := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncKey: "0xA"}
+	b := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncKey: "0xB"}
+	frame := func(d Dict) []byte {
+		f, err := MsgPack.Marshal(&Event{Subscription: 1, Publication: 2, Details: d, Payload: Payload{Bare: []byte{1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	fa, fb := frame(a), frame(b)
+	lastKeyedDict.Store(nil)
+	lastKeyedRead.Store(nil)
+	keyedDictMisses.Store(0)
+	keyedReadMisses.Store(0)
+	msgpackDict(nil, a, 0, 64)
+	MsgPack.Unmarshal(fa)
+	keptA, readA := lastKeyedDict.Load(), lastKeyedRead.Load()
+	if keptA == nil || readA == nil || !keptA.matches(a) || !bytes.HasPrefix(fa[4:], readA.raw) {
+		t.Fatal("the first keyed dict was not kept")
+	}
+	replaced := -1
+	for i := range keptReplaceEvery + 1 {
+		msgpackDict(nil, b, 0, 64)
+		MsgPack.Unmarshal(fb)
+		if (lastKeyedDict.Load() != keptA) != (lastKeyedRead.Load() != readA) {
+			t.Fatalf("after %d others: the encoding's and the reading's kept dicts differ in being replaced", i+1)
+		}
+		if lastKeyedDict.Load() != keptA {
+			replaced = i + 1
+			break
+		}
+	}
+	if replaced != keptReplaceEvery {
+		t.Fatalf("replaced after %d other dicts, want %d", replaced, keptReplaceEvery)
+	}
+	if !lastKeyedDict.Load().matches(b) {
+		t.Fatal("the dict kept at last is not the other one")
+	}
+	lastKeyedDict.Store(nil)
+	lastKeyedRead.Store(nil)
+}

@@ -152,7 +152,7 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 		}
 		keyed = keyed || kv.k == OptEncKey || kv.k == OptPPTKeyID
 	}
-	if memo && keyed {
+	if memo && keyed && replaceKept(lastKeyedDict.Load() == nil, &keyedDictMisses) {
 		lastKeyedDict.Store(&keyedDict{es: slices.Clone(es), enc: bytes.Clone(b[start:])})
 	}
 	return b, nil
@@ -175,6 +175,22 @@ type keyedDict struct {
 	es  []dictEntry // sorted by key
 	enc []byte      // msgpackDict's output for them
 }
+
+// replaceKept says whether a dict that could be kept (a keyedDict, a keyedRead) but
+// is not the kept one replaces it: always when none is kept, otherwise at every
+// keptReplaceEvery-th such dict (misses counts them). Where several senders' sealed
+// messages interleave (a router with publishers of different keys), replacing the kept
+// dict at each one would add its copies to every message and match none; so one stays
+// kept, matching its sender's messages, and the cost of keeping is shared by many. A
+// sender's new key id (a rotation) is kept after at most keptReplaceEvery messages.
+func replaceKept(none bool, misses *atomic.Uint32) bool {
+	return none || misses.Add(1)%keptReplaceEvery == 0
+}
+
+// keptReplaceEvery: see replaceKept.
+const keptReplaceEvery = 16
+
+var keyedDictMisses, keyedReadMisses atomic.Uint32
 
 // maxKeyedDict is the largest dict kept as a keyedDict.
 const maxKeyedDict = 8
@@ -596,7 +612,9 @@ func (d *msgpackFast) fixDict(depth int, c byte) (any, bool) {
 				return v, true
 			}
 		}
-		lastKeyedRead.Store(&keyedRead{raw: bytes.Clone(d.b[start:d.i]), d: maps.Clone(m)})
+		if replaceKept(lastKeyedRead.Load() == nil, &keyedReadMisses) {
+			lastKeyedRead.Store(&keyedRead{raw: bytes.Clone(d.b[start:d.i]), d: maps.Clone(m)})
+		}
 	}
 	return v, ok
 }
