@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -121,4 +122,24 @@ func putKeyPairs(tb testing.TB, pubKS, subKS *keystore.Keystore, prefix string) 
 		tb.Fatal(err)
 	}
 	return pubPub, subPub
+}
+
+// Codec.options clones a template kept from the last payload sealed: every Dict it
+// gives out is its own (the session writes acknowledge and the caller's options into
+// it), and is what options builds for the form and key id, whichever came before.
+func TestCodecOptionsClone(t *testing.T) {
+	c := NewCodec(keystore.New(), "ks", WireLegacy)
+	for _, step := range []struct {
+		form WireForm
+		id   string
+	}{{WireLegacy, "0xA"}, {WireLegacy, "0xA"}, {WireLegacy, "0xB"}, {WirePPT, "0xB"}, {WirePPT, "0xB"}, {WireLegacy, "0xB"}} {
+		got := c.options(step.form, step.id)
+		if want := options(step.form, step.id); !maps.Equal(got, want) {
+			t.Fatalf("%v %s: %v, want %v", step.form, step.id, got, want)
+		}
+		// What a session does to it must not reach the next payload's.
+		got[wamp.OptAcknowledge] = true
+		got[wamp.OptEncKey] = "changed"
+		got[wamp.OptPPTKeyID] = "changed"
+	}
 }

@@ -1,6 +1,11 @@
 package wamp
 
-import "testing"
+import (
+	"bytes"
+	"math"
+	"reflect"
+	"testing"
+)
 
 // BenchmarkMsgpackOptionsDict: a sealed PUBLISH's options (acknowledge and the three
 // enc_* options) in msgpack, the dict every sealed event carries.
@@ -93,4 +98,147 @@ func TestAppendSortedEntries(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A dict msgpackDict encodes while it keeps another that names a key id (keyedDict)
+// comes out exactly as it does with nothing kept: only a dict with the same entries, of
+// the same types, reuses the kept bytes.
+func TestKeyedDictMemo(t *testing.T) {
+	kept := Dict{OptAcknowledge: true, OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"}
+	with := func(k string, v any) Dict {
+		d := Dict{}
+		for kk, vv := range kept {
+			d[kk] = vv
+		}
+		if v == nil {
+			delete(d, k)
+		} else {
+			d[k] = v
+		}
+		return d
+	}
+	for _, d := range []Dict{
+		with(OptEncKey, "0x51D1751dDfc8c817Bb8f72968071C30189cd4B63"),
+		with(OptEncKey, []byte("0x51D1751dDfc8c817Bb8f72968071C30189cd4B62")),
+		with(OptEncKey, List{"0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"}),
+		with(OptEncKey, Dict{"k": "v"}),
+		with(OptAcknowledge, false),
+		with(OptAcknowledge, int64(1)),
+		with(OptAcknowledge, nil),
+		with("x", int64(0)),
+		with("x", uint64(0)),
+		with("x", 0.0),
+		with("x", math.Copysign(0, -1)),
+		with("x", nil),
+		{OptEncKey: int64(1)},
+		{OptEncKey: uint64(1)},
+		{OptEncKey: 1.0},
+		{OptPPTKeyID: "0xA", OptPPTScheme: PPTSchemeWAMP},
+		{OptPPTKeyID: "0xA", OptPPTScheme: PPTSchemeWAMP, "y": "\xff"},
+		kept,
+	} {
+		for _, first := range []Dict{kept, d} {
+			lastKeyedDict.Store(nil)
+			want, wantErr := msgpackDict(nil, d, 0, 64)
+			lastKeyedDict.Store(nil)
+			msgpackDict(nil, first, 0, 64) // kept, unless refused
+			for range 2 {                  // the second time, d may have been kept itself
+				got, err := msgpackDict(nil, d, 0, 64)
+				if !bytes.Equal(got, want) || (err == nil) != (wantErr == nil) {
+					t.Fatalf("%v after %v: %x, %v; with nothing kept %x, %v", d, first, got, err, want, wantErr)
+				}
+			}
+		}
+	}
+	lastKeyedDict.Store(nil)
+}
+
+// A dict read while another that names a key id is kept (keyedRead) is what it is with
+// nothing kept, and each one read is a map of its own.
+func TestKeyedReadMemo(t *testing.T) {
+	kept := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62"}
+	dicts := []Dict{
+		kept,
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B63"},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: "0x51D1751dDfc8c817Bb8f72968071C30189cd4B62", "x": int64(1)},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: SerializerJSON, OptEncKey: []byte("0x51")},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: List{int64(1)}, OptEncKey: "0x51"},
+		{OptEncAlgo: EncAlgoCryptobox, OptEncSerializer: Dict{OptEncKey: "0x51"}, OptEncKey: "0x51"},
+		{OptPPTKeyID: "0xA", OptPPTScheme: PPTSchemeWAMP, "n": 1.5},
+		{OptPPTKeyID: "0xA", OptPPTScheme: PPTSchemeWAMP, "n": int64(-3), "b": false},
+	}
+	frames := make([][]byte, len(dicts))
+	for i, d := range dicts {
+		f, err := MsgPack.Marshal(&Event{Subscription: 1, Publication: 2, Details: d, Payload: Payload{Bare: []byte{1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames[i] = f
+	}
+	for i, f := range frames {
+		lastKeyedRead.Store(nil)
+		want, err := MsgPack.Unmarshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range frames {
+			lastKeyedRead.Store(nil)
+			MsgPack.Unmarshal(frames[j]) // kept, if it may be
+			for range 2 {                // the second time, f's own dict may be kept
+				got, err := MsgPack.Unmarshal(f)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Fatalf("dict %d after %d: %#v, %v; with nothing kept %#v", i, j, got, err, want)
+				}
+				got.(*Event).Details["changed"] = true // the next one read must not see it
+			}
+		}
+	}
+	lastKeyedRead.Store(nil)
+}
+
+// Where keyed dicts of several senders interleave, the kept one is not replaced at every
+// other dict (which would copy each and match none) but at every keptReplaceEvery-th,
+// when encoding and when reading.
+func TestKeptReplacedSeldom(t *testing.T) {
+	a := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncKey: "0xA"}
+	b := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncKey: "0xB"}
+	frame := func(d Dict) []byte {
+		f, err := MsgPack.Marshal(&Event{Subscription: 1, Publication: 2, Details: d, Payload: Payload{Bare: []byte{1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	fa, fb := frame(a), frame(b)
+	lastKeyedDict.Store(nil)
+	lastKeyedRead.Store(nil)
+	keyedDictMisses.Store(0)
+	keyedReadMisses.Store(0)
+	msgpackDict(nil, a, 0, 64)
+	MsgPack.Unmarshal(fa)
+	keptA, readA := lastKeyedDict.Load(), lastKeyedRead.Load()
+	if keptA == nil || readA == nil || !keptA.matches(a) || !bytes.HasPrefix(fa[4:], readA.raw) {
+		t.Fatal("the first keyed dict was not kept")
+	}
+	replaced := -1
+	for i := range keptReplaceEvery + 1 {
+		msgpackDict(nil, b, 0, 64)
+		MsgPack.Unmarshal(fb)
+		if (lastKeyedDict.Load() != keptA) != (lastKeyedRead.Load() != readA) {
+			t.Fatalf("after %d others: the encoding's and the reading's kept dicts differ in being replaced", i+1)
+		}
+		if lastKeyedDict.Load() != keptA {
+			replaced = i + 1
+			break
+		}
+	}
+	if replaced != keptReplaceEvery {
+		t.Fatalf("replaced after %d other dicts, want %d", replaced, keptReplaceEvery)
+	}
+	if !lastKeyedDict.Load().matches(b) {
+		t.Fatal("the dict kept at last is not the other one")
+	}
+	lastKeyedDict.Store(nil)
+	lastKeyedRead.Store(nil)
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -126,10 +128,16 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 	if depth >= limit {
 		return b, valueErr(ErrTooDeep)
 	}
+	if m := lastKeyedDict.Load(); m != nil && m.matches(x) {
+		return append(b, m.enc...), nil
+	}
+	start := len(b)
 	b = msgpackContainer(b, len(x), msgpcode.FixedMapLow, msgpcode.Map16, msgpcode.Map32)
 	var small [8]dictEntry
 	var err error
-	for _, kv := range appendSortedEntries(small[:0], x) {
+	es := appendSortedEntries(small[:0], x)
+	memo, keyed := len(es) <= maxKeyedDict, false
+	for _, kv := range es {
 		if err := checkKey(kv.k); err != nil {
 			return b, err
 		}
@@ -137,8 +145,71 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 		if b, err = msgpackAppend(b, kv.v, depth+1, limit); err != nil {
 			return b, err
 		}
+		switch kv.v.(type) {
+		case string, bool, int64:
+		default:
+			memo = false
+		}
+		keyed = keyed || kv.k == OptEncKey || kv.k == OptPPTKeyID
+	}
+	if memo && keyed && replaceKept(lastKeyedDict.Load() == nil, &keyedDictMisses) {
+		lastKeyedDict.Store(&keyedDict{es: slices.Clone(es), enc: bytes.Clone(b[start:])})
 	}
 	return b, nil
+}
+
+// keyedDict is a dict msgpackDict encoded that names a key id (enc_key or ppt_keyid):
+// the Options of a sealed PUBLISH, CALL or YIELD, or the Details of a sealed EVENT as
+// cbx router sends them. A sender's sealed messages carry the same one every time (the
+// same enc_* values and key id, acknowledge), so msgpackDict keeps the last one with its
+// encoding, and for a dict with the same entries appends those bytes again instead of
+// iterating, sorting, checking and encoding the map (about 250 ns for a sealed PUBLISH's
+// four options, BenchmarkMsgpackOptionsDict; a twentieth of a sealed publisher's CPU).
+//
+// Only dicts whose values are strings, booleans and int64s are kept: comparing them is
+// comparing what is encoded (no NaN, no -0, nothing mutable inside), and comparing an
+// interface holding one with any other value cannot panic. A dict matches when it has as
+// many entries and each kept key with an equal value of the same type, so that the bytes
+// are what encoding it would produce; the map itself may be any map.
+type keyedDict struct {
+	es  []dictEntry // sorted by key
+	enc []byte      // msgpackDict's output for them
+}
+
+// replaceKept says whether a dict that could be kept (a keyedDict, a keyedRead) but
+// is not the kept one replaces it: always when none is kept, otherwise at every
+// keptReplaceEvery-th such dict (misses counts them). Where several senders' sealed
+// messages interleave (a router with publishers of different keys), replacing the kept
+// dict at each one would add its copies to every message and match none; so one stays
+// kept, matching its sender's messages, and the cost of keeping is shared by many. A
+// sender's new key id (a rotation) is kept after at most keptReplaceEvery messages.
+func replaceKept(none bool, misses *atomic.Uint32) bool {
+	return none || misses.Add(1)%keptReplaceEvery == 0
+}
+
+// keptReplaceEvery: see replaceKept.
+const keptReplaceEvery = 16
+
+var keyedDictMisses, keyedReadMisses atomic.Uint32
+
+// maxKeyedDict is the largest dict kept as a keyedDict.
+const maxKeyedDict = 8
+
+// lastKeyedDict is the last keyedDict encoded, by any goroutine (it is never modified
+// once stored, only replaced).
+var lastKeyedDict atomic.Pointer[keyedDict]
+
+// matches reports whether x has exactly d's entries.
+func (d *keyedDict) matches(x map[string]any) bool {
+	if len(x) != len(d.es) {
+		return false
+	}
+	for _, kv := range d.es {
+		if v, ok := x[kv.k]; !ok || v != kv.v {
+			return false
+		}
+	}
+	return true
 }
 
 // dictEntry is one key and value of a Dict.
@@ -288,6 +359,7 @@ type msgpackFast struct {
 	b     []byte
 	i     int
 	limit int
+	keyID bool // a dict named a key id (see fixDict)
 }
 
 // n reads a k-byte big-endian unsigned integer.
@@ -329,7 +401,7 @@ func (d *msgpackFast) value(depth int) (any, bool) {
 	case c >= msgpcode.FixedArrayLow && c <= msgpcode.FixedArrayHigh:
 		return d.list(depth, uint64(c&0x0f), true)
 	case c >= msgpcode.FixedMapLow && c <= msgpcode.FixedMapHigh:
-		return d.dict(depth, uint64(c&0x0f), true)
+		return d.fixDict(depth, c)
 	}
 	switch c {
 	case msgpcode.Nil:
@@ -417,6 +489,18 @@ func msgpackDecodeEvent(b []byte) (Message, bool) {
 			return nil, false
 		}
 		m := &Event{Subscription: sub, Publication: pub, Details: details.(map[string]any)}
+		if n == 5 && d.i < len(b) && b[d.i] >= msgpcode.Bin8 && b[d.i] <= msgpcode.Bin32 {
+			// A bare payload (a sealed event's) is read as value reads a bin, but not
+			// boxed into an any to be unboxed here: one allocation fewer per event.
+			c := b[d.i]
+			d.i++
+			r, ok := d.raw(d.n(1 << (c - msgpcode.Bin8)))
+			if !ok {
+				return nil, false
+			}
+			m.Payload.Bare = append(make([]byte, 0, len(r)), r...)
+			return m, d.i == len(b)
+		}
 		if n > 4 {
 			args, ok := d.value(1)
 			if !ok {
@@ -504,6 +588,46 @@ func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
 	return l, true
 }
 
+// fixDict reads a fixmap whose header byte c it has just read. A dict that names a key
+// id (enc_key or ppt_keyid) and holds only strings, booleans and int64s, the Options of
+// a sealed PUBLISH or the Details of a sealed EVENT, is kept with its bytes
+// (lastKeyedRead), and the same bytes read again give a clone of it rather than a map
+// built entry by entry: a sender's sealed messages carry the same one every time.
+// Bytes equal to a kept dict's encoding are that dict (MessagePack is self-delimiting),
+// read with the same checks; the clone is the caller's to keep or change.
+func (d *msgpackFast) fixDict(depth int, c byte) (any, bool) {
+	start := d.i - 1
+	if r := lastKeyedRead.Load(); r != nil && depth < d.limit && bytes.HasPrefix(d.b[start:], r.raw) {
+		d.i = start + len(r.raw)
+		return maps.Clone(r.d), true
+	}
+	d.keyID = false
+	v, ok := d.dict(depth, uint64(c&0x0f), true)
+	if ok && d.keyID {
+		m := v.(map[string]any)
+		for _, x := range m {
+			switch x.(type) {
+			case string, bool, int64:
+			default:
+				return v, true
+			}
+		}
+		if replaceKept(lastKeyedRead.Load() == nil, &keyedReadMisses) {
+			lastKeyedRead.Store(&keyedRead{raw: bytes.Clone(d.b[start:d.i]), d: maps.Clone(m)})
+		}
+	}
+	return v, ok
+}
+
+// keyedRead is a dict fixDict read, kept with its bytes; d is never handed out.
+type keyedRead struct {
+	raw []byte
+	d   map[string]any
+}
+
+// lastKeyedRead is the last keyedRead, by any goroutine (replaced, never modified).
+var lastKeyedRead atomic.Pointer[keyedRead]
+
 func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 	if !ok || depth >= d.limit || n > uint64(len(d.b)-d.i)/2 {
 		return nil, false
@@ -530,7 +654,8 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 		}
 		k := text(r)
 		if k == OptEncKey || k == OptPPTKeyID {
-			m[k], ok = d.keyID(depth + 1)
+			d.keyID = true // for fixDict; a nested dict's sets it too, but its parent holds a map
+			m[k], ok = d.keyIDValue(depth + 1)
 		} else {
 			m[k], ok = d.value(depth + 1)
 		}
@@ -544,7 +669,7 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 // keyID is value for the value of enc_key or ppt_keyid: a str (fixstr or str8, as a key
 // id is) is read as text is, and given out through keyIDValue; anything else as value
 // reads it.
-func (d *msgpackFast) keyID(depth int) (any, bool) {
+func (d *msgpackFast) keyIDValue(depth int) (any, bool) {
 	if d.i >= len(d.b) {
 		return nil, false
 	}
