@@ -20,15 +20,7 @@ func TestDialAndAcceptUseRawConn(t *testing.T) {
 			return
 		}
 		accepted <- c
-		for {
-			m, err := c.Recv()
-			if err != nil {
-				return
-			}
-			if err := c.Send(m); err != nil {
-				return
-			}
-		}
+		echoMessages(c)
 	})
 	c := dial(t, url, DialOptions{Serializers: []Serializer{MsgPack}})
 	s := <-accepted

@@ -45,16 +45,21 @@ func echoServer(t *testing.T, chosen chan<- Serializer) string {
 		if chosen != nil {
 			chosen <- c.Serializer()
 		}
-		for {
-			m, err := c.Recv()
-			if err != nil {
-				return
-			}
-			if err := c.Send(m); err != nil {
-				return
-			}
-		}
+		echoMessages(c)
 	})
+}
+
+// echoMessages sends back every message c receives, until either fails.
+func echoMessages(c *Conn) {
+	for {
+		m, err := c.Recv()
+		if err != nil {
+			return
+		}
+		if err := c.Send(m); err != nil {
+			return
+		}
+	}
 }
 
 func dial(t *testing.T, url string, o DialOptions) *Conn {
