@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	nx "github.com/gammazero/nexus/v3/wamp"
@@ -60,7 +61,8 @@ func violationf(format string, args ...any) *violation {
 // Details (wire.md §1.1, §1.2), is rewritten so that nexus carries the payload untouched
 // and its metadata reaches the receiver. A PUBLISH, CALL or YIELD keeps its Options, and
 // its Arguments become [legacyPayload], which holds the payload and the enc_* values (see
-// [legacyPayload]). An ERROR becomes a nexus PPT message (nexus forwards an ERROR's
+// [legacyPayload]), except a CALL to a wamp. meta procedure ([isMetaProcedure]). That
+// CALL and an ERROR become a nexus PPT message (nexus forwards an ERROR's
 // Details as they are, so this costs it nothing): Arguments = [payload] and
 //
 //	ppt_scheme = "x_cbx_legacy", ppt_cipher = enc_algo, ppt_serializer = enc_serializer,
@@ -156,7 +158,7 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		}
 		return &nx.Publish{Request: nx.ID(m.Request), Options: opts, Topic: nx.URI(m.Topic), Arguments: args, ArgumentsKw: kw}, nil
 	case *wamp.Call:
-		if m.Payload.IsBare() && m.Payload.Err == nil {
+		if m.Payload.IsBare() && m.Payload.Err == nil && !isMetaProcedure(m.Procedure) {
 			_, args, err := newLegacyPayload(m.Options, m.Payload.Bare)
 			if err != nil {
 				return nil, err
@@ -197,6 +199,15 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 	}
 	return toNexus(m)
 }
+
+// isMetaProcedure reports whether a CALL of procedure goes to one of nexus's meta
+// procedures: a wamp. URI, which only the realm's meta session may register (nexus
+// router/dealer.go register). A sealed CALL to one keeps the PPT form, in which nexus
+// refuses it with wamp.error.feature_not_supported (its meta session announces no
+// payload_passthru_mode): the meta procedures cannot read the sealed arguments and must
+// not run without them. As a legacyPayload they would (wamp.registration.list even
+// answering the sealed call with a plaintext RESULT).
+func isMetaProcedure(procedure string) bool { return strings.HasPrefix(procedure, "wamp.") }
 
 // sealedToPPT does the inbound rewrite of one payload-carrying message (see [adapter]).
 // meta is its Options (or Details for ERROR); role the client role whose PPT announcement

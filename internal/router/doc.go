@@ -28,7 +28,8 @@
 //     nexus never looks inside Arguments and hands it to every subscriber's EVENT as it
 //     is, so a sealed event costs the router what a plain one does.
 //   - A CALL or YIELD with a bare payload travels the same way: nexus's dealer hands its
-//     Arguments to the INVOCATION or RESULT as they are.
+//     Arguments to the INVOCATION or RESULT as they are. (Not a CALL to a wamp. meta
+//     procedure: it takes the PPT form below, which nexus refuses for the meta session.)
 //   - An ERROR with a bare payload becomes nexus's Payload PassThru Mode
 //     form (wire.md §2): Arguments = [payload], ppt_scheme "x_cbx_legacy", and
 //     enc_algo/enc_serializer/enc_key carried as ppt_cipher/ppt_serializer/ppt_keyid.

@@ -311,6 +311,26 @@ func TestSealedRPC(t *testing.T) {
 	}
 }
 
+// A sealed CALL to one of nexus's meta procedures (wamp.*, whose only callee is the
+// realm's meta session: nexus refuses anyone else's REGISTER of a wamp. URI) is refused
+// with feature_not_supported, as it was when every sealed CALL travelled in the PPT form
+// (the meta session announces no payload_passthru_mode): the meta procedures cannot read
+// the sealed arguments, and must not run without them. Carried as a legacyPayload, they
+// ran on an argument they could not read, wamp.registration.list answering the sealed
+// call with a plaintext RESULT.
+func TestSealedCallToMetaProcedureRefused(t *testing.T) {
+	srv, _, _ := testServer(t, Config{})
+	caller := join(t, srv, autobahnRoles())
+	for _, proc := range []string{"wamp.registration.list", "wamp.subscription.list", "wamp.session.count", "wamp.session.get"} {
+		req := caller.nextReq()
+		caller.send(&wamp.Call{Request: req, Options: encOpts(nil), Procedure: proc, Payload: wamp.Payload{Bare: sealedBytes(t, 90)}})
+		m := caller.next()
+		if e, ok := m.(*wamp.Error); !ok || e.Type != wamp.CALL || e.Request != req || e.Error != wamp.ErrURIFeatureNotSupported {
+			t.Errorf("sealed CALL to %s: got %s, want ERROR %s", proc, summarize(m), wamp.ErrURIFeatureNotSupported)
+		}
+	}
+}
+
 func TestPlainMessagesUnchanged(t *testing.T) {
 	srv, trace, _ := testServer(t, Config{})
 	sub := join(t, srv, roles())
