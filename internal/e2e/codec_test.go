@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"errors"
 	"maps"
 	"reflect"
@@ -141,5 +142,44 @@ func TestCodecOptionsClone(t *testing.T) {
 		got[wamp.OptAcknowledge] = true
 		got[wamp.OptEncKey] = "changed"
 		got[wamp.OptPPTKeyID] = "changed"
+	}
+}
+
+// Sealing wipes every buffer the plaintext was written into: the buffer it was given,
+// also when the plaintext outgrew it and was moved to a larger one (then the given one
+// still held its first bytes), and on a refused value.
+func TestSealBufferedWipes(t *testing.T) {
+	var priv box.PrivateKey
+	priv[0] = 7
+	pub := priv.Public()
+	k, err := box.Precompute(&pub, &priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("secret ", 100) // 700 bytes: outgrows a 64-byte buffer
+	for _, tc := range []struct {
+		name string
+		m    Message
+		err  bool
+	}{
+		{"fits", Message{URI: "com.example.a", Args: []any{"secret"}}, false},
+		{"outgrows", Message{URI: "com.example.a", Args: []any{long}}, false},
+		{"refused", Message{URI: "com.example.a", Args: []any{long, make(chan int)}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			given := make([]byte, 64)
+			buf := new([]byte)
+			*buf = given[:0]
+			_, err := sealBuffered(buf, k, WireLegacy, tc.m)
+			if (err != nil) != tc.err {
+				t.Fatalf("err = %v, want error: %v", err, tc.err)
+			}
+			if !bytes.Equal(given, make([]byte, len(given))) {
+				t.Fatalf("the given buffer still holds %q", given)
+			}
+			if b := (*buf)[:cap(*buf)]; !bytes.Equal(b, make([]byte, len(b))) {
+				t.Fatalf("the kept buffer still holds %q", b)
+			}
+		})
 	}
 }

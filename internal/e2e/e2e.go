@@ -78,25 +78,40 @@ import (
 // sealWithKey encodes m as the plaintext of form and seals it with k: KeyRing.encode for
 // the legacy form.
 func sealWithKey(k *box.SharedKey, form WireForm, m Message) ([]byte, error) {
+	// The plaintext lives only until it is sealed: it is written into a buffer kept for
+	// the next one (no allocation per message), and wiped once sealed.
+	buf := plaintextBufs.Get().(*[]byte)
+	sealed, err := sealBuffered(buf, k, form, m)
+	if cap(*buf) <= maxPooledPlaintext {
+		plaintextBufs.Put(buf)
+	}
+	return sealed, err
+}
+
+// sealBuffered is sealWithKey with the plaintext written into *buf, which is left empty
+// and wiped, and replaced by the larger array when the plaintext outgrew it. Wiping is
+// best effort (the values themselves are ordinary Go memory), but covers every array this
+// function wrote plaintext into and still holds: the one it was given, which a plaintext
+// that outgrew it left holding a prefix, and the one sealed.
+func sealBuffered(buf *[]byte, k *box.SharedKey, form WireForm, m Message) ([]byte, error) {
 	encode := appendPlaintext
 	if form == WirePPT {
 		encode = appendPPTPlaintext
 	}
-	// The plaintext lives only until it is sealed: it is written into a buffer kept for
-	// the next one (no allocation per message), and wiped once sealed.
-	buf := plaintextBufs.Get().(*[]byte)
-	pt, err := encode((*buf)[:0], m)
+	given := (*buf)[:cap(*buf)]
+	pt, err := encode(given[:0], m)
 	if err != nil {
-		clear((*buf)[:cap(*buf)]) // what was written before the refused value
-		plaintextBufs.Put(buf)
+		clear(given) // what was written before the refused value
+		*buf = given[:0]
 		return nil, err
 	}
 	sealed, err := k.Seal(pt)
 	clear(pt)
-	if cap(pt) <= maxPooledPlaintext {
-		*buf = pt[:0]
-		plaintextBufs.Put(buf)
+	if cap(pt) != cap(given) {
+		// append moved the plaintext to a larger array: the given one holds its start.
+		clear(given)
 	}
+	*buf = pt[:0]
 	return sealed, err
 }
 
