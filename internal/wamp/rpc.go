@@ -224,8 +224,8 @@ func (s *Session) onInvocation(m *Invocation) {
 		return
 	}
 	args, kwargs, sealed, opened, err := s.open(false, proc, m.Payload, m.Details)
-	switch refused := errorAs[*PayloadError](err); {
-	case refused != nil:
+	switch refused, isRefused := errors.AsType[*PayloadError](err); {
+	case isRefused:
 		// The caller's arguments cannot be handed over exactly, so the handler never
 		// runs; the caller learns why, without the value (it may be large), under the
 		// spec's URI for arguments a procedure cannot take.
@@ -294,10 +294,10 @@ func (s *Session) onInvocation(m *Invocation) {
 		if s.Err() != nil {
 			return
 		}
-		switch rpcErr := errorAs[*RPCError](err); {
+		switch rpcErr, isRPC := errors.AsType[*RPCError](err); {
 		case inv.interrupted.Load():
 			s.sendReplyError(opened, INVOCATION, m.Request, ErrURICanceled, List{"call canceled"}, nil)
-		case rpcErr != nil && rpcErr.URI != "":
+		case isRPC && rpcErr.URI != "":
 			s.sendReplyError(opened, INVOCATION, m.Request, rpcErr.URI, rpcErr.Args, rpcErr.Kwargs)
 		case err != nil:
 			s.sendReplyError(opened, INVOCATION, m.Request, ErrURIRuntime, List{err.Error()}, nil)
@@ -306,9 +306,9 @@ func (s *Session) onInvocation(m *Invocation) {
 				res = &YieldResult{}
 			}
 			err := yield(res.Args, res.Kwargs, false)
-			switch tooLarge := errorAs[*MessageTooLargeError](err); {
+			switch tooLarge, isTooLarge := errors.AsType[*MessageTooLargeError](err); {
 			case err == nil || s.Err() != nil:
-			case tooLarge != nil:
+			case isTooLarge:
 				s.sendReplyError(opened, INVOCATION, m.Request, ErrURIPayloadSizeExceeded, List{fmt.Sprintf(
 					"the result of %s is %d bytes (%s), more than the callee's %d-byte message limit",
 					proc, tooLarge.Size, tooLarge.Serializer, tooLarge.Limit)}, nil)
@@ -329,22 +329,6 @@ func (s *Session) onInvocation(m *Invocation) {
 		defer s.wg.Done()
 		answer()
 	}()
-}
-
-// errorAs is errors.As for a target of type T, returned (its zero value when err is not
-// one). The target of errors.As escapes, so declared in a function that answers every
-// call it is a heap allocation per call whether or not there is an error; here it is
-// made only for an error.
-func errorAs[T error](err error) T {
-	var zero T
-	if err == nil {
-		return zero
-	}
-	target := new(T)
-	if errors.As(err, target) {
-		return *target
-	}
-	return zero
 }
 
 func (s *Session) beginReply() {
