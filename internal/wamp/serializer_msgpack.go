@@ -439,11 +439,7 @@ func (d *msgpackFast) value(depth int) (any, bool) {
 	case msgpcode.Str8, msgpcode.Str16, msgpcode.Str32:
 		return d.text(d.n(1 << (c - msgpcode.Str8)))
 	case msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32:
-		r, ok := d.raw(d.n(1 << (c - msgpcode.Bin8)))
-		if !ok {
-			return nil, false
-		}
-		return append(make([]byte, 0, len(r)), r...), true
+		return d.bin(c)
 	case msgpcode.Array16, msgpcode.Array32:
 		n, ok := d.n(2 << (c - msgpcode.Array16))
 		return d.list(depth, n, ok)
@@ -494,11 +490,11 @@ func msgpackDecodeEvent(b []byte) (Message, bool) {
 			// boxed into an any to be unboxed here: one allocation fewer per event.
 			c := b[d.i]
 			d.i++
-			r, ok := d.raw(d.n(1 << (c - msgpcode.Bin8)))
+			bare, ok := d.bin(c)
 			if !ok {
 				return nil, false
 			}
-			m.Payload.Bare = append(make([]byte, 0, len(r)), r...)
+			m.Payload.Bare = bare
 			return m, d.i == len(b)
 		}
 		if n > 4 {
@@ -573,6 +569,16 @@ func (d *msgpackFast) text(n uint64, ok bool) (any, bool) {
 		return nil, false
 	}
 	return textValue(r), true
+}
+
+// bin reads the bytes of a bin 8, 16 or 32 whose header byte c it has just read, as a
+// copy of their own (the message's buffer is reused).
+func (d *msgpackFast) bin(c byte) ([]byte, bool) {
+	r, ok := d.raw(d.n(1 << (c - msgpcode.Bin8)))
+	if !ok {
+		return nil, false
+	}
+	return append(make([]byte, 0, len(r)), r...), true
 }
 
 func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
