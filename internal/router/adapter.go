@@ -120,6 +120,21 @@ func (a *adapter) failCall(req wamp.ID) {
 	a.refused[req] = true
 }
 
+// refusedResult reports whether a RESULT of call req belongs to a call the router has
+// failed itself (refused), and so is not passed on; the final one (not progress) ends
+// the record.
+func (a *adapter) refusedResult(req wamp.ID, progress bool) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.refused[req] {
+		return false
+	}
+	if !progress {
+		delete(a.refused, req)
+	}
+	return true
+}
+
 func (a *adapter) announcedPPT(role string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -143,8 +158,7 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		a.mu.Unlock()
 		return toNexus(h)
 	case *wamp.Publish:
-		if m.Payload.IsBare() && m.Payload.Err == nil {
-			_, args, err := newLegacyPayload(m.Options, m.Payload.Bare)
+		if args, ok, err := legacyArgs(m.Options, m.Payload); ok {
 			if err != nil {
 				return nil, err
 			}
@@ -158,12 +172,13 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		}
 		return &nx.Publish{Request: nx.ID(m.Request), Options: opts, Topic: nx.URI(m.Topic), Arguments: args, ArgumentsKw: kw}, nil
 	case *wamp.Call:
-		if m.Payload.IsBare() && m.Payload.Err == nil && !isMetaProcedure(m.Procedure) {
-			_, args, err := newLegacyPayload(m.Options, m.Payload.Bare)
-			if err != nil {
-				return nil, err
+		if !isMetaProcedure(m.Procedure) {
+			if args, ok, err := legacyArgs(m.Options, m.Payload); ok {
+				if err != nil {
+					return nil, err
+				}
+				return &nx.Call{Request: nx.ID(m.Request), Options: nxDict(m.Options), Procedure: nx.URI(m.Procedure), Arguments: args}, nil
 			}
-			return &nx.Call{Request: nx.ID(m.Request), Options: nxDict(m.Options), Procedure: nx.URI(m.Procedure), Arguments: args}, nil
 		}
 		opts, args, kw, err := a.sealedToPPT(m.Options, m.Payload, wamp.RoleCaller, true)
 		if err != nil {
@@ -171,8 +186,7 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		}
 		return &nx.Call{Request: nx.ID(m.Request), Options: opts, Procedure: nx.URI(m.Procedure), Arguments: args, ArgumentsKw: kw}, nil
 	case *wamp.Yield:
-		if m.Payload.IsBare() && m.Payload.Err == nil {
-			_, args, err := newLegacyPayload(m.Options, m.Payload.Bare)
+		if args, ok, err := legacyArgs(m.Options, m.Payload); ok {
 			if err != nil {
 				return nil, err
 			}
@@ -198,6 +212,17 @@ func (a *adapter) inbound(m wamp.Message) (nx.Message, error) {
 		return nil, violationf("%v is not sent by clients", m.MessageType())
 	}
 	return toNexus(m)
+}
+
+// legacyArgs is the nexus Arguments of a PUBLISH, CALL or YIELD whose payload travels as
+// a legacyPayload (newLegacyPayload), with ok true, when that payload is bare and was not
+// refused on receipt; ok is false for any other payload.
+func legacyArgs(meta wamp.Dict, p wamp.Payload) (args nx.List, ok bool, err error) {
+	if !p.IsBare() || p.Err != nil {
+		return nil, false, nil
+	}
+	args, err = newLegacyPayload(meta, p.Bare)
+	return args, true, err
 }
 
 // isMetaProcedure reports whether a CALL of procedure goes to one of nexus's meta
@@ -298,16 +323,17 @@ func checkBareMeta(meta wamp.Dict) error {
 type legacyPayload struct {
 	bare []byte
 	enc  [3]any // the values of enc_algo, enc_serializer, enc_key (encToPPT's order); nil when absent
-	args [1]any // the PUBLISH's Arguments: this legacyPayload (see newLegacyPayload)
+	args [1]any // the message's Arguments: this legacyPayload (see newLegacyPayload)
 }
 
-// newLegacyPayload checks a bare PUBLISH's Options and takes its enc_* values. The
-// Arguments for nexus are args: one allocation for both.
+// newLegacyPayload checks the Options of a bare PUBLISH, CALL or YIELD and takes their
+// enc_* values, and returns the Arguments for nexus: [the legacyPayload], one allocation
+// for both.
 //
 // It reads the Options in one pass (a PUBLISH has a handful of them) instead of looking
 // up every ppt_* and enc_* name; anything checkBareMeta refuses is left to it, so that
 // the violation is worded as ever.
-func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, nx.List, error) {
+func newLegacyPayload(meta wamp.Dict, bare []byte) (nx.List, error) {
 	lp := &legacyPayload{bare: bare}
 	refused := false
 	for k, v := range meta {
@@ -332,12 +358,12 @@ func newLegacyPayload(meta wamp.Dict, bare []byte) (*legacyPayload, nx.List, err
 	}
 	if refused {
 		if err := checkBareMeta(meta); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return nil, nil, violationf("bare payload with options the router cannot carry") // not reached
+		return nil, violationf("bare payload with options the router cannot carry") // not reached
 	}
 	lp.args[0] = lp
-	return lp, lp.args[:], nil
+	return lp.args[:], nil
 }
 
 // addEnc sets the enc_* values lp carries in d, each under its name.
@@ -428,15 +454,11 @@ func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message
 				Details: a.legacyDetails(x.Details, lp), Payload: lp.payload()}, nil, nil
 		}
 	case *nx.Result:
+		// In either form, a RESULT of a call the router has failed itself is not passed on.
+		if progress, _ := x.Details[wamp.OptProgress].(bool); a.refusedResult(wamp.ID(x.Request), progress) {
+			return nil, nil, nil
+		}
 		if lp := legacyOf(x.Arguments, x.ArgumentsKw); lp != nil {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if a.refused[wamp.ID(x.Request)] {
-				if progress, _ := x.Details[wamp.OptProgress].(bool); !progress {
-					delete(a.refused, wamp.ID(x.Request))
-				}
-				return nil, nil, nil
-			}
 			return &wamp.Result{Request: wamp.ID(x.Request), Details: a.legacyDetails(x.Details, lp), Payload: lp.payload()}, nil, nil
 		}
 	}
@@ -457,18 +479,9 @@ func (a *adapter) outbound(m nx.Message) (deliver wamp.Message, reply nx.Message
 		}
 		o.Details, o.Payload = pptToSealed(o.Details, o.Payload)
 	case *wamp.Result:
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		progress, _ := o.Details[wamp.OptProgress].(bool)
-		if a.refused[o.Request] {
-			if !progress {
-				delete(a.refused, o.Request)
-			}
-			return nil, nil, nil
-		}
-		if isGenuinePPT(o.Details) && !a.pptRoles[wamp.RoleCaller] {
-			if progress {
-				a.refused[o.Request] = true
+		if isGenuinePPT(o.Details) && !a.announcedPPT(wamp.RoleCaller) {
+			if progress, _ := o.Details[wamp.OptProgress].(bool); progress {
+				a.failCall(o.Request)
 			}
 			return &wamp.Error{Type: wamp.CALL, Request: o.Request, Details: wamp.Dict{}, Error: wamp.ErrURIFeatureNotSupported,
 				Payload: wamp.Payload{Args: wamp.List{"caller did not announce " + wamp.FeaturePayloadPassthruMode}}}, nil, nil

@@ -220,7 +220,7 @@ func TestVectorsForwardedIdentity(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, lpArgs, err := newLegacyPayload(meta, pl.Bare)
+				lpArgs, err := newLegacyPayload(meta, pl.Bare)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -520,7 +520,7 @@ func TestLegacyResultsOfFailedCall(t *testing.T) {
 	a := newAdapter()
 	a.failCall(7)
 	lp := func(b byte) nx.List {
-		_, args, err := newLegacyPayload(wamp.Dict{wamp.OptEncAlgo: "cryptobox", wamp.OptEncSerializer: "json"}, []byte{b})
+		args, err := newLegacyPayload(wamp.Dict{wamp.OptEncAlgo: "cryptobox", wamp.OptEncSerializer: "json"}, []byte{b})
 		if err != nil {
 			t.Fatal(err)
 		}
