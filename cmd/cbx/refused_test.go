@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -421,5 +422,26 @@ func TestRefusedReplyToCall(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A sealed call to one of cbx router's meta procedures (wamp.*) is refused by the
+// router, not run on arguments it cannot read: cbx call exits 7 (exitWAMPError) with
+// wamp.error.feature_not_supported, its stdout line that error and no result. (For a
+// while the router ran wamp.registration.list on the sealed call and answered it in
+// plaintext.)
+func TestSealedCallToMetaProcedureExits7(t *testing.T) {
+	url, _ := startInteropRouter(t)
+	dir := t.TempDir()
+	callerKey, calleeKey := filepath.Join(dir, "caller.key"), filepath.Join(dir, "callee.key")
+	cbxOK(t, "", "keygen", "-o", callerKey)
+	calleePub := strings.TrimSpace(cbxOK(t, "", "keygen", "-o", calleeKey))
+	ks := filepath.Join(dir, "caller.keystore")
+	cbxOK(t, "", "--keystore", ks, "keys", "add", "wamp.", "--originator-priv", callerKey, "--responder-pub", calleePub)
+	for _, proc := range []string{"wamp.registration.list", "wamp.session.count"} {
+		out, errOut := cbxExit(t, exitWAMPError, "call", proc, "--url", url, "--keystore", ks)
+		if line := oneLine(t, out); line["error"] != wamp.ErrURIFeatureNotSupported || !strings.Contains(errOut, wamp.ErrURIFeatureNotSupported) {
+			t.Fatalf("cbx call %s (sealed): stdout %q, stderr:\n%s", proc, out, errOut)
+		}
 	}
 }

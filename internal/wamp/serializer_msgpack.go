@@ -672,7 +672,7 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 	return m, true
 }
 
-// keyID is value for the value of enc_key or ppt_keyid: a str (fixstr or str8, as a key
+// keyIDValue is value for the value of enc_key or ppt_keyid: a str (fixstr or str8, as a key
 // id is) is read as text is, and given out through keyIDValue; anything else as value
 // reads it.
 func (d *msgpackFast) keyIDValue(depth int) (any, bool) {
