@@ -247,7 +247,7 @@ func FuzzUnmarshalJSONMatchesReference(f *testing.F) {
 	})
 }
 
-// plainRun, which tests eight bytes at a time, stops exactly where the byte-by-byte test
+// plainRun, which tests eight bytes at a time (over a []byte or a string), stops exactly where the byte-by-byte test
 // (jsonPlain) stops, for every byte value at every position of a word and across word
 // boundaries, and says whether the run was ASCII.
 func TestPlainRun(t *testing.T) {
@@ -262,6 +262,37 @@ func TestPlainRun(t *testing.T) {
 				}
 				if got, ascii := plainRun(b, start); got != want || ascii != wantASCII {
 					t.Fatalf("byte %#x at %d from %d: %d, %v; want %d, %v", c, p, start, got, ascii, want, wantASCII)
+				}
+				if got, ascii := plainRun(string(b), start); got != want || ascii != wantASCII {
+					t.Fatalf("string: byte %#x at %d from %d: %d, %v; want %d, %v", c, p, start, got, ascii, want, wantASCII)
+				}
+			}
+		}
+	}
+}
+
+// The writer skips the bytes plainRun passes and escapes from the first one it stops at:
+// every character that needs an escape (and a non-ASCII one), at every position of a
+// string across word boundaries, once and twice, comes out as the reference writes it.
+func TestAppendJSONTextEveryPosition(t *testing.T) {
+	var specials []string
+	for c := range 0x80 {
+		if !jsonPlain[c] {
+			specials = append(specials, string(rune(c)))
+		}
+	}
+	specials = append(specials, "é", "\u2028", "\U0001F600", "\x7f")
+	for _, sp := range specials {
+		for p := range 20 {
+			for _, twice := range []bool{false, true} {
+				s := "z" + strings.Repeat("a", p) + sp + strings.Repeat("b", 19-p) // "z": U+0000 first is binary
+				if twice {
+					s += sp + "c"
+				}
+				got, err := AppendJSONText([]byte("x"), s)
+				want, wantErr := refAppendJSON([]byte("x"), s, NestValue)
+				if err != nil || wantErr != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%q: %q, %v; reference %q, %v", s, got, err, want, wantErr)
 				}
 			}
 		}

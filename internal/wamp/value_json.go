@@ -2,7 +2,6 @@ package wamp
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -366,12 +365,15 @@ var jsonPlain = func() (t [256]bool) {
 // whether they are all ASCII (then they are UTF-8 without a further look). It tests eight
 // bytes at a time: a word holds a byte below 0x20, a quote or a backslash exactly when
 // the classic "has a zero byte" test finds one in the word itself or in the word XORed
-// with that byte repeated; the byte loop then finds which.
-func plainRun(b []byte, i int) (int, bool) {
+// with that byte repeated; the byte loop then finds which. The reader runs it over its
+// input, the writer over a string to find the first byte to escape.
+func plainRun[T string | []byte](b T, i int) (int, bool) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	var seen uint64 // every byte passed, ORed: its high bits say whether one was not ASCII
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
+		w := b[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		q, bs := x^(ones*'"'), x^(ones*'\\')
 		if ((x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
 			break
@@ -830,8 +832,11 @@ func (w *jsonWriter) float(f float64) error {
 func (w *jsonWriter) string(s string) {
 	const hex = "0123456789abcdef"
 	w.buf = append(w.buf, '"')
+	// Most strings need no escape: plainRun finds the first byte that does (or the end)
+	// eight bytes at a time, and what precedes it is copied in one go.
+	first, _ := plainRun(s, 0)
 	start := 0 // s[start:i] is still to be copied as it is
-	for i := 0; i < len(s); i++ {
+	for i := first; i < len(s); i++ {
 		c := s[i]
 		if jsonPlain[c] {
 			continue
