@@ -114,10 +114,18 @@ var topCommands = []struct {
 	{"keys", func(f *factory) *cobra.Command { return usesKeystore(newCmdKeys(f)) }},
 	{"seal", func(f *factory) *cobra.Command { return usesKeystore(newCmdSeal(f, nil)) }},
 	{"open", func(f *factory) *cobra.Command { return usesKeystore(newCmdOpen(f, nil)) }},
-	{"publish", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdPublish(f, nil)))) }},
-	{"subscribe", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdSubscribe(f, nil)))) }},
-	{"call", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdCall(f, nil)))) }},
-	{"register", func(f *factory) *cobra.Command { return usesKeystore(graceful(oneProc(newCmdRegister(f, nil)))) }},
+	{"publish", func(f *factory) *cobra.Command {
+		return usesKeystore(graceful(oneProc(clientGCFloor(newCmdPublish(f, nil)))))
+	}},
+	{"subscribe", func(f *factory) *cobra.Command {
+		return usesKeystore(graceful(oneProc(clientGCFloor(newCmdSubscribe(f, nil)))))
+	}},
+	{"call", func(f *factory) *cobra.Command {
+		return usesKeystore(graceful(oneProc(clientGCFloor(newCmdCall(f, nil)))))
+	}},
+	{"register", func(f *factory) *cobra.Command {
+		return usesKeystore(graceful(oneProc(clientGCFloor(newCmdRegister(f, nil)))))
+	}},
 	{"router", func(f *factory) *cobra.Command { return graceful(halfProcs(gcFloor(newCmdRouter(f, nil)))) }},
 	// bench call --procedure uses the keystore; the rest refuses --keystore
 	{"bench", func(f *factory) *cobra.Command { return usesKeystore(newCmdBench(f)) }},
