@@ -3,7 +3,7 @@ package main
 import (
 	"os"
 	"runtime"
-	"strconv"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -69,9 +69,7 @@ func chooseProcs(c *cobra.Command) {
 }
 
 // annotationGCFloor marks the commands that keep a floor under the garbage collector's
-// heap goal unless GOGC or GOMEMLIMIT is set: cbx router (gcFloor, gcBallastSize), and
-// cbx publish, subscribe, call and register (clientGCFloor, clientGCBallastSize). The
-// annotation's value is the floor in bytes.
+// heap goal unless GOGC or GOMEMLIMIT is set: cbx router.
 //
 // The router's live heap is small (sessions, subscriptions, the frame cache) while every
 // routed event allocates a few kilobytes of short-lived values (decoded messages, nexus's
@@ -79,44 +77,50 @@ func chooseProcs(c *cobra.Command) {
 // live heap (at least 4 MiB), so it runs dozens of times a second under load, and each
 // cycle's fixed work (stack scans, mark workers, sweeping) was a large share of the
 // router's CPU per event. gcBallast, a never-touched allocation without pointers, counts
-// as live heap: the goal becomes twice (ballast + live heap), so about the ballast's size
-// more garbage is let accumulate between collections. Its pages are never written, so
-// they cost no resident memory; what a process gains in CPU it pays in up to that much
-// more garbage in memory, a fixed amount that does not grow with load or time. With a
-// large live heap (full queues) the goal is GOGC=100's plus the ballast.
-//
-// The clients are the same case on a smaller scale: a live heap under a megabyte, and
-// one to three kilobytes allocated per event (a sealed publisher's plaintext, box and
-// Options; a subscriber's decoded EVENT and values), so that at the 4 MiB goal a sealed
-// `publish --stdin` ran a collection every ~1,600 events (GODEBUG=gctrace=1: 186 in
-// 300,000 events, 5 % of its CPU). Their floor is a quarter of the router's: enough to
-// collect several times less often, at most ~16 MiB more resident memory, flat.
+// as live heap: the goal becomes twice (ballast + live heap), so about gcBallastSize more
+// garbage is let accumulate between collections. Its pages are never written, so they
+// cost no resident memory; what the router gains in CPU it pays in up to that much more
+// garbage in memory, a fixed amount that does not grow with load or time. With a large
+// live heap (full queues) the goal is GOGC=100's plus gcBallastSize.
 const annotationGCFloor = "cbx/gc-floor"
 
-const (
-	gcBallastSize       = 32 << 20
-	clientGCBallastSize = 8 << 20
-)
+const gcBallastSize = 32 << 20
 
 var gcBallast []byte
 
-func gcFloor(c *cobra.Command) *cobra.Command { return annotateGCFloor(c, gcBallastSize) }
+func gcFloor(c *cobra.Command) *cobra.Command { return annotate(c, annotationGCFloor) }
 
-func clientGCFloor(c *cobra.Command) *cobra.Command {
-	return annotateGCFloor(c, clientGCBallastSize)
-}
+// annotationClientGC marks the commands that run the garbage collector at
+// clientGCPercent rather than GOGC=100 unless GOGC or GOMEMLIMIT is set: cbx publish,
+// subscribe, call and register.
+//
+// The router's case (annotationGCFloor) on a smaller scale: a client's live heap is
+// under a megabyte, while each event allocates one to three kilobytes (a sealed
+// publisher's plaintext, box and Options; a subscriber's decoded EVENT and values), so
+// that at GOGC=100's 4 MiB goal a sealed `publish --stdin` collected every ~1,600 events
+// (GODEBUG=gctrace=1: 186 collections in 300,000 events, 5 % of its CPU). At 400 the
+// goal is five times the live heap, at least 16 MiB: about a third as many collections,
+// for at most some 12 MiB more resident memory with a small live heap (five times a
+// large one, such as a keystore of tens of thousands of entries). Not a ballast as for
+// the router: allocating one cost a one-shot `cbx publish` 0.1–0.7 ms at start, where
+// setting the percentage costs under a microsecond.
+const annotationClientGC = "cbx/client-gc"
 
-func annotateGCFloor(c *cobra.Command, size int) *cobra.Command {
-	annotate(c, annotationGCFloor)
-	c.Annotations[annotationGCFloor] = strconv.Itoa(size)
-	return c
-}
+const clientGCPercent = 400
 
-// chooseGC applies annotationGCFloor to the command c that is about to run.
+func clientGC(c *cobra.Command) *cobra.Command { return annotate(c, annotationClientGC) }
+
+// chooseGC applies annotationGCFloor or annotationClientGC to the command c that is
+// about to run. A user's GOGC or GOMEMLIMIT is honoured as it is.
 func chooseGC(c *cobra.Command) {
-	size, err := strconv.Atoi(c.Annotations[annotationGCFloor])
-	if err == nil && size > 0 && ownsProcess && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		gcBallast = make([]byte, size)
+	if !ownsProcess || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	switch {
+	case c.Annotations[annotationGCFloor] != "":
+		gcBallast = make([]byte, gcBallastSize)
+	case c.Annotations[annotationClientGC] != "":
+		debug.SetGCPercent(clientGCPercent)
 	}
 }
 

@@ -1,42 +1,45 @@
 package main
 
 import (
+	"runtime/debug"
 	"testing"
 )
 
-// The garbage collector's floor (annotationGCFloor): the router keeps gcBallastSize, the
-// streaming clients clientGCBallastSize, the other commands none; GOGC or GOMEMLIMIT set
-// by the user turn it off (the user's setting is honoured as it is).
-func TestGCFloorPerCommand(t *testing.T) {
+// The garbage collector's settings per command: the router keeps its floor
+// (gcBallastSize), the streaming clients run at clientGCPercent, the other commands at
+// Go's default; GOGC or GOMEMLIMIT set by the user turn both off (the user's setting is
+// honoured as it is).
+func TestGCSettingsPerCommand(t *testing.T) {
 	saved := ownsProcess
 	ownsProcess = true
-	t.Cleanup(func() { ownsProcess, gcBallast = saved, nil })
-	want := map[string]int{
-		"router": gcBallastSize, "publish": clientGCBallastSize, "subscribe": clientGCBallastSize,
-		"call": clientGCBallastSize, "register": clientGCBallastSize,
-		"keygen": 0, "keys": 0, "seal": 0, "open": 0, "bench": 0, "wait": 0, "version": 0,
+	t.Cleanup(func() { ownsProcess, gcBallast = saved, nil; debug.SetGCPercent(100) })
+	type gc struct{ ballast, percent int }
+	def := gc{0, 100}
+	client := gc{0, clientGCPercent}
+	want := map[string]gc{
+		"router": {gcBallastSize, 100}, "publish": client, "subscribe": client, "call": client, "register": client,
+		"keygen": def, "keys": def, "seal": def, "open": def, "bench": def, "wait": def, "version": def,
 	}
-	for name, size := range want {
+	for name, w := range want {
 		for _, env := range []string{"", "GOGC", "GOMEMLIMIT"} {
 			t.Run(name+"/"+env, func(t *testing.T) {
 				t.Setenv("GOGC", "")
 				t.Setenv("GOMEMLIMIT", "")
+				w := w
 				if env != "" {
 					t.Setenv(env, map[string]string{"GOGC": "200", "GOMEMLIMIT": "1GiB"}[env])
+					w = def
 				}
 				gcBallast = nil
+				debug.SetGCPercent(100)
 				root := newRootCmdFor(treeFactory(), []string{name})
 				c, _, err := root.Find([]string{name})
 				if err != nil || c.Name() != name {
 					t.Fatalf("Find(%s): %v, %v", name, c, err)
 				}
 				chooseGC(c)
-				wantLen := size
-				if env != "" {
-					wantLen = 0
-				}
-				if len(gcBallast) != wantLen {
-					t.Fatalf("ballast %d bytes, want %d", len(gcBallast), wantLen)
+				if got := (gc{len(gcBallast), debug.SetGCPercent(100)}); got != w {
+					t.Fatalf("ballast %d bytes, GOGC %d; want %d, %d", got.ballast, got.percent, w.ballast, w.percent)
 				}
 			})
 		}

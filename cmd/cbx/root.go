@@ -115,16 +115,16 @@ var topCommands = []struct {
 	{"seal", func(f *factory) *cobra.Command { return usesKeystore(newCmdSeal(f, nil)) }},
 	{"open", func(f *factory) *cobra.Command { return usesKeystore(newCmdOpen(f, nil)) }},
 	{"publish", func(f *factory) *cobra.Command {
-		return usesKeystore(graceful(oneProc(clientGCFloor(newCmdPublish(f, nil)))))
+		return usesKeystore(graceful(oneProc(clientGC(newCmdPublish(f, nil)))))
 	}},
 	{"subscribe", func(f *factory) *cobra.Command {
-		return usesKeystore(graceful(oneProc(clientGCFloor(newCmdSubscribe(f, nil)))))
+		return usesKeystore(graceful(oneProc(clientGC(newCmdSubscribe(f, nil)))))
 	}},
 	{"call", func(f *factory) *cobra.Command {
-		return usesKeystore(graceful(oneProc(clientGCFloor(newCmdCall(f, nil)))))
+		return usesKeystore(graceful(oneProc(clientGC(newCmdCall(f, nil)))))
 	}},
 	{"register", func(f *factory) *cobra.Command {
-		return usesKeystore(graceful(oneProc(clientGCFloor(newCmdRegister(f, nil)))))
+		return usesKeystore(graceful(oneProc(clientGC(newCmdRegister(f, nil)))))
 	}},
 	{"router", func(f *factory) *cobra.Command { return graceful(halfProcs(gcFloor(newCmdRouter(f, nil)))) }},
 	// bench call --procedure uses the keystore; the rest refuses --keystore
