@@ -336,6 +336,46 @@ func TestKeepaliveDetectsSilentPeer(t *testing.T) {
 	}
 }
 
+// TestKeepaliveWaitsFullTimeoutAfterLastMessage: Recv extends the read deadline at most
+// every eighth of the timeout (extendReadDeadline), yet never fails sooner than the
+// timeout after the last message: a burst of messages close together, most of which do
+// not move the deadline, then silence (the peer never reads, so no pongs either). Only
+// the lower bound is checked, which a busy machine cannot break; a deadline counted from
+// the last extension rather than the last message fails it by up to the burst's length.
+func TestKeepaliveWaitsFullTimeoutAfterLastMessage(t *testing.T) {
+	const interval = 200 * time.Millisecond // read timeout: 2 intervals
+	const burst, gap = 8, 10 * time.Millisecond
+	release := make(chan struct{})
+	url := rawServer(t, JSON.Subprotocol(), func(ws *websocket.Conn) {
+		for i := range burst {
+			time.Sleep(gap)
+			if ws.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf("[36,1,%d,{}]", i+1))) != nil {
+				return
+			}
+		}
+		<-release
+	})
+	defer close(release)
+	c := dial(t, url, DialOptions{Serializers: []Serializer{JSON}, PingInterval: interval})
+	timeout := time.Duration(testOnlyReadTimeoutFactor) * interval
+	var last time.Time
+	for n := 0; ; n++ {
+		_, err := c.Recv()
+		now := time.Now()
+		if err == nil {
+			last = now
+			continue
+		}
+		if n != burst || !strings.Contains(err.Error(), "no pong") {
+			t.Fatalf("after %d messages: %v", n, err)
+		}
+		if silent := now.Sub(last); silent < timeout-5*time.Millisecond {
+			t.Fatalf("timed out after %v of silence, want at least %v", silent, timeout)
+		}
+		return
+	}
+}
+
 func TestParseTLSConfigAndWSS(t *testing.T) {
 	if cfg, err := ParseTLSConfig("", false); cfg != nil || err != nil {
 		t.Fatalf("no options: %v, %v", cfg, err)
