@@ -135,11 +135,12 @@ func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []b
 		plaintextBufs.Put(buf)
 		return Message{}, err
 	}
-	decode := DecodePlaintext
+	var m Message
 	if form == WirePPT {
-		decode = DecodePPTPlaintext
+		m, err = DecodePPTPlaintext(pt)
+	} else {
+		m, err = decodePlaintextFor(pt, trustedBox(trustedURI))
 	}
-	m, err := decode(pt)
 	clear(pt)
 	if cap(pt) <= maxPooledPlaintext {
 		*buf = pt[:0]

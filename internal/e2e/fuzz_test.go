@@ -27,12 +27,25 @@ func FuzzPlaintext(f *testing.F) {
 	f.Add([]byte(` { "args" : [] , "u\u0072i" : "a" , "x" : {"args": 1} , "uri" : "b" } `))
 	f.Add([]byte(`{"uri":"a","uri":7}`))
 	f.Add([]byte(`{"kwargs":{"k":[]},"args":null}x`))
+	f.Add([]byte("{\"uri\":\"a\xffb\",\"args\":[]}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodePlaintext(b)
 		keepsNothing(t, b, m, err, DecodePlaintext)
 		// The fields read straight from the text give what the whole object gives.
 		if mo, erro := decodePlaintextObject(b); !reflect.DeepEqual(m, mo) || !reflect.DeepEqual(err, erro) {
 			t.Fatalf("%q: DecodePlaintext gives %#v, %v; through the object %#v, %v", b, m, err, mo, erro)
+		}
+		// So does a reader told which URI to expect, whether it is the one inside or not.
+		expect := []any{m.URI, "u", "a", "", 7}
+		if _, rest, ok := bytes.Cut(b, []byte(`"uri":"`)); ok {
+			if raw, _, ok := bytes.Cut(rest, []byte(`"`)); ok {
+				expect = append(expect, string(raw)) // as written, valid UTF-8 or not
+			}
+		}
+		for _, trusted := range expect {
+			if mt, errt := decodePlaintextFor(b, trusted); !reflect.DeepEqual(m, mt) || !reflect.DeepEqual(err, errt) {
+				t.Fatalf("%q: DecodePlaintext gives %#v, %v; expecting URI %#v %#v, %v", b, m, err, trusted, mt, errt)
+			}
 		}
 		if err != nil {
 			var pe *PlaintextError

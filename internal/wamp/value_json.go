@@ -69,7 +69,13 @@ func UnmarshalJSON(b []byte, nest Nest) (any, error) {
 // It is UnmarshalJSON for a reader that wants a few fields of an object it reads for
 // every message (the sealed plaintext, internal/e2e), without the map and the key
 // strings UnmarshalJSON builds only to be looked up once.
-func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any) bool {
+//
+// known, when not nil, holds for each name the value the caller expects it to have, if
+// any: where known[i] is a string and names[i]'s value is that same text, written
+// without escapes, vals[i] is known[i] itself rather than a copy of the text (the URI a
+// sealed plaintext repeats, which its reader only compares with the one it has). The
+// result is the same either way.
+func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any, known []any) bool {
 	clear(vals)
 	r := jsonReader{b: b, limit: nest.limit()}
 	r.space()
@@ -112,13 +118,18 @@ func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any) bool {
 				return false
 			}
 			r.i++
-			v, err := r.value(1)
-			if err != nil {
-				return false
+			if field >= 0 && field < len(known) {
+				if k, ok := known[field].(string); ok && r.knownText(k) {
+					vals[field] = known[field]
+					goto next
+				}
 			}
-			if field >= 0 {
+			if v, err := r.value(1); err != nil {
+				return false
+			} else if field >= 0 {
 				vals[field] = v
 			}
+		next:
 			r.space()
 			if r.i >= len(b) {
 				return false
@@ -581,6 +592,23 @@ func (r *jsonReader) value(depth int) (any, error) {
 		}
 		return nil, r.syntax()
 	}
+}
+
+// knownText reads, after any space, a JSON string that is k written without escapes, and
+// reports whether it did; otherwise only space is read. Such a string is what text would
+// return as k, UTF-8 checked the same way.
+func (r *jsonReader) knownText(k string) bool {
+	r.space()
+	i := r.i
+	if i >= len(r.b) || r.b[i] != '"' {
+		return false
+	}
+	j, ascii := plainRun(r.b, i+1)
+	if j >= len(r.b) || r.b[j] != '"' || string(r.b[i+1:j]) != k || !ascii && !utf8.ValidString(k) {
+		return false
+	}
+	r.i = j + 1
+	return true
 }
 
 // text reads a JSON string, r.b[r.i] being its opening quote. Raw bytes must be UTF-8 and
