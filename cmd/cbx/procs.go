@@ -99,11 +99,13 @@ func gcFloor(c *cobra.Command) *cobra.Command { return annotate(c, annotationGCF
 // publisher's plaintext, box and Options; a subscriber's decoded EVENT and values), so
 // that at GOGC=100's 4 MiB goal a sealed `publish --stdin` collected every ~1,600 events
 // (GODEBUG=gctrace=1: 186 collections in 300,000 events, 5 % of its CPU). At 400 the
-// goal is five times the live heap, at least 16 MiB: about a third as many collections,
-// for at most some 12 MiB more resident memory with a small live heap (five times a
-// large one, such as a keystore of tens of thousands of entries). Not a ballast as for
-// the router: allocating one cost a one-shot `cbx publish` 0.1–0.7 ms at start, where
-// setting the percentage costs under a microsecond.
+// goal is five times the live heap, at least 16 MiB: a fifth as many collections or
+// fewer (34 instead of 186), for about 13 MiB more resident memory with a small live
+// heap (scripts/router-memory.sh --steady 10000000: a subscriber's 16 MiB became 29 MiB,
+// flat) and five times a large one (a keystore of tens of thousands of entries) rather
+// than twice. Not a ballast as for the router: allocating one cost a one-shot
+// `cbx publish` 0.1–0.7 ms at start, where setting the percentage costs under a
+// microsecond.
 const annotationClientGC = "cbx/client-gc"
 
 const clientGCPercent = 400
