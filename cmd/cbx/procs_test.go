@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +19,8 @@ func TestGCSettingsPerCommand(t *testing.T) {
 	client := gc{0, clientGCPercent}
 	want := map[string]gc{
 		"router": {gcBallastSize, 100}, "publish": client, "subscribe": client, "call": client, "register": client,
-		"keygen": def, "keys": def, "seal": def, "open": def, "bench": def, "wait": def, "version": def,
+		"bench pubsub": client, "bench call": client,
+		"keygen": def, "keys add": def, "seal": def, "open": def, "wait": def, "version": def,
 	}
 	for name, w := range want {
 		for _, env := range []string{"", "GOGC", "GOMEMLIMIT"} {
@@ -32,9 +34,10 @@ func TestGCSettingsPerCommand(t *testing.T) {
 				}
 				gcBallast = nil
 				debug.SetGCPercent(100)
-				root := newRootCmdFor(treeFactory(), []string{name})
-				c, _, err := root.Find([]string{name})
-				if err != nil || c.Name() != name {
+				args := strings.Fields(name)
+				root := newRootCmdFor(treeFactory(), args)
+				c, _, err := root.Find(args)
+				if err != nil || c.Name() != args[len(args)-1] {
 					t.Fatalf("Find(%s): %v, %v", name, c, err)
 				}
 				chooseGC(c)

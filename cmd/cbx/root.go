@@ -128,7 +128,7 @@ var topCommands = []struct {
 	}},
 	{"router", func(f *factory) *cobra.Command { return graceful(halfProcs(gcFloor(newCmdRouter(f, nil)))) }},
 	// bench call --procedure uses the keystore; the rest refuses --keystore
-	{"bench", func(f *factory) *cobra.Command { return usesKeystore(newCmdBench(f)) }},
+	{"bench", func(f *factory) *cobra.Command { return usesKeystore(clientGC(newCmdBench(f))) }},
 	{"wait", func(f *factory) *cobra.Command { return graceful(newCmdWait(f, nil)) }},
 	{"context", func(f *factory) *cobra.Command { return newCmdContext(f) }},
 	{"exit-codes", func(f *factory) *cobra.Command { return newHelpTopicExitCodes() }},
