@@ -265,7 +265,14 @@ awk '
   END {
     print "medians:"
     for (i = 1; i <= k; i++) { v = order[i]; med[v] = median(rate, v, n[v]); printf "  %-16s %8.0f events/s  publisher %6.1f µs  router %6.1f µs  subscriber %6.1f µs\n", v, med[v], median(pub, v, n[v]), median(rt, v, n[v]), median(sub_, v, n[v]) }
-    if (med["cbx-plain"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / cbx plain: %.2f\n", med["cbx-sealed"] / med["cbx-plain"]
+    if (med["cbx-plain"] > 0 && med["cbx-sealed"] > 0) {
+      # Also round by round (each sealed round against the plain round next to it), since
+      # the machine can slow a whole round: the spread says how far one median is to trust.
+      m = (n["cbx-plain"] < n["cbx-sealed"]) ? n["cbx-plain"] : n["cbx-sealed"]
+      for (i = 1; i <= m; i++) pair["r", i] = rate["cbx-sealed", i] / rate["cbx-plain", i]
+      lo = hi = pair["r", 1]; for (i = 2; i <= m; i++) { if (pair["r", i] < lo) lo = pair["r", i]; if (pair["r", i] > hi) hi = pair["r", i] }
+      printf "  cbx sealed / cbx plain: %.2f (round by round %.2f to %.2f, median %.2f)\n", med["cbx-sealed"] / med["cbx-plain"], lo, hi, median(pair, "r", m)
+    }
     for (i = 1; i <= k; i++) { v = order[i]; if (v !~ /^base-/) continue; w = "cbx-" substr(v, 6); if (!(w in med)) continue
       printf "  %s / %s: events/s %.2f  publisher %.2f  subscriber %.2f\n", v, w, med[v] / med[w], median(pub, v, n[v]) / median(pub, w, n[w]), median(sub_, v, n[v]) / median(sub_, w, n[w]) }
     if (med["autobahn-sealed"] > 0 && med["cbx-sealed"] > 0) printf "  cbx sealed / Autobahn sealed: %.1f×\n", med["cbx-sealed"] / med["autobahn-sealed"]
