@@ -45,8 +45,9 @@ Output:
   NO_COLOR                set to anything: never colour the output
 
 Go's runtime (read by Go itself; cbx only steps aside when they are set):
-  GOMAXPROCS              processors to run on (default: 1 for publish, subscribe, call
-                          and register; half the CPUs for router; all for the rest)
+  GOMAXPROCS              processors to run on (default: 1 for publish, subscribe, call,
+                          register, and bench call --procedure with one caller; half the
+                          CPUs for router; all for the rest)
   GOGC, GOMEMLIMIT        the garbage collector's settings (default: GOGC=400 for publish,
                           subscribe, call, register and bench; a 32 MiB floor under the
                           heap goal for router; Go's own for the rest)

@@ -11,9 +11,9 @@ import (
 // Go's default; GOGC or GOMEMLIMIT set by the user turn both off (the user's setting is
 // honoured as it is).
 func TestGCSettingsPerCommand(t *testing.T) {
-	saved := ownsProcess
+	saved, savedGC := ownsProcess, debug.SetGCPercent(100)
 	ownsProcess = true
-	t.Cleanup(func() { ownsProcess, gcBallast = saved, nil; debug.SetGCPercent(100) })
+	t.Cleanup(func() { ownsProcess, gcBallast = saved, nil; debug.SetGCPercent(savedGC) })
 	type gc struct{ ballast, percent int }
 	def := gc{0, 100}
 	client := gc{0, clientGCPercent}

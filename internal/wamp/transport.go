@@ -64,7 +64,7 @@ type Conn struct {
 
 	w writer
 
-	readTimeout time.Duration // 0: no read deadline; else extended by every pong and message
+	readTimeout time.Duration // 0: no read deadline; else kept ahead of every pong and message (extendReadDeadline)
 	deadlineSet time.Time     // when extendReadDeadline last set the read deadline
 
 	// rbuf holds the frame Recv read last, for the next one: the serializers copy what
@@ -344,7 +344,7 @@ func (c *Conn) CloseWithCode(code int, text string) error {
 var testOnlyReadTimeoutFactor = 2
 
 // startKeepalive sends a ping every interval and expects some traffic (a pong or a message)
-// within two intervals; otherwise Recv fails with a timeout. This detects half-open
+// within two intervals (to 2¼: extendReadDeadline); otherwise Recv fails with a timeout. This detects half-open
 // connections, which a subscriber that only ever reads would not notice by itself.
 func (c *Conn) startKeepalive(interval time.Duration) {
 	c.readTimeout = time.Duration(testOnlyReadTimeoutFactor) * interval
@@ -385,8 +385,10 @@ func (c *Conn) startKeepalive(interval time.Duration) {
 // set only once an eighth of readTimeout has passed since the last time, and then to
 // readTimeout plus that eighth. Every setting goes through here, so the deadline is
 // always between readTimeout and 9/8 of it after the last thing that arrived, never
-// sooner: checking costs one reading of the monotonic clock. Only Recv's goroutine calls
-// it (gorilla runs the pong handler inside NextReader), and startKeepalive before that.
+// sooner: checking costs one reading of the monotonic clock. "Arrived" is when Recv read
+// it: a peer's pings do not count, as before. Only Recv's goroutine calls it (gorilla runs
+// the pong handler inside NextReader), and startKeepalive before that, and only with
+// readTimeout > 0 (with 0 it would set a deadline already past).
 func (c *Conn) extendReadDeadline() {
 	slack := c.readTimeout / 8
 	if !c.deadlineSet.IsZero() && time.Since(c.deadlineSet) < slack {
