@@ -92,12 +92,7 @@ func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any, known 
 				return false
 			}
 			field := -1
-			if j, ascii := plainRun(b, r.i+1); j < len(b) && b[j] == '"' {
-				k := b[r.i+1 : j]
-				if !ascii && !utf8.Valid(k) {
-					return false
-				}
-				r.i = j + 1
+			if k, ok := r.plainString(); ok {
 				for n, name := range names {
 					if string(k) == name {
 						field = n
@@ -599,34 +594,44 @@ func (r *jsonReader) value(depth int) (any, error) {
 // return as k, UTF-8 checked the same way.
 func (r *jsonReader) knownText(k string) bool {
 	r.space()
-	i := r.i
-	if i >= len(r.b) || r.b[i] != '"' {
+	if r.i >= len(r.b) || r.b[r.i] != '"' {
 		return false
 	}
-	j, ascii := plainRun(r.b, i+1)
-	if j >= len(r.b) || r.b[j] != '"' || string(r.b[i+1:j]) != k || !ascii && !utf8.ValidString(k) {
-		return false
+	start := r.i
+	if s, ok := r.plainString(); ok && string(s) == k {
+		return true
+	}
+	r.i = start
+	return false
+}
+
+// plainString reads the JSON string at r.i (its opening quote) when it has no escapes and
+// is UTF-8, as most strings are, and returns its bytes (r.b's own, to be copied if kept).
+// Otherwise it reports false and reads nothing, and text reads the string the long way
+// and says what is wrong with it. The one fast path of text, knownText and
+// UnmarshalJSONFields' keys.
+func (r *jsonReader) plainString() ([]byte, bool) {
+	j, ascii := plainRun(r.b, r.i+1)
+	if j >= len(r.b) || r.b[j] != '"' {
+		return nil, false
+	}
+	s := r.b[r.i+1 : j]
+	if !ascii && !utf8.Valid(s) {
+		return nil, false
 	}
 	r.i = j + 1
-	return true
+	return s, true
 }
 
 // text reads a JSON string, r.b[r.i] being its opening quote. Raw bytes must be UTF-8 and
 // \u escapes must form Unicode scalar values: an escaped lone surrogate (which Python's
 // json accepts, then cannot encode) is not text.
 func (r *jsonReader) text() (string, error) {
-	start := r.i
-	r.i++
-	// Fast path: no escapes (and no control characters, which are not JSON).
-	j, ascii := plainRun(r.b, r.i)
-	if j < len(r.b) && r.b[j] == '"' {
-		s := r.b[r.i:j]
-		if !ascii && !utf8.Valid(s) {
-			return "", r.badUTF8(start)
-		}
-		r.i = j + 1
+	if s, ok := r.plainString(); ok {
 		return text(s), nil
 	}
+	start := r.i
+	r.i++
 	var out []byte
 	for r.i < len(r.b) {
 		c := r.b[r.i]
