@@ -139,7 +139,7 @@ func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []b
 	if form == WirePPT {
 		m, err = DecodePPTPlaintext(pt)
 	} else {
-		m, err = decodePlaintextFor(pt, trustedBox(trustedURI))
+		m, err = decodePlaintextFor(pt, trustedURI)
 	}
 	clear(pt)
 	if cap(pt) <= maxPooledPlaintext {

@@ -36,7 +36,7 @@ func FuzzPlaintext(f *testing.F) {
 			t.Fatalf("%q: DecodePlaintext gives %#v, %v; through the object %#v, %v", b, m, err, mo, erro)
 		}
 		// So does a reader told which URI to expect, whether it is the one inside or not.
-		expect := []any{m.URI, "u", "a", "", 7}
+		expect := []string{m.URI, "u", "a", ""}
 		if _, rest, ok := bytes.Cut(b, []byte(`"uri":"`)); ok {
 			if raw, _, ok := bytes.Cut(rest, []byte(`"`)); ok {
 				expect = append(expect, string(raw)) // as written, valid UTF-8 or not

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"errors"
-	"sync/atomic"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -92,43 +91,23 @@ func appendPlaintext(b []byte, m Message) ([]byte, error) {
 // with a string "uri", a list "args" and an object "kwargs", or that holds a value outside
 // the dialect anywhere, is a *[PlaintextError].
 func DecodePlaintext(b []byte) (Message, error) {
-	return decodePlaintextFor(b, nil)
+	return decodePlaintextFor(b)
 }
 
-// decodePlaintextFor is DecodePlaintext for a plaintext whose "uri" is expected to be
-// trusted (a string boxed once, trustedBox): read as that very string when it is, with
-// no copy made only to be compared (wamp.UnmarshalJSONFields). The result is
-// DecodePlaintext's whatever trusted is (FuzzPlaintext).
-func decodePlaintextFor(b []byte, trusted any) (Message, error) {
+// decodePlaintextFor is DecodePlaintext for a plaintext whose "uri" (plaintextFields[0])
+// is expected to be trusted[0], if given: read as a string kept from an earlier message
+// when it is, with no copy made only to be compared (wamp.UnmarshalJSONFields). The
+// result is DecodePlaintext's whatever trusted is (FuzzPlaintext).
+func decodePlaintextFor(b []byte, trusted ...string) (Message, error) {
 	// The three fields straight from the text, for a plaintext in the dialect (every one
 	// a sealer in good faith sends); anything else is read as it always was, to be refused
 	// in the same words.
 	var fields [3]any
-	known := [3]any{trusted}
-	if wamp.UnmarshalJSONFields(b, wamp.NestMessage, plaintextFields[:], fields[:], known[:]) {
+	if wamp.UnmarshalJSONFields(b, wamp.NestMessage, plaintextFields[:], fields[:], trusted) {
 		return fromFields(fields[0], fields[1], fields[2])
 	}
 	return decodePlaintextObject(b)
 }
-
-// trustedBox returns uri boxed in an interface, for decodePlaintextFor: the last one
-// made, when it is the same URI (a subscriber's events mostly arrive under one), so that
-// boxing it is not an allocation per event.
-func trustedBox(uri string) any {
-	if t := lastTrusted.Load(); t != nil && t.s == uri {
-		return t.v
-	}
-	t := &boxedURI{uri, uri}
-	lastTrusted.Store(t)
-	return t.v
-}
-
-type boxedURI struct {
-	s string
-	v any
-}
-
-var lastTrusted atomic.Pointer[boxedURI]
 
 // decodePlaintextObject is DecodePlaintext through the whole object (UnmarshalJSON's
 // map): how it always read a plaintext, and what it answers whenever the fields alone

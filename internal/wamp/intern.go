@@ -54,16 +54,37 @@ func textValue(b []byte) any {
 	return string(b)
 }
 
-// keyIDs are the key ids (enc_key, ppt_keyid) keyIDValue gave out last, each with its
-// box; keyIDNext counts the ones it added, the next one replacing the oldest.
-var (
-	keyIDs    [keyIDSlots]atomic.Pointer[internedName]
-	keyIDNext atomic.Uint32
-)
+// keptTexts holds the last few texts some reader gave out, each with its box, for texts
+// too long or too varied to intern that repeat from one message to the next: a
+// sender's key id (keyIDValue) and the URI a sealed plaintext repeats
+// (UnmarshalJSONFields' known values). next counts the texts added, the next one
+// replacing the oldest.
+type keptTexts struct {
+	slots [keptSlots]atomic.Pointer[internedName]
+	next  atomic.Uint32
+}
 
-// keyIDSlots is how many key ids keyIDValue keeps: a few, since it looks at each of them
-// for every key id it reads.
-const keyIDSlots = 4
+// keptSlots is how many texts a keptTexts keeps: a few, since a reader looks at each of
+// them for every text it reads.
+const keptSlots = 4
+
+// keptValue returns b as a string boxed in an interface: the kept one when b spells it,
+// else a new one, which replaces the oldest. Nothing is allocated for a kept text (the
+// conversion in the comparison does not copy).
+func keptValue[T string | []byte](k *keptTexts, b T) any {
+	for i := range k.slots {
+		if n := k.slots[i].Load(); n != nil && n.s == string(b) {
+			return n.v
+		}
+	}
+	s := string(b)
+	n := &internedName{s, s}
+	k.slots[(k.next.Add(1)-1)%keptSlots].Store(n)
+	return n.v
+}
+
+// keyIDs and knownTexts are the kept texts of keyIDValue and of UnmarshalJSONFields.
+var keyIDs, knownTexts keptTexts
 
 // keyIDValue is textValue for the value of a sealed message's key id: one publisher's
 // events all carry the same one (a 42-character fingerprint, too long to intern), so the
@@ -74,13 +95,4 @@ const keyIDSlots = 4
 // callee's, in turn (with only the last one kept, each replaced the other: four
 // allocations per message, about a microsecond of the router's CPU per round trip), and
 // a subscriber may follow a few publishers. A key id not among them replaces the oldest.
-func keyIDValue(b []byte) any {
-	for i := range keyIDs {
-		if n := keyIDs[i].Load(); n != nil && n.s == string(b) {
-			return n.v
-		}
-	}
-	s := string(b)
-	keyIDs[(keyIDNext.Add(1)-1)%keyIDSlots].Store(&internedName{s, s})
-	return s
-}
+func keyIDValue(b []byte) any { return keptValue(&keyIDs, b) }

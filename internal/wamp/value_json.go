@@ -70,12 +70,12 @@ func UnmarshalJSON(b []byte, nest Nest) (any, error) {
 // every message (the sealed plaintext, internal/e2e), without the map and the key
 // strings UnmarshalJSON builds only to be looked up once.
 //
-// known, when not nil, holds for each name the value the caller expects it to have, if
-// any: where known[i] is a string and names[i]'s value is that same text, written
-// without escapes, vals[i] is known[i] itself rather than a copy of the text (the URI a
+// known holds, for the first len(known) names, the text the caller expects each to have:
+// where names[i]'s value is known[i] written without escapes, vals[i] is a string kept
+// from an earlier message (knownTexts) rather than a new copy of the text (the URI a
 // sealed plaintext repeats, which its reader only compares with the one it has). The
 // result is the same either way.
-func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any, known []any) bool {
+func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any, known []string) bool {
 	clear(vals)
 	r := jsonReader{b: b, limit: nest.limit()}
 	r.space()
@@ -113,11 +113,9 @@ func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any, known 
 				return false
 			}
 			r.i++
-			if field >= 0 && field < len(known) {
-				if k, ok := known[field].(string); ok && r.knownText(k) {
-					vals[field] = known[field]
-					goto next
-				}
+			if field >= 0 && field < len(known) && r.knownText(known[field]) {
+				vals[field] = keptValue(&knownTexts, known[field])
+				goto next
 			}
 			if v, err := r.value(1); err != nil {
 				return false
