@@ -2,7 +2,7 @@ package wamp
 
 import "testing"
 
-// A key id is given out again from keyIDValue's last one only while it is the same text:
+// A key id is given out again from keyIDValue's kept ones only while it is the same text:
 // events alternating between key ids (a publisher's rotation, two publishers) each get
 // their own, in either metadata name, and a value that is not a str under those names is
 // read as any other value.

@@ -343,9 +343,10 @@ func (c *Conn) CloseWithCode(code int, text string) error {
 // (the seam style of age's testOnly variables).
 var testOnlyReadTimeoutFactor = 2
 
-// startKeepalive sends a ping every interval and expects some traffic (a pong or a message)
-// within two intervals (to 2¼: extendReadDeadline); otherwise Recv fails with a timeout. This detects half-open
-// connections, which a subscriber that only ever reads would not notice by itself.
+// startKeepalive sends a ping every interval and expects some traffic (a pong or a
+// message) within two intervals (to 2¼: extendReadDeadline); otherwise Recv fails with a
+// timeout. This detects half-open connections, which a subscriber that only ever reads
+// would not notice by itself.
 func (c *Conn) startKeepalive(interval time.Duration) {
 	c.readTimeout = time.Duration(testOnlyReadTimeoutFactor) * interval
 	c.extendReadDeadline()
