@@ -55,8 +55,9 @@ func lenientUnmarshal(s Serializer, b []byte) (Message, bool, error) {
 
 func fuzzDecode(t *testing.T, s Serializer, b []byte) {
 	if s == MsgPack {
-		// An EVENT or PUBLISHED read straight is what the list form reads.
-		if direct, ok := msgpackDecodeEvent(b); ok {
+		// A message read straight (PUBLISH, PUBLISHED, EVENT, CALL, INVOCATION, YIELD,
+		// RESULT) is what the list form reads.
+		if direct, ok := msgpackDecodeDirect(b); ok {
 			if viaList, err := msgpackUnmarshalList(b); err != nil || !reflect.DeepEqual(direct, viaList) {
 				t.Fatalf("%x: read straight as %#v; through the list %#v, %v", b, direct, viaList, err)
 			}
@@ -134,7 +135,7 @@ func FuzzDecodeMsgPack(f *testing.F) {
 	fuzzSeeds(f, MsgPack)
 	f.Add(mpFrame(f, List{int64(EVENT), int64(1), int64(2), Dict{}}, []byte{0x92, 0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0, 0x91, 0x90}, []byte{0x81, 0xa1, 'k', 0xd4, 1, 2}))
 	f.Add(mpFrame(f, List{int64(YIELD), int64(9), Dict{}}, append([]byte{0x91}, binNest(false, MaxDepth+1)...)))
-	// EVENTs and PUBLISHEDs at the edges of what msgpackDecodeEvent takes.
+	// EVENTs and PUBLISHEDs at the edges of what msgpackDecodeDirect takes.
 	f.Add([]byte{0x93, 0x11, 0xd0, 0x05, 0xcf, 0, 0x20, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0x93, 0x24, 0x01, 0x02, 0x80})
 	f.Add([]byte{0x95, 0x24, 0x01, 0x02, 0x80, 0xc4, 0x00})

@@ -83,8 +83,9 @@ func keptValue[T string | []byte](k *keptTexts, b T) any {
 	return n.v
 }
 
-// keyIDs and knownTexts are the kept texts of keyIDValue and of UnmarshalJSONFields.
-var keyIDs, knownTexts keptTexts
+// keyIDs, knownTexts and uris are the kept texts of keyIDValue, of
+// UnmarshalJSONFields and of the topics and procedures msgpackDecodeDirect reads.
+var keyIDs, knownTexts, uris keptTexts
 
 // keyIDValue is textValue for the value of a sealed message's key id: one publisher's
 // events all carry the same one (a 42-character fingerprint, too long to intern), so the

@@ -35,7 +35,7 @@ func TestKeyIDRefusedAsText(t *testing.T) {
 		f = append(f, 0xd9, byte(len(bad)))
 		f = append(f, bad...)
 		f = append(f, 0xc4, 3, 1, 2, 3)
-		if _, ok := msgpackDecodeEvent(f); ok {
+		if _, ok := msgpackDecodeDirect(f); ok {
 			t.Errorf("%q: the fast reader took it", bad)
 		}
 	}

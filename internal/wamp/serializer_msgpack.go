@@ -328,14 +328,14 @@ func msgpackHeader(b []byte, n int, c8, c16, c32 byte) []byte {
 }
 
 func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
-	if m, ok := msgpackDecodeEvent(b); ok {
+	if m, ok := msgpackDecodeDirect(b); ok {
 		return m, nil
 	}
 	return msgpackUnmarshalList(b)
 }
 
 // msgpackUnmarshalList is Unmarshal through the list form: every message but the two
-// msgpackDecodeEvent reads, and every frame it gives up on.
+// msgpackDecodeDirect reads, and every frame it gives up on.
 func msgpackUnmarshalList(b []byte) (Message, error) {
 	if v, ok := msgpackDecode(b, NestMessage.limit()); ok {
 		return unmarshalList(SerializerMsgPack, v)
@@ -450,23 +450,28 @@ func (d *msgpackFast) value(depth int) (any, bool) {
 	return nil, false // extension types and the unused code
 }
 
-// msgpackDecodeEvent reads the two messages every event brings, an EVENT and a
-// PUBLISHED, straight into the message, without the list form (msgpackDecode, then
-// FromList): its IDs are read as integers, not boxed into the list and unboxed again.
-// It takes only what the general path would accept (FromList's checks: the arity, IDs
-// in [0, 2^53], Details a dict, the payload a bare binary alone or Arguments and an
+// msgpackDecodeDirect reads the messages of the per-event and per-call paths (PUBLISH,
+// PUBLISHED, EVENT, CALL, INVOCATION, YIELD and RESULT: what a publisher, a subscriber, a
+// caller, a callee and cbx router read for every event or call) straight into the message,
+// without the list form (msgpackDecode, then FromList): IDs are read as integers, not
+// boxed into the list and unboxed again, a bare payload is not boxed either, and the
+// list itself is never built. It takes only what the general path would accept
+// (FromList's checks: the arity, IDs in [0, 2^53], Options or Details a dict, a
+// topic or procedure a non-empty string, the payload a bare binary alone or Arguments and an
 // optional ArgumentsKw, every value in the dialect), and gives up (ok=false) at
 // anything else, which the general path then reads or refuses in its words; the
 // msgpack fuzz target holds the two to the same messages.
-func msgpackDecodeEvent(b []byte) (Message, bool) {
+func msgpackDecodeDirect(b []byte) (Message, bool) {
 	if len(b) < 2 || b[0] < msgpcode.FixedArrayLow|3 || b[0] > msgpcode.FixedArrayLow|6 {
 		return nil, false
 	}
 	n := int(b[0] & 0x0f)
 	d := msgpackFast{b: b, i: 1, limit: NestMessage.limit()}
-	switch t, ok := d.id(); {
-	case !ok:
+	t, ok := d.id()
+	if !ok {
 		return nil, false
+	}
+	switch {
 	case t == ID(PUBLISHED) && n == 3:
 		req, ok1 := d.id()
 		pub, ok2 := d.id()
@@ -477,55 +482,141 @@ func msgpackDecodeEvent(b []byte) (Message, bool) {
 	case t == ID(EVENT) && n >= 4:
 		sub, ok1 := d.id()
 		pub, ok2 := d.id()
-		if !ok1 || !ok2 || d.i >= len(b) || b[d.i] < msgpcode.FixedMapLow || b[d.i] > msgpcode.FixedMapHigh && b[d.i] != msgpcode.Map16 && b[d.i] != msgpcode.Map32 {
+		details, ok3 := d.dictField()
+		if !ok1 || !ok2 || !ok3 {
 			return nil, false
 		}
-		details, ok := d.value(1)
-		if !ok {
+		m := &Event{Subscription: sub, Publication: pub, Details: details}
+		return m, d.payloadTail(&m.Payload, n-4)
+	case t == ID(PUBLISH) && n >= 4:
+		req, ok1 := d.id()
+		opts, ok2 := d.dictField()
+		topic, ok3 := d.uriField()
+		if !ok1 || !ok2 || !ok3 {
 			return nil, false
 		}
-		m := &Event{Subscription: sub, Publication: pub, Details: details.(map[string]any)}
-		if n == 5 && d.i < len(b) && b[d.i] >= msgpcode.Bin8 && b[d.i] <= msgpcode.Bin32 {
-			// A bare payload (a sealed event's) is read as value reads a bin, but not
-			// boxed into an any to be unboxed here: one allocation fewer per event.
-			c := b[d.i]
-			d.i++
-			bare, ok := d.bin(c)
-			if !ok {
-				return nil, false
-			}
-			m.Payload.Bare = bare
-			return m, d.i == len(b)
+		m := &Publish{Request: req, Options: opts, Topic: topic}
+		return m, d.payloadTail(&m.Payload, n-4)
+	case t == ID(CALL) && n >= 4:
+		req, ok1 := d.id()
+		opts, ok2 := d.dictField()
+		proc, ok3 := d.uriField()
+		if !ok1 || !ok2 || !ok3 {
+			return nil, false
 		}
-		if n > 4 {
-			args, ok := d.value(1)
-			if !ok {
-				return nil, false
-			}
-			switch a := args.(type) {
-			case []byte:
-				if n != 5 {
-					return nil, false
-				}
-				m.Payload.Bare = a
-			case []any:
-				m.Payload.Args = a
-			default:
-				return nil, false
-			}
+		m := &Call{Request: req, Options: opts, Procedure: proc}
+		return m, d.payloadTail(&m.Payload, n-4)
+	case t == ID(INVOCATION) && n >= 4:
+		req, ok1 := d.id()
+		reg, ok2 := d.id()
+		details, ok3 := d.dictField()
+		if !ok1 || !ok2 || !ok3 {
+			return nil, false
 		}
-		if n > 5 {
-			kwargs, ok := d.value(1)
-			if !ok {
-				return nil, false
-			}
-			if m.Payload.Kwargs, ok = kwargs.(map[string]any); !ok {
-				return nil, false
-			}
+		m := &Invocation{Request: req, Registration: reg, Details: details}
+		return m, d.payloadTail(&m.Payload, n-4)
+	case t == ID(YIELD) && n >= 3:
+		req, ok1 := d.id()
+		opts, ok2 := d.dictField()
+		if !ok1 || !ok2 {
+			return nil, false
 		}
-		return m, d.i == len(b)
+		m := &Yield{Request: req, Options: opts}
+		return m, d.payloadTail(&m.Payload, n-3)
+	case t == ID(RESULT) && n >= 3:
+		req, ok1 := d.id()
+		details, ok2 := d.dictField()
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		m := &Result{Request: req, Details: details}
+		return m, d.payloadTail(&m.Payload, n-3)
 	}
 	return nil, false
+}
+
+// dictField reads a message's Options or Details: a map, or ok=false for anything else.
+func (d *msgpackFast) dictField() (map[string]any, bool) {
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	if c := d.b[d.i]; (c < msgpcode.FixedMapLow || c > msgpcode.FixedMapHigh) && c != msgpcode.Map16 && c != msgpcode.Map32 {
+		return nil, false
+	}
+	v, ok := d.value(1)
+	if !ok {
+		return nil, false
+	}
+	return v.(map[string]any), true
+}
+
+// uriField reads a PUBLISH's topic or a CALL's procedure: a str in the dialect (as text
+// reads one), not empty. It is given out through uris (keptValue), since cbx router
+// reads the same few topics and procedures message after message: no new string for
+// each.
+func (d *msgpackFast) uriField() (string, bool) {
+	if d.i >= len(d.b) {
+		return "", false
+	}
+	c := d.b[d.i]
+	d.i++
+	var r []byte
+	ok := true
+	switch {
+	case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
+		r, ok = d.raw(uint64(c&0x1f), true)
+	case c == msgpcode.Str8 || c == msgpcode.Str16 || c == msgpcode.Str32:
+		r, ok = d.raw(d.n(1 << (c - msgpcode.Str8)))
+	default:
+		return "", false
+	}
+	if !ok || len(r) == 0 || r[0] == 0 || !utf8.Valid(r) {
+		return "", false
+	}
+	return keptValue(&uris, r).(string), true
+}
+
+// payloadTail reads the rest elements (0 to 2, else ok=false) that end a message after its fixed
+// fields into p, as FromList's payload does, and reports whether they were the whole
+// rest of the frame. A bare payload (a sealed message's) is read as value reads a bin,
+// but not boxed into an any to be unboxed here: one allocation fewer per message.
+func (d *msgpackFast) payloadTail(p *Payload, rest int) bool {
+	switch {
+	case rest > 2:
+		return false // a RESULT or YIELD of six elements (FromList's payloadArity)
+	case rest == 0:
+		return d.i == len(d.b)
+	}
+	if rest == 1 && d.i < len(d.b) && d.b[d.i] >= msgpcode.Bin8 && d.b[d.i] <= msgpcode.Bin32 {
+		c := d.b[d.i]
+		d.i++
+		bare, ok := d.bin(c)
+		if !ok {
+			return false
+		}
+		p.Bare = bare
+		return d.i == len(d.b)
+	}
+	args, ok := d.value(1)
+	if !ok {
+		return false
+	}
+	switch a := args.(type) {
+	case []any:
+		p.Args = a
+	default:
+		return false // a bin with something after it, or not a list
+	}
+	if rest == 2 {
+		kwargs, ok := d.value(1)
+		if !ok {
+			return false
+		}
+		if p.Kwargs, ok = kwargs.(map[string]any); !ok {
+			return false
+		}
+	}
+	return d.i == len(d.b)
 }
 
 // id reads an integer in [0, 2^53] (an ID, or a message type), in any of MessagePack's
