@@ -2,6 +2,7 @@ package wamp
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
@@ -138,9 +139,9 @@ func TestKeyedDictMemo(t *testing.T) {
 		kept,
 	} {
 		for _, first := range []Dict{kept, d} {
-			lastKeyedDict.Store(nil)
+			keyedDicts.reset()
 			want, wantErr := msgpackDict(nil, d, 0, 64)
-			lastKeyedDict.Store(nil)
+			keyedDicts.reset()
 			msgpackDict(nil, first, 0, 64) // kept, unless refused
 			for range 2 {                  // the second time, d may have been kept itself
 				got, err := msgpackDict(nil, d, 0, 64)
@@ -150,7 +151,7 @@ func TestKeyedDictMemo(t *testing.T) {
 			}
 		}
 	}
-	lastKeyedDict.Store(nil)
+	keyedDicts.reset()
 }
 
 // A dict read while another that names a key id is kept (keyedRead) is what it is with
@@ -177,13 +178,13 @@ func TestKeyedReadMemo(t *testing.T) {
 		frames[i] = f
 	}
 	for i, f := range frames {
-		lastKeyedRead.Store(nil)
+		keyedReads.reset()
 		want, err := MsgPack.Unmarshal(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for j := range frames {
-			lastKeyedRead.Store(nil)
+			keyedReads.reset()
 			MsgPack.Unmarshal(frames[j]) // kept, if it may be
 			for range 2 {                // the second time, f's own dict may be kept
 				got, err := MsgPack.Unmarshal(f)
@@ -194,51 +195,86 @@ func TestKeyedReadMemo(t *testing.T) {
 			}
 		}
 	}
-	lastKeyedRead.Store(nil)
+	keyedReads.reset()
 }
 
-// Where keyed dicts of several senders interleave, the kept one is not replaced at every
-// other dict (which would copy each and match none) but at every keptReplaceEvery-th,
-// when encoding and when reading.
+// Where keyed dicts of more senders interleave than there are slots, a kept one is not
+// replaced at every other dict (which would copy each and match none) but at every
+// keptReplaceEvery-th, when encoding and when reading; until the slots are full, each
+// new one is kept at once, and those kept go on matching.
 func TestKeptReplacedSeldom(t *testing.T) {
-	a := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncKey: "0xA"}
-	b := Dict{OptEncAlgo: EncAlgoCryptobox, OptEncKey: "0xB"}
-	frame := func(d Dict) []byte {
-		f, err := MsgPack.Marshal(&Event{Subscription: 1, Publication: 2, Details: d, Payload: Payload{Bare: []byte{1}}})
+	dicts := make([]Dict, keptSlots+1)
+	frames := make([][]byte, len(dicts))
+	for i := range dicts {
+		dicts[i] = Dict{OptEncAlgo: EncAlgoCryptobox, OptEncKey: fmt.Sprintf("0x%X", i+10)}
+		f, err := MsgPack.Marshal(&Event{Subscription: 1, Publication: 2, Details: dicts[i], Payload: Payload{Bare: []byte{1}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return f
+		frames[i] = f
 	}
-	fa, fb := frame(a), frame(b)
-	lastKeyedDict.Store(nil)
-	lastKeyedRead.Store(nil)
-	keyedDictMisses.Store(0)
-	keyedReadMisses.Store(0)
-	msgpackDict(nil, a, 0, 64)
-	MsgPack.Unmarshal(fa)
-	keptA, readA := lastKeyedDict.Load(), lastKeyedRead.Load()
-	if keptA == nil || readA == nil || !keptA.matches(a) || !bytes.HasPrefix(fa[4:], readA.raw) {
-		t.Fatal("the first keyed dict was not kept")
-	}
-	replaced := -1
-	for i := range keptReplaceEvery + 1 {
-		msgpackDict(nil, b, 0, 64)
-		MsgPack.Unmarshal(fb)
-		if (lastKeyedDict.Load() != keptA) != (lastKeyedRead.Load() != readA) {
-			t.Fatalf("after %d others: the encoding's and the reading's kept dicts differ in being replaced", i+1)
+	keyedDicts.reset()
+	keyedReads.reset()
+	defer keyedDicts.reset()
+	defer keyedReads.reset()
+	// keptDict and keptRead say which slot holds dicts[i], or -1.
+	keptDict := func(i int) int {
+		for s := range keyedDicts.slots {
+			if d := keyedDicts.slots[s].Load(); d != nil && d.matches(dicts[i]) {
+				return s
+			}
 		}
-		if lastKeyedDict.Load() != keptA {
-			replaced = i + 1
-			break
+		return -1
+	}
+	keptRead := func(i int) int {
+		for s := range keyedReads.slots {
+			if r := keyedReads.slots[s].Load(); r != nil && bytes.HasPrefix(frames[i][4:], r.raw) {
+				return s
+			}
+		}
+		return -1
+	}
+	for i := range keptSlots {
+		msgpackDict(nil, dicts[i], 0, 64)
+		MsgPack.Unmarshal(frames[i])
+		if keptDict(i) != i || keptRead(i) != i {
+			t.Fatalf("dict %d kept in slots %d and %d, want %d (a slot was free)", i, keptDict(i), keptRead(i), i)
 		}
 	}
-	if replaced != keptReplaceEvery {
-		t.Fatalf("replaced after %d other dicts, want %d", replaced, keptReplaceEvery)
+	last := keptSlots
+	for n := 1; n <= keptReplaceEvery; n++ {
+		for i := range keptSlots { // those kept match, and are not counted as misses
+			msgpackDict(nil, dicts[i], 0, 64)
+			MsgPack.Unmarshal(frames[i])
+		}
+		msgpackDict(nil, dicts[last], 0, 64)
+		MsgPack.Unmarshal(frames[last])
+		if (keptDict(last) >= 0) != (keptRead(last) >= 0) {
+			t.Fatalf("after %d misses: the encoding's and the reading's kept dicts differ in being replaced", n)
+		}
+		if keptDict(last) >= 0 {
+			if n != keptReplaceEvery {
+				t.Fatalf("kept after %d misses, want %d", n, keptReplaceEvery)
+			}
+			if keptDict(last) != 0 || keptRead(last) != 0 || keptDict(0) >= 0 || keptRead(0) >= 0 {
+				t.Fatal("the new dict did not replace the one kept longest")
+			}
+			for i := 1; i < keptSlots; i++ {
+				if keptDict(i) != i || keptRead(i) != i {
+					t.Fatalf("dict %d is no longer kept where it was", i)
+				}
+			}
+			return
+		}
 	}
-	if !lastKeyedDict.Load().matches(b) {
-		t.Fatal("the dict kept at last is not the other one")
+	t.Fatalf("not kept after %d misses", keptReplaceEvery)
+}
+
+// reset empties k (tests only).
+func (k *keptDicts[T]) reset() {
+	for i := range k.slots {
+		k.slots[i].Store(nil)
 	}
-	lastKeyedDict.Store(nil)
-	lastKeyedRead.Store(nil)
+	k.next.Store(0)
+	k.misses.Store(0)
 }

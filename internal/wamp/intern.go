@@ -64,8 +64,8 @@ type keptTexts struct {
 	next  atomic.Uint32
 }
 
-// keptSlots is how many texts a keptTexts keeps: a few, since a reader looks at each of
-// them for every text it reads.
+// keptSlots is how many texts a keptTexts keeps, and dicts a keptDicts: a few, since a
+// reader or writer looks at each of them for every text or dict it handles.
 const keptSlots = 4
 
 // keptValue returns b as a string boxed in an interface: the kept one when b spells it,

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// The msgpack memos (lastKeyedDict, lastKeyedRead, keyIDs) are shared by every goroutine.
+// The msgpack memos (keyedDicts, keyedReads, keyIDs) are shared by every goroutine.
 // Encoding and decoding dicts that name key ids, from several goroutines at once, with
 // values of every kind beside them (some of which the memos must refuse: uint64, float,
 // int, binary, nil, nested containers), and nested at up to the nesting limit, gives what

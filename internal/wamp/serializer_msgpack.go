@@ -128,8 +128,10 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 	if depth >= limit {
 		return b, valueErr(ErrTooDeep)
 	}
-	if m := lastKeyedDict.Load(); m != nil && m.matches(x) {
-		return append(b, m.enc...), nil
+	for i := range keyedDicts.slots {
+		if m := keyedDicts.slots[i].Load(); m != nil && m.matches(x) {
+			return append(b, m.enc...), nil
+		}
 	}
 	start := len(b)
 	b = msgpackContainer(b, len(x), msgpcode.FixedMapLow, msgpcode.Map16, msgpcode.Map32)
@@ -152,8 +154,8 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 		}
 		keyed = keyed || kv.k == OptEncKey || kv.k == OptPPTKeyID
 	}
-	if memo && keyed && replaceKept(lastKeyedDict.Load() == nil, &keyedDictMisses) {
-		lastKeyedDict.Store(&keyedDict{es: slices.Clone(es), enc: bytes.Clone(b[start:])})
+	if memo && keyed && keyedDicts.replace() {
+		keyedDicts.keep(&keyedDict{es: slices.Clone(es), enc: bytes.Clone(b[start:])})
 	}
 	return b, nil
 }
@@ -161,8 +163,9 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 // keyedDict is a dict msgpackDict encoded that names a key id (enc_key or ppt_keyid):
 // the Options of a sealed PUBLISH, CALL or YIELD, or the Details of a sealed EVENT as
 // cbx router sends them. A sender's sealed messages carry the same one every time (the
-// same enc_* values and key id, acknowledge), so msgpackDict keeps the last one with its
-// encoding, and for a dict with the same entries appends those bytes again instead of
+// same enc_* values and key id, acknowledge), so msgpackDict keeps the last few with
+// their encoding (keyedDicts), and for a dict with the same entries appends those bytes
+// again instead of
 // iterating, sorting, checking and encoding the map (about 250 ns for a sealed PUBLISH's
 // four options, BenchmarkMsgpackOptionsDict; a twentieth of a sealed publisher's CPU).
 //
@@ -176,28 +179,44 @@ type keyedDict struct {
 	enc []byte      // msgpackDict's output for them
 }
 
-// replaceKept says whether a dict that could be kept (a keyedDict, a keyedRead) but
-// is not the kept one replaces it: always when none is kept, otherwise at every
-// keptReplaceEvery-th such dict (misses counts them). Where several senders' sealed
-// messages interleave (a router with publishers of different keys), replacing the kept
-// dict at each one would add its copies to every message and match none; so one stays
-// kept, matching its sender's messages, and the cost of keeping is shared by many. A
-// sender's new key id (a rotation) is kept after at most keptReplaceEvery messages.
-func replaceKept(none bool, misses *atomic.Uint32) bool {
-	return none || misses.Add(1)%keptReplaceEvery == 0
+// keptDicts holds the last few dicts that name a key id which msgpackDict encoded
+// (keyedDict) or fixDict read (keyedRead), for every goroutine (each is never modified
+// once stored, only replaced). A few, not one: cbx router reads and writes a sealed
+// call's CALL and INVOCATION with the caller's key id and its YIELD and RESULT with the
+// callee's, in turn, and a subscriber may follow a few publishers; with one kept, each
+// message of the other side missed.
+type keptDicts[T any] struct {
+	slots  [keptSlots]atomic.Pointer[T]
+	next   atomic.Uint32 // dicts kept so far; the next replaces slots[next%keptSlots]
+	misses atomic.Uint32 // dicts that could have been kept since all the slots were full
 }
 
-// keptReplaceEvery: see replaceKept.
+// replace says whether a dict that could be kept but matches none kept is to be kept:
+// always while a slot is empty, then at every keptReplaceEvery-th such dict, which
+// replaces the one kept longest. Where more senders' sealed messages interleave than
+// there are slots (a router with many publishers of different keys), replacing at each
+// one would add its copies to every message and match none; so those kept stay,
+// matching their senders' messages, and the cost of keeping is shared by many. A
+// sender's new key id (a rotation) is kept after at most keptReplaceEvery messages.
+func (k *keptDicts[T]) replace() bool {
+	return k.next.Load() < keptSlots || k.misses.Add(1)%keptReplaceEvery == 0
+}
+
+// keep stores d in the slot replace chose.
+func (k *keptDicts[T]) keep(d *T) {
+	k.slots[(k.next.Add(1)-1)%keptSlots].Store(d)
+}
+
+// keptReplaceEvery: see keptDicts.replace.
 const keptReplaceEvery = 16
 
-var keyedDictMisses, keyedReadMisses atomic.Uint32
+var (
+	keyedDicts keptDicts[keyedDict]
+	keyedReads keptDicts[keyedRead]
+)
 
 // maxKeyedDict is the largest dict kept as a keyedDict.
 const maxKeyedDict = 8
-
-// lastKeyedDict is the last keyedDict encoded, by any goroutine (it is never modified
-// once stored, only replaced).
-var lastKeyedDict atomic.Pointer[keyedDict]
 
 // matches reports whether x has exactly d's entries.
 func (d *keyedDict) matches(x map[string]any) bool {
@@ -688,15 +707,19 @@ func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
 // fixDict reads a fixmap whose header byte c it has just read. A dict that names a key
 // id (enc_key or ppt_keyid) and holds only strings, booleans and int64s, the Options of
 // a sealed PUBLISH or the Details of a sealed EVENT, is kept with its bytes
-// (lastKeyedRead), and the same bytes read again give a clone of it rather than a map
+// (keyedReads), and the same bytes read again give a clone of it rather than a map
 // built entry by entry: a sender's sealed messages carry the same one every time.
 // Bytes equal to a kept dict's encoding are that dict (MessagePack is self-delimiting),
 // read with the same checks; the clone is the caller's to keep or change.
 func (d *msgpackFast) fixDict(depth int, c byte) (any, bool) {
 	start := d.i - 1
-	if r := lastKeyedRead.Load(); r != nil && depth < d.limit && bytes.HasPrefix(d.b[start:], r.raw) {
-		d.i = start + len(r.raw)
-		return maps.Clone(r.d), true
+	if depth < d.limit {
+		for i := range keyedReads.slots {
+			if r := keyedReads.slots[i].Load(); r != nil && bytes.HasPrefix(d.b[start:], r.raw) {
+				d.i = start + len(r.raw)
+				return maps.Clone(r.d), true
+			}
+		}
 	}
 	d.keyID = false
 	v, ok := d.dict(depth, uint64(c&0x0f), true)
@@ -709,8 +732,8 @@ func (d *msgpackFast) fixDict(depth int, c byte) (any, bool) {
 				return v, true
 			}
 		}
-		if replaceKept(lastKeyedRead.Load() == nil, &keyedReadMisses) {
-			lastKeyedRead.Store(&keyedRead{raw: bytes.Clone(d.b[start:d.i]), d: maps.Clone(m)})
+		if keyedReads.replace() {
+			keyedReads.keep(&keyedRead{raw: bytes.Clone(d.b[start:d.i]), d: maps.Clone(m)})
 		}
 	}
 	return v, ok
@@ -721,9 +744,6 @@ type keyedRead struct {
 	raw []byte
 	d   map[string]any
 }
-
-// lastKeyedRead is the last keyedRead, by any goroutine (replaced, never modified).
-var lastKeyedRead atomic.Pointer[keyedRead]
 
 func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 	if !ok || depth >= d.limit || n > uint64(len(d.b)-d.i)/2 {
