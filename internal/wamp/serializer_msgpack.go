@@ -490,68 +490,68 @@ func msgpackDecodeDirect(b []byte) (Message, bool) {
 	if !ok {
 		return nil, false
 	}
-	switch {
-	case t == ID(PUBLISHED) && n == 3:
+	if t == ID(PUBLISHED) && n == 3 {
 		req, ok1 := d.id()
 		pub, ok2 := d.id()
 		if !ok1 || !ok2 || d.i != len(b) {
 			return nil, false
 		}
 		return &Published{Request: req, Publication: pub}, true
-	case t == ID(EVENT) && n >= 4:
-		sub, ok1 := d.id()
-		pub, ok2 := d.id()
-		details, ok3 := d.dictField()
-		if !ok1 || !ok2 || !ok3 {
-			return nil, false
-		}
-		m := &Event{Subscription: sub, Publication: pub, Details: details}
-		return m, d.payloadTail(&m.Payload, n-4)
-	case t == ID(PUBLISH) && n >= 4:
-		req, ok1 := d.id()
-		opts, ok2 := d.dictField()
-		topic, ok3 := d.uriField()
-		if !ok1 || !ok2 || !ok3 {
-			return nil, false
-		}
-		m := &Publish{Request: req, Options: opts, Topic: topic}
-		return m, d.payloadTail(&m.Payload, n-4)
-	case t == ID(CALL) && n >= 4:
-		req, ok1 := d.id()
-		opts, ok2 := d.dictField()
-		proc, ok3 := d.uriField()
-		if !ok1 || !ok2 || !ok3 {
-			return nil, false
-		}
-		m := &Call{Request: req, Options: opts, Procedure: proc}
-		return m, d.payloadTail(&m.Payload, n-4)
-	case t == ID(INVOCATION) && n >= 4:
-		req, ok1 := d.id()
-		reg, ok2 := d.id()
-		details, ok3 := d.dictField()
-		if !ok1 || !ok2 || !ok3 {
-			return nil, false
-		}
-		m := &Invocation{Request: req, Registration: reg, Details: details}
-		return m, d.payloadTail(&m.Payload, n-4)
-	case t == ID(YIELD) && n >= 3:
-		req, ok1 := d.id()
-		opts, ok2 := d.dictField()
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		m := &Yield{Request: req, Options: opts}
-		return m, d.payloadTail(&m.Payload, n-3)
-	case t == ID(RESULT) && n >= 3:
-		req, ok1 := d.id()
-		details, ok2 := d.dictField()
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		m := &Result{Request: req, Details: details}
-		return m, d.payloadTail(&m.Payload, n-3)
 	}
-	return nil, false
+	// The other six by the layout of their fixed fields: two IDs and a dict, an ID, a
+	// dict and a URI, or an ID and a dict; then the payload.
+	var (
+		id1, id2      ID
+		dict          map[string]any
+		uri           string
+		fixed         int
+		ok1, ok2, ok3 bool
+	)
+	switch {
+	case (t == ID(EVENT) || t == ID(INVOCATION)) && n >= 4:
+		fixed = 4
+		id1, ok1 = d.id()
+		id2, ok2 = d.id()
+		dict, ok3 = d.dictField()
+	case (t == ID(PUBLISH) || t == ID(CALL)) && n >= 4:
+		fixed = 4
+		id1, ok1 = d.id()
+		dict, ok2 = d.dictField()
+		uri, ok3 = d.uriField()
+	case (t == ID(YIELD) || t == ID(RESULT)) && n >= 3:
+		fixed = 3
+		id1, ok1 = d.id()
+		dict, ok2 = d.dictField()
+		ok3 = true
+	default:
+		return nil, false
+	}
+	if !ok1 || !ok2 || !ok3 {
+		return nil, false
+	}
+	var m Message
+	var p *Payload
+	switch MessageType(t) {
+	case EVENT:
+		e := &Event{Subscription: id1, Publication: id2, Details: dict}
+		m, p = e, &e.Payload
+	case INVOCATION:
+		e := &Invocation{Request: id1, Registration: id2, Details: dict}
+		m, p = e, &e.Payload
+	case PUBLISH:
+		e := &Publish{Request: id1, Options: dict, Topic: uri}
+		m, p = e, &e.Payload
+	case CALL:
+		e := &Call{Request: id1, Options: dict, Procedure: uri}
+		m, p = e, &e.Payload
+	case YIELD:
+		e := &Yield{Request: id1, Options: dict}
+		m, p = e, &e.Payload
+	default: // RESULT
+		e := &Result{Request: id1, Details: dict}
+		m, p = e, &e.Payload
+	}
+	return m, d.payloadTail(p, n-fixed)
 }
 
 // dictField reads a message's Options or Details: a map, or ok=false for anything else.
