@@ -56,9 +56,10 @@ func textValue(b []byte) any {
 
 // keptTexts holds the last few texts some reader gave out, each with its box, for texts
 // too long or too varied to intern that repeat from one message to the next: a
-// sender's key id (keyIDValue) and the URI a sealed plaintext repeats
-// (UnmarshalJSONFields' known values). next counts the texts added, the next one
-// replacing the oldest.
+// sender's key id (keyIDValue), the URI a sealed plaintext repeats
+// (UnmarshalJSONFields' known values) and a PUBLISH's topic or a CALL's procedure
+// (uris, msgpackDecodeDirect). next counts the texts added, the next one replacing the
+// oldest.
 type keptTexts struct {
 	slots [keptSlots]atomic.Pointer[internedName]
 	next  atomic.Uint32

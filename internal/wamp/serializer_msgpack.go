@@ -161,13 +161,13 @@ func msgpackDict(b []byte, x map[string]any, depth, limit int) ([]byte, error) {
 }
 
 // keyedDict is a dict msgpackDict encoded that names a key id (enc_key or ppt_keyid):
-// the Options of a sealed PUBLISH, CALL or YIELD, or the Details of a sealed EVENT as
-// cbx router sends them. A sender's sealed messages carry the same one every time (the
-// same enc_* values and key id, acknowledge), so msgpackDict keeps the last few with
-// their encoding (keyedDicts), and for a dict with the same entries appends those bytes
-// again instead of
-// iterating, sorting, checking and encoding the map (about 250 ns for a sealed PUBLISH's
-// four options, BenchmarkMsgpackOptionsDict; a twentieth of a sealed publisher's CPU).
+// the Options of a sealed PUBLISH, CALL or YIELD, or the Details of a sealed EVENT,
+// INVOCATION or RESULT as cbx router sends them. A sender's sealed messages carry the
+// same one every time (the same enc_* values and key id, acknowledge), so msgpackDict
+// keeps a few with their encoding (keyedDicts), and for a dict with the same entries
+// appends those bytes again instead of iterating, sorting, checking and encoding the map
+// (about 250 ns for a sealed PUBLISH's four options, BenchmarkMsgpackOptionsDict; a
+// twentieth of a sealed publisher's CPU).
 //
 // Only dicts whose values are strings, booleans and int64s are kept: comparing them is
 // comparing what is encoded (no NaN, no -0, nothing mutable inside), and comparing an
@@ -179,12 +179,13 @@ type keyedDict struct {
 	enc []byte      // msgpackDict's output for them
 }
 
-// keptDicts holds the last few dicts that name a key id which msgpackDict encoded
-// (keyedDict) or fixDict read (keyedRead), for every goroutine (each is never modified
-// once stored, only replaced). A few, not one: cbx router reads and writes a sealed
-// call's CALL and INVOCATION with the caller's key id and its YIELD and RESULT with the
-// callee's, in turn, and a subscriber may follow a few publishers; with one kept, each
-// message of the other side missed.
+// keptDicts holds a few dicts that name a key id which msgpackDict encoded (keyedDict)
+// or fixDict read (keyedRead), for every goroutine (each is never modified once stored,
+// only replaced): the first keptSlots such dicts, then at every keptReplaceEvery-th miss
+// the new one in place of the one kept longest (replace). A few, not one: cbx router
+// reads and writes a sealed call's CALL and INVOCATION with the caller's key id and its
+// YIELD and RESULT with the callee's, in turn, and a subscriber may follow a few
+// publishers; with one kept, each message of the other side missed.
 type keptDicts[T any] struct {
 	slots  [keptSlots]atomic.Pointer[T]
 	next   atomic.Uint32 // dicts kept so far; the next replaces slots[next%keptSlots]
@@ -353,8 +354,9 @@ func (msgpackSerializer) Unmarshal(b []byte) (Message, error) {
 	return msgpackUnmarshalList(b)
 }
 
-// msgpackUnmarshalList is Unmarshal through the list form: every message but the two
-// msgpackDecodeDirect reads, and every frame it gives up on.
+// msgpackUnmarshalList is Unmarshal through the list form: every message but those
+// msgpackDecodeDirect reads (PUBLISH, PUBLISHED, EVENT, CALL, INVOCATION, YIELD and
+// RESULT), and every frame it gives up on.
 func msgpackUnmarshalList(b []byte) (Message, error) {
 	if v, ok := msgpackDecode(b, NestMessage.limit()); ok {
 		return unmarshalList(SerializerMsgPack, v)
