@@ -271,10 +271,61 @@ func TestKeptReplacedSeldom(t *testing.T) {
 }
 
 // reset empties k (tests only).
-func (k *keptDicts[T]) reset() {
+func (k *kept[T]) reset() {
 	for i := range k.slots {
 		k.slots[i].Store(nil)
 	}
 	k.next.Store(0)
 	k.misses.Store(0)
+}
+
+// Kept texts (key ids, topics and procedures, a plaintext's URI) follow the same rule as
+// kept dicts: the first keptSlots are kept at once and then read without allocating,
+// and a further one in turn with them is kept only at every keptReplaceEvery-th miss,
+// in place of the one kept longest, so that more texts in turn than slots cost each
+// message no copy of its own.
+func TestKeptTextsReplacedSeldom(t *testing.T) {
+	var k kept[internedName]
+	texts := make([][]byte, keptSlots+1)
+	for i := range texts {
+		texts[i] = fmt.Appendf(nil, "com.example.topic.%d", i)
+	}
+	isKept := func(i int) int {
+		for s := range k.slots {
+			if n := k.slots[s].Load(); n != nil && n.s == string(texts[i]) {
+				return s
+			}
+		}
+		return -1
+	}
+	for i := range keptSlots {
+		if v := keptValue(&k, texts[i]); v != string(texts[i]) || isKept(i) != i {
+			t.Fatalf("text %d: %v, kept in slot %d, want %d (a slot was free)", i, v, isKept(i), i)
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() {
+		for i := range keptSlots {
+			keptValue(&k, texts[i])
+		}
+	}); a != 0 {
+		t.Fatalf("reading the kept texts allocated %v times", a)
+	}
+	last := keptSlots
+	for n := 1; n <= keptReplaceEvery; n++ {
+		if v := keptValue(&k, texts[last]); v != string(texts[last]) {
+			t.Fatalf("got %v", v)
+		}
+		switch s := isKept(last); {
+		case s < 0 && n < keptReplaceEvery:
+		case s == 0 && n == keptReplaceEvery && isKept(0) < 0:
+			for i := 1; i < keptSlots; i++ {
+				if isKept(i) != i {
+					t.Fatalf("text %d is no longer kept where it was", i)
+				}
+			}
+			return
+		default:
+			t.Fatalf("after %d misses the new text is in slot %d", n, s)
+		}
+	}
 }

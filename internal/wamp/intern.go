@@ -54,25 +54,45 @@ func textValue(b []byte) any {
 	return string(b)
 }
 
-// keptTexts holds the last few texts some reader gave out, each with its box, for texts
-// too long or too varied to intern that repeat from one message to the next: a
-// sender's key id (keyIDValue), the URI a sealed plaintext repeats
-// (UnmarshalJSONFields' known values) and a PUBLISH's topic or a CALL's procedure
-// (uris, msgpackDecodeDirect). next counts the texts added, the next one replacing the
-// oldest.
-type keptTexts struct {
-	slots [keptSlots]atomic.Pointer[internedName]
-	next  atomic.Uint32
+// kept holds a few values of one kind that repeat from one message to the next, for
+// every goroutine (each is never modified once stored, only replaced): the texts of
+// keptValue, too long or too varied to intern (a sender's key id, the URI a sealed
+// plaintext repeats, a PUBLISH's topic or a CALL's procedure), and the dicts that name
+// a key id which msgpackDict encodes and fixDict reads (keyedDicts, keyedReads). A
+// reader or writer looks at each slot for every value it handles, so there are few.
+type kept[T any] struct {
+	slots  [keptSlots]atomic.Pointer[T]
+	next   atomic.Uint32 // values kept so far; the next replaces slots[next%keptSlots]
+	misses atomic.Uint32 // values that could have been kept once the slots were full
 }
 
-// keptSlots is how many texts a keptTexts keeps, and dicts a keptDicts: a few, since a
-// reader or writer looks at each of them for every text or dict it handles.
+// keptSlots is how many values a kept holds.
 const keptSlots = 4
 
+// replace says whether a value that could be kept but matches none kept is to be kept:
+// always while a slot is empty, then at every keptReplaceEvery-th such value, which
+// replaces the one kept longest. Where more senders' messages interleave than there are
+// slots (a router with many publishers of different keys, or more topics than slots),
+// replacing at each one would add a copy (and a write to memory every core reads) to
+// every message and match none; so those kept stay, matching their senders' messages,
+// and the cost of keeping is shared by many. A sender's new key id (a rotation) is kept
+// after at most keptReplaceEvery messages.
+func (k *kept[T]) replace() bool {
+	return k.next.Load() < keptSlots || k.misses.Add(1)%keptReplaceEvery == 0
+}
+
+// keep stores v in the slot replace chose.
+func (k *kept[T]) keep(v *T) {
+	k.slots[(k.next.Add(1)-1)%keptSlots].Store(v)
+}
+
+// keptReplaceEvery: see kept.replace.
+const keptReplaceEvery = 16
+
 // keptValue returns b as a string boxed in an interface: the kept one when b spells it,
-// else a new one, which replaces the oldest. Nothing is allocated for a kept text (the
+// else a new one, kept as replace says. Nothing is allocated for a kept text (the
 // conversion in the comparison does not copy).
-func keptValue[T string | []byte](k *keptTexts, b T) any {
+func keptValue[T string | []byte](k *kept[internedName], b T) any {
 	for i := range k.slots {
 		if n := k.slots[i].Load(); n != nil && n.s == string(b) {
 			return n.v
@@ -80,13 +100,15 @@ func keptValue[T string | []byte](k *keptTexts, b T) any {
 	}
 	s := string(b)
 	n := &internedName{s, s}
-	k.slots[(k.next.Add(1)-1)%keptSlots].Store(n)
+	if k.replace() {
+		k.keep(n)
+	}
 	return n.v
 }
 
 // keyIDs, knownTexts and uris are the kept texts of keyIDValue, of
 // UnmarshalJSONFields and of the topics and procedures msgpackDecodeDirect reads.
-var keyIDs, knownTexts, uris keptTexts
+var keyIDs, knownTexts, uris kept[internedName]
 
 // keyIDValue is textValue for the value of a sealed message's key id: one publisher's
 // events all carry the same one (a 42-character fingerprint, too long to intern), so the
@@ -96,5 +118,6 @@ var keyIDs, knownTexts, uris keptTexts
 // call's CALL, which carries the caller's key id, and its YIELD, which carries the
 // callee's, in turn (with only the last one kept, each replaced the other: four
 // allocations per message, about a microsecond of the router's CPU per round trip), and
-// a subscriber may follow a few publishers. A key id not among them replaces the oldest.
+// a subscriber may follow a few publishers. A key id not among them is kept as
+// kept.replace says.
 func keyIDValue(b []byte) any { return keptValue(&keyIDs, b) }

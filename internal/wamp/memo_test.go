@@ -2,6 +2,7 @@ package wamp
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"sync"
@@ -82,6 +83,51 @@ func TestMsgpackMemosMatchReferenceConcurrently(t *testing.T) {
 							break
 						}
 					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// The kept topics and procedures (uris) are shared by every goroutine too: PUBLISHes and
+// CALLs with more URIs in turn than there are slots, read from several goroutines at
+// once, are what the list form reads, and a caller's changes to what it read do not
+// reach the next read. Run with -race, it also checks the sharing.
+func TestKeptURIsConcurrently(t *testing.T) {
+	var frames [][]byte
+	for i := range 2 * keptSlots {
+		uri := fmt.Sprintf("com.example.uri%d", i)
+		for _, m := range []Message{
+			&Publish{Request: ID(i + 1), Options: Dict{}, Topic: uri, Payload: Payload{Args: List{int64(i)}}},
+			&Call{Request: ID(i + 1), Options: Dict{OptEncKey: "k1", OptEncAlgo: EncAlgoCryptobox}, Procedure: uri, Payload: Payload{Bare: []byte{byte(i)}}},
+		} {
+			f, err := MsgPack.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames = append(frames, f)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 2))
+			for range 5000 {
+				f := frames[r.IntN(len(frames))]
+				got, err := MsgPack.Unmarshal(f)
+				want, werr := msgpackUnmarshalList(f)
+				if err != nil || werr != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("%x: %#v, %v; through the list %#v, %v", f, got, err, want, werr)
+					return
+				}
+				switch m := got.(type) {
+				case *Publish:
+					m.Options["x"], m.Args[0] = true, "changed"
+				case *Call:
+					m.Options[OptEncKey], m.Bare[0] = "changed", 0xff
 				}
 			}
 		}()

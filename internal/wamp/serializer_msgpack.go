@@ -9,7 +9,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -179,41 +178,15 @@ type keyedDict struct {
 	enc []byte      // msgpackDict's output for them
 }
 
-// keptDicts holds a few dicts that name a key id which msgpackDict encoded (keyedDict)
-// or fixDict read (keyedRead), for every goroutine (each is never modified once stored,
-// only replaced): the first keptSlots such dicts, then at every keptReplaceEvery-th miss
-// the new one in place of the one kept longest (replace). A few, not one: cbx router
-// reads and writes a sealed call's CALL and INVOCATION with the caller's key id and its
-// YIELD and RESULT with the callee's, in turn, and a subscriber may follow a few
-// publishers; with one kept, each message of the other side missed.
-type keptDicts[T any] struct {
-	slots  [keptSlots]atomic.Pointer[T]
-	next   atomic.Uint32 // dicts kept so far; the next replaces slots[next%keptSlots]
-	misses atomic.Uint32 // dicts that could have been kept since all the slots were full
-}
-
-// replace says whether a dict that could be kept but matches none kept is to be kept:
-// always while a slot is empty, then at every keptReplaceEvery-th such dict, which
-// replaces the one kept longest. Where more senders' sealed messages interleave than
-// there are slots (a router with many publishers of different keys), replacing at each
-// one would add its copies to every message and match none; so those kept stay,
-// matching their senders' messages, and the cost of keeping is shared by many. A
-// sender's new key id (a rotation) is kept after at most keptReplaceEvery messages.
-func (k *keptDicts[T]) replace() bool {
-	return k.next.Load() < keptSlots || k.misses.Add(1)%keptReplaceEvery == 0
-}
-
-// keep stores d in the slot replace chose.
-func (k *keptDicts[T]) keep(d *T) {
-	k.slots[(k.next.Add(1)-1)%keptSlots].Store(d)
-}
-
-// keptReplaceEvery: see keptDicts.replace.
-const keptReplaceEvery = 16
-
+// keyedDicts and keyedReads are the key-id dicts msgpackDict encoded (keyedDict) and
+// fixDict read (keyedRead), for every goroutine (each is never modified once stored,
+// only replaced; see kept). A few, not one: cbx router reads and writes a sealed call's
+// CALL and INVOCATION with the caller's key id and its YIELD and RESULT with the
+// callee's, in turn, and a subscriber may follow a few publishers; with one kept, each
+// message of the other side missed.
 var (
-	keyedDicts keptDicts[keyedDict]
-	keyedReads keptDicts[keyedRead]
+	keyedDicts kept[keyedDict]
+	keyedReads kept[keyedRead]
 )
 
 // maxKeyedDict is the largest dict kept as a keyedDict.
@@ -574,7 +547,9 @@ func (d *msgpackFast) dictField() (map[string]any, bool) {
 // uriField reads a PUBLISH's topic or a CALL's procedure: a str in the dialect (as text
 // reads one), not empty. It is given out through uris (keptValue), since cbx router
 // reads the same few topics and procedures message after message: no new string for
-// each.
+// each. One not among those kept costs its string and box, as before, and is kept only
+// as kept.replace says, so that more topics in turn than slots do not copy at every
+// message.
 func (d *msgpackFast) uriField() (string, bool) {
 	if d.i >= len(d.b) {
 		return "", false
@@ -597,9 +572,10 @@ func (d *msgpackFast) uriField() (string, bool) {
 	return keptValue(&uris, r).(string), true
 }
 
-// payloadTail reads the rest elements (0 to 2, else ok=false) that end a message after its fixed
-// fields into p, as FromList's payload does, and reports whether they were the whole
-// rest of the frame. A bare payload (a sealed message's) is read as value reads a bin,
+// payloadTail reads into p what ends a message after its fixed fields, rest elements:
+// Arguments and an optional ArgumentsKw, or a bare binary alone (at most two, as
+// FromList's payloadArity allows; more give ok=false), as FromList's payload does, and
+// reports whether they were the whole rest of the frame. A bare payload (a sealed message's) is read as value reads a bin,
 // but not boxed into an any to be unboxed here: one allocation fewer per message.
 func (d *msgpackFast) payloadTail(p *Payload, rest int) bool {
 	switch {
@@ -707,12 +683,13 @@ func (d *msgpackFast) list(depth int, n uint64, ok bool) (any, bool) {
 }
 
 // fixDict reads a fixmap whose header byte c it has just read. A dict that names a key
-// id (enc_key or ppt_keyid) and holds only strings, booleans and int64s, the Options of
-// a sealed PUBLISH or the Details of a sealed EVENT, is kept with its bytes
-// (keyedReads), and the same bytes read again give a clone of it rather than a map
-// built entry by entry: a sender's sealed messages carry the same one every time.
-// Bytes equal to a kept dict's encoding are that dict (MessagePack is self-delimiting),
-// read with the same checks; the clone is the caller's to keep or change.
+// id (enc_key or ppt_keyid) and holds only strings, booleans and int64s (the Options of
+// a sealed PUBLISH, CALL or YIELD, the Details of a sealed EVENT, INVOCATION or RESULT)
+// is kept with its bytes (keyedReads), and the same bytes read again give a clone of it
+// rather than a map built entry by entry: a sender's sealed messages carry the same one
+// every time. Bytes equal to a kept dict's encoding are that dict (MessagePack is
+// self-delimiting), read with the same checks; the clone is the caller's to keep or
+// change.
 func (d *msgpackFast) fixDict(depth int, c byte) (any, bool) {
 	start := d.i - 1
 	if depth < d.limit {
