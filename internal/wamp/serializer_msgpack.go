@@ -391,7 +391,7 @@ func (d *msgpackFast) value(depth int) (any, bool) {
 	case c >= msgpcode.NegFixedNumLow:
 		return int64(int8(c)), true
 	case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
-		return d.text(uint64(c&0x1f), true)
+		return d.text(c)
 	case c >= msgpcode.FixedArrayLow && c <= msgpcode.FixedArrayHigh:
 		return d.list(depth, uint64(c&0x0f), true)
 	case c >= msgpcode.FixedMapLow && c <= msgpcode.FixedMapHigh:
@@ -431,7 +431,7 @@ func (d *msgpackFast) value(depth int) (any, bool) {
 		f := math.Float64frombits(u)
 		return f, ok && checkFloat(f) == nil
 	case msgpcode.Str8, msgpcode.Str16, msgpcode.Str32:
-		return d.text(d.n(1 << (c - msgpcode.Str8)))
+		return d.text(c)
 	case msgpcode.Bin8, msgpcode.Bin16, msgpcode.Bin32:
 		return d.bin(c)
 	case msgpcode.Array16, msgpcode.Array32:
@@ -556,17 +556,8 @@ func (d *msgpackFast) uriField() (string, bool) {
 	}
 	c := d.b[d.i]
 	d.i++
-	var r []byte
-	ok := true
-	switch {
-	case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
-		r, ok = d.raw(uint64(c&0x1f), true)
-	case c == msgpcode.Str8 || c == msgpcode.Str16 || c == msgpcode.Str32:
-		r, ok = d.raw(d.n(1 << (c - msgpcode.Str8)))
-	default:
-		return "", false
-	}
-	if !ok || len(r) == 0 || r[0] == 0 || !utf8.Valid(r) {
+	r, ok := d.str(c)
+	if !ok || len(r) == 0 || !isText(r) {
 		return "", false
 	}
 	return keptValue(&uris, r).(string), true
@@ -575,8 +566,9 @@ func (d *msgpackFast) uriField() (string, bool) {
 // payloadTail reads into p what ends a message after its fixed fields, rest elements:
 // Arguments and an optional ArgumentsKw, or a bare binary alone (at most two, as
 // FromList's payloadArity allows; more give ok=false), as FromList's payload does, and
-// reports whether they were the whole rest of the frame. A bare payload (a sealed message's) is read as value reads a bin,
-// but not boxed into an any to be unboxed here: one allocation fewer per message.
+// reports whether they were the whole rest of the frame. A bare payload (a sealed
+// message's) is read as value reads a bin, but not boxed into an any to be unboxed here:
+// one allocation fewer per message.
 func (d *msgpackFast) payloadTail(p *Payload, rest int) bool {
 	switch {
 	case rest > 2:
@@ -651,13 +643,31 @@ func (d *msgpackFast) id() (ID, bool) {
 }
 
 // text reads a str body of n bytes: UTF-8, not starting with U+0000.
-func (d *msgpackFast) text(n uint64, ok bool) (any, bool) {
-	r, ok := d.raw(n, ok)
-	if !ok || len(r) > 0 && r[0] == 0 || !utf8.Valid(r) {
+func (d *msgpackFast) text(c byte) (any, bool) {
+	r, ok := d.str(c)
+	if !ok || !isText(r) {
 		return nil, false
 	}
 	return textValue(r), true
 }
+
+// str reads the body of the str (fixstr, str 8, 16 or 32) whose header byte c it has just
+// read; ok is false for any other header and for a body cut short. Every reader of a str
+// goes through it: values (text), keys (dict), key ids (keyIDValue), topics and
+// procedures (uriField).
+func (d *msgpackFast) str(c byte) ([]byte, bool) {
+	switch {
+	case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
+		return d.raw(uint64(c&0x1f), true)
+	case c == msgpcode.Str8 || c == msgpcode.Str16 || c == msgpcode.Str32:
+		return d.raw(d.n(1 << (c - msgpcode.Str8)))
+	}
+	return nil, false
+}
+
+// isText reports whether a str's body is a text value of the dialect: UTF-8, not starting
+// with U+0000 (a dict's key may, and is checked for UTF-8 alone).
+func isText(r []byte) bool { return (len(r) == 0 || r[0] != 0) && utf8.Valid(r) }
 
 // bin reads the bytes of a bin 8, 16 or 32 whose header byte c it has just read, as a
 // copy of their own (the message's buffer is reused).
@@ -736,15 +746,7 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 		}
 		c := d.b[d.i]
 		d.i++
-		var r []byte
-		switch {
-		case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
-			r, ok = d.raw(uint64(c&0x1f), true)
-		case c == msgpcode.Str8 || c == msgpcode.Str16 || c == msgpcode.Str32:
-			r, ok = d.raw(d.n(1 << (c - msgpcode.Str8)))
-		default:
-			return nil, false
-		}
+		r, ok := d.str(c)
 		if !ok || !utf8.Valid(r) {
 			return nil, false
 		}
@@ -762,26 +764,21 @@ func (d *msgpackFast) dict(depth int, n uint64, ok bool) (any, bool) {
 	return m, true
 }
 
-// keyIDValue is value for the value of enc_key or ppt_keyid: a str (fixstr or str8, as a key
-// id is) is read as text is, and given out through keyIDValue; anything else as value
-// reads it.
+// keyIDValue is value for the value of enc_key or ppt_keyid: a str is read as text reads
+// it, and given out through keyIDValue; anything else as value reads it.
 func (d *msgpackFast) keyIDValue(depth int) (any, bool) {
 	if d.i >= len(d.b) {
 		return nil, false
 	}
-	var r []byte
-	ok := true
-	switch c := d.b[d.i]; {
-	case c >= msgpcode.FixedStrLow && c <= msgpcode.FixedStrHigh:
-		d.i++
-		r, ok = d.raw(uint64(c&0x1f), true)
-	case c == msgpcode.Str8:
-		d.i++
-		r, ok = d.raw(d.n(1))
-	default:
+	start := d.i
+	d.i++
+	r, ok := d.str(d.b[start])
+	if !ok {
+		// Not a str (or one cut short, which value refuses as well).
+		d.i = start
 		return d.value(depth)
 	}
-	if !ok || len(r) > 0 && r[0] == 0 || !utf8.Valid(r) {
+	if !isText(r) {
 		return nil, false
 	}
 	return keyIDValue(r), true

@@ -115,14 +115,15 @@ func UnmarshalJSONFields(b []byte, nest Nest, names []string, vals []any, known 
 			r.i++
 			if field >= 0 && field < len(known) && r.knownText(known[field]) {
 				vals[field] = keptValue(&knownTexts, known[field])
-				goto next
+			} else {
+				v, err := r.value(1)
+				if err != nil {
+					return false
+				}
+				if field >= 0 {
+					vals[field] = v
+				}
 			}
-			if v, err := r.value(1); err != nil {
-				return false
-			} else if field >= 0 {
-				vals[field] = v
-			}
-		next:
 			r.space()
 			if r.i >= len(b) {
 				return false
