@@ -123,7 +123,7 @@ func cpuTime() time.Duration {
 }
 
 // rawJoin opens a bare gorilla connection (msgpack) and joins realm1 anonymously.
-func rawJoin(b *testing.B, url string) *websocket.Conn {
+func rawJoin(b testing.TB, url string) *websocket.Conn {
 	b.Helper()
 	d := websocket.Dialer{Subprotocols: []string{wamp.MsgPack.Subprotocol()}}
 	ws, _, err := d.DialContext(context.Background(), url, nil)
@@ -136,7 +136,7 @@ func rawJoin(b *testing.B, url string) *websocket.Conn {
 	return ws
 }
 
-func rawSend(b *testing.B, ws *websocket.Conn, m wamp.Message) {
+func rawSend(b testing.TB, ws *websocket.Conn, m wamp.Message) {
 	b.Helper()
 	f, err := wamp.MsgPack.Marshal(m)
 	if err != nil {
@@ -147,7 +147,7 @@ func rawSend(b *testing.B, ws *websocket.Conn, m wamp.Message) {
 	}
 }
 
-func rawExpect(b *testing.B, ws *websocket.Conn, t wamp.MessageType) {
+func rawExpect(b testing.TB, ws *websocket.Conn, t wamp.MessageType) {
 	b.Helper()
 	_, f, err := ws.ReadMessage()
 	if err != nil {
