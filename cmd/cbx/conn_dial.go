@@ -125,6 +125,13 @@ func (d *dialer) withKeystore(ks *keystore.Keystore) *dialer {
 	return &dialer{f: d.f, o: d.o, path: d.path, cfg: d.cfg, tls: d.tls, ks: ks}
 }
 
+// testOnlyPingInterval is the keepalive period of cbx's connections when not 0 (else
+// wamp.DefaultPingInterval, 30 s, with the router declared gone after about a minute
+// of silence): a seam for the test that drives a silent router to exit 6 in well under
+// a second (the seam style of age's testOnly variables, as internal/wamp's
+// testOnlyReadTimeoutFactor).
+var testOnlyPingInterval time.Duration
+
 // dial opens one connection: dials, joins and chooses the wire form.
 func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	f, o := d.f, d.o
@@ -135,7 +142,8 @@ func (d *dialer) dial(ctx context.Context) (*conn, error) {
 	ser, _ := wamp.SerializerByName(o.serializer)
 	c, err := wamp.Dial(ctx, o.url, wamp.DialOptions{Serializers: []wamp.Serializer{ser}, TLS: d.tls,
 		// The connection's own limit (reading too) must not be the lower one.
-		MaxMessageSize: max(wamp.DefaultMaxMessageSize, o.maxMessageSize.n)})
+		MaxMessageSize: max(wamp.DefaultMaxMessageSize, o.maxMessageSize.n),
+		PingInterval:   testOnlyPingInterval})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

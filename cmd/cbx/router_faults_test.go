@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
 )
@@ -100,4 +101,42 @@ func TestMalformedFrameAbortsExit6(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A router that goes silent (no pong to the keepalive's pings, nothing else) is declared
+// gone once the keepalive allows, and cbx subscribe exits 6 (exitConnection) with an
+// error naming the silence, instead of waiting for ever for events that cannot come.
+// Not parallel: it shortens the keepalive of the whole package (testOnlyPingInterval),
+// which the parallel tests, run after it, find restored.
+func TestSilentRouterExit6(t *testing.T) {
+	testOnlyPingInterval = 100 * time.Millisecond
+	defer func() { testOnlyPingInterval = 0 }()
+	cbxDone := make(chan struct{})
+	url, wait := startScriptRouter(t, wamp.MsgPack, func(r *scriptRouter) error {
+		sub, err := expectMsg[*wamp.Subscribe](r)
+		if err != nil {
+			return err
+		}
+		if err := r.send(&wamp.Subscribed{Request: sub.Request, Subscription: 5}); err != nil {
+			return err
+		}
+		// Silent from here: reading nothing, it answers no ping either.
+		<-cbxDone
+		return nil
+	})
+	start := time.Now()
+	out, errOut, code := cbxRun(t, "", "subscribe", "com.example.silent", "--count", "1", "--timeout", "5s", "--url", url, "--serializer", "msgpack")
+	took := time.Since(start)
+	close(cbxDone)
+	if err := wait(); err != nil {
+		t.Errorf("router: %v", err)
+	}
+	want := "no pong to keepalive ping"
+	if code != exitConnection || out != "" || !strings.Contains(errOut, "cbx: error:") || !strings.Contains(errOut, want) {
+		t.Errorf("exit %d (want %d), stdout %q, stderr:\n%s\nwant it to say %q", code, exitConnection, out, errOut, want)
+	}
+	if took > 3*time.Second {
+		t.Errorf("took %v to notice", took)
+	}
+	t.Logf("%v: %s", took, errOut)
 }
