@@ -104,8 +104,9 @@ func (f *factory) dialerWith(o *connOptions, ks *keystore.Keystore, path string)
 		Realm: o.realm, AuthID: o.authID, AuthRole: o.authRole,
 		// Announce PPT as well: a PPT router (plain nexus) refuses ppt_* from a session
 		// that did not, and Autobahn/Crossbar ignore unknown features (wire.md §1.8).
-		Features:  map[string]bool{wamp.FeaturePayloadPassthruMode: true, wamp.FeaturePayloadEncryptionCryptobox: true},
-		OnRefused: o.onRefused,
+		Features:      map[string]bool{wamp.FeaturePayloadPassthruMode: true, wamp.FeaturePayloadEncryptionCryptobox: true},
+		OnRefused:     o.onRefused,
+		EventArgsJSON: o.eventArgsJSON,
 		// Checked on every message as serialized, after sealing (internal/wamp).
 		MaxMessageSize: o.maxMessageSize.n,
 	}

@@ -34,6 +34,9 @@ type connOptions struct {
 
 	// onRefused hears of calls the session refused before any handler ran (register).
 	onRefused func(procedure, uri string, err error)
+	// eventArgsJSON: sealed events' args may come as JSON text (wamp.Config.EventArgsJSON),
+	// for subscribe's JSON line, which copies it.
+	eventArgsJSON bool
 
 	maxMessageSize byteCount // largest message sent; resolve fills in the default
 }

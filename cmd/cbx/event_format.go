@@ -152,6 +152,16 @@ type eventPrinter struct {
 func (p *eventPrinter) appendEvent(b []byte, ev *wamp.EventInfo, sub topicSpec) ([]byte, error) {
 	start := len(b)
 	var err error
+	if ev.ArgsJSON != nil {
+		// Only appendEventLine takes the args as text (subscribeRun); the formats here
+		// read the values, so they are never printed as absent.
+		v, err := wamp.UnmarshalJSON(ev.ArgsJSON, wamp.NestPayload)
+		args, ok := v.([]any)
+		if err != nil || !ok {
+			return b, fmt.Errorf("cannot print the payload: its arguments are not a JSON list (%v)", err)
+		}
+		ev.Args, ev.ArgsJSON = args, nil
+	}
 	switch p.format.name {
 	case formatJSON:
 		b, err = p.appendJSON(b, ev, sub)

@@ -101,7 +101,9 @@ func appendEventLine(b []byte, ev *wamp.EventInfo, details bool) ([]byte, error)
 	// The typed writers, and [] and {} for absent arguments (argsOrEmpty, kwargsOrEmpty):
 	// no value boxed or made per event.
 	b = append(b, `,"args":`...)
-	if ev.Args == nil {
+	if ev.ArgsJSON != nil {
+		b = append(b, ev.ArgsJSON...) // canonical: what AppendJSONList writes for its values
+	} else if ev.Args == nil {
 		b = append(b, "[]"...)
 	} else if b, err = wamp.AppendJSONList(b, ev.Args, wamp.NestPayload); err != nil {
 		return b[:start], fmt.Errorf("cannot print the payload: %w", err)

@@ -301,6 +301,10 @@ const stopGrace = 2 * time.Second
 
 func (p *stdinPublisher) run(ctx context.Context) error {
 	lines := readLines(ctx, p.f.io.In)
+	// Whether the topic is sealed: then a line that is already a canonical plaintext's
+	// args takes PublishJSON. Only a shortcut: PublishJSON publishes what the line's
+	// values would be, sealed or not, whatever a reloaded keystore says by then.
+	sealing := p.c.codec.CanSeal(true, p.o.topic)
 	var read []stdinLine // lines read and not yet handled, in order
 	n, events := 0, 0
 	reading := true
@@ -365,20 +369,28 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 				continue
 			}
 			events++
-			ev, err := parseEventLine(text)
-			if err != nil {
-				p.failAt(n, &usageError{fmt.Errorf("stdin line %d: %w", n, err)})
-				reading = false
-				break
-			}
 			// With another line read and room in the window, the PUBLISH waits in the
 			// write queue for the next ones: a burst costs one write, not one per event.
-			publish := p.c.sess.PublishAsync
 			queue := len(read) > 0 && len(p.inflight)+1 < p.o.window
-			if queue {
-				publish = p.c.sess.QueuePublish
+			var ack *wamp.PublishAck
+			var err error
+			if sealing && wamp.CanonicalJSONList(text, wamp.NestPayload) {
+				// An array line in the form cbx writes goes into the sealed plaintext as
+				// it is (wamp.JSONArgsCodec): it is what its values would be written as.
+				ack, err = p.c.sess.PublishJSON(p.o.topic, p.opts, text, queue)
+			} else {
+				ev, perr := parseEventLine(text)
+				if perr != nil {
+					p.failAt(n, &usageError{fmt.Errorf("stdin line %d: %w", n, perr)})
+					reading = false
+					break
+				}
+				publish := p.c.sess.PublishAsync
+				if queue {
+					publish = p.c.sess.QueuePublish
+				}
+				ack, err = publish(p.o.topic, p.opts, ev.args, ev.kwargs)
 			}
-			ack, err := publish(p.o.topic, p.opts, ev.args, ev.kwargs)
 			p.queued = queue && err == nil || p.queued && err != nil
 			if err != nil {
 				p.failAt(n, p.publishError(n, err))

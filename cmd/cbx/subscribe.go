@@ -233,6 +233,12 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 		return err
 	}
 	defer ready.close()
+	// The plain JSON line (the default off a terminal) is appended by appendEventLine
+	// itself, as it always was; the other formats by an eventPrinter (below). The line
+	// copies a sealed event's args as the plaintext holds them when they are canonical
+	// JSON: what their values would be written as.
+	lineOnly := format.name == formatJSON && !o.timestamp && len(o.topics) == 1
+	o.conn.eventArgsJSON = lineOnly
 	ctx, c, done, err := f.session(ctx, &o.conn)
 	if err != nil {
 		return err
@@ -262,10 +268,8 @@ func subscribeRun(ctx context.Context, f *factory, o *subscribeOptions) error {
 		}
 	}
 	defer flush() // lines of events handled as the session ended (see below)
-	// The plain JSON line (the default off a terminal) is appended by appendEventLine
-	// itself, as it always was; the other formats by an eventPrinter.
 	var printer *eventPrinter
-	if format.name != formatJSON || o.timestamp || len(o.topics) > 1 {
+	if !lineOnly {
 		printer = &eventPrinter{format: format, details: o.details, timestamp: o.timestamp, multi: len(o.topics) > 1,
 			st: stdoutStyles(f), stdoutTTY: f.io.stdoutTTY, now: time.Now}
 	}

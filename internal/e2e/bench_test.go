@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cbx-wamp/cbx/internal/keystore"
+	"github.com/cbx-wamp/cbx/internal/wamp"
 )
 
 // The per-event costs of the codec, for the event issue 10's figures use: 100 bytes of
@@ -58,6 +59,8 @@ func BenchmarkCodecSeal(b *testing.B) {
 	}
 }
 
+// BenchmarkCodecOpen opens the event's payload as a session does: "values" with Open,
+// "text" with OpenJSON, which gives the args as JSON text for subscribe's JSON line.
 func BenchmarkCodecOpen(b *testing.B) {
 	pub, sub := benchCodecs(b)
 	m := benchMessage()
@@ -65,9 +68,34 @@ func BenchmarkCodecOpen(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Run("values", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := sub.Open(false, benchURI, p, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("text", func(b *testing.B) {
+		for b.Loop() {
+			if text, _, _, _, err := sub.OpenJSON(false, benchURI, p, opts); err != nil || text == nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCodecSealJSON is BenchmarkCodecSeal with the args as a --stdin line gives
+// them, JSON text in canonical form (SealJSON); compare with ParseEventLine and
+// CodecSeal together, the long way.
+func BenchmarkCodecSealJSON(b *testing.B) {
+	pub, _ := benchCodecs(b)
+	text, err := wamp.AppendJSONList(nil, benchMessage().Args, wamp.NestPayload)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
-		if _, _, _, err := sub.Open(false, benchURI, p, opts); err != nil {
-			b.Fatal(err)
+		if _, _, ok, err := pub.SealJSON(true, benchURI, text); !ok || err != nil {
+			b.Fatal(ok, err)
 		}
 	}
 }

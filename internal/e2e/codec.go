@@ -78,7 +78,7 @@ func (c *Codec) Seal(originating bool, uri string, args wamp.List, kwargs wamp.D
 	if !covered {
 		return wamp.Payload{}, nil, false, nil
 	}
-	return c.sealPayload(e, originating, uri, args, kwargs, nil)
+	return c.sealPayload(e, originating, Message{URI: uri, Args: args, Kwargs: kwargs}, nil)
 }
 
 // SealReply is Seal for the callee's reply to an INVOCATION that replyTo (what opened it,
@@ -90,15 +90,41 @@ func (c *Codec) SealReply(replyTo wamp.Dict, uri string, args wamp.List, kwargs 
 	if !covered {
 		return wamp.Payload{}, nil, false, nil
 	}
-	return c.sealPayload(e, false, uri, args, kwargs, replyTo)
+	return c.sealPayload(e, false, Message{URI: uri, Args: args, Kwargs: kwargs}, replyTo)
 }
 
-// sealPayload is Seal and SealReply once they have found e, the entry covering uri.
-func (c *Codec) sealPayload(e *keystore.Entry, originating bool, uri string, args wamp.List, kwargs wamp.Dict, replyTo wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
+// SealJSON is Seal for args given as their JSON text, and no kwargs
+// (wamp.JSONArgsCodec): in the legacy form the text goes into the plaintext as it is.
+// It must be canonical (wamp.CanonicalJSONList; a text that is not is refused, nothing
+// sealed), so that the plaintext is byte for byte what Seal writes for its values.
+func (c *Codec) SealJSON(originating bool, uri string, argsJSON []byte) (p wamp.Payload, opts wamp.Dict, ok bool, err error) {
+	if !wamp.CanonicalJSONList(argsJSON, wamp.NestPayload) {
+		return wamp.Payload{}, nil, false, errors.New("the arguments given as JSON text are not in canonical form")
+	}
+	e, covered := c.keys().Lookup(uri)
+	if !covered {
+		return wamp.Payload{}, nil, false, nil
+	}
+	m := Message{URI: uri, argsJSON: argsJSON}
+	if c.Wire() == WirePPT {
+		// The PPT plaintext is CBOR: the values are needed.
+		v, err := wamp.UnmarshalJSON(argsJSON, wamp.NestPayload)
+		args, ok := v.([]any)
+		if err != nil || !ok { // not reached: a canonical text reads as a list
+			return wamp.Payload{}, nil, false, fmt.Errorf("the arguments given as JSON text do not read as a list (%v)", err)
+		}
+		m = Message{URI: uri, Args: args}
+	}
+	return c.sealPayload(e, originating, m, nil)
+}
+
+// sealPayload is Seal, SealReply and SealJSON once they have found e, the entry covering
+// m.URI.
+func (c *Codec) sealPayload(e *keystore.Entry, originating bool, m Message, replyTo wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
 	form := c.Wire()
-	sealed, id, err := c.sealWith(e, originating, form, Message{URI: uri, Args: args, Kwargs: kwargs}, replyTo)
+	sealed, id, err := c.sealWith(e, originating, form, m, replyTo)
 	if err != nil {
-		return wamp.Payload{}, nil, false, sealError(uri, err)
+		return wamp.Payload{}, nil, false, sealError(m.URI, err)
 	}
 	return payload(form, sealed), c.options(form, id), true, nil
 }
@@ -153,18 +179,33 @@ func (c *Codec) Sealed(p wamp.Payload, details wamp.Dict) bool {
 // outside the dialect) wamp.error.encryption.decrypt_error, as Autobahn answers any
 // KeyRing.decode failure.
 func (c *Codec) Open(originating bool, uri string, p wamp.Payload, details wamp.Dict) (args wamp.List, kwargs wamp.Dict, opened wamp.Dict, err error) {
+	m, opened, err := c.openPayload(originating, uri, p, details, false)
+	return m.Args, m.Kwargs, opened, err
+}
+
+// OpenJSON is Open that gives the args as their JSON text (argsJSON, with args nil) when
+// a legacy plaintext holds them in canonical form (wamp.JSONArgsCodec): the text is
+// copied out of the plaintext rather than read into values. Which payloads open, and
+// every error, are Open's.
+func (c *Codec) OpenJSON(originating bool, uri string, p wamp.Payload, details wamp.Dict) (argsJSON []byte, args wamp.List, kwargs wamp.Dict, opened wamp.Dict, err error) {
+	m, opened, err := c.openPayload(originating, uri, p, details, true)
+	return m.argsJSON, m.Args, m.Kwargs, opened, err
+}
+
+// openPayload is Open and OpenJSON.
+func (c *Codec) openPayload(originating bool, uri string, p wamp.Payload, details wamp.Dict, argsJSON bool) (Message, wamp.Dict, error) {
 	form, sealed, err := sealedBytes(uri, p, details)
 	if err != nil {
-		return nil, nil, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
+		return Message{}, nil, &codecError{wamp.ErrURIEncryptionUnsupported, err}
 	}
 	if c.keys().Len() == 0 {
-		return nil, nil, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
+		return Message{}, nil, &codecError{wamp.ErrURINoPayloadCodec, &EmptyKeystoreError{URI: uri, Keystore: c.path}}
 	}
-	m, by, err := c.open(originating, form, uri, receivedKeyID(form, details), sealed)
+	m, by, err := c.open(originating, form, uri, receivedKeyID(form, details), sealed, argsJSON)
 	if err != nil {
-		return nil, nil, nil, openError(uri, err)
+		return Message{}, nil, openError(uri, err)
 	}
-	return m.Args, m.Kwargs, by, nil
+	return m, by, nil
 }
 
 // openError is Open's error for a payload on uri that open refused, with the WAMP error
@@ -199,7 +240,7 @@ func (c *Codec) SealMessage(originating bool, m Message) ([]byte, error) {
 // a payload handled outside a session (cbx open). Bytes alone carry no key id, so every
 // generation of the entry is tried.
 func (c *Codec) OpenMessage(originating bool, uri string, sealed []byte) (Message, error) {
-	m, _, err := c.open(originating, c.Wire(), uri, "", sealed)
+	m, _, err := c.open(originating, c.Wire(), uri, "", sealed, false)
 	return m, err
 }
 
@@ -249,13 +290,14 @@ func (c *Codec) sealWith(e *keystore.Entry, originating bool, form WireForm, m M
 // open is the one way the codec opens: the entry for uri (keystore.LookupOpen, without
 // the wamp.* rule, since Autobahn seals its own wamp.error.* replies under the default
 // key), then its generations by the key id (openGenerations), each with openWithKey's
-// trusted-URI check. It says which generation opened the payload ([Opened.Dict]).
-func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed []byte) (Message, wamp.Dict, error) {
+// trusted-URI check (argsJSON is openWithKey's). It says which generation opened the
+// payload ([Opened.Dict]).
+func (c *Codec) open(originating bool, form WireForm, uri, keyID string, sealed []byte, argsJSON bool) (Message, wamp.Dict, error) {
 	e, ok := c.keys().LookupOpen(uri)
 	if !ok {
 		return Message{}, nil, &NoKeyError{URI: uri, Keystore: c.path}
 	}
-	m, g, err := openGenerations(e, originating, form, uri, keyID, sealed, c.now)
+	m, g, err := openGenerations(e, originating, form, uri, keyID, sealed, argsJSON, c.now)
 	if err != nil {
 		return Message{}, nil, err
 	}

@@ -126,7 +126,10 @@ const maxPooledPlaintext = 64 << 10
 // topic, procedure or error URI of the WAMP message that carried it) and checks that it
 // was sealed for that URI, as Autobahn's KeyRing.decode callers do. It is the one way
 // this package opens a payload.
-func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []byte) (Message, error) {
+//
+// With argsJSON, a legacy plaintext that holds its args in canonical JSON gives them as
+// that text (Message.argsJSON; plaintextArgsJSON), any other as values.
+func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []byte, argsJSON bool) (Message, error) {
 	// The plaintext is opened into a pooled buffer, as sealing writes it to one: the
 	// decoders copy what they keep (strings, binary values), and it is wiped after.
 	buf := plaintextBufs.Get().(*[]byte)
@@ -136,9 +139,16 @@ func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []b
 		return Message{}, err
 	}
 	var m Message
-	if form == WirePPT {
+	fast := false
+	switch {
+	case form == WirePPT:
 		m, err = DecodePPTPlaintext(pt)
-	} else {
+	case argsJSON:
+		if m, fast = plaintextArgsJSON(pt, trustedURI); fast {
+			break
+		}
+		fallthrough
+	default:
 		m, err = decodePlaintextFor(pt, trustedURI)
 	}
 	clear(pt)
@@ -148,6 +158,9 @@ func openWithKey(k *box.SharedKey, form WireForm, trustedURI string, payload []b
 	}
 	if err != nil {
 		return Message{}, err
+	}
+	if fast {
+		return m, nil // its "uri" is trustedURI
 	}
 	return m, checkTrustedURI(m, trustedURI)
 }

@@ -179,10 +179,10 @@ func appendCandidates(dst []*keystore.Generation, e *keystore.Entry, originating
 // originating (appendCandidates), first the open ones, then, only to name it in the
 // error, the retired ones. It returns the generation that opened it. A payload a
 // generation decrypts ends the search, whatever becomes of it next (a URI mismatch, a
-// plaintext cbx refuses). now is the clock retirement is judged by; it is read once,
+// plaintext cbx refuses). argsJSON is openWithKey's. now is the clock retirement is judged by; it is read once,
 // and only when a candidate has a retirement time (reading the clock was a twentieth of
 // opening an event, for generations that almost never have one).
-func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id string, sealed []byte, now func() time.Time) (Message, *keystore.Generation, error) {
+func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id string, sealed []byte, argsJSON bool, now func() time.Time) (Message, *keystore.Generation, error) {
 	var buf [4]*keystore.Generation // no allocation for up to four generations
 	cands := appendCandidates(buf[:0], e, originating, id)
 	if len(cands) == 0 {
@@ -201,7 +201,7 @@ func openGenerations(e *keystore.Entry, originating bool, form WireForm, uri, id
 			if g.RetiredAt(t) != retired {
 				continue
 			}
-			m, err := openWithKey(g.Key(originating), form, uri, sealed)
+			m, err := openWithKey(g.Key(originating), form, uri, sealed, argsJSON)
 			switch {
 			case err == nil && !retired:
 				return m, g, nil

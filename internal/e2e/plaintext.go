@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/cbx-wamp/cbx/internal/wamp"
@@ -12,6 +13,11 @@ type Message struct {
 	URI    string
 	Args   []any          // nil encodes as null, as Autobahn's callee results do
 	Kwargs map[string]any // nil encodes as null
+
+	// argsJSON, when not nil, stands for Args (then nil): the list as its JSON text in
+	// canonical form (wamp.CanonicalJSONList), which the legacy plaintext carries as it
+	// is. Only SealJSON and OpenJSON set it.
+	argsJSON []byte
 }
 
 // ErrPlaintext: the payload authenticated, so it was sealed with our key and not
@@ -72,7 +78,9 @@ func appendPlaintext(b []byte, m Message) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"args":`...)
-	if m.Args == nil {
+	if m.argsJSON != nil {
+		b = append(b, m.argsJSON...) // what AppendJSONList would write: it is canonical
+	} else if m.Args == nil {
 		b = append(b, "null"...)
 	} else if b, err = wamp.AppendJSONList(b, m.Args, wamp.NestPayload); err != nil {
 		return nil, err
@@ -107,6 +115,45 @@ func decodePlaintextFor(b []byte, trusted ...string) (Message, error) {
 		return fromFields(fields[0], fields[1], fields[2])
 	}
 	return decodePlaintextObject(b)
+}
+
+// plaintextArgsJSON reads a legacy plaintext of the form appendPlaintext writes, and
+// Autobahn too ({"uri":…,"args":[…],"kwargs":null or {}}, compact, in that order), whose
+// "uri" is trusted and whose args are canonical JSON (wamp.CanonicalJSONList): it returns
+// the Message decodePlaintextFor(b, trusted) would, but with the args as a copy of their
+// text (argsJSON) rather than values. ok is false for any other plaintext, which then
+// takes decodePlaintextFor (FuzzPlaintextArgsJSON holds the two to the same message).
+//
+// Such a text is one JSON object with exactly those three keys: "uri" holds trusted
+// between quotes, a text JSON writes as it is (wamp.PlainJSONText), which reads back as
+// trusted; the args text is a list that reads within the plaintext's nesting limit (a
+// list inside the object has NestPayload's room); kwargs is null (nil) or {} (an empty
+// dict).
+func plaintextArgsJSON(b []byte, trusted string) (m Message, ok bool) {
+	const uriKey, argsKey = `{"uri":"`, `","args":`
+	n := len(uriKey) + len(trusted) + len(argsKey)
+	if len(b) < n || string(b[:len(uriKey)]) != uriKey || string(b[len(uriKey):len(uriKey)+len(trusted)]) != trusted ||
+		string(b[n-len(argsKey):n]) != argsKey || !wamp.PlainJSONText(trusted) {
+		return Message{}, false
+	}
+	rest := b[n:]
+	const noKwargs, emptyKwargs = `,"kwargs":null}`, `,"kwargs":{}}`
+	var args []byte
+	switch {
+	case bytes.HasSuffix(rest, []byte(noKwargs)):
+		args = rest[:len(rest)-len(noKwargs)]
+	case bytes.HasSuffix(rest, []byte(emptyKwargs)):
+		args = rest[:len(rest)-len(emptyKwargs)]
+		m.Kwargs = map[string]any{}
+	default:
+		return Message{}, false
+	}
+	if !wamp.CanonicalJSONList(args, wamp.NestPayload) {
+		return Message{}, false
+	}
+	m.URI = trusted
+	m.argsJSON = bytes.Clone(args)
+	return m, true
 }
 
 // decodePlaintextObject is DecodePlaintext through the whole object (UnmarshalJSON's

@@ -88,7 +88,7 @@ func TestVectors(t *testing.T) {
 		t.Run(vec.Name, func(t *testing.T) {
 			k := receiverKey(t, v, vec.Name)
 			payload := unhex(t, vec.PayloadHex)
-			m, err := openWithKey(k, WireLegacy, vec.URI, payload)
+			m, err := openWithKey(k, WireLegacy, vec.URI, payload, false)
 			if err != nil {
 				t.Fatalf("opening Autobahn's payload: %v", err)
 			}
@@ -132,12 +132,12 @@ func TestNegativeVectors(t *testing.T) {
 		switch n.Name {
 		case "tampered-tag":
 			seen++
-			if _, err := openWithKey(k, WireLegacy, n.URI, payload); !errors.Is(err, box.ErrDecrypt) {
+			if _, err := openWithKey(k, WireLegacy, n.URI, payload, false); !errors.Is(err, box.ErrDecrypt) {
 				t.Errorf("tampered payload: err = %v, want box.ErrDecrypt", err)
 			}
 		case "uri-mismatch":
 			seen++
-			_, err := openWithKey(k, WireLegacy, n.EnvelopeURI, payload)
+			_, err := openWithKey(k, WireLegacy, n.EnvelopeURI, payload, false)
 			var mm *URIMismatchError
 			if !errors.As(err, &mm) || mm.Inner != n.EncryptedURI || mm.Envelope != n.EnvelopeURI {
 				t.Errorf("swapped URI: err = %v, want URIMismatchError{%q, %q}", err, n.EnvelopeURI, n.EncryptedURI)

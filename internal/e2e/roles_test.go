@@ -54,6 +54,20 @@ func vectorSides(t *testing.T) *sides {
 	}
 }
 
+// receiver is the keystore that opens the vector name sealed in direction, and the side
+// it opens it as: the receiver of an originator's message is the responder, and the
+// other way; the single-key vector's is the single key.
+func (s *sides) receiver(name, direction string) (ks *keystore.Keystore, originating bool) {
+	ks, originating = s.responder, false
+	if direction == "responder->originator" {
+		ks, originating = s.originator, true
+	}
+	if name == "single-key-default-publish-noargs" {
+		ks = s.single
+	}
+	return ks, originating
+}
+
 // legacyDetails are the options of Autobahn's sealed form, as a receiver sees them.
 var legacyDetails = wamp.Dict{wamp.OptEncAlgo: wamp.EncAlgoCryptobox, wamp.OptEncSerializer: wamp.SerializerJSON}
 
@@ -73,14 +87,7 @@ func TestCodecOpensAutobahnVectors(t *testing.T) {
 	s := vectorSides(t)
 	for _, vec := range s.v.Vectors {
 		t.Run(vec.Name, func(t *testing.T) {
-			// The receiver of an originator's message is the responder, and the other way.
-			ks, originating := s.responder, false
-			if vec.Direction == "responder->originator" {
-				ks, originating = s.originator, true
-			}
-			if vec.Name == "single-key-default-publish-noargs" {
-				ks = s.single
-			}
+			ks, originating := s.receiver(vec.Name, vec.Direction)
 			c := NewCodec(ks, "ks", WireLegacy)
 			payload := unhex(t, vec.PayloadHex)
 			want, err := DecodePlaintext(unhex(t, vec.PlaintextHex))

@@ -20,8 +20,12 @@ type Config struct {
 	WampcraSecret string
 	CryptosignKey ed25519.PrivateKey
 
-	Codec    PayloadCodec    // nil: payloads pass untouched
-	Features map[string]bool // extra features announced in HELLO for all four client roles
+	Codec PayloadCodec // nil: payloads pass untouched
+	// EventArgsJSON has sealed events' args given as JSON text (EventInfo.ArgsJSON) when
+	// the codec is a JSONArgsCodec and the plaintext holds them in canonical form: for a
+	// subscriber that writes them out as JSON anyway.
+	EventArgsJSON bool
+	Features      map[string]bool // extra features announced in HELLO for all four client roles
 	// Trace, if set, sees every message: dir is "tx" or "rx". It may be called from
 	// several goroutines at once.
 	Trace func(dir string, m Message)

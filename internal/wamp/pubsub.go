@@ -119,11 +119,33 @@ func (s *Session) QueuePublish(topic string, opts Dict, args List, kwargs Dict) 
 	return s.publishAsync(topic, opts, args, kwargs, true)
 }
 
+// PublishJSON is PublishAsync, or QueuePublish when queue is set, for args given as their
+// JSON text, which must be canonical (CanonicalJSONList(argsJSON, NestPayload); else an
+// error, and nothing is sent), and no kwargs. When the codec is a [JSONArgsCodec] that
+// seals topic, the text is sealed as it is; otherwise it is read into a List and
+// published as PublishAsync publishes it. argsJSON is not kept.
+func (s *Session) PublishJSON(topic string, opts Dict, argsJSON []byte, queue bool) (*PublishAck, error) {
+	if !CanonicalJSONList(argsJSON, NestPayload) {
+		return nil, errors.New("PublishJSON: the arguments are not a JSON list in canonical form")
+	}
+	p, o, err := s.sealJSON(true, topic, argsJSON, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.publishSealed(topic, p, o, queue)
+}
+
 func (s *Session) publishAsync(topic string, opts Dict, args List, kwargs Dict, queue bool) (*PublishAck, error) {
 	p, o, err := s.seal(true, topic, args, kwargs, opts)
 	if err != nil {
 		return nil, err
 	}
+	return s.publishSealed(topic, p, o, queue)
+}
+
+// publishSealed is publishAsync once the payload p and the Options o (the message's own)
+// are made.
+func (s *Session) publishSealed(topic string, p Payload, o Dict, queue bool) (*PublishAck, error) {
 	o[OptAcknowledge] = true
 	id := s.nextID()
 	// The acknowledgement, its pending request and the PUBLISH are allocated together,
@@ -236,12 +258,17 @@ type EventInfo struct {
 	Publication  ID
 	// Topic is Details.topic when the router sent it (pattern subscriptions), else the
 	// subscribed topic.
-	Topic   string
-	Args    List
-	Kwargs  Dict
-	Details Dict
-	Sealed  bool // the payload was opened by the codec
-	Opened  Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
+	Topic  string
+	Args   List
+	Kwargs Dict
+	// ArgsJSON, when not nil, is the Arguments list as its JSON text in canonical form
+	// (CanonicalJSONList: AppendJSONList would write exactly it), and Args is nil. Only
+	// a session with Config.EventArgsJSON gives it, for a sealed event whose plaintext
+	// holds the args so (JSONArgsCodec.OpenJSON).
+	ArgsJSON []byte
+	Details  Dict
+	Sealed   bool // the payload was opened by the codec
+	Opened   Dict // what opened it, in the codec's words (PayloadCodec.Open); nil unless Sealed
 	// More is true when another event of this session has already arrived and waits
 	// behind this one: its handler runs next, unless the session ends first. A handler
 	// that buffers its output may leave it buffered while More is true and should flush
@@ -338,7 +365,11 @@ func (s *Session) deliver(d delivery, more bool) {
 	topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
 	ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err, More: more}
 	if err == nil {
-		ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
+		if s.cfg.EventArgsJSON {
+			ev.ArgsJSON, ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.openJSON(false, topic, m.Payload, m.Details)
+		} else {
+			ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
+		}
 	}
 	sub.handler(ev)
 }
