@@ -32,6 +32,31 @@ func BenchmarkOutputLine(b *testing.B) {
 	}
 }
 
+// BenchmarkEventLineAsText is the work a sealed --stdin line and a sealed event's line
+// take when their args travel as JSON text: the line checked (CanonicalJSONList, instead
+// of ParseEventLine) and the output line with the args copied (instead of
+// BenchmarkOutputLine's writing of values).
+func BenchmarkEventLineAsText(b *testing.B) {
+	b.Run("stdin", func(b *testing.B) {
+		for b.Loop() {
+			if !wamp.CanonicalJSONList(benchLine, wamp.NestPayload) {
+				b.Fatal("not canonical")
+			}
+		}
+	})
+	b.Run("output", func(b *testing.B) {
+		ev := benchEvent()
+		ev.Args, ev.ArgsJSON = nil, benchLine
+		var buf []byte
+		for b.Loop() {
+			var err error
+			if buf, err = appendEventLine(buf[:0], ev, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkObjectLine is the same line written by objectLine (call's and register's
 // lines), as subscribe wrote it before appendEventLine.
 func BenchmarkObjectLine(b *testing.B) {
