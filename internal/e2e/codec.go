@@ -105,23 +105,24 @@ func (c *Codec) SealJSON(originating bool, uri string, argsJSON []byte) (p wamp.
 	if !covered {
 		return wamp.Payload{}, nil, false, nil
 	}
-	m := Message{URI: uri, argsJSON: argsJSON}
-	if c.Wire() == WirePPT {
-		// The PPT plaintext is CBOR: the values are needed.
-		v, err := wamp.UnmarshalJSON(argsJSON, wamp.NestPayload)
+	return c.sealPayload(e, originating, Message{URI: uri, argsJSON: argsJSON}, nil)
+}
+
+// sealPayload is Seal, SealReply and SealJSON once they have found e, the entry covering
+// m.URI. The wire form is read once, here: the plaintext written is that form's, and
+// args given as text (SealJSON) are read into values for the PPT form, whose plaintext is
+// CBOR. Had SealJSON chosen between text and values by a form read before, a SetWire in
+// between would have sealed a text as a PPT plaintext without its args.
+func (c *Codec) sealPayload(e *keystore.Entry, originating bool, m Message, replyTo wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
+	form := c.Wire()
+	if form == WirePPT && m.argsJSON != nil {
+		v, err := wamp.UnmarshalJSON(m.argsJSON, wamp.NestPayload)
 		args, ok := v.([]any)
 		if err != nil || !ok { // not reached: a canonical text reads as a list
 			return wamp.Payload{}, nil, false, fmt.Errorf("the arguments given as JSON text do not read as a list (%v)", err)
 		}
-		m = Message{URI: uri, Args: args}
+		m.Args, m.argsJSON = args, nil
 	}
-	return c.sealPayload(e, originating, m, nil)
-}
-
-// sealPayload is Seal, SealReply and SealJSON once they have found e, the entry covering
-// m.URI.
-func (c *Codec) sealPayload(e *keystore.Entry, originating bool, m Message, replyTo wamp.Dict) (wamp.Payload, wamp.Dict, bool, error) {
-	form := c.Wire()
 	sealed, id, err := c.sealWith(e, originating, form, m, replyTo)
 	if err != nil {
 		return wamp.Payload{}, nil, false, sealError(m.URI, err)

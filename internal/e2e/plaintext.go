@@ -176,6 +176,11 @@ func EncodePPTPlaintext(m Message) ([]byte, error) {
 
 // appendPPTPlaintext appends EncodePPTPlaintext(m) to b; on error the result is nil.
 func appendPPTPlaintext(b []byte, m Message) ([]byte, error) {
+	if m.argsJSON != nil {
+		// Args given as JSON text are the legacy form's; written here they would be
+		// lost ("args": null). sealPayload reads them into values first.
+		return nil, errors.New("args given as JSON text cannot be written as a PPT plaintext")
+	}
 	b = append(b, 0xa3) // a map of three pairs
 	b, err := wamp.AppendCBOR(b, "uri", wamp.NestValue)
 	if err == nil {
