@@ -11,11 +11,11 @@
 #
 # usage: scripts/bench-e2e.sh [-n EVENTS] [-a EVENTS] [-c CALLS] [-r ROUNDS] [-s SERIALIZER] [-v "VARIANTS"] [-b REV] [-f] [-- ROUTER-FLAGS...]
 #   -n  events per cbx run (default 100000), 100 bytes each: the JSON line ["xxx…",i]
-#   -f  the lines hold a float instead, ["xxx…",i.5] (still 100 bytes): a sealed
-#       publisher then reads each line into values and writes the plaintext from them,
-#       and a sealed subscriber reads its args into values and writes its line from them,
-#       where the default lines go from line to plaintext to line as they are (README,
-#       publish --stdin)
+#   -f  the lines hold a binary value too, ["xxx…",i,"\u0000AAAA"] (still 100 bytes): a
+#       sealed publisher then reads each line into values and writes the plaintext from
+#       them, and a sealed subscriber reads its args into values and writes its line from
+#       them, where the default lines go from line to plaintext to line as they are
+#       (README, publish --stdin)
 #   -a  events per Autobahn run (default: as -n)
 #   -c  calls per call run (default 20000), 100 bytes each way
 #   -r  rounds (default 3); the variants run interleaved, round after round, so that a
@@ -44,7 +44,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-events=100000 ab_events="" calls=20000 rounds=3 ser=msgpack counter=d
+events=100000 ab_events="" calls=20000 rounds=3 ser=msgpack extra=
 variants="cbx-plain cbx-sealed autobahn-plain autobahn-sealed call-plain call-sealed"
 base=""
 while getopts "n:a:c:r:s:v:b:f" opt; do
@@ -56,7 +56,7 @@ while getopts "n:a:c:r:s:v:b:f" opt; do
     s) ser=$OPTARG ;;
     v) variants=$OPTARG ;;
     b) base=$OPTARG ;;
-    f) counter=d.5 ;;
+    f) extra=',"\u0000AAAA"' ;;
     *) sed -n '2,43p' "$0" >&2; exit 2 ;;
   esac
 done
@@ -103,14 +103,14 @@ keyline() { grep -v '^#' "$1" | grep -v '^$' | head -n 1; }
 start_router "$tmp/router.log" "$cbx" "${router_flags[@]}"
 
 # The input lines, each exactly 100 bytes: ["xxx…",i] (autobahn-bench.py sends the same),
-# or with -f ["xxx…",i.5].
+# or with -f ["xxx…",i,"\u0000AAAA"].
 python3 -c '
 import sys
-form = "[\"%s\",%" + sys.argv[2] + "]"
+form = "[\"%s\",%d" + sys.argv[2] + "]"
 for i in range(int(sys.argv[1])):
     head = len(form % ("", i))
     print(form % ("x" * (100 - head), i))
-' "$events" "$counter" >"$tmp/events"
+' "$events" "$extra" >"$tmp/events"
 
 # measured OUT CMD...: runs CMD and writes to OUT its exit code, its CPU (utime+stime of
 # the process and its children, in ticks, from this subshell's cutime+cstime once CMD is
@@ -255,7 +255,7 @@ print("%-16s round %s  %7d calls      %8.0f calls/s   p50 %7.1f µs  p99 %7.1f �
 }
 
 lines="[\"xxx…\",i]"
-[ "$counter" = d ] || lines="[\"xxx…\",i.5]"
+[ -z "$extra" ] || lines="[\"xxx…\",i,\"\\u0000AAAA\"]"
 echo "bench-e2e.sh: $events events (Autobahn: $ab_events) of 100 bytes ($lines), $calls calls, $ser, separate processes, cbx router ${router_flags[*]}, $rounds rounds"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), $(go version | cut -d' ' -f3), cbx $(git describe --always --dirty 2>/dev/null || echo '?')${base:+, base clients $(git rev-parse --short "$base")}"
 for ((r = 1; r <= rounds; r++)); do

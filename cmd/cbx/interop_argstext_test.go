@@ -23,9 +23,9 @@ func TestInteropArgsAsText(t *testing.T) {
 		topic := secureNS + ".text1"
 		sub := startCbx(t, "--keystore", keys.respKS, "subscribe", topic, "--count", "2", "--timeout", "30s", "-v", "--url", url, "--serializer", "msgpack")
 		sub.waitStderr(t, `cbx: subscribed to "`+topic+`"`)
-		// Autobahn seals "kwargs":{} when there are none: the args below are canonical;
-		// the second event's are not (a float, written as Python's repr).
-		for _, args := range []string{`["x",1,[true,null],{"a":"b","c":[]}]`, `[2.5,"é"]`} {
+		// Autobahn seals "kwargs":{} when there are none: the first event's args are
+		// canonical; the second event's are not (a binary value, which cbx reads).
+		for _, args := range []string{`["x",1,[true,null],{"a":"b","c":[]},2.5,"a\nb"]`, `[2.5,"é","\u0000AAH+/w=="]`} {
 			finishPeer(t, startPeer(t, url, "json", keys.pyOriginator(), "--publish", publishJSON(topic, args, `{}`)))
 		}
 		sub.waitExit(t, 0)
@@ -33,13 +33,13 @@ func TestInteropArgsAsText(t *testing.T) {
 		if len(lines) != 2 {
 			t.Fatalf("cbx subscribe printed %d lines:\n%s", len(lines), sub.stdout)
 		}
-		for i, want := range []string{`"sealed":true,"args":["x",1,[true,null],{"a":"b","c":[]}],"kwargs":{}}`, `"sealed":true,"args":[2.5,"é"],"kwargs":{}}`} {
+		for i, want := range []string{`"sealed":true,"args":["x",1,[true,null],{"a":"b","c":[]},2.5,"a\nb"],"kwargs":{}}`, `"sealed":true,"args":[2.5,"é","\u0000AAH+/w=="],"kwargs":{}}`} {
 			if !strings.HasSuffix(lines[i], want) {
 				t.Errorf("line %d is %s, want it to end %s", i+1, lines[i], want)
 			}
 		}
 		ev := oneLine(t, lines[0])
-		assertPayload(t, "cbx subscribe", ev["args"], ev["kwargs"], []any{"x", int64(1), []any{true, nil}, map[string]any{"a": "b", "c": []any{}}}, map[string]any{})
+		assertPayload(t, "cbx subscribe", ev["args"], ev["kwargs"], []any{"x", int64(1), []any{true, nil}, map[string]any{"a": "b", "c": []any{}}, 2.5, "a\nb"}, map[string]any{})
 		assertNoPlaintext(t, trace.String(), `"x"`, "é")
 	})
 

@@ -21,6 +21,7 @@ var canonicalArgs = []string{
 	`[]`,
 	`[null,true,false,0,-7,"","日本"]`,
 	`[[1,[2]],{"a":{"b":[]},"c":null}]`,
+	`[1.5,-0.0,1e+16,18446744073709551615,"a\"b\nc\u0001"]`,
 }
 
 // valuesOf reads a canonical text.
@@ -67,7 +68,7 @@ func TestSealJSONWritesSealsPlaintext(t *testing.T) {
 	pub.SetWire(WireLegacy)
 
 	// A text that is not canonical is refused, not sealed as it is.
-	for _, bad := range []string{`[1.0]`, `[ 1]`, `["\u00e9"]`, `[{"b":1,"a":2}]`, `{"args":[]}`, ``} {
+	for _, bad := range []string{`[1.50]`, `[ 1]`, `["\u00e9"]`, `[{"b":1,"a":2}]`, `{"args":[]}`, ``} {
 		if p, _, ok, err := pub.SealJSON(true, benchURI, []byte(bad)); err == nil || ok || p.Bare != nil {
 			t.Errorf("SealJSON(%s): ok=%v %v", bad, ok, err)
 		}
@@ -119,11 +120,11 @@ func TestOpenJSONIsOpen(t *testing.T) {
 			t.Errorf("OpenJSON gave %s (%v), want %s as sealed", got, err, text)
 		}
 	}
-	// Kwargs, floats, escapes, binary: the values, as Open gives them.
+	// Kwargs, binary, a key with an escape, absent args: the values, as Open gives them.
 	for _, m := range []Message{
 		{URI: benchURI, Args: wamp.List{"a"}, Kwargs: wamp.Dict{"k": int64(1)}},
-		{URI: benchURI, Args: wamp.List{1.5}},
 		{URI: benchURI, Args: wamp.List{"a\nb", []byte{0, 1}}},
+		{URI: benchURI, Args: wamp.List{wamp.Dict{"a\"": 1.5}}},
 		{URI: benchURI},
 	} {
 		p, opts, _, err := pub.Seal(true, benchURI, m.Args, m.Kwargs)

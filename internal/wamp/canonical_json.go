@@ -2,6 +2,9 @@ package wamp
 
 import (
 	"bytes"
+	"math"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -12,16 +15,17 @@ import (
 // can carry it on as it is instead of building its values and writing them out again.
 //
 // False says only that b must take the long way (read into values, and refused or
-// written from them): the check accepts the part of the written form that lines and
-// plaintexts hold in practice, and leaves the rest to the reader. Accepted: no white
-// space; text without escapes (bytes that stand for themselves, UTF-8, which the writer
-// copies); integers of at most 18 digits (smallInt's int64, written back by
-// strconv) without a leading zero, and not "-0" (read as 0, written "0"); true, false,
-// null; lists; dicts whose keys are such texts in strictly increasing byte order (the
-// writer sorts keys, and a repeated key reads as one entry); containers no deeper than
-// nest allows, by the reader's and the writer's count. Floats (written as Python's
-// repr, not as given), escapes and longer integers take the long way.
-// FuzzCanonicalJSONList holds the promise for any input.
+// written from them). Accepted: no white space; text of bytes that stand for themselves
+// (UTF-8) and of the escapes the writer makes (\" \\ \n \r \t \b \f, and \u00xx in
+// lower case for the other control characters; not \u0000 first, which makes a binary
+// value); numbers written as the writer writes what the reader reads from them (an
+// integer of at most 18 digits without a leading zero and not "-0" at once, any other
+// read and written again: 1.0, 2.5, 1e+16 and -0.0 are, 1.50, 1e3 and 1E+16 are not);
+// true, false, null; lists; dicts whose keys are text without escapes in strictly
+// increasing byte order (the writer sorts keys, and a repeated key reads as one entry);
+// containers no deeper than nest allows, by the reader's and the writer's count. Binary
+// values and keys with escapes take the long way. FuzzCanonicalJSONList holds the
+// promise for any input.
 func CanonicalJSONList(b []byte, nest Nest) bool {
 	if len(b) == 0 || b[0] != '[' {
 		return false
@@ -106,8 +110,7 @@ func (s *canonicalScanner) value(depth int) bool {
 			}
 		}
 	case '"':
-		_, ok := s.text()
-		return ok
+		return s.valueText()
 	case 't':
 		return s.literal("true")
 	case 'f':
@@ -115,7 +118,7 @@ func (s *canonicalScanner) value(depth int) bool {
 	case 'n':
 		return s.literal("null")
 	default:
-		return s.integer()
+		return s.number()
 	}
 }
 
@@ -140,32 +143,104 @@ func (s *canonicalScanner) literal(lit string) bool {
 	return true
 }
 
-// integer reads -?(0|[1-9][0-9]{0,17}), not "-0". What follows is the container's to
-// check: a fraction, an exponent or a further digit after "0" is not one of its
-// separators, so the text is refused there.
-func (s *canonicalScanner) integer() bool {
-	i := s.i
-	neg := s.b[i] == '-'
-	if neg {
-		i++
-	}
-	if i >= len(s.b) || !isDigit(s.b[i]) {
-		return false
-	}
-	if s.b[i] == '0' {
-		if neg {
-			return false
-		}
-		s.i = i + 1
+// valueText reads a string value that the writer writes as it stands: plain bytes that
+// are UTF-8, and the writer's escapes (jsonWriter.string).
+func (s *canonicalScanner) valueText() bool {
+	if _, ok := s.text(); ok {
 		return true
 	}
-	start := i
-	for i < len(s.b) && isDigit(s.b[i]) {
-		i++
+	start := s.i + 1
+	for i := start; ; {
+		j, ascii := plainRun(s.b, i)
+		if !ascii && !utf8.Valid(s.b[i:j]) || j >= len(s.b) {
+			return false
+		}
+		switch s.b[j] {
+		case '"':
+			s.i = j + 1
+			return true
+		case '\\':
+			if j+1 >= len(s.b) {
+				return false
+			}
+			switch s.b[j+1] {
+			case '"', '\\', 'n', 'r', 't', 'b', 'f':
+				i = j + 2
+			case 'u':
+				c, ok := writtenControl(s.b[j+2:])
+				if !ok || c == 0 && j == start {
+					return false // another escape, or binary
+				}
+				i = j + 6
+			default:
+				return false
+			}
+		default:
+			return false // a raw control character: not JSON
+		}
 	}
-	if i-start > 18 {
+}
+
+// writtenControl reads the four hex digits of a \u escape the writer makes: 00xx in lower
+// case for a control character without a short escape.
+func writtenControl(h []byte) (byte, bool) {
+	if len(h) < 4 || h[0] != '0' || h[1] != '0' || h[2] != '0' && h[2] != '1' {
+		return 0, false
+	}
+	var lo byte
+	switch d := h[3]; {
+	case isDigit(d):
+		lo = d - '0'
+	case 'a' <= d && d <= 'f':
+		lo = d - 'a' + 10
+	default:
+		return 0, false
+	}
+	c := (h[2]-'0')<<4 | lo
+	switch c {
+	case '\n', '\r', '\t', '\b', '\f':
+		return 0, false // written \n, \r, …
+	}
+	return c, true
+}
+
+// number reads a number whose text is what the writer writes for the value the reader
+// reads from it. An integer of at most 18 digits is when it is not "-0" (the grammar has
+// no leading zeros); any other number is read (parseNumber's rules) and written again,
+// and must come back the same.
+func (s *canonicalScanner) number() bool {
+	n := scanNumber(s.b[s.i:])
+	if n == 0 {
 		return false
 	}
-	s.i = i
+	tok := s.b[s.i : s.i+n]
+	if v, ok := smallInt(tok); ok {
+		if v == 0 && tok[0] == '-' {
+			return false
+		}
+		s.i += n
+		return true
+	}
+	var tmp [40]byte
+	w := jsonWriter{buf: tmp[:0]}
+	str := string(tok)
+	if !strings.ContainsAny(str, ".eE") {
+		if i, err := strconv.ParseInt(str, 10, 64); err == nil {
+			w.buf = strconv.AppendInt(w.buf, i, 10)
+		} else if u, err := strconv.ParseUint(str, 10, 64); err == nil {
+			w.buf = strconv.AppendUint(w.buf, u, 10)
+		} else {
+			return false
+		}
+	} else {
+		f, err := strconv.ParseFloat(str, 64)
+		if err != nil || math.IsInf(f, 0) || f == 0 && nonZeroMantissa(str) || w.float(f) != nil {
+			return false
+		}
+	}
+	if string(w.buf) != str {
+		return false
+	}
+	s.i += n
 	return true
 }

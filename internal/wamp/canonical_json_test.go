@@ -2,6 +2,7 @@ package wamp
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 )
@@ -38,15 +39,26 @@ func TestCanonicalJSONList(t *testing.T) {
 		{`"a"`, false},
 		{`[-0]`, false}, // read as 0
 		{`[01]`, false}, // not JSON
-		{`[1.0]`, false},
-		{`[1e3]`, false},
-		{`[1E3]`, false},
+		{`[1.0,2.5,-0.0,0.1,1e+16,1e-05,0.0001,123456.789]`, true}, // Python's repr
+		{`[1.50]`, false},
+		{`[1e3]`, false}, // written 1000.0
+		{`[1E+16]`, false},
+		{`[1e16]`, false},
+		{`[1e400]`, false},
+		{`[1e-400]`, false},  // would become 0
+		{`[0.00001]`, false}, // written 1e-05
 		{`[-]`, false},
-		{`[1234567890123456789]`, false}, // 19 digits: the long way
-		{`["a\"b"]`, false},
-		{`["\u00e9"]`, false}, // written raw
-		{`["\/"]`, false},     // written "/"
-		{`["\u0000AAAA"]`, false},
+		{`[1234567890123456789,18446744073709551615,-9223372036854775808]`, true},
+		{`[18446744073709551616]`, false}, // outside 64 bits
+		{`[-9223372036854775809]`, false},
+		{`["a\"b\\c\nd\re\tf\bg\fh\u001fi\u0000j\u007"]`, false}, // a short \u
+		{`["a\"b\\c\nd\re\tf\bg\fh\u001fi\u0000j"]`, true},       // the writer's escapes
+		{`["\u001F"]`, false},                                    // written in lower case
+		{`["\u000a"]`, false},                                    // written \n
+		{`["\u00e9"]`, false},                                    // written raw
+		{`["\/"]`, false},                                        // written "/"
+		{`["\u0000AAAA"]`, false},                                // binary: the long way
+		{`[{"a\"":1}]`, false},                                   // a key with an escape: the long way
 		{"[\"\xff\"]", false},
 		{"[\"a\x01\"]", false},
 		{`[{"b":1,"a":2}]`, false}, // written sorted
@@ -94,6 +106,7 @@ func TestCanonicalJSONListTakesWrittenValues(t *testing.T) {
 		{int64(-9), uint64(12), true, false, nil, "", "日本語"},
 		{List{List{}}, Dict{"z": int64(1), "a": List{"b"}, "": nil}},
 		{Dict{}},
+		{1.5, math.Copysign(0, -1), 1e300, 5e-324, 0.1, 100.0, "a\nb\"c\\", "x\x01\x7f", "é\u2028"},
 	} {
 		b, err := AppendJSONList(nil, l, NestPayload)
 		if err != nil {
@@ -107,7 +120,9 @@ func TestCanonicalJSONListTakesWrittenValues(t *testing.T) {
 
 func FuzzCanonicalJSONList(f *testing.F) {
 	for _, s := range []string{`["x",1]`, `[{"a":[1,{"b":null}],"c":-5}]`, `[-0]`, `[1.5]`, `["\u00e9"]`,
-		`[{"b":1,"a":2}]`, `[{"a":1,"a":1}]`, "[\"\xe6\x97\xa5\"]", `[[[[[]]]]]`, `[123456789012345678]`} {
+		`[{"b":1,"a":2}]`, `[{"a":1,"a":1}]`, "[\"\xe6\x97\xa5\"]", `[[[[[]]]]]`, `[123456789012345678]`,
+		`[1.0,-0.0,1e+16,1e-05,0.0001,2.5]`, `[18446744073709551615,-9223372036854775808]`,
+		`["a\"\\\n\r\t\b\f\u001f\u0000"]`, `["\u0000AA=="]`, `["\u000A"]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
