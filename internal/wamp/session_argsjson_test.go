@@ -77,7 +77,7 @@ func TestFakePublishJSON(t *testing.T) {
 	}
 
 	// Not canonical: refused, nothing sent (the next message is the next publication).
-	for _, bad := range []string{`[1.0]`, `[ 1]`, `{"args":[1]}`, `[1`} {
+	for _, bad := range []string{`[1.50]`, `[ 1]`, `{"args":[1]}`, `[1`} {
 		if _, err := s.PublishJSON("sec.t", opts, []byte(bad), false); err == nil {
 			t.Errorf("PublishJSON(%s) sent", bad)
 		}
