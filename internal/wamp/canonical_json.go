@@ -222,23 +222,32 @@ func (s *canonicalScanner) number() bool {
 		return true
 	}
 	var tmp [40]byte
-	w := jsonWriter{buf: tmp[:0]}
+	buf := tmp[:0]
 	str := string(tok)
 	if !strings.ContainsAny(str, ".eE") {
-		if i, err := strconv.ParseInt(str, 10, 64); err == nil {
-			w.buf = strconv.AppendInt(w.buf, i, 10)
-		} else if u, err := strconv.ParseUint(str, 10, 64); err == nil {
-			w.buf = strconv.AppendUint(w.buf, u, 10)
+		// parseNumber's integer, parsed without its failure's error value: ParseInt for
+		// a negative one, ParseUint (which takes every non-negative int64) otherwise.
+		if str[0] == '-' {
+			i, err := strconv.ParseInt(str, 10, 64)
+			if err != nil {
+				return false
+			}
+			buf = strconv.AppendInt(buf, i, 10)
 		} else {
-			return false
+			u, err := strconv.ParseUint(str, 10, 64)
+			if err != nil {
+				return false
+			}
+			buf = strconv.AppendUint(buf, u, 10)
 		}
 	} else {
 		f, err := strconv.ParseFloat(str, 64)
-		if err != nil || math.IsInf(f, 0) || f == 0 && nonZeroMantissa(str) || w.float(f) != nil {
+		if err != nil || math.IsInf(f, 0) || f == 0 && nonZeroMantissa(str) {
 			return false
 		}
+		buf = appendPyFloat(buf, f)
 	}
-	if string(w.buf) != str {
+	if string(buf) != str {
 		return false
 	}
 	s.i += n

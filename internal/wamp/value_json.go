@@ -835,6 +835,13 @@ func (w *jsonWriter) float(f float64) error {
 	if err := checkFloat(f); err != nil {
 		return err
 	}
+	w.buf = appendPyFloat(w.buf, f)
+	return nil
+}
+
+// appendPyFloat appends finite f as jsonWriter.float writes it. A function of its buffer
+// rather than a method, so that a caller's stack buffer stays on the stack.
+func appendPyFloat(buf []byte, f float64) []byte {
 	var tmp [32]byte
 	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
 	// The exponent: what follows 'e', a sign and at least two digits.
@@ -847,15 +854,14 @@ func (w *jsonWriter) float(f float64) error {
 		exp = -exp
 	}
 	if exp < -4 || exp >= 16 {
-		w.buf = append(w.buf, e...)
-		return nil
+		return append(buf, e...)
 	}
-	start := len(w.buf)
-	w.buf = strconv.AppendFloat(w.buf, f, 'f', -1, 64)
-	if !slices.Contains(w.buf[start:], '.') {
-		w.buf = append(w.buf, ".0"...)
+	start := len(buf)
+	buf = strconv.AppendFloat(buf, f, 'f', -1, 64)
+	if !slices.Contains(buf[start:], '.') {
+		buf = append(buf, ".0"...)
 	}
-	return nil
+	return buf
 }
 
 // string writes a JSON string the way Python's json.dumps(ensure_ascii=False) does:
