@@ -150,16 +150,23 @@ func TestPublishStdinAckStopsWhenStdoutFails(t *testing.T) {
 }
 
 // subscribe ends at the first event it cannot print, exit 1, rather than consuming events
-// nobody sees.
+// nobody sees: plaintext events, and sealed ones, whose args its line copies as text
+// (wamp.Config.EventArgsJSON).
 func TestSubscribeStopsWhenStdoutFails(t *testing.T) {
 	url, _ := startInteropRouter(t)
 	ks := unrelatedKeystore(t)
-	sub := startCbxToDevFull(t, "", "subscribe", "com.plain.events", "-v", "--url", url, "--keystore", ks)
-	sub.waitStderr(t, "subscribed")
-	for i := 1; i <= 3; i++ {
-		cbxOK(t, "", "publish", "com.plain.events", strconv.Itoa(i), "--ack", "--url", url, "--keystore", ks)
-	}
-	if code := sub.wait(t); code != exitError || !strings.HasSuffix(sub.stderr.String(), stdoutFailure) {
-		t.Fatalf("exit %d, stderr:\n%s", code, sub.stderr)
+	keys := newInteropKeys(t)
+	for _, c := range []struct{ topic, pubKS, subKS string }{
+		{"com.plain.events", ks, ks},
+		{secureNS + ".stdout", keys.origKS, keys.respKS},
+	} {
+		sub := startCbxToDevFull(t, "", "subscribe", c.topic, "-v", "--url", url, "--keystore", c.subKS)
+		sub.waitStderr(t, "subscribed")
+		for i := 1; i <= 3; i++ {
+			cbxOK(t, "", "publish", c.topic, strconv.Itoa(i), "--ack", "--url", url, "--keystore", c.pubKS)
+		}
+		if code := sub.wait(t); code != exitError || !strings.HasSuffix(sub.stderr.String(), stdoutFailure) {
+			t.Fatalf("%s: exit %d, stderr:\n%s", c.topic, code, sub.stderr)
+		}
 	}
 }
