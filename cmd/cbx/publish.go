@@ -372,13 +372,16 @@ func (p *stdinPublisher) run(ctx context.Context) error {
 			// With another line read and room in the window, the PUBLISH waits in the
 			// write queue for the next ones: a burst costs one write, not one per event.
 			queue := len(read) > 0 && len(p.inflight)+1 < p.o.window
+			// An array line in the form cbx writes goes into the sealed plaintext as it is
+			// (wamp.JSONArgsCodec): it is what its values would be written as. PublishJSON
+			// checks the form, and sends nothing when it is not; the line then takes the
+			// values.
 			var ack *wamp.PublishAck
-			var err error
-			if sealing && wamp.CanonicalJSONList(text, wamp.NestPayload) {
-				// An array line in the form cbx writes goes into the sealed plaintext as
-				// it is (wamp.JSONArgsCodec): it is what its values would be written as.
+			err := wamp.ErrNotCanonicalJSON
+			if sealing && text[0] == '[' {
 				ack, err = p.c.sess.PublishJSON(p.o.topic, p.opts, text, queue)
-			} else {
+			}
+			if errors.Is(err, wamp.ErrNotCanonicalJSON) {
 				ev, perr := parseEventLine(text)
 				if perr != nil {
 					p.failAt(n, &usageError{fmt.Errorf("stdin line %d: %w", n, perr)})

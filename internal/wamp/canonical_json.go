@@ -2,7 +2,7 @@ package wamp
 
 import (
 	"bytes"
-	"math"
+	"errors"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -33,6 +33,11 @@ func CanonicalJSONList(b []byte, nest Nest) bool {
 	s := canonicalScanner{b: b, limit: nest.limit()}
 	return s.value(0) && s.i == len(b)
 }
+
+// ErrNotCanonicalJSON is Session.PublishJSON's error for arguments that are not JSON text
+// in canonical form (CanonicalJSONList): nothing was sent, so the caller may read them
+// into values and publish those.
+var ErrNotCanonicalJSON = errors.New("the arguments are not a JSON list in canonical form")
 
 // PlainJSONText reports whether AppendJSONText writes s as itself between quotes: UTF-8
 // without a byte JSON escapes (a quote, a backslash, a control character). Such a text
@@ -221,34 +226,31 @@ func (s *canonicalScanner) number() bool {
 		s.i += n
 		return true
 	}
-	var tmp [40]byte
-	buf := tmp[:0]
 	str := string(tok)
 	if !strings.ContainsAny(str, ".eE") {
-		// parseNumber's integer, parsed without its failure's error value: ParseInt for
-		// a negative one, ParseUint (which takes every non-negative int64) otherwise.
+		// An integer beyond smallInt's 18 digits comes back the same whenever the reader
+		// takes it (the grammar has no leading zeros, and "-0" is short): it must fit in
+		// parseNumber's range, checked by ParseInt for a negative one and by ParseUint
+		// (which takes every non-negative int64) otherwise, so that a valid one builds
+		// no error value.
+		var err error
 		if str[0] == '-' {
-			i, err := strconv.ParseInt(str, 10, 64)
-			if err != nil {
-				return false
-			}
-			buf = strconv.AppendInt(buf, i, 10)
+			_, err = strconv.ParseInt(str, 10, 64)
 		} else {
-			u, err := strconv.ParseUint(str, 10, 64)
-			if err != nil {
-				return false
-			}
-			buf = strconv.AppendUint(buf, u, 10)
+			_, err = strconv.ParseUint(str, 10, 64)
 		}
-	} else {
-		f, err := strconv.ParseFloat(str, 64)
-		if err != nil || math.IsInf(f, 0) || f == 0 && nonZeroMantissa(str) {
+		if err != nil {
 			return false
 		}
-		buf = appendPyFloat(buf, f)
-	}
-	if string(buf) != str {
-		return false
+	} else {
+		// A float, read as the reader reads it and written as the writer writes it. What
+		// the reader refuses does not come back the same: beyond the float64 range is an
+		// error, and a number that would become 0 is written 0.0.
+		f, err := strconv.ParseFloat(str, 64)
+		var tmp [32]byte
+		if err != nil || string(appendPyFloat(tmp[:0], f)) != str {
+			return false
+		}
 	}
 	s.i += n
 	return true

@@ -166,38 +166,35 @@ func (s *Session) sealJSON(originating bool, uri string, argsJSON []byte, opts D
 	return s.seal(originating, uri, args, nil, opts)
 }
 
-// openJSON is open that asks a [JSONArgsCodec] for the args as JSON text (argsJSON),
-// for a sealed payload; anything else is open's.
-func (s *Session) openJSON(originating bool, uri string, p Payload, details Dict) (argsJSON []byte, args List, kwargs Dict, sealed bool, opened Dict, err error) {
-	jc, ok := s.cfg.Codec.(JSONArgsCodec)
-	if !ok || p.Err != nil || !jc.Sealed(p, details) {
-		args, kwargs, sealed, opened, err = s.open(originating, uri, p, details)
-		return nil, args, kwargs, sealed, opened, err
-	}
-	argsJSON, args, kwargs, opened, err = jc.OpenJSON(originating, uri, p, details)
-	if err != nil {
-		return nil, nil, nil, false, nil, err
-	}
-	return argsJSON, args, kwargs, true, opened, nil
-}
-
 // open applies the codec to an incoming payload. sealed reports whether it was opened,
 // and opened what the codec says opened it. A bare payload nobody can open is
 // ErrNoPayloadCodec; a payload refused on receipt (Payload.Err) is that error, and the
 // codec never sees it.
 func (s *Session) open(originating bool, uri string, p Payload, details Dict) (args List, kwargs Dict, sealed bool, opened Dict, err error) {
+	_, args, kwargs, sealed, opened, err = s.openAs(originating, uri, p, details, false)
+	return args, kwargs, sealed, opened, err
+}
+
+// openAs is open that, with asJSON, asks a [JSONArgsCodec] for a sealed payload's args as
+// JSON text (argsJSON, with args nil), when the codec has OpenJSON and the text is
+// canonical; everything else is open's.
+func (s *Session) openAs(originating bool, uri string, p Payload, details Dict, asJSON bool) (argsJSON []byte, args List, kwargs Dict, sealed bool, opened Dict, err error) {
 	if p.Err != nil {
-		return nil, nil, false, nil, p.Err
+		return nil, nil, nil, false, nil, p.Err
 	}
-	if s.cfg.Codec != nil && s.cfg.Codec.Sealed(p, details) {
-		args, kwargs, opened, err = s.cfg.Codec.Open(originating, uri, p, details)
-		if err != nil {
-			return nil, nil, false, nil, err
+	if c := s.cfg.Codec; c != nil && c.Sealed(p, details) {
+		if jc, ok := c.(JSONArgsCodec); ok && asJSON {
+			argsJSON, args, kwargs, opened, err = jc.OpenJSON(originating, uri, p, details)
+		} else {
+			args, kwargs, opened, err = c.Open(originating, uri, p, details)
 		}
-		return args, kwargs, true, opened, nil
+		if err != nil {
+			return nil, nil, nil, false, nil, err
+		}
+		return argsJSON, args, kwargs, true, opened, nil
 	}
 	if p.IsBare() {
-		return nil, nil, false, nil, ErrNoPayloadCodec
+		return nil, nil, nil, false, nil, ErrNoPayloadCodec
 	}
-	return p.Args, p.Kwargs, false, nil, nil
+	return nil, p.Args, p.Kwargs, false, nil, nil
 }

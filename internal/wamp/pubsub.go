@@ -120,13 +120,13 @@ func (s *Session) QueuePublish(topic string, opts Dict, args List, kwargs Dict) 
 }
 
 // PublishJSON is PublishAsync, or QueuePublish when queue is set, for args given as their
-// JSON text, which must be canonical (CanonicalJSONList(argsJSON, NestPayload); else an
-// error, and nothing is sent), and no kwargs. When the codec is a [JSONArgsCodec] that
+// JSON text, which must be canonical (CanonicalJSONList(argsJSON, NestPayload); else
+// [ErrNotCanonicalJSON], and nothing is sent), and no kwargs. When the codec is a [JSONArgsCodec] that
 // seals topic, the text is sealed as it is; otherwise it is read into a List and
 // published as PublishAsync publishes it. argsJSON is not kept.
 func (s *Session) PublishJSON(topic string, opts Dict, argsJSON []byte, queue bool) (*PublishAck, error) {
 	if !CanonicalJSONList(argsJSON, NestPayload) {
-		return nil, errors.New("PublishJSON: the arguments are not a JSON list in canonical form")
+		return nil, ErrNotCanonicalJSON
 	}
 	p, o, err := s.sealJSON(true, topic, argsJSON, opts)
 	if err != nil {
@@ -365,11 +365,7 @@ func (s *Session) deliver(d delivery, more bool) {
 	topic, err := envelopeURI(sub.Topic, sub.Options, m.Details[OptTopic])
 	ev := &EventInfo{Subscription: sub, Publication: m.Publication, Topic: topic, Details: m.Details, Err: err, More: more}
 	if err == nil {
-		if s.cfg.EventArgsJSON {
-			ev.ArgsJSON, ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.openJSON(false, topic, m.Payload, m.Details)
-		} else {
-			ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.open(false, topic, m.Payload, m.Details)
-		}
+		ev.ArgsJSON, ev.Args, ev.Kwargs, ev.Sealed, ev.Opened, ev.Err = s.openAs(false, topic, m.Payload, m.Details, s.cfg.EventArgsJSON)
 	}
 	sub.handler(ev)
 }
