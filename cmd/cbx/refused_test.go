@@ -106,6 +106,24 @@ func expectMsg[T wamp.Message](r *scriptRouter) (T, error) {
 }
 
 // goodbye answers cbx's closing GOODBYE.
+// subscribed reads the SUBSCRIBE the client sends and confirms it as subscription id.
+func (r *scriptRouter) subscribed(id wamp.ID) error {
+	sub, err := expectMsg[*wamp.Subscribe](r)
+	if err != nil {
+		return err
+	}
+	return r.send(&wamp.Subscribed{Request: sub.Request, Subscription: id})
+}
+
+// registered reads the REGISTER the client sends and confirms it as registration id.
+func (r *scriptRouter) registered(id wamp.ID) error {
+	reg, err := expectMsg[*wamp.Register](r)
+	if err != nil {
+		return err
+	}
+	return r.send(&wamp.Registered{Request: reg.Request, Registration: id})
+}
+
 func (r *scriptRouter) goodbye() error {
 	if _, err := expectMsg[*wamp.Goodbye](r); err != nil {
 		return err
@@ -220,11 +238,7 @@ func TestRefusedEventSkipped(t *testing.T) {
 		t.Run(v.ser.Name()+"/"+v.name, func(t *testing.T) {
 			t.Parallel()
 			url, wait := startScriptRouter(t, v.ser, func(r *scriptRouter) error {
-				sub, err := expectMsg[*wamp.Subscribe](r)
-				if err != nil {
-					return err
-				}
-				if err := r.send(&wamp.Subscribed{Request: sub.Request, Subscription: 5}); err != nil {
+				if err := r.subscribed(5); err != nil {
 					return err
 				}
 				if err := r.sendBad(v, &wamp.Event{Subscription: 5, Publication: 1, Details: wamp.Dict{},
@@ -269,11 +283,7 @@ func TestRefusedEventRequireEncrypted(t *testing.T) {
 	}{{"com.example.plain.t", 0}, {secureNS + ".t", exitDecrypt}} {
 		t.Run(c.topic, func(t *testing.T) {
 			url, wait := startScriptRouter(t, v.ser, func(r *scriptRouter) error {
-				sub, err := expectMsg[*wamp.Subscribe](r)
-				if err != nil {
-					return err
-				}
-				if err := r.send(&wamp.Subscribed{Request: sub.Request, Subscription: 5}); err != nil {
+				if err := r.subscribed(5); err != nil {
 					return err
 				}
 				if err := r.sendBad(v, &wamp.Event{Subscription: 5, Publication: 1, Details: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{badMarker}}}); err != nil {
@@ -317,11 +327,7 @@ func TestRefusedInvocationAnswered(t *testing.T) {
 		t.Run(v.ser.Name()+"/"+v.name, func(t *testing.T) {
 			t.Parallel()
 			url, wait := startScriptRouter(t, v.ser, func(r *scriptRouter) error {
-				reg, err := expectMsg[*wamp.Register](r)
-				if err != nil {
-					return err
-				}
-				if err := r.send(&wamp.Registered{Request: reg.Request, Registration: 9}); err != nil {
+				if err := r.registered(9); err != nil {
 					return err
 				}
 				if err := r.sendBad(v, &wamp.Invocation{Request: 1, Registration: 9, Details: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{badMarker}}}); err != nil {

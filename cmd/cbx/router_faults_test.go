@@ -46,20 +46,12 @@ func TestMalformedFrameAbortsExit6(t *testing.T) {
 					}
 					m = &wamp.Result{Request: call.Request, Details: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{"x"}}}
 				case "register":
-					reg, err := expectMsg[*wamp.Register](r)
-					if err != nil {
-						return err
-					}
-					if err := r.send(&wamp.Registered{Request: reg.Request, Registration: 9}); err != nil {
+					if err := r.registered(9); err != nil {
 						return err
 					}
 					m = &wamp.Invocation{Request: 1, Registration: 9, Details: wamp.Dict{}}
 				case "subscribe":
-					sub, err := expectMsg[*wamp.Subscribe](r)
-					if err != nil {
-						return err
-					}
-					if err := r.send(&wamp.Subscribed{Request: sub.Request, Subscription: 5}); err != nil {
+					if err := r.subscribed(5); err != nil {
 						return err
 					}
 					m = &wamp.Event{Subscription: 5, Publication: 6, Details: wamp.Dict{}}
@@ -113,11 +105,7 @@ func TestSilentRouterExit6(t *testing.T) {
 	defer func() { testOnlyPingInterval = 0 }()
 	cbxDone := make(chan struct{})
 	url, wait := startScriptRouter(t, wamp.MsgPack, func(r *scriptRouter) error {
-		sub, err := expectMsg[*wamp.Subscribe](r)
-		if err != nil {
-			return err
-		}
-		if err := r.send(&wamp.Subscribed{Request: sub.Request, Subscription: 5}); err != nil {
+		if err := r.subscribed(5); err != nil {
 			return err
 		}
 		// Silent from here: reading nothing, it answers no ping either.
